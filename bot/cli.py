@@ -1,0 +1,262 @@
+"""The ``ideabot`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import logging
+import sys
+from collections.abc import Coroutine
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from bot.app import ConfigurationError, open_database, serve
+from bot.app import chat as run_chat
+from bot.settings import Settings
+from handlers.flow_loader import FlowFileError, load_flows
+from storage.database import create_engine
+from storage.flow_store import FlowVersionConflict
+from storage.idea_queries import export_ideas, idea_with_transcript
+from storage.migrate import migrate as apply_migrations
+
+# Pretty tracebacks print local variables, and those can hold tokens and message bodies.
+app = typer.Typer(
+    help="ideabot: talk with customers about their ideas.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+flows_app = typer.Typer(help="Question flows.", no_args_is_help=True)
+ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+app.add_typer(ideas_app, name="ideas")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class ExportFormat(StrEnum):
+    """The formats ``ideas export`` writes."""
+
+    JSON = "json"
+    CSV = "csv"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"ideabot: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        # Print what is wrong, never the values: they may be tokens.
+        for detail in error.errors():
+            field = ".".join(str(part) for part in detail["loc"]).upper() or "settings"
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            typer.echo(
+                f"ideabot: {field}: {message}" if detail["loc"] else f"ideabot: {message}", err=True
+            )
+        raise typer.Exit(code=2) from None
+
+
+def _configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.run(coroutine)
+    except FlowFileError as error:
+        raise _fail("the flows have problems, so ideabot will not start:\n" + str(error)) from None
+    except (FlowVersionConflict, ConfigurationError, LookupError) as error:
+        raise _fail(str(error)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def chat() -> None:
+    """Talk to the bot as a customer in this terminal (no tokens needed)."""
+    settings = _settings()
+    _configure_logging(settings, quiet=True)
+    _run(run_chat(settings))
+
+
+@app.command()
+def run() -> None:
+    """Serve Telegram (and the HTTP endpoints) as configured."""
+    settings = _settings()
+    _configure_logging(settings)
+    _run(serve(settings))
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (also done on every start)."""
+    settings = _settings()
+    _configure_logging(settings)
+
+    async def upgrade() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await apply_migrations(engine)
+        finally:
+            await engine.dispose()
+
+    _run(upgrade())
+    typer.echo("database is up to date")
+
+
+@flows_app.command("validate")
+def flows_validate(
+    path: Annotated[Path | None, typer.Argument(help="A flow file or a folder of them.")] = None,
+) -> None:
+    """Check flow files; every problem is printed with its file and line."""
+    target = path or _settings().flows_path
+    try:
+        flows = load_flows(target)
+    except FlowFileError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        count = len(error.problems)
+        typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
+        raise typer.Exit(code=1) from None
+    for flow in flows:
+        definition = flow.definition
+        typer.echo(
+            f"{flow.source}: ok (flow '{definition.id}' version {definition.version}, "
+            f"{len(definition.steps)} steps, languages {', '.join(definition.languages)})"
+        )
+
+
+def _ideas(status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    settings = _settings()
+    found: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async with open_database(settings) as sessions:
+            found.extend(await export_ideas(sessions, status=status, limit=limit))
+
+    _run(read())
+    return found
+
+
+@ideas_app.command("list")
+def ideas_list(
+    status: Annotated[str | None, typer.Option(help="Only ideas with this status.")] = None,
+) -> None:
+    """List the recorded ideas, one line each."""
+    ideas = _ideas(status)
+    if not ideas:
+        typer.echo("no ideas yet")
+        return
+    for idea in ideas:
+        customer = idea["customer"]
+        typer.echo(
+            f"#{idea['id']:<5} {idea['status']:<10} {idea['created_at'][:16]}  "
+            f"{idea['language']:<3} {customer['platform']}:{customer['name'] or '?':<16} "
+            f"{idea['title']}"
+        )
+
+
+def _shown(answer: dict[str, Any]) -> str:
+    value = answer.get("label", answer.get("value"))
+    if value is None:
+        return "(skipped)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@ideas_app.command("show")
+def ideas_show(idea_id: Annotated[int, typer.Argument(help="The idea's number.")]) -> None:
+    """Show one idea with all its answers and the conversation."""
+    settings = _settings()
+    found: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        async with open_database(settings) as sessions:
+            document = await idea_with_transcript(sessions, idea_id)
+            if document is not None:
+                found.append(document)
+
+    _run(read())
+    if not found:
+        raise _fail(f"there is no idea #{idea_id}")
+    idea = found[0]
+    customer = idea["customer"]
+    typer.echo(f"Idea #{idea['id']}: {idea['title']}")
+    typer.echo(f"Status:   {idea['status']}")
+    typer.echo(f"Customer: {customer['name']} ({customer['platform']}, {customer['language']})")
+    typer.echo(f"Recorded: {idea['created_at']}")
+    typer.echo("")
+    typer.echo(idea["description"])
+    typer.echo("")
+    for answer in idea["answers"].values():
+        typer.echo(f"- {answer['question']}\n  {_shown(answer)}")
+        if answer.get("more"):
+            typer.echo(f"  {answer['more']}")
+    if idea["attachments"]:
+        typer.echo(f"\nAttachments: {len(idea['attachments'])}")
+    typer.echo("\nConversation:")
+    for message in idea["transcript"]:
+        who = "customer" if message["direction"] == "in" else "bot"
+        typer.echo(f"  [{message['at'][11:19]}] {who}: {message['text']}")
+
+
+@ideas_app.command("export")
+def ideas_export(
+    output_format: Annotated[
+        ExportFormat, typer.Option("--format", help="json or csv.")
+    ] = ExportFormat.JSON,
+) -> None:
+    """Write every idea to standard output as JSON or CSV."""
+    ideas = _ideas()
+    if output_format is ExportFormat.JSON:
+        json.dump(ideas, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+        return
+    columns = [
+        "id",
+        "title",
+        "description",
+        "status",
+        "problem",
+        "frequency",
+        "importance",
+        "may_contact",
+        "email",
+        "language",
+        "customer_platform",
+        "customer_name",
+        "customer_id",
+        "answers",
+        "created_at",
+    ]
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns)
+    writer.writeheader()
+    for idea in ideas:
+        customer = idea["customer"]
+        writer.writerow(
+            {
+                **{column: idea.get(column) for column in columns},
+                "customer_platform": customer["platform"],
+                "customer_name": customer["name"],
+                "customer_id": customer["id"],
+                "answers": json.dumps(idea["answers"], ensure_ascii=False),
+            }
+        )
+
+
+def main() -> None:
+    """The console script's entry point."""
+    app()

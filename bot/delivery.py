@@ -1,0 +1,236 @@
+"""Delivers the outbox: in order per chat, paced, retried with backoff, failures made visible."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.metrics import Metrics
+from bot.pacing import Pacer
+from storage.outbox_store import OutboxItem, SqlOutboxStore
+from storage.types import utc_now
+
+logger = logging.getLogger(__name__)
+
+# A paced send that would wait longer than this gives its lease back instead of holding it.
+LONGEST_PACING_WAIT = 5.0
+IDLE_POLL_SECONDS = 1.0
+
+
+class RetryLater(Exception):
+    """The platform asked us to wait (HTTP 429 with retry_after)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"rate limited, retry after {seconds:g} s")
+        self.seconds = seconds
+
+
+class TransientDeliveryError(Exception):
+    """A failure that may pass: network trouble, a timeout, a 5xx."""
+
+
+class PermanentDeliveryError(Exception):
+    """A failure that will not pass by retrying; ``recipient_unreachable`` if the chat is gone."""
+
+    def __init__(self, reason: str, *, recipient_unreachable: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.recipient_unreachable = recipient_unreachable
+
+
+class Sender(Protocol):
+    """Sends one outbox item to a platform and returns the platform's message id."""
+
+    async def deliver(self, item: OutboxItem) -> str:
+        """Carry out the item; raise one of this module's errors when it did not happen."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A platform's sender and the pacing its limits need."""
+
+    sender: Sender
+    pacer: Pacer
+
+
+def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter: up to 1, 2, 4 ... seconds, at most ``cap``."""
+    return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+class DeliveryWorker:
+    """Claims due outbox rows and sends them; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        *,
+        outbox: SqlOutboxStore,
+        channels: Mapping[str, Channel],
+        metrics: Metrics,
+        lease_seconds: float,
+        max_in_flight: int,
+        max_attempts: int,
+    ) -> None:
+        self._outbox = outbox
+        self._channels = channels
+        self._metrics = metrics
+        self._lease_seconds = lease_seconds
+        self._max_in_flight = max_in_flight
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+
+    def outbox_changed(self) -> None:
+        """Wake the worker: new rows wait in the outbox."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled; in-flight sends finish or are left to their lease."""
+        try:
+            while True:
+                claimed = await self._claim()
+                if not claimed:
+                    await self._idle()
+        finally:
+            for task in self._in_flight.values():
+                task.cancel()
+
+    async def deliver_pending(self) -> None:
+        """Deliver everything due now and return once nothing due is left (for the console)."""
+        while True:
+            claimed = await self._claim()
+            if self._in_flight:
+                await asyncio.wait(list(self._in_flight.values()))
+            elif not claimed:
+                return
+
+    async def _claim(self) -> int:
+        self._wake.clear()
+        free = self._max_in_flight - len(self._in_flight)
+        platforms = [
+            name for name, channel in self._channels.items() if not channel.pacer.paused_for()
+        ]
+        if free <= 0 or not platforms:
+            return 0
+        items = await self._outbox.claim_due(
+            platforms=platforms, limit=free, lease_seconds=self._lease_seconds
+        )
+        for item in items:
+            if item.id in self._in_flight:
+                continue
+            task = asyncio.create_task(self._deliver(item), name=f"deliver-{item.id}")
+            self._in_flight[item.id] = task
+            task.add_done_callback(self._finished(item.id))
+        return len(items)
+
+    def _finished(self, item_id: int) -> Callable[[asyncio.Task[None]], None]:
+        def forget(task: asyncio.Task[None]) -> None:
+            self._in_flight.pop(item_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                logger.error(
+                    "delivery of outbox row %s crashed", item_id, exc_info=task.exception()
+                )
+            self._wake.set()
+
+        return forget
+
+    async def _idle(self) -> None:
+        timeout = IDLE_POLL_SECONDS
+        if not self._in_flight:
+            due = await self._outbox.next_due_at(platforms=list(self._channels))
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - utc_now()).total_seconds()))
+        paused = [channel.pacer.paused_for() for channel in self._channels.values()]
+        if any(paused):
+            timeout = min(timeout, max(min(p for p in paused if p), 0.01))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.005))
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        channel = self._channels[item.platform]
+        waited = 0.0
+        while (wait := channel.pacer.try_acquire(item.destination)) > 0:
+            if waited + wait > LONGEST_PACING_WAIT:
+                await self._outbox.retry_later(
+                    item, delay_seconds=wait, error="paced", counts_as_attempt=False
+                )
+                return
+            waited += wait
+            await asyncio.sleep(wait)
+        try:
+            message_id = await channel.sender.deliver(item)
+        except RetryLater as error:
+            await self._retry_after(item, channel, error.seconds)
+        except TransientDeliveryError as error:
+            await self._transient(item, str(error))
+        except PermanentDeliveryError as error:
+            await self._permanent(item, error)
+        else:
+            await self._outbox.mark_sent(item, platform_message_id=message_id)
+            self._metrics.outbox_sent.labels(item.platform).inc()
+            self._metrics.delivery_seconds.labels(item.platform).observe(
+                (utc_now() - item.created_at).total_seconds()
+            )
+
+    async def _retry_after(self, item: OutboxItem, channel: Channel, seconds: float) -> None:
+        logger.warning(
+            "%s asked to slow down for %.1f s (outbox row %s)", item.platform, seconds, item.id
+        )
+        channel.pacer.pause(seconds)
+        self._metrics.outbox_retries.labels(item.platform, "rate_limited").inc()
+        await self._outbox.retry_later(
+            item,
+            delay_seconds=seconds,
+            error=f"429 retry after {seconds:g} s",
+            counts_as_attempt=False,
+        )
+
+    async def _transient(self, item: OutboxItem, reason: str) -> None:
+        attempt = item.attempts + 1
+        if attempt >= self._max_attempts:
+            logger.error(
+                "gave up on outbox row %s to %s after %s attempts: %s",
+                item.id,
+                item.destination,
+                attempt,
+                reason,
+            )
+            self._metrics.outbox_failed.labels(item.platform, "gave_up").inc()
+            await self._outbox.fail(item, error=f"gave up after {attempt} attempts: {reason}")
+            return
+        delay = backoff_seconds(attempt)
+        logger.warning(
+            "sending outbox row %s to %s failed (%s); retry %s in %.1f s",
+            item.id,
+            item.destination,
+            reason,
+            attempt,
+            delay,
+        )
+        self._metrics.outbox_retries.labels(item.platform, "transient").inc()
+        await self._outbox.retry_later(
+            item, delay_seconds=delay, error=reason, counts_as_attempt=True
+        )
+
+    async def _permanent(self, item: OutboxItem, error: PermanentDeliveryError) -> None:
+        if error.recipient_unreachable:
+            dropped = await self._outbox.fail_unreachable(item, error=error.reason)
+            logger.warning(
+                "%s cannot be reached (%s); %s waiting message(s) marked failed",
+                item.destination,
+                error.reason,
+                dropped,
+            )
+            self._metrics.outbox_failed.labels(item.platform, "unreachable").inc(dropped)
+            return
+        logger.error(
+            "outbox row %s to %s failed for good: %s", item.id, item.destination, error.reason
+        )
+        self._metrics.outbox_failed.labels(item.platform, "rejected").inc()
+        await self._outbox.fail(item, error=error.reason)

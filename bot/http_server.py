@@ -1,0 +1,33 @@
+"""The one ASGI app: health, metrics and the platforms' webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.metrics import Metrics
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def build_http_app(*, metrics: Metrics, telegram_webhook: Endpoint | None) -> Starlette:
+    """The Starlette app with the routes this configuration serves."""
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+    ]
+    if telegram_webhook is not None:
+        routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
+    return Starlette(routes=routes)

@@ -1,0 +1,90 @@
+"""ideabot's settings, from the environment or a .env file; refuses to start on bad values."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+_PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "your-token-here", "xxx", "todo"}
+
+
+def _reject_placeholder(name: str, value: SecretStr | None) -> None:
+    if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+        raise ValueError(f"{name} is still a placeholder; set the real value")
+
+
+class Settings(BaseSettings):
+    """Everything ideabot can be configured with; see .env.example for each setting."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./ideabot.db"
+    flows_path: Path = SHIPPED_FLOWS
+    default_flow: str = "idea"
+    log_level: str = "INFO"
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
+    telegram_chat_rate_per_second: float = Field(default=1.0, gt=0)
+    telegram_chat_burst: int = Field(default=3, ge=1)
+    telegram_global_rate_per_second: float = Field(default=30.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    outbox_max_in_flight: int = Field(default=64, ge=1)
+    outbox_max_attempts: int = Field(default=12, ge=1)
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _check_telegram(self) -> Self:
+        _reject_placeholder("TELEGRAM_BOT_TOKEN", self.telegram_bot_token)
+        _reject_placeholder("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret)
+        if self.telegram_webhook_url is not None:
+            if not self.telegram_webhook_url.startswith("https://") and not _is_loopback(
+                self.telegram_webhook_url
+            ):
+                raise ValueError("TELEGRAM_WEBHOOK_URL must be an https:// address")
+            if self.telegram_webhook_secret is None:
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_SECRET is required in webhook mode (TELEGRAM_WEBHOOK_URL is "
+                    "set): choose 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
+                )
+            if not _WEBHOOK_SECRET.match(self.telegram_webhook_secret.get_secret_value()):
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
+                )
+        return self
+
+    @property
+    def telegram_webhook_mode(self) -> bool:
+        """True when Telegram pushes updates to us instead of us polling for them."""
+        return self.telegram_webhook_url is not None
+
+
+def _is_loopback(url: str) -> bool:
+    # A Bot API double on this machine may call back over plain http; nothing else may.
+    return re.match(r"^http://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?/", url) is not None

@@ -1,0 +1,1 @@
+"""The question flows shipped with ideabot (YAML files in this folder)."""

@@ -1,0 +1,115 @@
+"""The plain values that cross the line between the platforms and the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Who a conversation is with: one customer in one chat of one platform."""
+
+    platform: str
+    chat_id: str
+    user_id: str
+
+    @property
+    def destination(self) -> str:
+        """The outbox destination of this chat, e.g. ``telegram:12345``."""
+        return f"{self.platform}:{self.chat_id}"
+
+
+class AttachmentKind(StrEnum):
+    """What kind of thing a customer sent besides words."""
+
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VOICE = "voice"
+    AUDIO = "audio"
+    VIDEO = "video"
+    STICKER = "sticker"
+    LOCATION = "location"
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file or a thing a customer sent, kept by reference to the platform."""
+
+    kind: AttachmentKind
+    file_id: str = ""
+    file_name: str = ""
+    mime_type: str = ""
+    size_bytes: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """This attachment as JSON-ready data."""
+        return {
+            "kind": self.kind.value,
+            "file_id": self.file_id,
+            "file_name": self.file_name,
+            "mime_type": self.mime_type,
+            "size_bytes": self.size_bytes,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Attachment:
+        """An attachment from what ``to_json`` wrote."""
+        return cls(
+            kind=AttachmentKind(data["kind"]),
+            file_id=data.get("file_id", ""),
+            file_name=data.get("file_name", ""),
+            mime_type=data.get("mime_type", ""),
+            size_bytes=data.get("size_bytes"),
+            details=dict(data.get("details") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    """One thing a customer did: a line of text, a button press, a file or an edit."""
+
+    key: ConversationKey
+    external_id: str
+    text: str = ""
+    display_name: str = ""
+    language_code: str = ""
+    button_payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    platform_message_id: str = ""
+    # The message that carried the pressed button, so its buttons can be marked as used.
+    button_message_id: str = ""
+    button_message_text: str = ""
+    edited: bool = False
+    is_private_chat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a message: what it says and what pressing it sends back."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message the bot sends to a chat; buttons are laid out one per row."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonsUsed:
+    """Marks the message whose button was pressed, so its buttons cannot be pressed again."""
+
+    message_id: str
+    text: str
+
+
+OutboundAction = OutgoingMessage | ButtonsUsed

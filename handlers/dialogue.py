@@ -1,0 +1,398 @@
+"""The one door into the core: each customer message becomes one transaction and its replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from handlers.conversation import (
+    Button,
+    ButtonsUsed,
+    IncomingMessage,
+    OutboundAction,
+    OutgoingMessage,
+)
+from handlers.flow_engine import (
+    Answer,
+    IdeaDraft,
+    Transition,
+    advance,
+    begin,
+    parse_button_payload,
+    question,
+    revise,
+)
+from handlers.flow_schema import FlowDefinition
+from handlers.keyed_locks import KeyedLocks
+from handlers.ports import (
+    ConversationRecord,
+    ConversationStatus,
+    CustomerProfile,
+    DialogueStore,
+    DialogueTransaction,
+    Direction,
+    FlowCatalog,
+    OutboxSignal,
+    TranscriptEntry,
+)
+from handlers.text_split import split_text
+from handlers.texts import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, Text, text
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE_PAYLOAD = "lang:"
+USED_BUTTON_MARK = "✔"
+_LANGUAGE_ALIASES = {
+    "no": "nb",
+    "nn": "nb",
+    "norsk": "nb",
+    "bokmål": "nb",
+    "bokmal": "nb",
+    "norwegian": "nb",
+    "english": "en",
+    "engelsk": "en",
+}
+
+
+def resolve_language(code: str, supported: Sequence[str], fallback: str) -> str:
+    """The supported language closest to a platform's code (``nb-NO`` → nb, ``no`` → nb)."""
+    folded = code.strip().casefold().replace("_", "-")
+    primary = folded.split("-")[0]
+    for candidate in (
+        folded,
+        primary,
+        _LANGUAGE_ALIASES.get(folded),
+        _LANGUAGE_ALIASES.get(primary),
+    ):
+        if candidate is not None and candidate in supported:
+            return candidate
+    return fallback
+
+
+def merge_replies(replies: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
+    """Join a reply without buttons to the next one, so a turn costs as few messages as it can."""
+    merged: list[OutgoingMessage] = []
+    for reply in replies:
+        if merged and not merged[-1].buttons:
+            merged[-1] = OutgoingMessage(f"{merged[-1].text}\n\n{reply.text}", reply.buttons)
+        else:
+            merged.append(reply)
+    return merged
+
+
+@dataclass(slots=True)
+class _Turn:
+    """What one turn has decided so far: the conversation and what to send."""
+
+    customer: CustomerProfile
+    language: str
+    conversation: ConversationRecord | None
+    replies: list[OutgoingMessage]
+    actions_first: list[OutboundAction]
+    answered: str | None = None
+    idea: IdeaDraft | None = None
+
+
+class Dialogue:
+    """Handles customer messages one at a time per conversation, each in one transaction."""
+
+    def __init__(
+        self,
+        *,
+        store: DialogueStore,
+        flows: FlowCatalog,
+        outbox_signal: OutboxSignal,
+        message_limits: Mapping[str, int],
+    ) -> None:
+        self._store = store
+        self._flows = flows
+        self._outbox_signal = outbox_signal
+        self._message_limits = message_limits
+        self._locks = KeyedLocks()
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages customers can choose: the default flow's that ideabot has texts for."""
+        flow_languages = self._flows.default_flow.languages
+        return [language for language in flow_languages if language in SUPPORTED_LANGUAGES] or [
+            self._flows.default_flow.default_language
+        ]
+
+    async def handle(self, message: IncomingMessage) -> bool:
+        """Take one customer message; False when it had been handled before (a redelivery)."""
+        async with self._locks.hold(message.key), self._store.transaction() as transaction:
+            claimed = await transaction.claim_inbound(
+                platform=message.key.platform, external_id=message.external_id
+            )
+            if not claimed:
+                logger.info(
+                    "skipped a redelivered %s event %s",
+                    message.key.platform,
+                    message.external_id,
+                )
+                return False
+            await self._take_turn(transaction, message)
+        self._outbox_signal.outbox_changed()
+        return True
+
+    async def _take_turn(self, transaction: DialogueTransaction, message: IncomingMessage) -> None:
+        if not message.is_private_chat:
+            if message.text.startswith("/"):
+                default = self._flows.default_flow.default_language
+                language = resolve_language(message.language_code, self.languages, default)
+                reply = OutgoingMessage(text(Text.PRIVATE_CHATS_ONLY, language))
+                await transaction.enqueue(key=message.key, actions=[reply])
+            return
+        flow = self._flows.default_flow
+        customer = await transaction.customer_for(
+            key=message.key,
+            display_name=message.display_name,
+            language=resolve_language(message.language_code, self.languages, flow.default_language),
+        )
+        turn = _Turn(
+            customer=customer,
+            language=customer.language,
+            conversation=await transaction.open_conversation(customer_id=customer.id),
+            replies=[],
+            actions_first=[],
+        )
+        command, _, argument = message.text.strip().partition(" ")
+        command = command.split("@")[0].casefold()
+        if message.edited:
+            await self._take_edit(transaction, turn, message)
+        elif message.button_payload and message.button_payload.startswith(LANGUAGE_PAYLOAD):
+            await self._choose_language(
+                transaction, turn, message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
+            )
+            self._mark_button_used(turn, message, language_chosen=True)
+        elif message.button_payload is None and command.startswith("/") and not message.attachments:
+            await self._take_command(transaction, turn, command, argument.strip())
+        else:
+            await self._take_answer(transaction, turn, message)
+        await self._finish_turn(transaction, turn, message)
+
+    async def _take_command(
+        self, transaction: DialogueTransaction, turn: _Turn, command: str, argument: str
+    ) -> None:
+        language = turn.language
+        if command == "/start":
+            if turn.conversation is not None:
+                turn.replies.append(OutgoingMessage(text(Text.RESUMING, language)))
+                turn.replies.append(await self._current_question(turn))
+            else:
+                await self._begin(turn, returning=False)
+        elif command == "/restart":
+            await self._close(transaction, turn, ConversationStatus.CANCELLED)
+            turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
+            await self._begin(turn, returning=True, welcome=False)
+        elif command == "/cancel":
+            if turn.conversation is None:
+                turn.replies.append(OutgoingMessage(text(Text.NOTHING_TO_CANCEL, language)))
+            else:
+                await self._close(transaction, turn, ConversationStatus.CANCELLED)
+                turn.replies.append(OutgoingMessage(text(Text.CANCELLED, language)))
+        elif command == "/help":
+            turn.replies.append(OutgoingMessage(text(Text.HELP, language)))
+        elif command == "/language":
+            await self._choose_language(transaction, turn, argument)
+        elif command == "/skip" and turn.conversation is not None:
+            await self._advance(turn, Answer(skip=True))
+        else:
+            turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, language)))
+
+    async def _choose_language(
+        self, transaction: DialogueTransaction, turn: _Turn, choice: str
+    ) -> None:
+        if not choice:
+            buttons = tuple(
+                Button(LANGUAGE_NAMES.get(language, language), LANGUAGE_PAYLOAD + language)
+                for language in self.languages
+            )
+            turn.replies.append(OutgoingMessage(text(Text.CHOOSE_LANGUAGE, turn.language), buttons))
+            return
+        language = resolve_language(choice, self.languages, "")
+        if not language:
+            names = ", ".join(LANGUAGE_NAMES.get(code, code) for code in self.languages)
+            turn.replies.append(
+                OutgoingMessage(text(Text.UNKNOWN_LANGUAGE, turn.language, languages=names))
+            )
+            return
+        await transaction.set_customer_language(customer_id=turn.customer.id, language=language)
+        turn.language = language
+        turn.replies.append(OutgoingMessage(text(Text.LANGUAGE_SET, language)))
+        if turn.conversation is not None:
+            turn.replies.append(await self._current_question(turn))
+
+    async def _take_answer(
+        self, transaction: DialogueTransaction, turn: _Turn, message: IncomingMessage
+    ) -> None:
+        if turn.conversation is None:
+            await self._begin(turn, returning=turn.customer.has_history)
+            return
+        if message.button_payload is not None:
+            step_and_value = parse_button_payload(message.button_payload)
+            state = turn.conversation.state
+            if step_and_value is None or step_and_value[0] != state.step or state.follow_up_asked:
+                turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, turn.language)))
+                turn.replies.append(await self._current_question(turn))
+                self._mark_button_used(turn, message)
+                return
+            self._mark_button_used(turn, message, chosen=await self._button_label(turn, message))
+            await self._advance(turn, Answer(button_value=step_and_value[1]))
+            return
+        if not message.text.strip() and not message.attachments:
+            turn.replies.append(OutgoingMessage(text(Text.EMPTY_MESSAGE, turn.language)))
+            return
+        await self._advance(turn, Answer(text=message.text, attachments=message.attachments))
+
+    async def _take_edit(
+        self, transaction: DialogueTransaction, turn: _Turn, message: IncomingMessage
+    ) -> None:
+        conversation = turn.conversation
+        answered = None
+        if conversation is not None and conversation.id is not None:
+            answered = await transaction.answered_by(
+                conversation_id=conversation.id, platform_message_id=message.platform_message_id
+            )
+        if conversation is None or answered is None:
+            turn.replies.append(OutgoingMessage(text(Text.EDIT_KEPT, turn.language)))
+            return
+        flow = await self._flow_of(conversation)
+        revised = revise(flow, conversation.state, answered, message.text)
+        if revised is None:
+            turn.replies.append(OutgoingMessage(text(Text.EDIT_KEPT, turn.language)))
+            return
+        turn.conversation = replace(conversation, state=revised)
+        turn.replies.append(OutgoingMessage(text(Text.EDIT_APPLIED, turn.language)))
+
+    async def _advance(self, turn: _Turn, answer: Answer) -> None:
+        conversation = turn.conversation
+        assert conversation is not None  # callers start a conversation first
+        flow = await self._flow_of(conversation)
+        self._apply(turn, advance(flow, conversation.state, answer, turn.language))
+
+    async def _begin(self, turn: _Turn, *, returning: bool, welcome: bool = True) -> None:
+        flow = self._flows.default_flow
+        transition = begin(flow, turn.language)
+        turn.conversation = ConversationRecord(
+            id=None,
+            customer_id=turn.customer.id,
+            flow_id=flow.id,
+            flow_version=flow.version,
+            status=ConversationStatus.ACTIVE,
+            state=transition.state,
+        )
+        if returning:
+            turn.replies.append(OutgoingMessage(text(Text.WELCOME_BACK, turn.language)))
+        replies = transition.replies if welcome and not returning else transition.replies[1:]
+        turn.replies.extend(replies)
+
+    def _apply(self, turn: _Turn, transition: Transition) -> None:
+        assert turn.conversation is not None
+        status = (
+            ConversationStatus.FINISHED if transition.state.finished else turn.conversation.status
+        )
+        turn.conversation = replace(turn.conversation, state=transition.state, status=status)
+        turn.replies.extend(transition.replies)
+        turn.answered = transition.answered
+        turn.idea = transition.idea
+
+    async def _close(
+        self, transaction: DialogueTransaction, turn: _Turn, status: ConversationStatus
+    ) -> None:
+        if turn.conversation is not None:
+            await transaction.save_conversation(replace(turn.conversation, status=status))
+            turn.conversation = None
+
+    async def _current_question(self, turn: _Turn) -> OutgoingMessage:
+        assert turn.conversation is not None
+        flow = await self._flow_of(turn.conversation)
+        return question(flow, turn.conversation.state, turn.language)
+
+    async def _button_label(self, turn: _Turn, message: IncomingMessage) -> str:
+        current = await self._current_question(turn)
+        for button in current.buttons:
+            if button.payload == message.button_payload:
+                return button.label
+        return ""
+
+    def _mark_button_used(
+        self,
+        turn: _Turn,
+        message: IncomingMessage,
+        *,
+        chosen: str = "",
+        language_chosen: bool = False,
+    ) -> None:
+        if not message.button_message_id:
+            return
+        label = chosen
+        if language_chosen:
+            code = (
+                message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
+                if message.button_payload
+                else ""
+            )
+            label = LANGUAGE_NAMES.get(code, code)
+        marked = message.button_message_text
+        if label:
+            marked = f"{marked}\n\n{USED_BUTTON_MARK} {label}"
+        turn.actions_first.append(ButtonsUsed(message.button_message_id, marked))
+
+    async def _flow_of(self, conversation: ConversationRecord) -> FlowDefinition:
+        return await self._flows.get(
+            flow_id=conversation.flow_id, version=conversation.flow_version
+        )
+
+    async def _finish_turn(
+        self, transaction: DialogueTransaction, turn: _Turn, message: IncomingMessage
+    ) -> None:
+        conversation_id: int | None = None
+        if turn.conversation is not None:
+            conversation_id = await transaction.save_conversation(turn.conversation)
+            if turn.idea is not None:
+                idea_id = await transaction.record_idea(
+                    customer_id=turn.customer.id,
+                    conversation_id=conversation_id,
+                    language=turn.language,
+                    draft=turn.idea,
+                )
+                logger.info("recorded idea %s from customer %s", idea_id, turn.customer.id)
+        await transaction.record_message(
+            TranscriptEntry(
+                conversation_id=conversation_id,
+                customer_id=turn.customer.id,
+                direction=Direction.INBOUND,
+                text=message.text or message.button_payload or "",
+                platform_message_id=message.platform_message_id,
+                answered=turn.answered,
+                attachments=message.attachments,
+                edited=message.edited,
+            )
+        )
+        replies = merge_replies(turn.replies)
+        for reply in replies:
+            await transaction.record_message(
+                TranscriptEntry(
+                    conversation_id=conversation_id,
+                    customer_id=turn.customer.id,
+                    direction=Direction.OUTBOUND,
+                    text=reply.text,
+                )
+            )
+        actions: list[OutboundAction] = list(turn.actions_first)
+        actions.extend(self._split(message.key.platform, replies))
+        if actions:
+            await transaction.enqueue(key=message.key, actions=actions)
+
+    def _split(self, platform: str, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
+        limit = self._message_limits.get(platform)
+        if limit is None:
+            return replies
+        parts: list[OutgoingMessage] = []
+        for reply in replies:
+            pieces = split_text(reply.text, limit)
+            parts.extend(OutgoingMessage(piece) for piece in pieces[:-1])
+            parts.append(OutgoingMessage(pieces[-1], reply.buttons))
+        return parts

@@ -1,0 +1,163 @@
+"""The schema of a question flow file, checked with pydantic."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+LocalizedText = dict[str, str]
+"""A text in each of the flow's languages, keyed by language code (``en``, ``nb``)."""
+
+StepId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+END = "end"
+"""The step id that means "the flow is over"; no step may be called this."""
+
+
+class AnswerKind(StrEnum):
+    """How a step's answer is given and checked."""
+
+    TEXT = "text"
+    CHOICE = "choice"
+    YES_NO = "yes_no"
+    RATING = "rating"
+    EMAIL = "email"
+
+
+class IdeaField(StrEnum):
+    """The idea field an answer fills; ``summary`` gives the idea its title and description."""
+
+    SUMMARY = "summary"
+    PROBLEM = "problem"
+    FREQUENCY = "frequency"
+    IMPORTANCE = "importance"
+    MAY_CONTACT = "may_contact"
+    EMAIL = "email"
+
+
+class StrictModel(BaseModel):
+    """A schema part that rejects unknown keys, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChoiceOption(StrictModel):
+    """One option of a choice step."""
+
+    id: StepId
+    label: LocalizedText
+
+
+class ShortAnswerFollowUp(StrictModel):
+    """Ask for more when an answer has fewer words than ``min_words``."""
+
+    min_words: int = Field(ge=1, le=100)
+    question: LocalizedText
+
+
+class KeywordFollowUp(StrictModel):
+    """Ask a follow-up question when an answer mentions one of ``keywords``."""
+
+    keywords: list[str] = Field(min_length=1)
+    question: LocalizedText
+
+
+class Branch(StrictModel):
+    """Go to ``goto`` when the answer matches every condition given."""
+
+    goto: str
+    answer_in: list[str] | None = None
+    answer_at_least: int | None = None
+    answer_at_most: int | None = None
+    answer_contains: list[str] | None = None
+
+    @model_validator(mode="after")
+    def has_a_condition(self) -> Self:
+        """A branch without a condition would always be taken; say so."""
+        conditions = (
+            self.answer_in,
+            self.answer_at_least,
+            self.answer_at_most,
+            self.answer_contains,
+        )
+        if all(condition is None for condition in conditions):
+            raise ValueError(
+                "a branch needs a condition: answer_in, answer_at_least, answer_at_most "
+                "or answer_contains (use 'next' for where to go otherwise)"
+            )
+        return self
+
+
+class Step(StrictModel):
+    """One question of a flow and what to do with its answer."""
+
+    id: StepId
+    question: LocalizedText
+    kind: AnswerKind = AnswerKind.TEXT
+    fills: IdeaField | None = None
+    optional: bool = False
+    choices: list[ChoiceOption] | None = None
+    retry: LocalizedText | None = None
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    accepts_attachments: bool = False
+    follow_up: ShortAnswerFollowUp | None = None
+    keyword_follow_ups: list[KeywordFollowUp] = Field(default_factory=list)
+    branches: list[Branch] = Field(default_factory=list)
+    next: str | None = None
+
+    @model_validator(mode="after")
+    def choices_match_kind(self) -> Self:
+        """Choices belong to choice steps, and choice steps need at least two."""
+        if self.kind is AnswerKind.CHOICE and (self.choices is None or len(self.choices) < 2):
+            raise ValueError("a 'choice' step needs a list 'choices' with at least two options")
+        if self.kind is not AnswerKind.CHOICE and self.choices is not None:
+            raise ValueError(f"'choices' only belong to 'choice' steps, this step is '{self.kind}'")
+        if self.follow_up is not None and self.kind is not AnswerKind.TEXT:
+            raise ValueError("'follow_up' only works on 'text' steps")
+        if self.keyword_follow_ups and self.kind is not AnswerKind.TEXT:
+            raise ValueError("'keyword_follow_ups' only work on 'text' steps")
+        return self
+
+
+class FlowEnd(StrictModel):
+    """What happens when the last step is answered."""
+
+    record_idea: bool = True
+    thanks: LocalizedText
+    next_steps: LocalizedText | None = None
+
+
+class FlowDefinition(StrictModel):
+    """A whole question flow: its identity, languages, steps and end."""
+
+    id: StepId
+    version: int = Field(ge=1)
+    name: str = ""
+    languages: list[str] = Field(min_length=1)
+    default_language: str
+    welcome: LocalizedText
+    steps: list[Step] = Field(min_length=1)
+    end: FlowEnd
+    remind_after_hours: float | None = Field(default=None, gt=0)
+
+    @property
+    def first_step(self) -> Step:
+        """The step every conversation of this flow starts with."""
+        return self.steps[0]
+
+    def step(self, step_id: str) -> Step:
+        """The step called ``step_id``; KeyError if there is none."""
+        for step in self.steps:
+            if step.id == step_id:
+                return step
+        raise KeyError(step_id)
+
+    def next_after(self, index: int) -> str:
+        """The step that follows the one at ``index`` in file order, or the end."""
+        return self.steps[index + 1].id if index + 1 < len(self.steps) else END
+
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")

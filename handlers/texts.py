@@ -1,0 +1,175 @@
+"""The bot's own texts (commands, errors, nudges), in every language ideabot ships."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+SUPPORTED_LANGUAGES = ("en", "nb")
+FALLBACK_LANGUAGE = "en"
+LANGUAGE_NAMES = {"en": "English", "nb": "Norsk bokmål"}
+
+
+class Text(StrEnum):
+    """The name of each built-in text."""
+
+    HELP = "help"
+    CANCELLED = "cancelled"
+    NOTHING_TO_CANCEL = "nothing_to_cancel"
+    RESTARTING = "restarting"
+    RESUMING = "resuming"
+    WELCOME_BACK = "welcome_back"
+    CHOOSE_LANGUAGE = "choose_language"
+    LANGUAGE_SET = "language_set"
+    UNKNOWN_LANGUAGE = "unknown_language"
+    UNKNOWN_COMMAND = "unknown_command"
+    PRIVATE_CHATS_ONLY = "private_chats_only"
+    ANSWER_IN_WORDS = "answer_in_words"
+    ATTACHMENT_KEPT = "attachment_kept"
+    STALE_BUTTON = "stale_button"
+    MOVING_ON = "moving_on"
+    SKIPPED = "skipped"
+    CANNOT_SKIP = "cannot_skip"
+    SKIP_BUTTON = "skip_button"
+    RETRY_TEXT = "retry_text"
+    RETRY_CHOICE = "retry_choice"
+    RETRY_YES_NO = "retry_yes_no"
+    RETRY_RATING = "retry_rating"
+    RETRY_EMAIL = "retry_email"
+    YES = "yes"
+    NO = "no"
+    EDIT_APPLIED = "edit_applied"
+    EDIT_KEPT = "edit_kept"
+    EMPTY_MESSAGE = "empty_message"
+
+
+_TEXTS: dict[Text, dict[str, str]] = {
+    Text.HELP: {
+        "en": (
+            "I collect your ideas for our product and pass them to our team.\n"
+            "/start – begin, or see the current question again\n"
+            "/restart – start a new idea from the beginning\n"
+            "/cancel – stop the current conversation\n"
+            "/skip – skip a question that is optional\n"
+            "/language – choose your language\n"
+            "/help – this message"
+        ),
+        "nb": (
+            "Jeg samler ideene dine til produktet vårt og gir dem videre til teamet.\n"
+            "/start – begynn, eller se spørsmålet igjen\n"
+            "/restart – start en ny idé fra begynnelsen\n"
+            "/cancel – avslutt samtalen\n"
+            "/skip – hopp over et spørsmål som er valgfritt\n"
+            "/language – velg språk\n"
+            "/help – denne meldingen"
+        ),
+    },
+    Text.CANCELLED: {
+        "en": "All right, I've stopped here. What you told me is kept. Write any time to start again.",
+        "nb": "Greit, jeg stopper her. Det du har fortalt er tatt vare på. Skriv når som helst for å begynne på nytt.",
+    },
+    Text.NOTHING_TO_CANCEL: {
+        "en": "There is nothing to cancel. Write any time to share an idea.",
+        "nb": "Det er ingenting å avbryte. Skriv når som helst for å dele en idé.",
+    },
+    Text.RESTARTING: {
+        "en": "Let's start over.",
+        "nb": "Vi begynner på nytt.",
+    },
+    Text.RESUMING: {
+        "en": "We were in the middle of something. Here is the question again:",
+        "nb": "Vi var midt i noe. Her er spørsmålet igjen:",
+    },
+    Text.WELCOME_BACK: {
+        "en": "Welcome back! Let's record a new idea.",
+        "nb": "Velkommen tilbake! La oss registrere en ny idé.",
+    },
+    Text.CHOOSE_LANGUAGE: {
+        "en": "Which language would you like?",
+        "nb": "Hvilket språk vil du bruke?",
+    },
+    Text.LANGUAGE_SET: {
+        "en": "I'll speak English from now on.",
+        "nb": "Jeg snakker norsk fra nå av.",
+    },
+    Text.UNKNOWN_LANGUAGE: {
+        "en": "I don't speak that language yet. I can speak: {languages}.",
+        "nb": "Det språket kan jeg ikke ennå. Jeg kan: {languages}.",
+    },
+    Text.UNKNOWN_COMMAND: {
+        "en": "I don't know that command. Type /help to see what I can do.",
+        "nb": "Den kommandoen kjenner jeg ikke. Skriv /help for å se hva jeg kan.",
+    },
+    Text.PRIVATE_CHATS_ONLY: {
+        "en": "Hi! I only talk in private chats. Please write to me directly.",
+        "nb": "Hei! Jeg snakker bare i private samtaler. Skriv direkte til meg.",
+    },
+    Text.ANSWER_IN_WORDS: {
+        "en": "Thanks! I kept that, but for this question please answer in words.",
+        "nb": "Takk! Jeg tok vare på det, men på dette spørsmålet må du svare med ord.",
+    },
+    Text.ATTACHMENT_KEPT: {
+        "en": "Got it, I've added that to your idea. Could you also describe it in words?",
+        "nb": "Fått det, jeg har lagt det til ideen din. Kan du også beskrive det med ord?",
+    },
+    Text.STALE_BUTTON: {
+        "en": "That button belongs to an earlier question. Here is the current one:",
+        "nb": "Den knappen hører til et tidligere spørsmål. Her er det nåværende:",
+    },
+    Text.MOVING_ON: {
+        "en": "I've noted your answer as you wrote it. Let's move on.",
+        "nb": "Jeg har notert svaret slik du skrev det. Vi går videre.",
+    },
+    Text.SKIPPED: {
+        "en": "Skipped.",
+        "nb": "Hoppet over.",
+    },
+    Text.CANNOT_SKIP: {
+        "en": "This question can't be skipped, but a short answer is fine.",
+        "nb": "Dette spørsmålet kan ikke hoppes over, men et kort svar holder.",
+    },
+    Text.SKIP_BUTTON: {
+        "en": "Skip",
+        "nb": "Hopp over",
+    },
+    Text.RETRY_TEXT: {
+        "en": "Please answer in a few words.",
+        "nb": "Svar gjerne med noen ord.",
+    },
+    Text.RETRY_CHOICE: {
+        "en": "Please pick one of the options (tap a button or type its number).",
+        "nb": "Velg et av alternativene (trykk på en knapp eller skriv nummeret).",
+    },
+    Text.RETRY_YES_NO: {
+        "en": "Please answer yes or no.",
+        "nb": "Svar ja eller nei.",
+    },
+    Text.RETRY_RATING: {
+        "en": "Please answer with a number from 1 to 5.",
+        "nb": "Svar med et tall fra 1 til 5.",
+    },
+    Text.RETRY_EMAIL: {
+        "en": "That doesn't look like an email address. Please try again.",
+        "nb": "Det ser ikke ut som en e-postadresse. Prøv igjen.",
+    },
+    Text.YES: {"en": "Yes", "nb": "Ja"},
+    Text.NO: {"en": "No", "nb": "Nei"},
+    Text.EDIT_APPLIED: {
+        "en": "I've updated your answer.",
+        "nb": "Jeg har oppdatert svaret ditt.",
+    },
+    Text.EDIT_KEPT: {
+        "en": "Your idea is already recorded, so I've kept your change next to it for our team.",
+        "nb": "Ideen din er allerede registrert, så jeg har lagt endringen ved for teamet vårt.",
+    },
+    Text.EMPTY_MESSAGE: {
+        "en": "I didn't catch anything there. Type /help if you are stuck.",
+        "nb": "Jeg fikk ikke med meg noe der. Skriv /help hvis du står fast.",
+    },
+}
+
+
+def text(name: Text, language: str, **values: str) -> str:
+    """A built-in text in ``language`` (English when that language has none)."""
+    variants = _TEXTS[name]
+    template = variants.get(language) or variants[FALLBACK_LANGUAGE]
+    return template.format(**values) if values else template

@@ -1,0 +1,1 @@
+"""Where ideabot keeps its state: tables, sessions, repositories and migrations."""

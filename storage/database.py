@@ -1,0 +1,52 @@
+"""Creates the async engine and sessions for SQLite (embedded) or PostgreSQL (scale)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
+    """An engine for ``database_url``; SQLite gets WAL, a busy timeout and write transactions."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin_immediate(connection: Any) -> None:
+        # Take the write lock at the start, so two turns never both read and then fail to write.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """A session factory whose objects stay readable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

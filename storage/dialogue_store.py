@@ -1,0 +1,258 @@
+"""The dialogue's transaction on SQL: inbox, customer, conversation, transcript, idea, outbox."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from handlers.conversation import ButtonsUsed, ConversationKey, OutboundAction, OutgoingMessage
+from handlers.flow_engine import FlowState, IdeaDraft
+from handlers.ports import (
+    ConversationRecord,
+    ConversationStatus,
+    CustomerProfile,
+    TranscriptEntry,
+)
+from storage.tables import ConversationRow, CustomerRow, IdeaRow, InboxRow, MessageRow, OutboxRow
+from storage.types import utc_now
+from storage.upsert import insert_if_absent
+
+
+class OutboxAction:
+    """The names of the things the delivery worker knows how to do."""
+
+    SEND = "send"
+    MARK_BUTTONS_USED = "mark_buttons_used"
+
+
+def outbox_payload(action: OutboundAction) -> tuple[str, dict[str, Any]]:
+    """The outbox action name and JSON payload of an outbound action."""
+    if isinstance(action, ButtonsUsed):
+        return OutboxAction.MARK_BUTTONS_USED, {
+            "message_id": action.message_id,
+            "text": action.text,
+        }
+    assert isinstance(action, OutgoingMessage)
+    buttons = [{"label": button.label, "payload": button.payload} for button in action.buttons]
+    return OutboxAction.SEND, {"text": action.text, "buttons": buttons}
+
+
+class SqlDialogueTransaction:
+    """One turn's reads and writes inside one database transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim_inbound(self, *, platform: str, external_id: str) -> bool:
+        """Record the event; False if this platform event id was seen before."""
+        inserted = await insert_if_absent(
+            self._session,
+            InboxRow,
+            conflict=["platform", "external_id"],
+            values={"platform": platform, "external_id": external_id, "received_at": utc_now()},
+        )
+        return inserted is not None
+
+    async def customer_for(
+        self, *, key: ConversationKey, display_name: str, language: str
+    ) -> CustomerProfile:
+        """Get or create the customer, locked so other processes wait for this turn."""
+        now = utc_now()
+        await insert_if_absent(
+            self._session,
+            CustomerRow,
+            conflict=["platform", "platform_user_id"],
+            values={
+                "platform": key.platform,
+                "platform_user_id": key.user_id,
+                "chat_id": key.chat_id,
+                "display_name": display_name[:256],
+                "language": language,
+                "unreachable": False,
+                "unreachable_reason": "",
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        customer = (
+            await self._session.execute(
+                select(CustomerRow)
+                .where(col(CustomerRow.platform) == key.platform)
+                .where(col(CustomerRow.platform_user_id) == key.user_id)
+                .with_for_update()
+            )
+        ).scalar_one()
+        assert customer.id is not None
+        if customer.unreachable or (display_name and customer.display_name != display_name):
+            # A customer who writes again can be reached again (they unblocked the bot).
+            customer.unreachable = False
+            customer.unreachable_reason = ""
+            customer.display_name = display_name[:256] or customer.display_name
+            customer.chat_id = key.chat_id
+            customer.updated_at = now
+        conversations = (
+            await self._session.execute(
+                select(func.count())
+                .select_from(ConversationRow)
+                .where(col(ConversationRow.customer_id) == customer.id)
+            )
+        ).scalar_one()
+        return CustomerProfile(
+            id=customer.id,
+            language=customer.language,
+            display_name=customer.display_name,
+            has_history=bool(conversations),
+        )
+
+    async def set_customer_language(self, *, customer_id: int, language: str) -> None:
+        """Remember the language a customer chose."""
+        await self._session.execute(
+            update(CustomerRow)
+            .where(col(CustomerRow.id) == customer_id)
+            .values(language=language, updated_at=utc_now())
+        )
+
+    async def open_conversation(self, *, customer_id: int) -> ConversationRecord | None:
+        """The customer's newest active conversation."""
+        row = (
+            await self._session.execute(
+                select(ConversationRow)
+                .where(col(ConversationRow.customer_id) == customer_id)
+                .where(col(ConversationRow.status) == ConversationStatus.ACTIVE)
+                .order_by(col(ConversationRow.id).desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        return ConversationRecord(
+            id=row.id,
+            customer_id=row.customer_id,
+            flow_id=row.flow_id,
+            flow_version=row.flow_version,
+            status=ConversationStatus(row.status),
+            state=FlowState.from_json(row.state),
+        )
+
+    async def save_conversation(self, conversation: ConversationRecord) -> int:
+        """Insert a new conversation or update the stored one."""
+        now = utc_now()
+        if conversation.id is None:
+            customer = await self._session.get_one(CustomerRow, conversation.customer_id)
+            row = ConversationRow(
+                customer_id=conversation.customer_id,
+                platform=customer.platform,
+                chat_id=customer.chat_id,
+                flow_id=conversation.flow_id,
+                flow_version=conversation.flow_version,
+                step=conversation.state.step,
+                status=conversation.status,
+                state=conversation.state.to_json(),
+                created_at=now,
+                updated_at=now,
+            )
+            self._session.add(row)
+            await self._session.flush()
+            assert row.id is not None
+            return row.id
+        await self._session.execute(
+            update(ConversationRow)
+            .where(col(ConversationRow.id) == conversation.id)
+            .values(
+                step=conversation.state.step,
+                status=conversation.status,
+                state=conversation.state.to_json(),
+                updated_at=now,
+            )
+        )
+        return conversation.id
+
+    async def record_message(self, entry: TranscriptEntry) -> None:
+        """Add one transcript message."""
+        self._session.add(
+            MessageRow(
+                conversation_id=entry.conversation_id,
+                customer_id=entry.customer_id,
+                direction=entry.direction,
+                text=entry.text,
+                platform_message_id=entry.platform_message_id,
+                answered=entry.answered,
+                attachments=[attachment.to_json() for attachment in entry.attachments],
+                edited=entry.edited,
+            )
+        )
+
+    async def answered_by(self, *, conversation_id: int, platform_message_id: str) -> str | None:
+        """The answer an earlier customer message gave, found by its platform message id."""
+        if not platform_message_id:
+            return None
+        return (
+            await self._session.execute(
+                select(MessageRow.answered)
+                .where(col(MessageRow.conversation_id) == conversation_id)
+                .where(col(MessageRow.platform_message_id) == platform_message_id)
+                .where(col(MessageRow.answered).is_not(None))
+                .order_by(col(MessageRow.id))
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def record_idea(
+        self, *, customer_id: int, conversation_id: int, language: str, draft: IdeaDraft
+    ) -> int:
+        """Store the idea a flow recorded."""
+        row = IdeaRow(
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            title=draft.title[:256],
+            description=draft.description,
+            problem=draft.problem,
+            frequency=draft.frequency,
+            importance=draft.importance,
+            may_contact=draft.may_contact,
+            email=draft.email,
+            answers=draft.answers,
+            attachments=[attachment.to_json() for attachment in draft.attachments],
+            language=language,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        assert row.id is not None
+        return row.id
+
+    async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
+        """Add the actions to the outbox; ids grow, so their order is kept."""
+        now = utc_now()
+        for action in actions:
+            name, payload = outbox_payload(action)
+            self._session.add(
+                OutboxRow(
+                    destination=key.destination,
+                    platform=key.platform,
+                    chat_id=key.chat_id,
+                    action=name,
+                    payload=payload,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            # One flush per row, so ids are assigned in the order the actions were given.
+            await self._session.flush()
+
+
+class SqlDialogueStore:
+    """Opens one database transaction per dialogue turn."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqlDialogueTransaction]:
+        """A transaction that commits when the block ends without an error."""
+        async with self._sessions() as session, session.begin():
+            yield SqlDialogueTransaction(session)

@@ -1,0 +1,93 @@
+"""Keeps every flow version in the database, so a conversation can finish the one it started."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from handlers.flow_loader import LoadedFlow
+from handlers.flow_schema import FlowDefinition
+from storage.tables import FlowVersionRow
+from storage.upsert import insert_if_absent
+
+
+class FlowVersionConflict(Exception):
+    """A flow file changed without a new version number, which would change running talks."""
+
+
+async def register_flows(
+    sessions: async_sessionmaker[AsyncSession], flows: list[LoadedFlow]
+) -> None:
+    """Store each loaded flow version once; refuse an edited flow that kept its version."""
+    async with sessions() as session, session.begin():
+        for flow in flows:
+            definition = flow.definition
+            await insert_if_absent(
+                session,
+                FlowVersionRow,
+                conflict=["flow_id", "version"],
+                values={
+                    "flow_id": definition.id,
+                    "version": definition.version,
+                    "checksum": flow.checksum,
+                    "source": flow.source,
+                    "definition": definition.model_dump(mode="json"),
+                },
+            )
+            stored = (
+                await session.execute(
+                    select(FlowVersionRow.checksum)
+                    .where(col(FlowVersionRow.flow_id) == definition.id)
+                    .where(col(FlowVersionRow.version) == definition.version)
+                )
+            ).scalar_one()
+            if stored != flow.checksum:
+                raise FlowVersionConflict(
+                    f"{flow.source}: flow '{definition.id}' version {definition.version} is not "
+                    f"the version {definition.version} conversations already use; the file was "
+                    f"changed without a new version. Set 'version: {definition.version + 1}'."
+                )
+
+
+class SqlFlowCatalog:
+    """The flows conversations follow: the current ones from files, older ones from the database."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        current: list[LoadedFlow],
+        default_flow_id: str,
+    ) -> None:
+        self._sessions = sessions
+        self._versions: dict[tuple[str, int], FlowDefinition] = {
+            (flow.definition.id, flow.definition.version): flow.definition for flow in current
+        }
+        matches = [flow.definition for flow in current if flow.definition.id == default_flow_id]
+        if not matches:
+            known = ", ".join(sorted(flow.definition.id for flow in current))
+            raise LookupError(f"no flow with id '{default_flow_id}' (flows found: {known})")
+        self._default = matches[0]
+
+    @property
+    def default_flow(self) -> FlowDefinition:
+        """The current version of the flow new conversations start."""
+        return self._default
+
+    async def get(self, *, flow_id: str, version: int) -> FlowDefinition:
+        """A flow version; versions are immutable, so a loaded one is kept in memory."""
+        key = (flow_id, version)
+        cached = self._versions.get(key)
+        if cached is not None:
+            return cached
+        async with self._sessions() as session:
+            stored = (
+                await session.execute(
+                    select(FlowVersionRow.definition)
+                    .where(col(FlowVersionRow.flow_id) == flow_id)
+                    .where(col(FlowVersionRow.version) == version)
+                )
+            ).scalar_one()
+        definition = FlowDefinition.model_validate(stored)
+        self._versions[key] = definition
+        return definition

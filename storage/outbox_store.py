@@ -1,0 +1,175 @@
+"""The delivery side of the outbox: claim the next message of each chat, record how it went."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.tables import CustomerRow, OutboxRow, OutboxState
+from storage.types import utc_now
+
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One claimed outbox row: what to do, where, and how often it was tried."""
+
+    id: int
+    destination: str
+    platform: str
+    chat_id: str
+    action: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """How many outbox rows wait, were sent, or failed."""
+
+    pending: int
+    sent: int
+    failed: int
+
+
+class SqlOutboxStore:
+    """Claims and settles outbox rows; safe with several processes on one database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def claim_due(
+        self, *, platforms: Collection[str], limit: int, lease_seconds: float
+    ) -> list[OutboxItem]:
+        """Lease the oldest due message of up to ``limit`` chats; later ones wait their turn."""
+        now = utc_now()
+        earlier = _OUTBOX.alias("earlier")
+        heads = (
+            select(_OUTBOX.c.id)
+            .where(_OUTBOX.c.state == OutboxState.PENDING)
+            .where(_OUTBOX.c.platform.in_(list(platforms)))
+            .where(_OUTBOX.c.next_attempt_at <= now)
+            .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
+            .where(
+                ~exists()
+                .where(earlier.c.destination == _OUTBOX.c.destination)
+                .where(earlier.c.state == OutboxState.PENDING)
+                .where(earlier.c.id < _OUTBOX.c.id)
+            )
+            .order_by(_OUTBOX.c.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                # Another process may be claiming too: skip what it holds instead of waiting.
+                heads = heads.with_for_update(skip_locked=True, of=_OUTBOX)
+            ids = list((await session.execute(heads)).scalars())
+            if not ids:
+                return []
+            rows = await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id.in_(ids))
+                .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+                .returning(
+                    _OUTBOX.c.id,
+                    _OUTBOX.c.destination,
+                    _OUTBOX.c.platform,
+                    _OUTBOX.c.chat_id,
+                    _OUTBOX.c.action,
+                    _OUTBOX.c.payload,
+                    _OUTBOX.c.attempts,
+                    _OUTBOX.c.created_at,
+                )
+            )
+            items = [OutboxItem(**row._mapping) for row in rows]
+        return sorted(items, key=lambda item: item.id)
+
+    async def mark_sent(self, item: OutboxItem, *, platform_message_id: str) -> None:
+        """The platform accepted the message."""
+        await self._settle(
+            item,
+            state=OutboxState.SENT,
+            sent_at=utc_now(),
+            platform_message_id=platform_message_id[:128],
+            attempts=item.attempts + 1,
+        )
+
+    async def retry_later(
+        self, item: OutboxItem, *, delay_seconds: float, error: str, counts_as_attempt: bool
+    ) -> None:
+        """Try again after ``delay_seconds``; the chat's later messages keep waiting behind it."""
+        await self._settle(
+            item,
+            state=OutboxState.PENDING,
+            next_attempt_at=utc_now() + timedelta(seconds=delay_seconds),
+            attempts=item.attempts + (1 if counts_as_attempt else 0),
+            last_error=error[:1024],
+        )
+
+    async def fail(self, item: OutboxItem, *, error: str) -> None:
+        """Give up on this message for good; the chat's next message goes on."""
+        await self._settle(
+            item, state=OutboxState.FAILED, attempts=item.attempts + 1, last_error=error[:1024]
+        )
+
+    async def fail_unreachable(self, item: OutboxItem, *, error: str) -> int:
+        """The chat cannot be reached: fail its waiting messages, mark the customer; how many."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.destination == item.destination)
+                .where(_OUTBOX.c.state == OutboxState.PENDING)
+                .values(state=OutboxState.FAILED, lease_until=None, last_error=error[:1024])
+            )
+            await session.execute(
+                update(_CUSTOMER)
+                .where(_CUSTOMER.c.platform == item.platform)
+                .where(_CUSTOMER.c.chat_id == item.chat_id)
+                .values(unreachable=True, unreachable_reason=error[:512], updated_at=utc_now())
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+
+    async def next_due_at(self, *, platforms: Collection[str]) -> datetime | None:
+        """When the earliest waiting message becomes due (or its lease runs out)."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(func.min(_OUTBOX.c.next_attempt_at), func.min(_OUTBOX.c.lease_until))
+                    .where(_OUTBOX.c.state == OutboxState.PENDING)
+                    .where(_OUTBOX.c.platform.in_(list(platforms)))
+                )
+            ).one()
+        moments = [moment for moment in row if moment is not None]
+        if not moments:
+            return None
+        # min() keeps the column's type, so these come back as aware UTC times.
+        earliest: datetime = min(moments)
+        return earliest
+
+    async def backlog(self) -> OutboxBacklog:
+        """Counts of outbox rows by state."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(_OUTBOX.c.state, func.count()).group_by(_OUTBOX.c.state)
+            )
+            counts = {state: count for state, count in rows.tuples()}
+        return OutboxBacklog(
+            pending=counts.get(OutboxState.PENDING, 0),
+            sent=counts.get(OutboxState.SENT, 0),
+            failed=counts.get(OutboxState.FAILED, 0),
+        )
+
+    async def _settle(self, item: OutboxItem, **values: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(_OUTBOX).where(_OUTBOX.c.id == item.id).values(lease_until=None, **values)
+            )

@@ -1,0 +1,169 @@
+"""The database tables, one SQLModel class per table, named by the role of a row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import JsonColumnType, UtcDateTime, utc_now
+
+
+def _timestamp(*, nullable: bool = False, index: bool = False) -> Any:
+    # The column default also covers core INSERTs (the upserts), which skip default_factory.
+    return Field(
+        default_factory=utc_now if not nullable else lambda: None,
+        sa_column=Column(
+            UtcDateTime(), nullable=nullable, index=index, default=None if nullable else utc_now
+        ),
+    )
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JsonColumnType, nullable=False))
+
+
+class OutboxState(StrEnum):
+    """Where an outbox row is on its way to the platform."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class CustomerRow(SQLModel, table=True):
+    """A person who talks to the bot on one platform."""
+
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("platform", "platform_user_id", name="uq_customer_identity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    platform_user_id: str = Field(max_length=128)
+    chat_id: str = Field(max_length=128)
+    display_name: str = Field(default="", max_length=256)
+    language: str = Field(max_length=16)
+    unreachable: bool = False
+    unreachable_reason: str = Field(default="", max_length=512)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class FlowVersionRow(SQLModel, table=True):
+    """A flow definition exactly as conversations started it, kept for as long as they run."""
+
+    __tablename__ = "flow_version"
+    __table_args__ = (UniqueConstraint("flow_id", "version", name="uq_flow_version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(max_length=64)
+    version: int
+    checksum: str = Field(max_length=64)
+    source: str = Field(default="", max_length=1024)
+    definition: dict[str, Any] = _json(dict)
+    created_at: datetime = _timestamp()
+
+
+class ConversationRow(SQLModel, table=True):
+    """One run of a flow with one customer, with where it stands."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    platform: str = Field(max_length=32)
+    chat_id: str = Field(max_length=128)
+    flow_id: str = Field(max_length=64)
+    flow_version: int
+    step: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    state: dict[str, Any] = _json(dict)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class MessageRow(SQLModel, table=True):
+    """One message of a transcript, from the customer or to them."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_conversation_platform_id", "conversation_id", "platform_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    direction: str = Field(max_length=8)
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    platform_message_id: str = Field(default="", max_length=128)
+    answered: str | None = Field(default=None, max_length=80)
+    attachments: list[dict[str, Any]] = _json(list)
+    edited: bool = False
+    created_at: datetime = _timestamp()
+
+
+class IdeaRow(SQLModel, table=True):
+    """An idea a customer gave, with every answer that describes it."""
+
+    __tablename__ = "idea"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    title: str = Field(max_length=256)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    frequency: str | None = Field(default=None, max_length=64)
+    importance: int | None = None
+    may_contact: bool | None = None
+    email: str | None = Field(default=None, max_length=320)
+    answers: dict[str, Any] = _json(dict)
+    attachments: list[dict[str, Any]] = _json(list)
+    status: str = Field(default="new", max_length=32, index=True)
+    language: str = Field(max_length=16)
+    created_at: datetime = _timestamp(index=True)
+    updated_at: datetime = _timestamp()
+
+
+class InboxRow(SQLModel, table=True):
+    """A platform event already handled; the unique key is what stops a redelivery."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_inbox_event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=128)
+    received_at: datetime = _timestamp()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message waiting to be sent (or sent, or given up on), in order per destination."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_destination_id", "state", "destination", "id"),)
+
+    # BIGINT on PostgreSQL for a long life; SQLite only autoincrements an INTEGER key.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    destination: str = Field(max_length=160)
+    platform: str = Field(max_length=32)
+    chat_id: str = Field(max_length=128)
+    action: str = Field(max_length=32)
+    payload: dict[str, Any] = _json(dict)
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _timestamp()
+    lease_until: datetime | None = _timestamp(nullable=True)
+    last_error: str = Field(default="", max_length=1024)
+    platform_message_id: str = Field(default="", max_length=128)
+    created_at: datetime = _timestamp()
+    sent_at: datetime | None = _timestamp(nullable=True)
