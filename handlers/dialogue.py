@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from handlers.conversation import (
     Button,
@@ -79,6 +80,14 @@ def merge_replies(replies: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
         else:
             merged.append(reply)
     return merged
+
+
+class Greeting(StrEnum):
+    """How a new conversation opens."""
+
+    FLOW_WELCOME = "flow_welcome"
+    WELCOME_BACK = "welcome_back"
+    NONE = "none"
 
 
 @dataclass(slots=True)
@@ -181,11 +190,11 @@ class Dialogue:
                 turn.replies.append(OutgoingMessage(text(Text.RESUMING, language)))
                 turn.replies.append(await self._current_question(turn))
             else:
-                await self._begin(turn, returning=False)
+                await self._begin(turn, greeting=Greeting.FLOW_WELCOME)
         elif command == "/restart":
             await self._close(transaction, turn, ConversationStatus.CANCELLED)
             turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
-            await self._begin(turn, returning=True, welcome=False)
+            await self._begin(turn, greeting=Greeting.NONE)
         elif command == "/cancel":
             if turn.conversation is None:
                 turn.replies.append(OutgoingMessage(text(Text.NOTHING_TO_CANCEL, language)))
@@ -228,7 +237,10 @@ class Dialogue:
         self, transaction: DialogueTransaction, turn: _Turn, message: IncomingMessage
     ) -> None:
         if turn.conversation is None:
-            await self._begin(turn, returning=turn.customer.has_history)
+            returning = turn.customer.has_history
+            await self._begin(
+                turn, greeting=Greeting.WELCOME_BACK if returning else Greeting.FLOW_WELCOME
+            )
             return
         if message.button_payload is not None:
             step_and_value = parse_button_payload(message.button_payload)
@@ -272,7 +284,8 @@ class Dialogue:
         flow = await self._flow_of(conversation)
         self._apply(turn, advance(flow, conversation.state, answer, turn.language))
 
-    async def _begin(self, turn: _Turn, *, returning: bool, welcome: bool = True) -> None:
+    async def _begin(self, turn: _Turn, *, greeting: Greeting) -> None:
+        """Start the default flow with the greeting that fits how the customer came."""
         flow = self._flows.default_flow
         transition = begin(flow, turn.language)
         turn.conversation = ConversationRecord(
@@ -283,10 +296,12 @@ class Dialogue:
             status=ConversationStatus.ACTIVE,
             state=transition.state,
         )
-        if returning:
+        welcome, first_question = transition.replies
+        if greeting is Greeting.WELCOME_BACK:
             turn.replies.append(OutgoingMessage(text(Text.WELCOME_BACK, turn.language)))
-        replies = transition.replies if welcome and not returning else transition.replies[1:]
-        turn.replies.extend(replies)
+        elif greeting is Greeting.FLOW_WELCOME:
+            turn.replies.append(welcome)
+        turn.replies.append(first_question)
 
     def _apply(self, turn: _Turn, transition: Transition) -> None:
         assert turn.conversation is not None

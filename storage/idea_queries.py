@@ -55,7 +55,7 @@ async def export_ideas(
     if limit is not None:
         query = query.limit(limit)
     async with sessions() as session:
-        rows = (await session.execute(query)).tuples().all()
+        rows = (await session.execute(query)).all()
     return [_idea_document(idea, customer) for idea, customer in rows]
 
 

@@ -161,7 +161,7 @@ class SqlOutboxStore:
             rows = await session.execute(
                 select(_OUTBOX.c.state, func.count()).group_by(_OUTBOX.c.state)
             )
-            counts = {state: count for state, count in rows.tuples()}
+            counts = {state: count for state, count in rows}
         return OutboxBacklog(
             pending=counts.get(OutboxState.PENDING, 0),
             sent=counts.get(OutboxState.SENT, 0),

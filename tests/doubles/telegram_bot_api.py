@@ -1,0 +1,352 @@
+"""A Telegram Bot API double on loopback: real HTTP, real update and message JSON, faults on cue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+BOT_USER = {
+    "id": 7000001,
+    "is_bot": True,
+    "first_name": "ideabot",
+    "username": "ideabot_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+
+@dataclass
+class Customer:
+    """A simulated Telegram user writing to the bot from a private chat."""
+
+    user_id: int
+    first_name: str = "Kari"
+    language_code: str = "en"
+
+    @property
+    def chat_id(self) -> int:
+        return self.user_id
+
+    def as_user(self) -> dict[str, Any]:
+        return {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent (and the double accepted)."""
+
+    message_id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    at: float
+
+    @property
+    def buttons(self) -> list[dict[str, str]]:
+        if not self.reply_markup:
+            return []
+        return [button for row in self.reply_markup["inline_keyboard"] for button in row]
+
+    def button(self, label: str) -> dict[str, str]:
+        for button in self.buttons:
+            if button["text"] == label:
+                return button
+        raise KeyError(f"no button {label!r} in {[b['text'] for b in self.buttons]}")
+
+
+@dataclass
+class ApiCall:
+    """Any Bot API request the double answered."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int
+
+
+@dataclass
+class TelegramBotApiDouble:
+    """The fake Bot API: customers inject updates, the bot polls and sends, tests wait on it."""
+
+    token: str = "123456:TEST-token-for-the-double"
+    port: int = 0
+    clock: Callable[[], float] = time.monotonic
+    pending_updates: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[SentMessage] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[ApiCall] = field(default_factory=list)
+    webhook: dict[str, Any] = field(default_factory=dict)
+    blocked_chats: set[int] = field(default_factory=set)
+    # chat id -> the retry_after values of the 429s its next sends get, in order
+    rate_limits: dict[int, list[int]] = field(default_factory=dict)
+    handed_out: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._update_ids = itertools.count(1000)
+        self._message_ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._sends_open = asyncio.Event()
+        self._sends_open.set()
+        self.app = Starlette(
+            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+        )
+
+    # --- the customer's side -------------------------------------------------------------
+
+    async def send_text(self, customer: Customer, text: str) -> dict[str, Any]:
+        """The customer writes ``text``; returns the queued update."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": customer.as_user(),
+            "chat": {"id": customer.chat_id, "type": "private", "first_name": customer.first_name},
+            "date": int(time.time()),
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self.push({"message": message})
+
+    async def send_update(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Queue any update body (message, edited_message, ...); returns it with its id."""
+        return await self.push(payload)
+
+    async def press(self, customer: Customer, message: SentMessage, label: str) -> dict[str, Any]:
+        """The customer taps the button ``label`` under ``message``."""
+        button = message.button(label)
+        return await self.push(
+            {
+                "callback_query": {
+                    "id": str(next(self._update_ids)),
+                    "from": customer.as_user(),
+                    "chat_instance": f"ci-{customer.chat_id}",
+                    "data": button["callback_data"],
+                    "message": {
+                        "message_id": message.message_id,
+                        "from": BOT_USER,
+                        "chat": {"id": message.chat_id, "type": "private"},
+                        "date": int(time.time()),
+                        "text": message.text,
+                        "reply_markup": message.reply_markup,
+                    },
+                }
+            }
+        )
+
+    async def push(self, body: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": next(self._update_ids), **body}
+        await self.redeliver(update)
+        return update
+
+    async def redeliver(self, update: dict[str, Any]) -> None:
+        """Queue an update (again), as Telegram does when it was not confirmed."""
+        async with self._changed:
+            self.pending_updates.append(update)
+            self.pending_updates.sort(key=lambda item: item["update_id"])
+            self._changed.notify_all()
+
+    # --- what tests wait for -------------------------------------------------------------
+
+    def messages_to(self, customer: Customer) -> list[SentMessage]:
+        return [message for message in self.sent if message.chat_id == customer.chat_id]
+
+    async def wait_until(self, predicate: Callable[[], bool], *, timeout: float = 15.0) -> None:
+        """Wait until ``predicate`` holds (re-checked on every change), or fail after timeout."""
+
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        try:
+            await asyncio.wait_for(waiting(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"condition not met within {timeout} s") from None
+
+    async def wait_for_messages(
+        self, customer: Customer, count: int, *, timeout: float = 15.0
+    ) -> list[SentMessage]:
+        """Wait until ``customer`` has received ``count`` messages in all; return them."""
+        await self.wait_until(lambda: len(self.messages_to(customer)) >= count, timeout=timeout)
+        return self.messages_to(customer)
+
+    def hold_sends(self) -> None:
+        """Leave sendMessage requests unanswered (and unrecorded) until ``release_sends``."""
+        self._sends_open.clear()
+
+    def release_sends(self) -> None:
+        self._sends_open.set()
+
+    # --- the Bot API -----------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        params = await _params(request)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return _error(404, "Not Found")
+        response: Response = await handler(params)
+        async with self._changed:
+            self.calls.append(ApiCall(method, params, self.clock(), response.status_code))
+            self._changed.notify_all()
+        return response
+
+    async def _api_getMe(self, params: dict[str, Any]) -> Response:
+        return _ok(BOT_USER)
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Response:
+        self.webhook = dict(params)
+        return _ok(True)
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> Response:
+        self.webhook = {}
+        return _ok(True)
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Response:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            # Updates below the offset are confirmed: Telegram forgets them.
+            self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(lambda: bool(self.pending_updates)), timeout
+                )
+            batch = self.pending_updates[:limit]
+            self.handed_out.update(update["update_id"] for update in batch)
+            self._changed.notify_all()
+        return _ok(batch)
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Response:
+        await self._sends_open.wait()
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked_chats:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        planned = self.rate_limits.get(chat_id)
+        if planned:
+            retry_after = planned.pop(0)
+            return _error(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+        text = params.get("text", "")
+        if not text:
+            return _error(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return _error(400, "Bad Request: message is too long")
+        markup = params.get("reply_markup")
+        message = SentMessage(
+            message_id=next(self._message_ids),
+            chat_id=chat_id,
+            text=text,
+            reply_markup=markup,
+            at=self.clock(),
+        )
+        async with self._changed:
+            self.sent.append(message)
+            self._changed.notify_all()
+        body: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private"},
+            "date": int(time.time()),
+            "text": text,
+        }
+        if markup:
+            body["reply_markup"] = markup
+        return _ok(body)
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Response:
+        async with self._changed:
+            self.edits.append(dict(params))
+            self._changed.notify_all()
+        return _ok(
+            {
+                "message_id": int(params["message_id"]),
+                "from": BOT_USER,
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "date": int(time.time()),
+                "text": params.get("text", ""),
+            }
+        )
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Response:
+        return _ok(True)
+
+    # --- running it ------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[TelegramBotApiDouble]:
+        """Serve on 127.0.0.1 (a free port unless one was given) until the block ends."""
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield self
+        finally:
+            self.release_sends()
+            server.should_exit = True
+            async with self._changed:
+                self._changed.notify_all()
+            await task
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        loaded: dict[str, Any] = json.loads(body or b"{}")
+        return loaded
+    params: dict[str, Any] = dict(parse_qsl(body.decode()))
+    params.update(request.query_params)
+    for name in ("reply_markup", "allowed_updates", "entities"):
+        if isinstance(params.get(name), str):
+            params[name] = json.loads(params[name])
+    return params
+
+
+def _ok(result: Any) -> Response:
+    return JSONResponse({"ok": True, "result": result})
+
+
+def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> Response:
+    body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return JSONResponse(body, status_code=code)
