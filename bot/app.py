@@ -86,6 +86,7 @@ async def open_runtime(
             lease_seconds=settings.outbox_lease_seconds,
             max_in_flight=settings.outbox_max_in_flight,
             max_attempts=settings.outbox_max_attempts,
+            backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
         dialogue = Dialogue(
             store=SqlDialogueStore(sessions),

@@ -76,8 +76,10 @@ class DeliveryWorker:
         lease_seconds: float,
         max_in_flight: int,
         max_attempts: int,
+        backoff_base_seconds: float = 1.0,
     ) -> None:
         self._outbox = outbox
+        self._backoff_base = backoff_base_seconds
         self._channels = channels
         self._metrics = metrics
         self._lease_seconds = lease_seconds
@@ -98,8 +100,11 @@ class DeliveryWorker:
                 if not claimed:
                     await self._idle()
         finally:
-            for task in self._in_flight.values():
+            in_flight = list(self._in_flight.values())
+            for task in in_flight:
                 task.cancel()
+            # Wait for them, so no send is left holding a database connection.
+            await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def deliver_pending(self) -> None:
         """Deliver everything due now and return once nothing due is left (for the console)."""
@@ -204,7 +209,7 @@ class DeliveryWorker:
             self._metrics.outbox_failed.labels(item.platform, "gave_up").inc()
             await self._outbox.fail(item, error=f"gave up after {attempt} attempts: {reason}")
             return
-        delay = backoff_seconds(attempt)
+        delay = backoff_seconds(attempt, base=self._backoff_base)
         logger.warning(
             "sending outbox row %s to %s failed (%s); retry %s in %.1f s",
             item.id,

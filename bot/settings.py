@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     outbox_max_in_flight: int = Field(default=64, ge=1)
     outbox_max_attempts: int = Field(default=12, ge=1)
+    outbox_backoff_base_seconds: float = Field(default=1.0, gt=0)
 
     @field_validator("telegram_api_base_url")
     @classmethod

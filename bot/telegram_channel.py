@@ -6,7 +6,7 @@ import asyncio
 import hmac
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -130,9 +130,9 @@ class TelegramChannel:
         self._tries.pop(update.update_id, None)
         return True
 
-    def webhook_endpoint(self, *, secret: str) -> WebhookEndpoint:
-        """The ASGI handler for POST /telegram/webhook."""
-        return WebhookEndpoint(channel=self, bot=self._bot, secret=secret)
+    def webhook_endpoint(self, *, secret: str) -> Callable[[Request], Awaitable[Response]]:
+        """The request handler for POST /telegram/webhook."""
+        return WebhookEndpoint(channel=self, bot=self._bot, secret=secret).handle
 
 
 class WebhookEndpoint:
@@ -143,7 +143,8 @@ class WebhookEndpoint:
         self._bot = bot
         self._secret = secret.encode()
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
+        """Answer one webhook request: 403 without the secret, 500 to have it delivered again."""
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not hmac.compare_digest(given, self._secret):
             return JSONResponse({"error": "forbidden"}, status_code=403)

@@ -99,6 +99,7 @@ class TelegramBotApiDouble:
     # chat id -> the retry_after values of the 429s its next sends get, in order
     rate_limits: dict[int, list[int]] = field(default_factory=dict)
     handed_out: set[int] = field(default_factory=set)
+    held_sends: int = 0
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1000)
@@ -106,6 +107,7 @@ class TelegramBotApiDouble:
         self._changed = asyncio.Condition()
         self._sends_open = asyncio.Event()
         self._sends_open.set()
+        self._drop_held = False
         self.app = Starlette(
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
         )
@@ -189,10 +191,13 @@ class TelegramBotApiDouble:
         return self.messages_to(customer)
 
     def hold_sends(self) -> None:
-        """Leave sendMessage requests unanswered (and unrecorded) until ``release_sends``."""
+        """Leave sendMessage requests unanswered until ``release_sends``."""
+        self._drop_held = False
         self._sends_open.clear()
 
-    def release_sends(self) -> None:
+    def release_sends(self, *, drop_held: bool = False) -> None:
+        """Answer held sends again; ``drop_held``: those held never arrived (the sender died)."""
+        self._drop_held = drop_held
         self._sends_open.set()
 
     # --- the Bot API -----------------------------------------------------------------
@@ -239,7 +244,13 @@ class TelegramBotApiDouble:
         return _ok(batch)
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Response:
-        await self._sends_open.wait()
+        if not self._sends_open.is_set():
+            async with self._changed:
+                self.held_sends += 1
+                self._changed.notify_all()
+            await self._sends_open.wait()
+            if self._drop_held:
+                return _error(503, "Service Unavailable: the request was lost")
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")

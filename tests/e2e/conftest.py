@@ -1,0 +1,62 @@
+"""Fixtures for end-to-end tests: the Bot API double and the bot process pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.doubles.telegram_bot_api import TelegramBotApiDouble
+from tests.e2e.bot_process import BotProcess
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def telegram_api() -> AsyncIterator[TelegramBotApiDouble]:
+    double = TelegramBotApiDouble()
+    async with double.running():
+        yield double
+
+
+BotFactory = Callable[..., BotProcess]
+
+
+@pytest.fixture
+async def bot_factory(
+    tmp_path: Path, telegram_api: TelegramBotApiDouble, sqlite_url: str
+) -> AsyncIterator[BotFactory]:
+    """Makes bot processes sharing one database, all stopped at the end of the test."""
+    started: list[BotProcess] = []
+
+    def make(database_url: str = sqlite_url, **settings: str) -> BotProcess:
+        environment = {
+            "DATABASE_URL": database_url,
+            "TELEGRAM_BOT_TOKEN": telegram_api.token,
+            "TELEGRAM_API_BASE_URL": telegram_api.base_url,
+            "TELEGRAM_POLL_TIMEOUT_SECONDS": "1",
+            "TELEGRAM_CHAT_RATE_PER_SECOND": "50",
+            "TELEGRAM_CHAT_BURST": "10",
+            "OUTBOX_LEASE_SECONDS": "2",
+            "OUTBOX_BACKOFF_BASE_SECONDS": "0.05",
+            **settings,
+        }
+        process = BotProcess(environment=environment, log_path=tmp_path / f"bot-{len(started)}.log")
+        started.append(process)
+        return process
+
+    yield make
+    for process in started:
+        await process.stop()
+
+
+@pytest.fixture(autouse=True)
+def show_bot_logs_on_failure(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """Keep the bot's log next to a failure; pytest shows captured output of failed tests."""
+    request.addfinalizer(
+        lambda: [
+            print(f"--- {log.name}\n{log.read_text(errors='replace')[-6000:]}")
+            for log in sorted(tmp_path.glob("bot-*.log"))
+        ]
+    )

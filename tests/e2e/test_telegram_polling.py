@@ -1,0 +1,173 @@
+"""The real ``ideabot run`` against the Bot API double, in long-polling mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
+from tests.e2e.conftest import BotFactory
+
+
+def export_ideas(database_url: str) -> list[dict[str, object]]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ideas", "export", "--format", "json"],
+        env={"DATABASE_URL": database_url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ideas: list[dict[str, object]] = json.loads(result.stdout)
+    return ideas
+
+
+async def test_whole_flow_with_buttons_and_typed_answers(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory, sqlite_url: str
+) -> None:
+    bot = bot_factory()
+    await bot.start()
+    kari = Customer(user_id=501, first_name="Kari", language_code="nb")
+    await telegram_api.send_text(kari, "/start")
+    (welcome,) = await telegram_api.wait_for_messages(kari, 1)
+    assert welcome.text.startswith("Hei! Vi lager produktet vårt")
+    assert welcome.text.endswith("Hva vil du at vi skal forbedre eller lage?")
+    await telegram_api.send_text(kari, "Mørk modus")
+    more = (await telegram_api.wait_for_messages(kari, 2))[-1]
+    assert more.text.startswith("Kan du fortelle litt mer?")
+    await telegram_api.send_text(
+        kari, "Skjermen er for lys om kvelden når jeg leser <b>nyheter</b> & *annet*"
+    )
+    problem = (await telegram_api.wait_for_messages(kari, 3))[-1]
+    assert problem.text == "Hvilket problem ville det løst for deg?"
+    await telegram_api.send_text(kari, "Jeg får vondt i øynene av det lyse lyset")
+    frequency = (await telegram_api.wait_for_messages(kari, 4))[-1]
+    assert [b["text"] for b in frequency.buttons] == [
+        "Hver dag",
+        "Hver uke",
+        "Hver måned",
+        "Av og til",
+    ]
+    await telegram_api.press(kari, frequency, "Hver dag")
+    importance = (await telegram_api.wait_for_messages(kari, 5))[-1]
+    # The tapped keyboard is replaced by the choice.
+    await telegram_api.wait_until(lambda: len(telegram_api.edits) == 1)
+    assert telegram_api.edits[0]["text"].endswith("✔ Hver dag")
+    assert "reply_markup" not in telegram_api.edits[0]
+    await telegram_api.send_text(kari, "4")  # typing works as well as tapping
+    contact = (await telegram_api.wait_for_messages(kari, 6))[-1]
+    assert contact.text.startswith("Kan vi kontakte deg")
+    await telegram_api.press(kari, contact, "Ja")
+    email = (await telegram_api.wait_for_messages(kari, 7))[-1]
+    await telegram_api.press(kari, email, "Hopp over")
+    done = (await telegram_api.wait_for_messages(kari, 8))[-1]
+    assert done.text.startswith("Hoppet over.\n\nTusen takk! Ideen din er registrert.")
+    del importance
+
+    (idea,) = export_ideas(sqlite_url)
+    assert idea["title"] == "Mørk modus"
+    assert idea["description"] == (
+        "Mørk modus\n\nSkjermen er for lys om kvelden når jeg leser <b>nyheter</b> & *annet*"
+    )
+    assert (idea["frequency"], idea["importance"], idea["may_contact"], idea["email"]) == (
+        "daily",
+        4,
+        True,
+        None,
+    )
+    assert idea["language"] == "nb"
+    assert idea["customer"] == {
+        "id": 1,
+        "platform": "telegram",
+        "platform_user_id": "501",
+        "name": "Kari",
+        "language": "nb",
+        "unreachable": False,
+    }
+    # Every call the bot made was answered without an error.
+    assert {call.status for call in telegram_api.calls} == {200}
+
+
+async def test_redelivered_update_is_handled_once(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory
+) -> None:
+    bot = bot_factory()
+    await bot.start()
+    ola = Customer(user_id=502, first_name="Ola", language_code="en")
+    update = await telegram_api.send_text(ola, "/start")
+    await telegram_api.wait_for_messages(ola, 1)
+    await telegram_api.redeliver(update)
+    await telegram_api.send_text(ola, "/help")
+    messages = await telegram_api.wait_for_messages(ola, 2)
+    # The /help reply came, and the redelivered /start before it had no effect.
+    assert messages[1].text.startswith("I collect your ideas")
+    assert len(telegram_api.messages_to(ola)) == 2
+
+
+async def test_rate_limit_is_waited_out(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory
+) -> None:
+    bot = bot_factory()
+    await bot.start()
+    per = Customer(user_id=503, first_name="Per")
+    telegram_api.rate_limits[per.chat_id] = [1]
+    await telegram_api.send_text(per, "/start")
+    (welcome,) = await telegram_api.wait_for_messages(per, 1)
+    refused = [
+        call for call in telegram_api.calls if call.method == "sendMessage" and call.status == 429
+    ]
+    assert len(refused) == 1
+    assert welcome.at - refused[0].at >= 1.0
+    await telegram_api.send_text(per, "/help")
+    await telegram_api.wait_for_messages(per, 2)
+    assert len(telegram_api.messages_to(per)) == 2
+
+
+async def test_blocked_customer_is_marked_and_not_retried(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory, sqlite_url: str
+) -> None:
+    bot = bot_factory()
+    await bot.start()
+    liv = Customer(user_id=504, first_name="Liv")
+    other = Customer(user_id=505, first_name="Nils")
+    telegram_api.blocked_chats.add(liv.chat_id)
+    await telegram_api.send_text(liv, "/start")
+    await telegram_api.send_text(other, "/start")
+    await telegram_api.wait_for_messages(other, 1)
+    await telegram_api.wait_until(
+        lambda: any(c.status == 403 for c in telegram_api.calls if c.method == "sendMessage")
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ideas", "list"],
+        env={"DATABASE_URL": sqlite_url, "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "no ideas yet"
+    import sqlite3
+
+    path = sqlite_url.split("///", 1)[1]
+
+    def unreachable() -> bool:
+        with sqlite3.connect(path) as connection:
+            row = connection.execute(
+                "select unreachable, unreachable_reason from customer where platform_user_id='504'"
+            ).fetchone()
+        return bool(row and row[0])
+
+    from tests.waiting import eventually
+
+    async def marked() -> bool:
+        return unreachable()
+
+    await eventually(marked, what="marking the customer unreachable")
+    # One try only: a block is permanent, so nothing retries it.
+    await telegram_api.send_text(other, "/help")
+    await telegram_api.wait_for_messages(other, 2)
+    blocked_tries = [
+        call
+        for call in telegram_api.calls
+        if call.method == "sendMessage" and int(call.params["chat_id"]) == liv.chat_id
+    ]
+    assert len(blocked_tries) == 1

@@ -1,0 +1,221 @@
+"""The delivery worker over a real outbox (SQLite), with a scripted sender at the boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import select
+
+from bot.delivery import (
+    Channel,
+    DeliveryWorker,
+    PermanentDeliveryError,
+    RetryLater,
+    TransientDeliveryError,
+    backoff_seconds,
+)
+from bot.metrics import Metrics
+from bot.pacing import Pacer
+from handlers.conversation import ConversationKey, OutgoingMessage
+from storage.dialogue_store import SqlDialogueStore
+from storage.outbox_store import OutboxItem, SqlOutboxStore
+from storage.tables import CustomerRow
+from tests.waiting import eventually
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def key(chat: str) -> ConversationKey:
+    return ConversationKey(platform="telegram", chat_id=chat, user_id=chat)
+
+
+@dataclass
+class ScriptedSender:
+    """Records what it sent; ``script`` says how the next sends to a chat fail."""
+
+    script: dict[str, list[Exception]] = field(default_factory=dict)
+    sent: list[tuple[str, str, float]] = field(default_factory=list)
+    attempts: list[tuple[str, str, float]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def deliver(self, item: OutboxItem) -> str:
+        now = asyncio.get_running_loop().time()
+        self.attempts.append((item.chat_id, item.payload["text"], now))
+        planned = self.script.get(item.chat_id)
+        if planned:
+            raise planned.pop(0)
+        # A little await, so sends to different chats interleave as real ones do.
+        await asyncio.sleep(0)
+        self.sent.append((item.chat_id, item.payload["text"], now))
+        self.changed.set()
+        return str(len(self.sent))
+
+    def texts_to(self, chat: str) -> list[str]:
+        return [text for chat_id, text, _ in self.sent if chat_id == chat]
+
+
+async def wait_for(
+    condition: Callable[[], bool], event: asyncio.Event, timeout: float = 10
+) -> None:
+    async def waiting() -> None:
+        while not condition():
+            event.clear()
+            await event.wait()
+
+    await asyncio.wait_for(waiting(), timeout)
+
+
+async def enqueue(sessions: Sessions, chat: str, *texts: str) -> None:
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        await transaction.customer_for(key=key(chat), display_name=chat, language="en")
+        await transaction.enqueue(key=key(chat), actions=[OutgoingMessage(t) for t in texts])
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    sessions: Sessions, sender: ScriptedSender, *, max_attempts: int = 5
+) -> AsyncIterator[tuple[DeliveryWorker, Pacer]]:
+    pacer = Pacer(chat_rate=1000, chat_burst=1000, global_rate=1000)
+    worker = DeliveryWorker(
+        outbox=SqlOutboxStore(sessions),
+        channels={"telegram": Channel(sender=sender, pacer=pacer)},
+        metrics=Metrics.create(),
+        lease_seconds=30,
+        max_in_flight=8,
+        max_attempts=max_attempts,
+        backoff_base_seconds=0.01,
+    )
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker, pacer
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_each_chat_gets_its_messages_in_order(sqlite_sessions: Sessions) -> None:
+    sender = ScriptedSender()
+    for chat in ("a", "b", "c"):
+        await enqueue(sqlite_sessions, chat, *(f"{chat}{n}" for n in range(6)))
+    async with running_worker(sqlite_sessions, sender) as (worker, _):
+        worker.outbox_changed()
+        await wait_for(lambda: len(sender.sent) == 18, sender.changed)
+    for chat in ("a", "b", "c"):
+        assert sender.texts_to(chat) == [f"{chat}{n}" for n in range(6)]
+    # Chats were served side by side, not one after the other.
+    first_three = {chat for chat, _, _ in sender.sent[:3]}
+    assert first_three == {"a", "b", "c"}
+
+
+async def test_retry_after_is_waited_out_and_the_message_sent_once(
+    sqlite_sessions: Sessions,
+) -> None:
+    sender = ScriptedSender(script={"a": [RetryLater(0.5)]})
+    await enqueue(sqlite_sessions, "a", "first", "second")
+    async with running_worker(sqlite_sessions, sender) as (worker, _):
+        worker.outbox_changed()
+        await wait_for(lambda: len(sender.sent) == 2, sender.changed)
+    assert sender.texts_to("a") == ["first", "second"]
+    refused_at = sender.attempts[0][2]
+    sent_at = sender.sent[0][2]
+    assert sent_at - refused_at >= 0.5
+
+
+async def test_network_errors_are_retried_with_backoff(sqlite_sessions: Sessions) -> None:
+    sender = ScriptedSender(
+        script={"a": [TransientDeliveryError("timed out"), TransientDeliveryError("reset")]}
+    )
+    await enqueue(sqlite_sessions, "a", "hello")
+    async with running_worker(sqlite_sessions, sender) as (worker, _):
+        worker.outbox_changed()
+        await wait_for(lambda: len(sender.sent) == 1, sender.changed)
+    assert len(sender.attempts) == 3
+    backlog = await SqlOutboxStore(sqlite_sessions).backlog()
+    assert (backlog.sent, backlog.failed) == (1, 0)
+
+
+async def test_nothing_retries_forever(sqlite_sessions: Sessions) -> None:
+    sender = ScriptedSender(script={"a": [TransientDeliveryError("down")] * 10})
+    await enqueue(sqlite_sessions, "a", "lost cause")
+    await enqueue(sqlite_sessions, "b", "fine")
+    outbox = SqlOutboxStore(sqlite_sessions)
+    async with running_worker(sqlite_sessions, sender, max_attempts=3) as (worker, _):
+        worker.outbox_changed()
+
+        async def given_up() -> bool:
+            return (await outbox.backlog()).failed == 1
+
+        await eventually(given_up, what="giving up")
+    assert len([a for a in sender.attempts if a[0] == "a"]) == 3
+    assert sender.texts_to("b") == ["fine"]
+
+
+async def test_blocked_customer_is_marked_unreachable(sqlite_sessions: Sessions) -> None:
+    sender = ScriptedSender(
+        script={"a": [PermanentDeliveryError("blocked the bot", recipient_unreachable=True)]}
+    )
+    await enqueue(sqlite_sessions, "a", "one", "two", "three")
+    await enqueue(sqlite_sessions, "b", "other")
+    async with running_worker(sqlite_sessions, sender) as (worker, _):
+        worker.outbox_changed()
+        await wait_for(lambda: sender.texts_to("b") == ["other"], sender.changed)
+
+        async def all_failed() -> bool:
+            return (await SqlOutboxStore(sqlite_sessions).backlog()).failed == 3
+
+        await eventually(all_failed, what="failing the blocked chat's messages")
+    assert sender.texts_to("a") == []
+    assert len([a for a in sender.attempts if a[0] == "a"]) == 1
+    async with sqlite_sessions() as session:
+        customer = (
+            await session.execute(select(CustomerRow).where(CustomerRow.chat_id == "a"))
+        ).scalar_one()
+    assert customer.unreachable
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 20])
+def test_backoff_grows_and_is_capped(attempt: int) -> None:
+    delays = [backoff_seconds(attempt, base=1.0, cap=60.0) for _ in range(50)]
+    assert all(0.5 <= delay <= min(60.0, 2 ** (attempt - 1)) for delay in delays)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pacer_holds_one_chat_to_its_rate_after_a_burst() -> None:
+    clock = FakeClock()
+    pacer = Pacer(chat_rate=1.0, chat_burst=3, global_rate=30, clock=clock)
+    assert [pacer.try_acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert pacer.try_acquire("a") == pytest.approx(1.0)
+    assert pacer.try_acquire("b") == 0.0  # another chat is not held up
+    clock.now = 1.0
+    assert pacer.try_acquire("a") == 0.0
+
+
+def test_pacer_holds_the_whole_bot_to_the_global_rate() -> None:
+    clock = FakeClock()
+    pacer = Pacer(chat_rate=1.0, chat_burst=1, global_rate=30, clock=clock)
+    sent = sum(pacer.try_acquire(f"chat{n}") == 0.0 for n in range(100))
+    assert sent == 30
+    clock.now = 0.5
+    assert sum(pacer.try_acquire(f"late{n}") == 0.0 for n in range(100)) == 15
+
+
+def test_pacer_pause_holds_everything() -> None:
+    clock = FakeClock()
+    pacer = Pacer(chat_rate=1.0, chat_burst=3, global_rate=30, clock=clock)
+    pacer.pause(5)
+    assert pacer.try_acquire("a") == pytest.approx(5.0)
+    clock.now = 5.0
+    assert pacer.try_acquire("a") == 0.0
