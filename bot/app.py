@@ -126,7 +126,7 @@ def _telegram_bot(settings: Settings) -> Bot:
         base_url=f"{base}/bot",
         base_file_url=f"{base}/file/bot",
         request=HTTPXRequest(
-            connection_pool_size=settings.outbox_max_in_flight + 8,
+            connection_pool_size=settings.outbox_max_in_flight + 4,
             connect_timeout=10.0,
             read_timeout=15.0,
             write_timeout=15.0,

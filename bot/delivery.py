@@ -12,7 +12,7 @@ from typing import Protocol
 
 from bot.metrics import Metrics
 from bot.pacing import Pacer
-from storage.outbox_store import OutboxItem, SqlOutboxStore
+from storage.outbox_store import OutboxItem, SentReceipt, SqlOutboxStore
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,8 @@ class DeliveryWorker:
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        # Accepted by the platform, recorded as sent with the next claim (one transaction).
+        self._receipts: list[SentReceipt] = []
 
     def outbox_changed(self) -> None:
         """Wake the worker: new rows wait in the outbox."""
@@ -105,6 +107,7 @@ class DeliveryWorker:
                 task.cancel()
             # Wait for them, so no send is left holding a database connection.
             await asyncio.gather(*in_flight, return_exceptions=True)
+            await self._record_receipts()
 
     async def deliver_pending(self) -> None:
         """Deliver everything due now and return once nothing due is left (for the console)."""
@@ -113,7 +116,13 @@ class DeliveryWorker:
             if self._in_flight:
                 await asyncio.wait(list(self._in_flight.values()))
             elif not claimed:
+                await self._record_receipts()
                 return
+
+    async def _record_receipts(self) -> None:
+        if self._receipts:
+            receipts, self._receipts = self._receipts, []
+            await self._outbox.claim_due(platforms=(), limit=0, lease_seconds=0, sent=receipts)
 
     async def _claim(self) -> int:
         self._wake.clear()
@@ -122,9 +131,11 @@ class DeliveryWorker:
             name for name, channel in self._channels.items() if not channel.pacer.paused_for()
         ]
         if free <= 0 or not platforms:
+            await self._record_receipts()
             return 0
+        receipts, self._receipts = self._receipts, []
         items = await self._outbox.claim_due(
-            platforms=platforms, limit=free, lease_seconds=self._lease_seconds
+            platforms=platforms, limit=free, lease_seconds=self._lease_seconds, sent=receipts
         )
         for item in items:
             if item.id in self._in_flight:
@@ -177,7 +188,7 @@ class DeliveryWorker:
         except PermanentDeliveryError as error:
             await self._permanent(item, error)
         else:
-            await self._outbox.mark_sent(item, platform_message_id=message_id)
+            self._receipts.append(SentReceipt(item, message_id, utc_now()))
             self._metrics.outbox_sent.labels(item.platform).inc()
             self._metrics.delivery_seconds.labels(item.platform).observe(
                 (utc_now() - item.created_at).total_seconds()

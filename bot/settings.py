@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
 
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
-    outbox_max_in_flight: int = Field(default=64, ge=1)
+    outbox_max_in_flight: int = Field(default=16, ge=1)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_backoff_base_seconds: float = Field(default=1.0, gt=0)
 

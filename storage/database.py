@@ -24,8 +24,16 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         return create_async_engine(url, echo=echo, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # SQLite has one writer at a time. One connection per process makes transactions queue
+    # in asyncio (FIFO, no cost) instead of in SQLite's busy handler, which sleeps in
+    # steps of milliseconds. Other processes on the same file still wait on busy_timeout.
     engine = create_async_engine(
-        url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        url,
+        echo=echo,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=120,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -47,6 +47,8 @@ class SqlDialogueTransaction:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._turn_started = utc_now()
+        self._transcript: list[dict[str, Any]] = []
 
     async def claim_inbound(self, *, platform: str, external_id: str) -> bool:
         """Record the event; False if this platform event id was seen before."""
@@ -62,52 +64,51 @@ class SqlDialogueTransaction:
         self, *, key: ConversationKey, display_name: str, language: str
     ) -> CustomerProfile:
         """Get or create the customer, locked so other processes wait for this turn."""
-        now = utc_now()
-        await insert_if_absent(
-            self._session,
-            CustomerRow,
-            conflict=["platform", "platform_user_id"],
-            values={
-                "platform": key.platform,
-                "platform_user_id": key.user_id,
-                "chat_id": key.chat_id,
-                "display_name": display_name[:256],
-                "language": language,
-                "unreachable": False,
-                "unreachable_reason": "",
-                "created_at": now,
-                "updated_at": now,
-            },
+        customer = await self._locked_customer(key)
+        if customer is None:
+            now = utc_now()
+            await insert_if_absent(
+                self._session,
+                CustomerRow,
+                conflict=["platform", "platform_user_id"],
+                values={
+                    "platform": key.platform,
+                    "platform_user_id": key.user_id,
+                    "chat_id": key.chat_id,
+                    "display_name": display_name[:256],
+                    "language": language,
+                    "unreachable": False,
+                    "unreachable_reason": "",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            customer = await self._locked_customer(key)
+            assert customer is not None
+        assert customer.id is not None
+        if customer.unreachable or (display_name and customer.display_name != display_name[:256]):
+            # A customer who writes again can be reached again (they unblocked the bot).
+            customer.unreachable = False
+            customer.unreachable_reason = ""
+            customer.display_name = display_name[:256] or customer.display_name
+            customer.chat_id = key.chat_id
+            customer.updated_at = utc_now()
+        return CustomerProfile(
+            id=customer.id,
+            language=customer.language,
+            display_name=customer.display_name,
+            has_history=customer.created_at < self._turn_started,
         )
-        customer = (
+
+    async def _locked_customer(self, key: ConversationKey) -> CustomerRow | None:
+        return (
             await self._session.execute(
                 select(CustomerRow)
                 .where(col(CustomerRow.platform) == key.platform)
                 .where(col(CustomerRow.platform_user_id) == key.user_id)
                 .with_for_update()
             )
-        ).scalar_one()
-        assert customer.id is not None
-        if customer.unreachable or (display_name and customer.display_name != display_name):
-            # A customer who writes again can be reached again (they unblocked the bot).
-            customer.unreachable = False
-            customer.unreachable_reason = ""
-            customer.display_name = display_name[:256] or customer.display_name
-            customer.chat_id = key.chat_id
-            customer.updated_at = now
-        conversations = (
-            await self._session.execute(
-                select(func.count())
-                .select_from(ConversationRow)
-                .where(col(ConversationRow.customer_id) == customer.id)
-            )
-        ).scalar_one()
-        return CustomerProfile(
-            id=customer.id,
-            language=customer.language,
-            display_name=customer.display_name,
-            has_history=bool(conversations),
-        )
+        ).scalar_one_or_none()
 
     async def set_customer_language(self, *, customer_id: int, language: str) -> None:
         """Remember the language a customer chose."""
@@ -173,19 +174,26 @@ class SqlDialogueTransaction:
         return conversation.id
 
     async def record_message(self, entry: TranscriptEntry) -> None:
-        """Add one transcript message."""
-        self._session.add(
-            MessageRow(
-                conversation_id=entry.conversation_id,
-                customer_id=entry.customer_id,
-                direction=entry.direction,
-                text=entry.text,
-                platform_message_id=entry.platform_message_id,
-                answered=entry.answered,
-                attachments=[attachment.to_json() for attachment in entry.attachments],
-                edited=entry.edited,
-            )
+        """Add one transcript message (written with the others at the end of the turn)."""
+        self._transcript.append(
+            {
+                "conversation_id": entry.conversation_id,
+                "customer_id": entry.customer_id,
+                "direction": entry.direction.value,
+                "text": entry.text,
+                "platform_message_id": entry.platform_message_id,
+                "answered": entry.answered,
+                "attachments": [attachment.to_json() for attachment in entry.attachments],
+                "edited": entry.edited,
+                "created_at": utc_now(),
+            }
         )
+
+    async def write_pending(self) -> None:
+        """Write the transcript collected this turn in one statement."""
+        if self._transcript:
+            rows, self._transcript = self._transcript, []
+            await self._session.execute(insert(MessageRow.__table__), rows)  # type: ignore[attr-defined]
 
     async def answered_by(self, *, conversation_id: int, platform_message_id: str) -> str | None:
         """The answer an earlier customer message gave, found by its platform message id."""
@@ -226,11 +234,12 @@ class SqlDialogueTransaction:
         return row.id
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
-        """Add the actions to the outbox; ids grow, so their order is kept."""
+        """Add the actions to the outbox; ids grow in the order given, which is the send order."""
         now = utc_now()
+        rows = []
         for action in actions:
             name, payload = outbox_payload(action)
-            self._session.add(
+            rows.append(
                 OutboxRow(
                     destination=key.destination,
                     platform=key.platform,
@@ -241,8 +250,8 @@ class SqlDialogueTransaction:
                     created_at=now,
                 )
             )
-            # One flush per row, so ids are assigned in the order the actions were given.
-            await self._session.flush()
+        # The unit of work inserts rows of one table in the order they were added.
+        self._session.add_all(rows)
 
 
 class SqlDialogueStore:
@@ -255,4 +264,6 @@ class SqlDialogueStore:
     async def transaction(self) -> AsyncIterator[SqlDialogueTransaction]:
         """A transaction that commits when the block ends without an error."""
         async with self._sessions() as session, session.begin():
-            yield SqlDialogueTransaction(session)
+            transaction = SqlDialogueTransaction(session)
+            yield transaction
+            await transaction.write_pending()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.tables import CustomerRow, OutboxRow, OutboxState
@@ -15,6 +15,26 @@ from storage.types import utc_now
 
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        state=OutboxState.SENT,
+        lease_until=None,
+        sent_at=bindparam("when_sent"),
+        platform_message_id=bindparam("message_id"),
+        attempts=bindparam("tries"),
+    )
+)
+
+
+def _receipt_parameters(receipt: SentReceipt) -> dict[str, Any]:
+    return {
+        "row_id": receipt.item.id,
+        "when_sent": receipt.sent_at,
+        "message_id": receipt.platform_message_id[:128],
+        "tries": receipt.item.attempts + 1,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +49,15 @@ class OutboxItem:
     payload: dict[str, Any]
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SentReceipt:
+    """A claimed item the platform accepted, waiting to be recorded as sent."""
+
+    item: OutboxItem
+    platform_message_id: str
+    sent_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +76,18 @@ class SqlOutboxStore:
         self._sessions = sessions
 
     async def claim_due(
-        self, *, platforms: Collection[str], limit: int, lease_seconds: float
+        self,
+        *,
+        platforms: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        sent: Sequence[SentReceipt] = (),
     ) -> list[OutboxItem]:
-        """Lease the oldest due message of up to ``limit`` chats; later ones wait their turn."""
+        """Record ``sent``, then lease the oldest due message of up to ``limit`` chats.
+
+        Both in one transaction: under load that halves the transactions per message, and a
+        chat's next message becomes due in the same step its predecessor is recorded.
+        """
         now = utc_now()
         earlier = _OUTBOX.alias("earlier")
         heads = (
@@ -68,6 +106,10 @@ class SqlOutboxStore:
             .limit(limit)
         )
         async with self._sessions() as session, session.begin():
+            if sent:
+                await session.execute(_MARK_SENT, [_receipt_parameters(r) for r in sent])
+            if limit <= 0:
+                return []
             if session.get_bind().dialect.name == "postgresql":
                 # Another process may be claiming too: skip what it holds instead of waiting.
                 heads = heads.with_for_update(skip_locked=True, of=_OUTBOX)
@@ -95,13 +137,8 @@ class SqlOutboxStore:
 
     async def mark_sent(self, item: OutboxItem, *, platform_message_id: str) -> None:
         """The platform accepted the message."""
-        await self._settle(
-            item,
-            state=OutboxState.SENT,
-            sent_at=utc_now(),
-            platform_message_id=platform_message_id[:128],
-            attempts=item.attempts + 1,
-        )
+        receipt = SentReceipt(item, platform_message_id, utc_now())
+        await self.claim_due(platforms=(), limit=0, lease_seconds=0, sent=[receipt])
 
     async def retry_later(
         self, item: OutboxItem, *, delay_seconds: float, error: str, counts_as_attempt: bool

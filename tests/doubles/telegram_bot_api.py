@@ -100,6 +100,7 @@ class TelegramBotApiDouble:
     rate_limits: dict[int, list[int]] = field(default_factory=dict)
     handed_out: set[int] = field(default_factory=set)
     held_sends: int = 0
+    sent_by_chat: dict[int, list[SentMessage]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1000)
@@ -169,7 +170,7 @@ class TelegramBotApiDouble:
     # --- what tests wait for -------------------------------------------------------------
 
     def messages_to(self, customer: Customer) -> list[SentMessage]:
-        return [message for message in self.sent if message.chat_id == customer.chat_id]
+        return list(self.sent_by_chat.get(customer.chat_id, []))
 
     async def wait_until(self, predicate: Callable[[], bool], *, timeout: float = 15.0) -> None:
         """Wait until ``predicate`` holds (re-checked on every change), or fail after timeout."""
@@ -187,7 +188,9 @@ class TelegramBotApiDouble:
         self, customer: Customer, count: int, *, timeout: float = 15.0
     ) -> list[SentMessage]:
         """Wait until ``customer`` has received ``count`` messages in all; return them."""
-        await self.wait_until(lambda: len(self.messages_to(customer)) >= count, timeout=timeout)
+        await self.wait_until(
+            lambda: len(self.sent_by_chat.get(customer.chat_id, ())) >= count, timeout=timeout
+        )
         return self.messages_to(customer)
 
     def hold_sends(self) -> None:
@@ -275,6 +278,7 @@ class TelegramBotApiDouble:
         )
         async with self._changed:
             self.sent.append(message)
+            self.sent_by_chat.setdefault(chat_id, []).append(message)
             self._changed.notify_all()
         body: dict[str, Any] = {
             "message_id": message.message_id,

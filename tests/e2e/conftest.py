@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -52,11 +52,8 @@ async def bot_factory(
 
 
 @pytest.fixture(autouse=True)
-def show_bot_logs_on_failure(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    """Keep the bot's log next to a failure; pytest shows captured output of failed tests."""
-    request.addfinalizer(
-        lambda: [
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-6000:]}")
-            for log in sorted(tmp_path.glob("bot-*.log"))
-        ]
-    )
+def show_bot_logs_on_failure(tmp_path: Path) -> Iterator[None]:
+    """Print the bots' logs after each test; pytest shows them for the tests that failed."""
+    yield
+    for log in sorted(tmp_path.glob("bot-*.log")):
+        print(f"--- {log.name}\n{log.read_text(errors='replace')[-6000:]}")

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
+import os
+import sqlite3
 import sys
 
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
+from tests.waiting import eventually
 
 
-def export_ideas(database_url: str) -> list[dict[str, object]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ideas", "export", "--format", "json"],
-        env={"DATABASE_URL": database_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=True,
+async def export_ideas(database_url: str) -> list[dict[str, object]]:
+    """What `ideabot ideas export --format json` prints, parsed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "ideas",
+        "export",
+        "--format",
+        "json",
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
     )
-    ideas: list[dict[str, object]] = json.loads(result.stdout)
+    output, _ = await process.communicate()
+    assert process.returncode == 0
+    ideas: list[dict[str, object]] = json.loads(output)
     return ideas
 
 
@@ -64,7 +74,7 @@ async def test_whole_flow_with_buttons_and_typed_answers(
     assert done.text.startswith("Hoppet over.\n\nTusen takk! Ideen din er registrert.")
     del importance
 
-    (idea,) = export_ideas(sqlite_url)
+    (idea,) = await export_ideas(sqlite_url)
     assert idea["title"] == "Mørk modus"
     assert idea["description"] == (
         "Mørk modus\n\nSkjermen er for lys om kvelden når jeg leser <b>nyheter</b> & *annet*"
@@ -137,15 +147,6 @@ async def test_blocked_customer_is_marked_and_not_retried(
     await telegram_api.wait_until(
         lambda: any(c.status == 403 for c in telegram_api.calls if c.method == "sendMessage")
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ideas", "list"],
-        env={"DATABASE_URL": sqlite_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert result.stdout.strip() == "no ideas yet"
-    import sqlite3
 
     path = sqlite_url.split("///", 1)[1]
 
@@ -155,8 +156,6 @@ async def test_blocked_customer_is_marked_and_not_retried(
                 "select unreachable, unreachable_reason from customer where platform_user_id='504'"
             ).fetchone()
         return bool(row and row[0])
-
-    from tests.waiting import eventually
 
     async def marked() -> bool:
         return unreachable()

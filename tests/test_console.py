@@ -1,0 +1,64 @@
+"""`ideabot chat`: a newcomer finishes the default flow in the terminal, no tokens needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def ideabot(*arguments: str, cwd: Path, stdin: str = "", language: str = "en_US.UTF-8") -> str:
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_")) and key not in ("LC_ALL", "LC_MESSAGES")
+    }
+    environment["LANG"] = language
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_console_conversation_records_an_idea_in_the_default_sqlite_file(tmp_path: Path) -> None:
+    answers = [
+        "Export my reports to a spreadsheet every month please",
+        "I copy numbers by hand and make mistakes",
+        "3",  # "Every month", typed as the option's number
+        "4",
+        "2",  # "No"
+    ]
+    output = ideabot("chat", cwd=tmp_path, stdin="\n".join(answers) + "\n")
+    assert "bot> What would you like us to improve or create?" in output
+    assert "      1. Every day" in output
+    assert "      [1]  [2]  [3]  [4]  [5]" in output
+    assert "bot> Thank you! Your idea is recorded." in output
+    assert (tmp_path / "ideabot.db").exists()
+    (idea,) = json.loads(ideabot("ideas", "export", "--format", "json", cwd=tmp_path))
+    assert idea["title"] == "Export my reports to a spreadsheet every month please"
+    assert (idea["frequency"], idea["importance"], idea["may_contact"]) == ("monthly", 4, False)
+    assert idea["customer"]["platform"] == "console"
+    csv_lines = ideabot("ideas", "export", "--format", "csv", cwd=tmp_path).splitlines()
+    assert csv_lines[0].startswith("id,title,description,status")
+    assert len(csv_lines) == 2
+    listing = ideabot("ideas", "list", cwd=tmp_path)
+    assert "Export my reports to a spreadsheet every month please" in listing
+    shown = ideabot("ideas", "show", "1", cwd=tmp_path)
+    assert "Every month" in shown
+    assert "customer: I copy numbers by hand and make mistakes" in shown
+
+
+def test_console_speaks_norwegian_from_the_locale(tmp_path: Path) -> None:
+    output = ideabot("chat", cwd=tmp_path, stdin="/cancel\n", language="nb_NO.UTF-8")
+    assert "bot> Hva vil du at vi skal forbedre eller lage?" in output
+    assert "Greit, jeg stopper her." in output

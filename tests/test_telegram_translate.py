@@ -1,0 +1,101 @@
+"""Telegram updates (payloads in the Bot API's own format) become the core's IncomingMessage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from telegram import Bot, Update
+
+from bot.telegram_translate import to_incoming_message
+from handlers.conversation import AttachmentKind, ConversationKey, IncomingMessage
+
+PAYLOADS = Path(__file__).parent / "data" / "telegram"
+KARI = ConversationKey(platform="telegram", chat_id="111222333", user_id="111222333")
+
+
+def translate(name: str) -> IncomingMessage | None:
+    data = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    return to_incoming_message(Update.de_json(data, Bot("1:unused")))
+
+
+def test_private_text() -> None:
+    message = translate("private_text")
+    assert message == IncomingMessage(
+        key=KARI,
+        external_id="870311001",
+        text="Mørk modus, takk <b>nå</b>",
+        display_name="Kari Nordmann",
+        language_code="nb",
+        platform_message_id="52",
+    )
+
+
+def test_command_keeps_its_text_and_language() -> None:
+    message = translate("command_with_bot_name")
+    assert message is not None
+    assert (message.text, message.language_code) == ("/start@ideabot_test_bot", "en-GB")
+
+
+def test_photo_takes_the_largest_size_and_the_caption() -> None:
+    message = translate("photo_with_caption")
+    assert message is not None
+    assert message.text == "Slik ser det ut nå"
+    (photo,) = message.attachments
+    assert (photo.kind, photo.file_id, photo.size_bytes) == (
+        AttachmentKind.PHOTO,
+        "AgACAgQAAxkBAAMlarge",
+        48211,
+    )
+
+
+def test_button_press_carries_the_payload_and_the_message() -> None:
+    message = translate("callback_query")
+    assert message is not None
+    assert message.key == KARI
+    assert message.button_payload == "frequency:weekly"
+    assert (message.button_message_id, message.button_message_text) == (
+        "60",
+        "Hvor ofte møter du på dette?",
+    )
+
+
+def test_edit_points_at_the_original_message() -> None:
+    message = translate("edited_message")
+    assert message is not None
+    assert message.edited
+    assert (message.platform_message_id, message.text) == ("52", "Mørk modus i appen")
+
+
+def test_group_message_is_marked_as_not_private() -> None:
+    message = translate("group_command")
+    assert message is not None
+    assert not message.is_private_chat
+    assert message.key.chat_id == "-1001234567890"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "detail"),
+    [
+        ("sticker", AttachmentKind.STICKER, ("emoji", "👍")),
+        ("location", AttachmentKind.LOCATION, ("latitude", 59.913868)),
+        ("document", AttachmentKind.DOCUMENT, None),
+    ],
+)
+def test_things_other_than_words_become_attachments(
+    name: str, kind: AttachmentKind, detail: tuple[str, object] | None
+) -> None:
+    message = translate(name)
+    assert message is not None
+    assert message.text == ""
+    (attachment,) = message.attachments
+    assert attachment.kind is kind
+    if detail is not None:
+        assert attachment.details[detail[0]] == detail[1]
+    if kind is AttachmentKind.DOCUMENT:
+        assert (attachment.file_name, attachment.mime_type) == ("skjerm.pdf", "application/pdf")
+
+
+def test_channel_posts_are_not_customers() -> None:
+    assert translate("channel_post") is None
