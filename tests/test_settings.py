@@ -1,0 +1,71 @@
+"""Settings fail fast with clear messages, and .env.example documents every one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    for name in Settings.model_fields:
+        variable = name.upper()
+        found = [i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{variable}=")]
+        assert found, f"{variable} is missing from .env.example"
+        assert lines[found[0] - 1].startswith("#"), f"{variable} has no comment above it"
+
+
+def test_defaults_run_without_any_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path("/"))
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    settings = Settings(_env_file=None)
+    assert settings.database_url == "sqlite+aiosqlite:///./ideabot.db"
+    assert settings.telegram_bot_token is None
+    assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"telegram_webhook_url": "https://x.example/telegram/webhook"},
+            "TELEGRAM_WEBHOOK_SECRET is required in webhook mode",
+        ),
+        (
+            {
+                "telegram_webhook_url": "https://x.example/telegram/webhook",
+                "telegram_webhook_secret": "short",
+            },
+            "must be 16 to 256 characters",
+        ),
+        (
+            {
+                "telegram_webhook_url": "http://x.example/telegram/webhook",
+                "telegram_webhook_secret": "a" * 20,
+            },
+            "must be an https:// address",
+        ),
+        ({"telegram_bot_token": "changeme"}, "TELEGRAM_BOT_TOKEN is still a placeholder"),
+    ],
+)
+def test_bad_settings_are_refused(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+def test_empty_values_count_as_unset() -> None:
+    settings = Settings(_env_file=None, telegram_bot_token="", telegram_webhook_url="")  # type: ignore[arg-type]
+    assert settings.telegram_bot_token is None
+    assert not settings.telegram_webhook_mode
+
+
+def test_secrets_are_not_shown_in_repr() -> None:
+    settings = Settings(_env_file=None, telegram_bot_token="123:very-secret")  # type: ignore[arg-type]
+    assert "very-secret" not in repr(settings)
