@@ -17,12 +17,11 @@ async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
 def main() -> None:
     """Run the echo bot until it is terminated."""
     base = os.environ["TELEGRAM_API_BASE_URL"]
+    # Library defaults, as a bare bot has them; only the Bot API address differs.
     application = (
         Application.builder()
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(f"{base}/bot")
-        .concurrent_updates(True)
-        .connection_pool_size(72)
         .build()
     )
     application.add_handler(MessageHandler(filters.TEXT, echo))

@@ -32,6 +32,7 @@ class Result:
     replies: int
     seconds: float
     latencies: list[float]
+    api_calls: int
 
     @property
     def per_second(self) -> float:
@@ -45,7 +46,8 @@ class Result:
         return (
             f"{self.name:<22} {self.replies:>6} replies in {self.seconds:6.2f} s = "
             f"{self.per_second:7.1f} msg/s   p50 {self.percentile(0.5) * 1000:6.1f} ms   "
-            f"p99 {self.percentile(0.99) * 1000:6.1f} ms"
+            f"p99 {self.percentile(0.99) * 1000:6.1f} ms   "
+            f"{self.api_calls / self.replies:.2f} API calls per reply (getUpdates excluded)"
         )
 
 
@@ -93,9 +95,12 @@ async def measure(
     """Run every customer through ``turns`` at once and time it."""
     latencies: list[float] = []
     people = [Customer(user_id=first_id + n, first_name=f"C{n}") for n in range(customers)]
+    calls_before = sum(call.method != "getUpdates" for call in api.calls)
     started = time.monotonic()
     await asyncio.gather(*(_customer(api, person, turns, latencies) for person in people))
-    return Result(name, len(latencies), time.monotonic() - started, latencies)
+    seconds = time.monotonic() - started
+    calls = sum(call.method != "getUpdates" for call in api.calls) - calls_before
+    return Result(name, len(latencies), seconds, latencies, calls)
 
 
 async def _echo_bot(api: TelegramBotApiDouble, log: Path) -> asyncio.subprocess.Process:
@@ -113,17 +118,17 @@ async def _echo_bot(api: TelegramBotApiDouble, log: Path) -> asyncio.subprocess.
     return process
 
 
-async def run(customers: int, database_url: str | None) -> tuple[Result, Result]:
-    """Measure ideabot's full pipeline, then the echo bot, on fresh doubles."""
+async def run(customers: int, rounds: int, database_url: str | None) -> tuple[Result, Result]:
+    """Both bots up on their own doubles; rounds alternate between them; medians win."""
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        api = TelegramBotApiDouble()
-        async with api.running():
+        ideabot_api, echo_api = TelegramBotApiDouble(), TelegramBotApiDouble()
+        async with ideabot_api.running(), echo_api.running():
             bot = BotProcess(
                 environment={
                     "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{work / 'bench.db'}",
-                    "TELEGRAM_BOT_TOKEN": api.token,
-                    "TELEGRAM_API_BASE_URL": api.base_url,
+                    "TELEGRAM_BOT_TOKEN": ideabot_api.token,
+                    "TELEGRAM_API_BASE_URL": ideabot_api.base_url,
                     "TELEGRAM_POLL_TIMEOUT_SECONDS": "1",
                     # The double has no limits; Telegram's pacing is not what is measured here.
                     "TELEGRAM_CHAT_RATE_PER_SECOND": "1000",
@@ -134,34 +139,52 @@ async def run(customers: int, database_url: str | None) -> tuple[Result, Result]
                 log_path=work / "ideabot.log",
             )
             await bot.start()
+            echo_process = await _echo_bot(echo_api, work / "echo.log")
             try:
-                await measure("warm-up", api, DEFAULT_FLOW[:1], 5, 900_000)
-                ideabot = await measure("ideabot (full flow)", api, DEFAULT_FLOW, customers, 1)
+                await measure("warm-up", ideabot_api, DEFAULT_FLOW[:2], 10, 900_000)
+                await measure("warm-up", echo_api, ECHO[:2], 10, 900_000)
+                ideabot_rounds, echo_rounds = [], []
+                for number in range(rounds):
+                    first_id = 1 + number * customers
+                    ideabot_rounds.append(
+                        await measure(
+                            "ideabot (full flow)", ideabot_api, DEFAULT_FLOW, customers, first_id
+                        )
+                    )
+                    echo_rounds.append(
+                        await measure("PTB echo bot", echo_api, ECHO, customers, first_id)
+                    )
             finally:
                 await bot.stop()
-        api = TelegramBotApiDouble()
-        async with api.running():
-            echo_process = await _echo_bot(api, work / "echo.log")
-            try:
-                await measure("warm-up", api, ECHO[:1], 5, 900_000)
-                echo = await measure("PTB echo bot", api, ECHO, customers, 1)
-            finally:
                 echo_process.terminate()
                 await echo_process.wait()
-    return ideabot, echo
+    for ideabot_round, echo_round in zip(ideabot_rounds, echo_rounds, strict=True):
+        print(
+            f"  round: ideabot {ideabot_round.per_second:7.1f} msg/s, echo {echo_round.per_second:7.1f} msg/s"
+        )
+    return _median(ideabot_rounds), _median(echo_rounds)
+
+
+def _median(results: list[Result]) -> Result:
+    """The round with the median throughput."""
+    return sorted(results, key=lambda result: result.per_second)[len(results) // 2]
 
 
 def main() -> None:
     """Parse arguments, run both, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     arguments = parser.parse_args()
-    ideabot, echo = asyncio.run(run(arguments.customers, arguments.database_url))
+    ideabot, echo = asyncio.run(run(arguments.customers, arguments.rounds, arguments.database_url))
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    print(f"customers: {arguments.customers}, {len(DEFAULT_FLOW)} messages each")
+    print(
+        f"customers: {arguments.customers}, {len(DEFAULT_FLOW)} messages each; "
+        f"median of {arguments.rounds} alternating rounds"
+    )
     print(ideabot.line())
     print(echo.line())
     print(f"ratio (ideabot / echo throughput): {ideabot.per_second / echo.per_second:.2f}")

@@ -105,7 +105,11 @@ class TelegramBotApiDouble:
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1000)
         self._message_ids = itertools.count(1)
+        # Tests wait on the condition (few waiters); the benchmark's many customers wait on
+        # an event per chat, so a message wakes only its own chat's waiter.
         self._changed = asyncio.Condition()
+        self._chat_events: dict[int, asyncio.Event] = {}
+        self._updates_arrived = asyncio.Event()
         self._sends_open = asyncio.Event()
         self._sends_open.set()
         self._drop_held = False
@@ -162,9 +166,13 @@ class TelegramBotApiDouble:
 
     async def redeliver(self, update: dict[str, Any]) -> None:
         """Queue an update (again), as Telegram does when it was not confirmed."""
+        self.pending_updates.append(update)
+        self.pending_updates.sort(key=lambda item: item["update_id"])
+        self._updates_arrived.set()
+        await self._notify()
+
+    async def _notify(self) -> None:
         async with self._changed:
-            self.pending_updates.append(update)
-            self.pending_updates.sort(key=lambda item: item["update_id"])
             self._changed.notify_all()
 
     # --- what tests wait for -------------------------------------------------------------
@@ -188,9 +196,19 @@ class TelegramBotApiDouble:
         self, customer: Customer, count: int, *, timeout: float = 15.0
     ) -> list[SentMessage]:
         """Wait until ``customer`` has received ``count`` messages in all; return them."""
-        await self.wait_until(
-            lambda: len(self.sent_by_chat.get(customer.chat_id, ())) >= count, timeout=timeout
-        )
+        arrived = self._chat_events.setdefault(customer.chat_id, asyncio.Event())
+
+        async def waiting() -> None:
+            while len(self.sent_by_chat.get(customer.chat_id, ())) < count:
+                arrived.clear()
+                await arrived.wait()
+
+        try:
+            await asyncio.wait_for(waiting(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"chat {customer.chat_id} did not get {count} messages within {timeout} s"
+            ) from None
         return self.messages_to(customer)
 
     def hold_sends(self) -> None:
@@ -214,9 +232,8 @@ class TelegramBotApiDouble:
         if handler is None:
             return _error(404, "Not Found")
         response: Response = await handler(params)
-        async with self._changed:
-            self.calls.append(ApiCall(method, params, self.clock(), response.status_code))
-            self._changed.notify_all()
+        self.calls.append(ApiCall(method, params, self.clock(), response.status_code))
+        await self._notify()
         return response
 
     async def _api_getMe(self, params: dict[str, Any]) -> Response:
@@ -234,23 +251,20 @@ class TelegramBotApiDouble:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)
-        async with self._changed:
-            # Updates below the offset are confirmed: Telegram forgets them.
-            self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+        # Updates below the offset are confirmed: Telegram forgets them.
+        self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+        if not self.pending_updates:
+            self._updates_arrived.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: bool(self.pending_updates)), timeout
-                )
-            batch = self.pending_updates[:limit]
-            self.handed_out.update(update["update_id"] for update in batch)
-            self._changed.notify_all()
+                await asyncio.wait_for(self._updates_arrived.wait(), timeout)
+        batch = [u for u in self.pending_updates if u["update_id"] >= offset][:limit]
+        self.handed_out.update(update["update_id"] for update in batch)
         return _ok(batch)
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Response:
         if not self._sends_open.is_set():
-            async with self._changed:
-                self.held_sends += 1
-                self._changed.notify_all()
+            self.held_sends += 1
+            await self._notify()
             await self._sends_open.wait()
             if self._drop_held:
                 return _error(503, "Service Unavailable: the request was lost")
@@ -276,10 +290,11 @@ class TelegramBotApiDouble:
             reply_markup=markup,
             at=self.clock(),
         )
-        async with self._changed:
-            self.sent.append(message)
-            self.sent_by_chat.setdefault(chat_id, []).append(message)
-            self._changed.notify_all()
+        self.sent.append(message)
+        self.sent_by_chat.setdefault(chat_id, []).append(message)
+        arrived = self._chat_events.get(chat_id)
+        if arrived is not None:
+            arrived.set()
         body: dict[str, Any] = {
             "message_id": message.message_id,
             "from": BOT_USER,
@@ -292,9 +307,7 @@ class TelegramBotApiDouble:
         return _ok(body)
 
     async def _api_editMessageText(self, params: dict[str, Any]) -> Response:
-        async with self._changed:
-            self.edits.append(dict(params))
-            self._changed.notify_all()
+        self.edits.append(dict(params))
         return _ok(
             {
                 "message_id": int(params["message_id"]),
@@ -337,9 +350,8 @@ class TelegramBotApiDouble:
             yield self
         finally:
             self.release_sends()
+            self._updates_arrived.set()
             server.should_exit = True
-            async with self._changed:
-                self._changed.notify_all()
             await task
 
 
