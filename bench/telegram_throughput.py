@@ -160,7 +160,8 @@ async def run(customers: int, rounds: int, database_url: str | None) -> tuple[Re
                 await echo_process.wait()
     for ideabot_round, echo_round in zip(ideabot_rounds, echo_rounds, strict=True):
         print(
-            f"  round: ideabot {ideabot_round.per_second:7.1f} msg/s, echo {echo_round.per_second:7.1f} msg/s"
+            f"  round: ideabot {ideabot_round.per_second:7.1f} msg/s, "
+            f"echo {echo_round.per_second:7.1f} msg/s"
         )
     return _median(ideabot_rounds), _median(echo_rounds)
 
