@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col, select
 
 from handlers.conversation import ButtonsUsed, ConversationKey, OutboundAction, OutgoingMessage
 from handlers.flow_engine import FlowState, IdeaDraft
@@ -18,7 +17,15 @@ from handlers.ports import (
     CustomerProfile,
     TranscriptEntry,
 )
-from storage.tables import ConversationRow, CustomerRow, IdeaRow, InboxRow, MessageRow, OutboxRow
+from storage.tables import (
+    ConversationRow,
+    CustomerRow,
+    IdeaRow,
+    InboxRow,
+    MessageRow,
+    OutboxRow,
+    OutboxState,
+)
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
@@ -42,8 +49,20 @@ def outbox_payload(action: OutboundAction) -> tuple[str, dict[str, Any]]:
     return OutboxAction.SEND, {"text": action.text, "buttons": buttons}
 
 
+_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
+_MESSAGE = MessageRow.__table__  # type: ignore[attr-defined]
+_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+
+
 class SqlDialogueTransaction:
-    """One turn's reads and writes inside one database transaction."""
+    """One turn's reads and writes inside one database transaction.
+
+    It uses SQLAlchemy Core, not ORM objects: this is the hot path of every message, and
+    building model objects cost more than the statements themselves.
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -64,6 +83,7 @@ class SqlDialogueTransaction:
         self, *, key: ConversationKey, display_name: str, language: str
     ) -> CustomerProfile:
         """Get or create the customer, locked so other processes wait for this turn."""
+        name = display_name[:256]
         customer = await self._locked_customer(key)
         if customer is None:
             now = utc_now()
@@ -75,7 +95,7 @@ class SqlDialogueTransaction:
                     "platform": key.platform,
                     "platform_user_id": key.user_id,
                     "chat_id": key.chat_id,
-                    "display_name": display_name[:256],
+                    "display_name": name,
                     "language": language,
                     "unreachable": False,
                     "unreachable_reason": "",
@@ -85,36 +105,47 @@ class SqlDialogueTransaction:
             )
             customer = await self._locked_customer(key)
             assert customer is not None
-        assert customer.id is not None
-        if customer.unreachable or (display_name and customer.display_name != display_name[:256]):
+        if customer.unreachable or (name and customer.display_name != name):
             # A customer who writes again can be reached again (they unblocked the bot).
-            customer.unreachable = False
-            customer.unreachable_reason = ""
-            customer.display_name = display_name[:256] or customer.display_name
-            customer.chat_id = key.chat_id
-            customer.updated_at = utc_now()
+            await self._session.execute(
+                update(_CUSTOMER)
+                .where(_CUSTOMER.c.id == customer.id)
+                .values(
+                    unreachable=False,
+                    unreachable_reason="",
+                    display_name=name or customer.display_name,
+                    chat_id=key.chat_id,
+                    updated_at=utc_now(),
+                )
+            )
         return CustomerProfile(
             id=customer.id,
             language=customer.language,
-            display_name=customer.display_name,
+            display_name=name or customer.display_name,
             has_history=customer.created_at < self._turn_started,
         )
 
-    async def _locked_customer(self, key: ConversationKey) -> CustomerRow | None:
+    async def _locked_customer(self, key: ConversationKey) -> Row[Any, Any, Any, Any, Any] | None:
         return (
             await self._session.execute(
-                select(CustomerRow)
-                .where(col(CustomerRow.platform) == key.platform)
-                .where(col(CustomerRow.platform_user_id) == key.user_id)
+                select(
+                    _CUSTOMER.c.id,
+                    _CUSTOMER.c.language,
+                    _CUSTOMER.c.display_name,
+                    _CUSTOMER.c.unreachable,
+                    _CUSTOMER.c.created_at,
+                )
+                .where(_CUSTOMER.c.platform == key.platform)
+                .where(_CUSTOMER.c.platform_user_id == key.user_id)
                 .with_for_update()
             )
-        ).scalar_one_or_none()
+        ).first()
 
     async def set_customer_language(self, *, customer_id: int, language: str) -> None:
         """Remember the language a customer chose."""
         await self._session.execute(
-            update(CustomerRow)
-            .where(col(CustomerRow.id) == customer_id)
+            update(_CUSTOMER)
+            .where(_CUSTOMER.c.id == customer_id)
             .values(language=language, updated_at=utc_now())
         )
 
@@ -122,18 +153,24 @@ class SqlDialogueTransaction:
         """The customer's newest active conversation."""
         row = (
             await self._session.execute(
-                select(ConversationRow)
-                .where(col(ConversationRow.customer_id) == customer_id)
-                .where(col(ConversationRow.status) == ConversationStatus.ACTIVE)
-                .order_by(col(ConversationRow.id).desc())
+                select(
+                    _CONVERSATION.c.id,
+                    _CONVERSATION.c.flow_id,
+                    _CONVERSATION.c.flow_version,
+                    _CONVERSATION.c.status,
+                    _CONVERSATION.c.state,
+                )
+                .where(_CONVERSATION.c.customer_id == customer_id)
+                .where(_CONVERSATION.c.status == ConversationStatus.ACTIVE)
+                .order_by(_CONVERSATION.c.id.desc())
                 .limit(1)
             )
-        ).scalar_one_or_none()
+        ).first()
         if row is None:
             return None
         return ConversationRecord(
             id=row.id,
-            customer_id=row.customer_id,
+            customer_id=customer_id,
             flow_id=row.flow_id,
             flow_version=row.flow_version,
             status=ConversationStatus(row.status),
@@ -143,35 +180,39 @@ class SqlDialogueTransaction:
     async def save_conversation(self, conversation: ConversationRecord) -> int:
         """Insert a new conversation or update the stored one."""
         now = utc_now()
-        if conversation.id is None:
-            customer = await self._session.get_one(CustomerRow, conversation.customer_id)
-            row = ConversationRow(
+        values = {
+            "step": conversation.state.step,
+            "status": conversation.status.value,
+            "state": conversation.state.to_json(),
+            "updated_at": now,
+        }
+        if conversation.id is not None:
+            await self._session.execute(
+                update(_CONVERSATION).where(_CONVERSATION.c.id == conversation.id).values(values)
+            )
+            return conversation.id
+        customer = (
+            await self._session.execute(
+                select(_CUSTOMER.c.platform, _CUSTOMER.c.chat_id).where(
+                    _CUSTOMER.c.id == conversation.customer_id
+                )
+            )
+        ).one()
+        inserted = await self._session.execute(
+            insert(_CONVERSATION)
+            .values(
                 customer_id=conversation.customer_id,
                 platform=customer.platform,
                 chat_id=customer.chat_id,
                 flow_id=conversation.flow_id,
                 flow_version=conversation.flow_version,
-                step=conversation.state.step,
-                status=conversation.status,
-                state=conversation.state.to_json(),
                 created_at=now,
-                updated_at=now,
+                **values,
             )
-            self._session.add(row)
-            await self._session.flush()
-            assert row.id is not None
-            return row.id
-        await self._session.execute(
-            update(ConversationRow)
-            .where(col(ConversationRow.id) == conversation.id)
-            .values(
-                step=conversation.state.step,
-                status=conversation.status,
-                state=conversation.state.to_json(),
-                updated_at=now,
-            )
+            .returning(_CONVERSATION.c.id)
         )
-        return conversation.id
+        conversation_id: int = inserted.scalar_one()
+        return conversation_id
 
     async def record_message(self, entry: TranscriptEntry) -> None:
         """Add one transcript message (written with the others at the end of the turn)."""
@@ -193,45 +234,52 @@ class SqlDialogueTransaction:
         """Write the transcript collected this turn in one statement."""
         if self._transcript:
             rows, self._transcript = self._transcript, []
-            await self._session.execute(insert(MessageRow.__table__), rows)  # type: ignore[attr-defined]
+            await self._session.execute(insert(_MESSAGE), rows)
 
     async def answered_by(self, *, conversation_id: int, platform_message_id: str) -> str | None:
         """The answer an earlier customer message gave, found by its platform message id."""
         if not platform_message_id:
             return None
-        return (
+        answered: str | None = (
             await self._session.execute(
-                select(MessageRow.answered)
-                .where(col(MessageRow.conversation_id) == conversation_id)
-                .where(col(MessageRow.platform_message_id) == platform_message_id)
-                .where(col(MessageRow.answered).is_not(None))
-                .order_by(col(MessageRow.id))
+                select(_MESSAGE.c.answered)
+                .where(_MESSAGE.c.conversation_id == conversation_id)
+                .where(_MESSAGE.c.platform_message_id == platform_message_id)
+                .where(_MESSAGE.c.answered.is_not(None))
+                .order_by(_MESSAGE.c.id)
                 .limit(1)
             )
         ).scalar_one_or_none()
+        return answered
 
     async def record_idea(
         self, *, customer_id: int, conversation_id: int, language: str, draft: IdeaDraft
     ) -> int:
         """Store the idea a flow recorded."""
-        row = IdeaRow(
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            title=draft.title[:256],
-            description=draft.description,
-            problem=draft.problem,
-            frequency=draft.frequency,
-            importance=draft.importance,
-            may_contact=draft.may_contact,
-            email=draft.email,
-            answers=draft.answers,
-            attachments=[attachment.to_json() for attachment in draft.attachments],
-            language=language,
+        now = utc_now()
+        inserted = await self._session.execute(
+            insert(_IDEA)
+            .values(
+                customer_id=customer_id,
+                conversation_id=conversation_id,
+                title=draft.title[:256],
+                description=draft.description,
+                problem=draft.problem,
+                frequency=draft.frequency,
+                importance=draft.importance,
+                may_contact=draft.may_contact,
+                email=draft.email,
+                answers=draft.answers,
+                attachments=[attachment.to_json() for attachment in draft.attachments],
+                status="new",
+                language=language,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(_IDEA.c.id)
         )
-        self._session.add(row)
-        await self._session.flush()
-        assert row.id is not None
-        return row.id
+        idea_id: int = inserted.scalar_one()
+        return idea_id
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
         """Add the actions to the outbox; ids grow in the order given, which is the send order."""
@@ -240,18 +288,22 @@ class SqlDialogueTransaction:
         for action in actions:
             name, payload = outbox_payload(action)
             rows.append(
-                OutboxRow(
-                    destination=key.destination,
-                    platform=key.platform,
-                    chat_id=key.chat_id,
-                    action=name,
-                    payload=payload,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
+                {
+                    "destination": key.destination,
+                    "platform": key.platform,
+                    "chat_id": key.chat_id,
+                    "action": name,
+                    "payload": payload,
+                    "state": OutboxState.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": "",
+                    "platform_message_id": "",
+                    "created_at": now,
+                }
             )
-        # The unit of work inserts rows of one table in the order they were added.
-        self._session.add_all(rows)
+        # One statement; the rows are inserted, and numbered, in the order given.
+        await self._session.execute(insert(_OUTBOX), rows)
 
 
 class SqlDialogueStore:
