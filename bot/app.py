@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -43,13 +43,9 @@ class ConfigurationError(Exception):
 class Runtime:
     """The parts every command shares, wired and ready."""
 
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
     metrics: Metrics
     dialogue: Dialogue
     worker: DeliveryWorker
-    outbox: SqlOutboxStore
 
 
 @contextlib.asynccontextmanager
@@ -69,18 +65,14 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Migrate, load and register the flows, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        sessions = create_sessions(engine)
+    async with open_database(settings) as sessions:
         await register_flows(sessions, flows)
         catalog = SqlFlowCatalog(
             sessions=sessions, current=flows, default_flow_id=settings.default_flow
         )
         metrics = Metrics.create()
-        outbox = SqlOutboxStore(sessions)
         worker = DeliveryWorker(
-            outbox=outbox,
+            outbox=SqlOutboxStore(sessions),
             channels=channels,
             metrics=metrics,
             lease_seconds=settings.outbox_lease_seconds,
@@ -94,17 +86,7 @@ async def open_runtime(
             outbox_signal=worker,
             message_limits={TELEGRAM: MESSAGE_LIMIT},
         )
-        yield Runtime(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            metrics=metrics,
-            dialogue=dialogue,
-            worker=worker,
-            outbox=outbox,
-        )
-    finally:
-        await engine.dispose()
+        yield Runtime(metrics=metrics, dialogue=dialogue, worker=worker)
 
 
 async def chat(settings: Settings) -> None:

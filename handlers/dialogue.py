@@ -262,18 +262,21 @@ class Dialogue:
         self, transaction: DialogueTransaction, turn: _Turn, message: IncomingMessage
     ) -> None:
         conversation = turn.conversation
+        if conversation is None:
+            # The idea this edit belongs to is recorded; the edit stays in the transcript.
+            turn.replies.append(OutgoingMessage(text(Text.EDIT_KEPT, turn.language)))
+            return
         answered = None
-        if conversation is not None and conversation.id is not None:
+        if conversation.id is not None:
             answered = await transaction.answered_by(
                 conversation_id=conversation.id, platform_message_id=message.platform_message_id
             )
-        if conversation is None or answered is None:
-            turn.replies.append(OutgoingMessage(text(Text.EDIT_KEPT, turn.language)))
-            return
+        if answered is None:
+            return  # not an answer (a command, say): kept in the transcript, nothing to say
         flow = await self._flow_of(conversation)
         revised = revise(flow, conversation.state, answered, message.text)
         if revised is None:
-            turn.replies.append(OutgoingMessage(text(Text.EDIT_KEPT, turn.language)))
+            turn.replies.append(OutgoingMessage(text(Text.EDIT_NOT_APPLIED, turn.language)))
             return
         turn.conversation = replace(conversation, state=revised)
         turn.replies.append(OutgoingMessage(text(Text.EDIT_APPLIED, turn.language)))

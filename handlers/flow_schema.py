@@ -141,7 +141,6 @@ class FlowDefinition(StrictModel):
     welcome: LocalizedText
     steps: list[Step] = Field(min_length=1)
     end: FlowEnd
-    remind_after_hours: float | None = Field(default=None, gt=0)
 
     @property
     def first_step(self) -> Step:

@@ -39,6 +39,7 @@ class Text(StrEnum):
     NO = "no"
     EDIT_APPLIED = "edit_applied"
     EDIT_KEPT = "edit_kept"
+    EDIT_NOT_APPLIED = "edit_not_applied"
     EMPTY_MESSAGE = "empty_message"
 
 
@@ -160,6 +161,10 @@ _TEXTS: dict[Text, dict[str, str]] = {
     Text.EDIT_KEPT: {
         "en": "Your idea is already recorded, so I've kept your change next to it for our team.",
         "nb": "Ideen din er allerede registrert, så jeg har lagt endringen ved for teamet vårt.",
+    },
+    Text.EDIT_NOT_APPLIED: {
+        "en": "I kept your earlier answer: the edited one doesn't fit that question. You can also type /restart.",
+        "nb": "Jeg beholdt det forrige svaret ditt: det endrede passer ikke til spørsmålet. Du kan også skrive /restart.",
     },
     Text.EMPTY_MESSAGE: {
         "en": "I didn't catch anything there. Type /help if you are stuck.",

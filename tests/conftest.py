@@ -11,9 +11,9 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import open_database
+from bot.settings import Settings
 from handlers.flow_loader import LoadedFlow, load_flows
-from storage.database import create_engine, create_sessions
-from storage.migrate import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_FLOWS = ROOT / "flows"
@@ -64,20 +64,12 @@ def database_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on a migrated, empty database of each kind."""
-    engine = create_engine(database_url)
-    await migrate(engine)
-    try:
-        yield create_sessions(engine)
-    finally:
-        await engine.dispose()
+    async with open_database(Settings(_env_file=None, database_url=database_url)) as opened:
+        yield opened
 
 
 @pytest.fixture
 async def sqlite_sessions(sqlite_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on a migrated, empty SQLite database."""
-    engine = create_engine(sqlite_url)
-    await migrate(engine)
-    try:
-        yield create_sessions(engine)
-    finally:
-        await engine.dispose()
+    async with open_database(Settings(_env_file=None, database_url=sqlite_url)) as opened:
+        yield opened

@@ -81,20 +81,25 @@ def texts(replies: list[dict[str, Any]]) -> list[str]:
     return [reply["text"] for reply in replies if reply["action"] == "send"]
 
 
+async def make_customer(
+    sessions: async_sessionmaker[AsyncSession], flows: list[LoadedFlow], *, limit: int = 4096
+) -> Customer:
+    """A customer talking to a dialogue over ``sessions`` with Telegram's message ``limit``."""
+    await register_flows(sessions, flows)
+    dialogue = Dialogue(
+        store=SqlDialogueStore(sessions),
+        flows=SqlFlowCatalog(sessions=sessions, current=flows, default_flow_id="idea"),
+        outbox_signal=CountingSignal(),
+        message_limits={"telegram": limit},
+    )
+    return Customer(dialogue=dialogue, outbox=SqlOutboxStore(sessions))
+
+
 @pytest.fixture
 async def customer(
     sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
 ) -> Customer:
-    await register_flows(sqlite_sessions, shipped_flows)
-    dialogue = Dialogue(
-        store=SqlDialogueStore(sqlite_sessions),
-        flows=SqlFlowCatalog(
-            sessions=sqlite_sessions, current=shipped_flows, default_flow_id="idea"
-        ),
-        outbox_signal=CountingSignal(),
-        message_limits={"telegram": 4096},
-    )
-    return Customer(dialogue=dialogue, outbox=SqlOutboxStore(sqlite_sessions))
+    return await make_customer(sqlite_sessions, shipped_flows)
 
 
 async def finish_default_flow(customer: Customer) -> None:
@@ -230,6 +235,19 @@ async def test_edit_of_an_open_answer_updates_it(
     assert texts(late)[0].startswith("Your idea is already recorded")
 
 
+async def test_edit_that_no_longer_fits_keeps_the_answer(customer: Customer) -> None:
+    await customer.say("/start")
+    await customer.say("A dark mode for the mobile app, please, for the evening")
+    await customer.say("My eyes hurt when I read in bed at night")
+    await customer.press("Every day")
+    await customer.say("4", platform_message_id="m-rating")
+    refused = await customer.say("very", platform_message_id="m-rating", edited=True)
+    assert texts(refused)[0].startswith("I kept your earlier answer")
+    edited_command = await customer.say("/help", platform_message_id="m-help")
+    assert edited_command
+    assert await customer.say("/hjelp", platform_message_id="m-help", edited=True) == []
+
+
 async def test_group_chat_gets_one_polite_line(customer: Customer) -> None:
     group = ConversationKey(platform="telegram", chat_id="-100", user_id="42")
     customer.key = group
@@ -242,16 +260,7 @@ async def test_group_chat_gets_one_polite_line(customer: Customer) -> None:
 async def test_long_replies_are_split_for_the_platform(
     sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
 ) -> None:
-    await register_flows(sqlite_sessions, shipped_flows)
-    dialogue = Dialogue(
-        store=SqlDialogueStore(sqlite_sessions),
-        flows=SqlFlowCatalog(
-            sessions=sqlite_sessions, current=shipped_flows, default_flow_id="idea"
-        ),
-        outbox_signal=CountingSignal(),
-        message_limits={"telegram": 60},
-    )
-    customer = Customer(dialogue=dialogue, outbox=SqlOutboxStore(sqlite_sessions))
+    customer = await make_customer(sqlite_sessions, shipped_flows, limit=60)
     replies = await customer.say("/start")
     assert len(replies) > 2
     assert all(len(reply["text"]) <= 60 for reply in replies)

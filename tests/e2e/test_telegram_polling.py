@@ -8,6 +8,8 @@ import os
 import sqlite3
 import sys
 
+import httpx
+
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
 from tests.waiting import eventually
@@ -170,3 +172,58 @@ async def test_blocked_customer_is_marked_and_not_retried(
         if call.method == "sendMessage" and int(call.params["chat_id"]) == liv.chat_id
     ]
     assert len(blocked_tries) == 1
+
+
+async def test_photo_group_chat_health_and_metrics(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory, sqlite_url: str
+) -> None:
+    bot = bot_factory()
+    await bot.start()
+    nina = Customer(user_id=506, first_name="Nina")
+    await telegram_api.send_text(nina, "/start")
+    await telegram_api.wait_for_messages(nina, 1)
+    await telegram_api.send_update(
+        {
+            "message": {
+                "message_id": 9001,
+                "from": nina.as_user(),
+                "chat": {"id": nina.chat_id, "type": "private"},
+                "date": 1_700_000_000,
+                "photo": [
+                    {"file_id": "photo-small", "file_unique_id": "s", "width": 90, "height": 60},
+                    {
+                        "file_id": "photo-big",
+                        "file_unique_id": "b",
+                        "width": 1280,
+                        "height": 853,
+                        "file_size": 120_000,
+                    },
+                ],
+            }
+        }
+    )
+    kept = (await telegram_api.wait_for_messages(nina, 2))[-1]
+    assert kept.text.startswith("Got it, I've added that to your idea.")
+    await telegram_api.send_update(
+        {
+            "message": {
+                "message_id": 9002,
+                "from": nina.as_user(),
+                "chat": {"id": -100123, "type": "group", "title": "Fans"},
+                "date": 1_700_000_000,
+                "text": "/start@ideabot_test_bot",
+            }
+        }
+    )
+    await telegram_api.wait_until(lambda: bool(telegram_api.sent_by_chat.get(-100123)))
+    assert telegram_api.sent_by_chat[-100123][0].text.startswith("Hi! I only talk in private")
+
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"{bot.url}/healthz")
+        metrics = await client.get(f"{bot.url}/metrics")
+    assert health.json() == {"status": "ok"}
+    assert 'ideabot_messages_received_total{platform="telegram"} 3.0' in metrics.text
+    assert 'ideabot_outbox_sent_total{platform="telegram"}' in metrics.text
+    # Message bodies stay out of the log at INFO.
+    assert "Got it" not in bot.log()
+    assert telegram_api.token not in bot.log()
