@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from storage.outbox_store import OutboxItem, SentReceipt, SqlOutboxStore
@@ -20,6 +22,7 @@ logger = logging.getLogger(__name__)
 # A paced send that would wait longer than this gives its lease back instead of holding it.
 LONGEST_PACING_WAIT = 5.0
 IDLE_POLL_SECONDS = 1.0
+DATABASE_RETRY_CAP_SECONDS = 5.0
 
 
 class RetryLater(Exception):
@@ -96,11 +99,24 @@ class DeliveryWorker:
 
     async def run(self) -> None:
         """Deliver until cancelled; in-flight sends finish or are left to their lease."""
+        failures = 0
         try:
             while True:
-                claimed = await self._claim()
-                if not claimed:
-                    await self._idle()
+                try:
+                    claimed = await self._claim()
+                    if not claimed:
+                        await self._idle()
+                    failures = 0
+                except (SQLAlchemyError, OSError) as error:
+                    # The database is away: keep what is in memory and try again, never exit.
+                    failures += 1
+                    delay = min(DATABASE_RETRY_CAP_SECONDS, 0.25 * 2**failures)
+                    logger.error(
+                        "delivery cannot reach the database (%s); retrying in %.1f s",
+                        type(error).__name__,
+                        delay,
+                    )
+                    await asyncio.sleep(delay)
         finally:
             in_flight = list(self._in_flight.values())
             for task in in_flight:
@@ -121,8 +137,9 @@ class DeliveryWorker:
 
     async def _record_receipts(self) -> None:
         if self._receipts:
-            receipts, self._receipts = self._receipts, []
+            receipts = list(self._receipts)
             await self._outbox.claim_due(platforms=(), limit=0, lease_seconds=0, sent=receipts)
+            del self._receipts[: len(receipts)]
 
     async def _claim(self) -> int:
         self._wake.clear()
@@ -133,10 +150,12 @@ class DeliveryWorker:
         if free <= 0 or not platforms:
             await self._record_receipts()
             return 0
-        receipts, self._receipts = self._receipts, []
+        receipts = list(self._receipts)
         items = await self._outbox.claim_due(
             platforms=platforms, limit=free, lease_seconds=self._lease_seconds, sent=receipts
         )
+        # Only now are they recorded; had the claim failed, they would be tried again.
+        del self._receipts[: len(receipts)]
         for item in items:
             if item.id in self._in_flight:
                 continue

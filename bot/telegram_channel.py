@@ -17,6 +17,7 @@ from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
 from handlers.dialogue import Dialogue
+from storage.database import is_database_outage
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # An update that keeps failing is skipped after this many tries, so one bad update
 # cannot stop every customer's messages behind it.
 MAX_TRIES_PER_UPDATE = 5
+RETRY_CAP_SECONDS = 2.0
 
 
 class TelegramChannel:
@@ -38,6 +40,7 @@ class TelegramChannel:
         self._metrics = metrics
         self._poll_timeout = poll_timeout_seconds
         self._tries: dict[int, int] = {}
+        self._failed_batches = 0
 
     async def handle_update(self, update: Update) -> None:
         """Translate one update, hand it to the dialogue, then stop a pressed button's spinner."""
@@ -108,16 +111,26 @@ class TelegramChannel:
 
         await asyncio.gather(*(handle_chat(chat_updates) for chat_updates in by_chat.values()))
         if failed:
-            await asyncio.sleep(min(5.0, 0.5 * max(self._tries.values(), default=1)))
+            self._failed_batches += 1
+            await asyncio.sleep(min(RETRY_CAP_SECONDS, 0.25 * 2**self._failed_batches))
             return min(failed)
+        self._failed_batches = 0
         return max(update.update_id for update in updates) + 1
 
     async def _handle_safely(self, update: Update) -> bool:
         try:
             await self.handle_update(update)
-        except Exception:
-            tries = self._tries.get(update.update_id, 0) + 1
+        except Exception as error:
             self._metrics.handling_failures.labels(PLATFORM).inc()
+            if is_database_outage(error):
+                # Not the update's fault: keep it, however long the outage lasts.
+                logger.error(
+                    "database unavailable while handling Telegram update %s (%s); will retry",
+                    update.update_id,
+                    type(error).__name__,
+                )
+                return False
+            tries = self._tries.get(update.update_id, 0) + 1
             if tries >= MAX_TRIES_PER_UPDATE:
                 self._tries.pop(update.update_id, None)
                 logger.exception(

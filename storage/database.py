@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    NotSupportedError,
+    ProgrammingError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,13 +24,15 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SQLITE_PASSING_ERRORS = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine for ``database_url``; SQLite gets WAL, a busy timeout and write transactions."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True)
+        # hide_parameters: error messages would otherwise carry customers' words into logs.
+        return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # SQLite has one writer at a time. One connection per process makes transactions queue
@@ -34,6 +45,7 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         pool_size=1,
         max_overflow=0,
         pool_timeout=120,
+        hide_parameters=True,
     )
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -58,3 +70,14 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
 def create_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """A session factory whose objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """True for errors that say the database is unreachable, not that a statement was wrong."""
+    if isinstance(error, IntegrityError | DataError | ProgrammingError | NotSupportedError):
+        return False  # the statement or its data is at fault: retrying will not help
+    if isinstance(error, DBAPIError) and isinstance(error.orig, sqlite3.OperationalError):
+        # sqlite3 files syntax errors under OperationalError too; only these are passing.
+        message = str(error.orig).lower()
+        return any(sign in message for sign in _SQLITE_PASSING_ERRORS)
+    return isinstance(error, DBAPIError | PoolTimeoutError | OSError | TimeoutError)

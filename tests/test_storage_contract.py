@@ -235,3 +235,28 @@ async def test_flow_versions_are_kept_and_edits_need_a_new_version(sessions: Ses
     assert catalog.default_flow.version == 2
     old = await catalog.get(flow_id="tiny", version=1)
     assert old.welcome == {"en": "Hi"}
+
+
+async def test_outages_are_told_apart_from_bad_statements(sessions: Sessions) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.database import is_database_outage
+
+    store = SqlDialogueStore(sessions)
+    async with store.transaction() as transaction:
+        await transaction.claim_inbound(platform="telegram", external_id="dup")
+    with pytest.raises(SQLAlchemyError) as duplicate:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                text(
+                    "INSERT INTO inbox (platform, external_id, received_at) "
+                    "VALUES ('telegram', 'dup', CURRENT_TIMESTAMP)"
+                )
+            )
+    assert not is_database_outage(duplicate.value)
+    with pytest.raises(SQLAlchemyError) as typo:
+        async with sessions() as session:
+            await session.execute(text("SELEC 1"))
+    assert not is_database_outage(typo.value)
+    assert is_database_outage(ConnectionRefusedError())
