@@ -123,7 +123,13 @@ class DeliveryWorker:
                 task.cancel()
             # Wait for them, so no send is left holding a database connection.
             await asyncio.gather(*in_flight, return_exceptions=True)
-            await self._record_receipts()
+            try:
+                await self._record_receipts()
+            except (SQLAlchemyError, OSError):
+                # Their leases run out and they are sent again: the one duplicate we allow.
+                logger.error(
+                    "could not record %s sent message(s) on the way out", len(self._receipts)
+                )
 
     async def deliver_pending(self) -> None:
         """Deliver everything due now and return once nothing due is left (for the console)."""
