@@ -1,0 +1,62 @@
+"""The command line refuses to start on bad flows, and migrates on its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import SHIPPED_FLOWS
+
+
+def ideabot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
+    base = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=cwd,
+        env={**base, "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'ideabot.db'}", **environment},
+    )
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    result = ideabot("migrate", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "database is up to date"
+    assert (tmp_path / "ideabot.db").exists()
+    assert ideabot("migrate", cwd=tmp_path).returncode == 0  # twice is fine
+
+
+def test_bot_refuses_to_start_on_an_invalid_flow(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    text = (SHIPPED_FLOWS / "idea.yaml").read_text(encoding="utf-8")
+    (flows / "idea.yaml").write_text(text.replace("kind: rating", "kind: stars"))
+    result = ideabot("chat", cwd=tmp_path, FLOWS_PATH=str(flows))
+    assert result.returncode == 2
+    assert "the flows have problems, so ideabot will not start" in result.stderr
+    assert "idea.yaml:" in result.stderr
+    assert "must be one of" in result.stderr
+
+
+def test_bot_refuses_a_changed_flow_that_kept_its_version(tmp_path: Path) -> None:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    text = (SHIPPED_FLOWS / "idea.yaml").read_text(encoding="utf-8")
+    (flows / "idea.yaml").write_text(text)
+    assert ideabot("chat", cwd=tmp_path, FLOWS_PATH=str(flows)).returncode == 0
+    (flows / "idea.yaml").write_text(text.replace("Thank you!", "Thanks a lot!"))
+    result = ideabot("chat", cwd=tmp_path, FLOWS_PATH=str(flows))
+    assert result.returncode == 2
+    assert "changed without a new version" in result.stderr
+    assert "Set 'version: 2'" in result.stderr
+
+
+def test_show_names_a_missing_idea(tmp_path: Path) -> None:
+    result = ideabot("ideas", "show", "42", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "there is no idea #42" in result.stderr
