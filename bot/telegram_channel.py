@@ -17,6 +17,7 @@ from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
 from handlers.dialogue import Dialogue
+from handlers.texts import COMMANDS, FALLBACK_LANGUAGE
 from storage.database import is_database_outage
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,24 @@ class TelegramChannel:
     async def start_webhook(self, *, url: str, secret: str) -> None:
         """Tell Telegram where to push updates, with the secret it must send back."""
         await self._bot.initialize()
+        await self._publish_commands()
         await self._bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         logger.info("Telegram webhook registered (%s)", url)
+
+    async def _publish_commands(self) -> None:
+        """Fill the chat's command menu, in each language ideabot speaks."""
+        try:
+            await self._bot.set_my_commands(COMMANDS[FALLBACK_LANGUAGE])
+            for language in self._dialogue.languages:
+                await self._bot.set_my_commands(COMMANDS[language], language_code=language)
+        except TelegramError as error:
+            # The menu is a convenience; typed commands work without it.
+            logger.warning("could not publish the command menu: %s", error)
 
     async def poll(self) -> None:
         """Long-poll until cancelled; an update is confirmed only after it has been handled."""
         await self._bot.initialize()
+        await self._publish_commands()
         await self._bot.delete_webhook(drop_pending_updates=False)
         logger.info("polling Telegram for updates as @%s", self._bot.username)
         offset: int | None = None

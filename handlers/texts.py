@@ -178,3 +178,24 @@ def text(name: Text, language: str, **values: str) -> str:
     variants = _TEXTS[name]
     template = variants.get(language) or variants[FALLBACK_LANGUAGE]
     return template.format(**values) if values else template
+
+
+COMMANDS: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("start", "Share an idea, or see the current question again"),
+        ("restart", "Start a new idea from the beginning"),
+        ("cancel", "Stop the current conversation"),
+        ("skip", "Skip a question that is optional"),
+        ("language", "Choose your language"),
+        ("help", "What I can do"),
+    ],
+    "nb": [
+        ("start", "Del en idé, eller se spørsmålet igjen"),
+        ("restart", "Start en ny idé fra begynnelsen"),
+        ("cancel", "Avslutt samtalen"),
+        ("skip", "Hopp over et valgfritt spørsmål"),
+        ("language", "Velg språk"),
+        ("help", "Hva jeg kan"),
+    ],
+}
+"""The commands a platform's menu shows, with a short description per language."""

@@ -95,6 +95,7 @@ class TelegramBotApiDouble:
     edits: list[dict[str, Any]] = field(default_factory=list)
     calls: list[ApiCall] = field(default_factory=list)
     webhook: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     blocked_chats: set[int] = field(default_factory=set)
     # chat id -> the retry_after values of the 429s its next sends get, in order
     rate_limits: dict[int, list[int]] = field(default_factory=dict)
@@ -243,6 +244,10 @@ class TelegramBotApiDouble:
         self.webhook = dict(params)
         return _ok(True)
 
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Response:
+        self.commands[params.get("language_code", "")] = params["commands"]
+        return _ok(True)
+
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> Response:
         self.webhook = {}
         return _ok(True)
@@ -362,7 +367,7 @@ async def _params(request: Request) -> dict[str, Any]:
         return loaded
     params: dict[str, Any] = dict(parse_qsl(body.decode()))
     params.update(request.query_params)
-    for name in ("reply_markup", "allowed_updates", "entities"):
+    for name in ("reply_markup", "allowed_updates", "entities", "commands"):
         if isinstance(params.get(name), str):
             params[name] = json.loads(params[name])
     return params

@@ -44,6 +44,8 @@ async def test_webhook_registers_checks_the_secret_and_handles_each_update_once(
         "callback_query",
     }
     assert not any(call.method == "getUpdates" for call in telegram_api.calls)
+    assert set(telegram_api.commands) == {"", "en", "nb"}
+    assert {"command": "language", "description": "Velg språk"} in telegram_api.commands["nb"]
 
     kari = Customer(user_id=701, language_code="en")
     async with httpx.AsyncClient() as client:
