@@ -67,7 +67,7 @@ async def open_runtime(
     flows = load_flows(settings.flows_path)
     async with open_database(settings) as sessions:
         await register_flows(sessions, flows)
-        catalog = SqlFlowCatalog(
+        catalog = await SqlFlowCatalog.load(
             sessions=sessions, current=flows, default_flow_id=settings.default_flow
         )
         metrics = Metrics.create()

@@ -67,9 +67,11 @@ def _settings() -> Settings:
 def _configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token.
+    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token; PTB's
+    # debug lines carry the token and whole requests. Neither belongs in ideabot's logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -50,7 +52,11 @@ async def register_flows(
 
 
 class SqlFlowCatalog:
-    """The flows conversations follow: the current ones from files, older ones from the database."""
+    """The flows conversations follow: the current ones from files, older ones from the database.
+
+    Build it with ``load``, which reads every stored version up front: a lookup in the middle
+    of a turn must not need a second database connection (SQLite has only one).
+    """
 
     def __init__(
         self,
@@ -58,16 +64,38 @@ class SqlFlowCatalog:
         sessions: async_sessionmaker[AsyncSession],
         current: list[LoadedFlow],
         default_flow_id: str,
+        stored: Sequence[FlowDefinition] = (),
     ) -> None:
         self._sessions = sessions
         self._versions: dict[tuple[str, int], FlowDefinition] = {
-            (flow.definition.id, flow.definition.version): flow.definition for flow in current
+            (definition.id, definition.version): definition for definition in stored
         }
+        self._versions.update(
+            {(flow.definition.id, flow.definition.version): flow.definition for flow in current}
+        )
         matches = [flow.definition for flow in current if flow.definition.id == default_flow_id]
         if not matches:
             known = ", ".join(sorted(flow.definition.id for flow in current))
             raise LookupError(f"no flow with id '{default_flow_id}' (flows found: {known})")
         self._default = matches[0]
+
+    @classmethod
+    async def load(
+        cls,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        current: list[LoadedFlow],
+        default_flow_id: str,
+    ) -> SqlFlowCatalog:
+        """A catalog with the current flows and every version stored before."""
+        async with sessions() as session:
+            stored = (await session.execute(select(FlowVersionRow.definition))).scalars().all()
+        return cls(
+            sessions=sessions,
+            current=current,
+            default_flow_id=default_flow_id,
+            stored=[FlowDefinition.model_validate(definition) for definition in stored],
+        )
 
     @property
     def default_flow(self) -> FlowDefinition:
@@ -75,7 +103,11 @@ class SqlFlowCatalog:
         return self._default
 
     async def get(self, *, flow_id: str, version: int) -> FlowDefinition:
-        """A flow version; versions are immutable, so a loaded one is kept in memory."""
+        """A flow version; versions never change, so each is read from the database once.
+
+        Only a version another process stored after this one started is not loaded yet
+        (PostgreSQL, where a second connection is always at hand).
+        """
         key = (flow_id, version)
         cached = self._versions.get(key)
         if cached is not None:

@@ -88,7 +88,7 @@ async def make_customer(
     await register_flows(sessions, flows)
     dialogue = Dialogue(
         store=SqlDialogueStore(sessions),
-        flows=SqlFlowCatalog(sessions=sessions, current=flows, default_flow_id="idea"),
+        flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
         outbox_signal=CountingSignal(),
         message_limits={"telegram": limit},
     )
@@ -290,3 +290,32 @@ def test_replies_without_buttons_merge_into_the_next() -> None:
         [OutgoingMessage("a"), OutgoingMessage("b", (Button("x", "s:x"),)), OutgoingMessage("c")]
     )
     assert merged == [OutgoingMessage("a\n\nb", (Button("x", "s:x"),)), OutgoingMessage("c")]
+
+
+async def test_a_conversation_finishes_the_flow_version_it_started(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    from handlers.flow_loader import parse_flow
+    from tests.conftest import SHIPPED_FLOWS
+
+    old = await make_customer(sqlite_sessions, shipped_flows)
+    await old.say("/start")
+    await old.say("A dark mode for the mobile app, please, for the evening")
+    # An admin ships version 2, which asks something else second; the process restarts.
+    text = (SHIPPED_FLOWS / "idea.yaml").read_text(encoding="utf-8")
+    version_2 = parse_flow(
+        text.replace("version: 1", "version: 2").replace(
+            "What problem would it solve for you?", "Which problem would this fix?"
+        ),
+        source="idea.yaml",
+    )
+    restarted = await make_customer(sqlite_sessions, [version_2])
+    restarted.ids = old.ids
+    replies = await restarted.say("My eyes hurt when I read in bed at night")
+    assert texts(replies) == ["How often do you run into this?"]
+    newcomer = await make_customer(sqlite_sessions, [version_2])
+    newcomer.key = ConversationKey(platform="telegram", chat_id="77", user_id="77")
+    newcomer.ids = old.ids
+    await newcomer.say("/start")
+    asked = await newcomer.say("A dark mode for the mobile app, please, for the evening")
+    assert texts(asked) == ["Which problem would this fix?"]

@@ -235,6 +235,12 @@ async def test_flow_versions_are_kept_and_edits_need_a_new_version(sessions: Ses
     assert catalog.default_flow.version == 2
     old = await catalog.get(flow_id="tiny", version=1)
     assert old.welcome == {"en": "Hi"}
+    loaded = await SqlFlowCatalog.load(
+        sessions=sessions, current=[tiny(2, "Hello")], default_flow_id="tiny"
+    )
+    # Stored versions are read up front: a turn never needs a second connection for them.
+    async with sessions() as session, session.begin():
+        assert (await loaded.get(flow_id="tiny", version=1)).welcome == {"en": "Hi"}
 
 
 async def test_outages_are_told_apart_from_bad_statements(sessions: Sessions) -> None:
