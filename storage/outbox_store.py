@@ -28,6 +28,17 @@ _MARK_SENT = (
 )
 
 
+def _is_head() -> Any:
+    """The row is the oldest pending one of its destination (the next to send there)."""
+    earlier = _OUTBOX.alias("earlier")
+    return ~(
+        exists()
+        .where(earlier.c.destination == _OUTBOX.c.destination)
+        .where(earlier.c.state == OutboxState.PENDING)
+        .where(earlier.c.id < _OUTBOX.c.id)
+    )
+
+
 def _receipt_parameters(receipt: SentReceipt) -> dict[str, Any]:
     return {
         "row_id": receipt.item.id,
@@ -89,19 +100,13 @@ class SqlOutboxStore:
         chat's next message becomes due in the same step its predecessor is recorded.
         """
         now = utc_now()
-        earlier = _OUTBOX.alias("earlier")
         heads = (
             select(_OUTBOX.c.id)
             .where(_OUTBOX.c.state == OutboxState.PENDING)
             .where(_OUTBOX.c.platform.in_(list(platforms)))
             .where(_OUTBOX.c.next_attempt_at <= now)
             .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
-            .where(
-                ~exists()
-                .where(earlier.c.destination == _OUTBOX.c.destination)
-                .where(earlier.c.state == OutboxState.PENDING)
-                .where(earlier.c.id < _OUTBOX.c.id)
-            )
+            .where(_is_head())
             .order_by(_OUTBOX.c.id)
             .limit(limit)
         )
@@ -176,21 +181,21 @@ class SqlOutboxStore:
         return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
 
     async def next_due_at(self, *, platforms: Collection[str]) -> datetime | None:
-        """When the earliest waiting message becomes due (or its lease runs out)."""
+        """When the first chat's next message may be claimed: its retry time or lease end.
+
+        Only the head of each chat counts: messages behind a head that waits (a 429, a
+        backoff) are not due before it, and counting them would make the worker spin.
+        """
+        heads = (
+            select(_OUTBOX.c.next_attempt_at, _OUTBOX.c.lease_until)
+            .where(_OUTBOX.c.state == OutboxState.PENDING)
+            .where(_OUTBOX.c.platform.in_(list(platforms)))
+            .where(_is_head())
+        )
         async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(func.min(_OUTBOX.c.next_attempt_at), func.min(_OUTBOX.c.lease_until))
-                    .where(_OUTBOX.c.state == OutboxState.PENDING)
-                    .where(_OUTBOX.c.platform.in_(list(platforms)))
-                )
-            ).one()
-        moments = [moment for moment in row if moment is not None]
-        if not moments:
-            return None
-        # min() keeps the column's type, so these come back as aware UTC times.
-        earliest: datetime = min(moments)
-        return earliest
+            rows = (await session.execute(heads)).all()
+        moments = [max(row.next_attempt_at, row.lease_until or row.next_attempt_at) for row in rows]
+        return min(moments, default=None)
 
     async def backlog(self) -> OutboxBacklog:
         """Counts of outbox rows by state."""

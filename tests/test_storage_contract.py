@@ -15,6 +15,7 @@ from storage.dialogue_store import SqlDialogueStore
 from storage.flow_store import FlowVersionConflict, SqlFlowCatalog, register_flows
 from storage.idea_queries import export_ideas, idea_with_transcript
 from storage.outbox_store import SqlOutboxStore
+from storage.types import utc_now
 
 Sessions = async_sessionmaker[AsyncSession]
 KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
@@ -266,3 +267,15 @@ async def test_outages_are_told_apart_from_bad_statements(sessions: Sessions) ->
             await session.execute(text("SELEC 1"))
     assert not is_database_outage(typo.value)
     assert is_database_outage(ConnectionRefusedError())
+
+
+async def test_next_due_ignores_messages_waiting_behind_their_chat(sessions: Sessions) -> None:
+    outbox = SqlOutboxStore(sessions)
+    assert await outbox.next_due_at(platforms=["telegram"]) is None
+    await enqueue(sessions, KARI, "k1", "k2", "k3")
+    (head,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
+    await outbox.retry_later(head, delay_seconds=600, error="429", counts_as_attempt=False)
+    due = await outbox.next_due_at(platforms=["telegram"])
+    assert due is not None
+    # k2 and k3 were due long ago, but wait for k1: the chat is due when k1 is.
+    assert 590 < (due - utc_now()).total_seconds() <= 600
