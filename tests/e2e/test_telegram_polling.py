@@ -152,15 +152,12 @@ async def test_blocked_customer_is_marked_and_not_retried(
 
     path = sqlite_url.split("///", 1)[1]
 
-    def unreachable() -> bool:
+    async def marked() -> bool:
         with sqlite3.connect(path) as connection:
             row = connection.execute(
-                "select unreachable, unreachable_reason from customer where platform_user_id='504'"
+                "select unreachable from customer where platform_user_id = '504'"
             ).fetchone()
         return bool(row and row[0])
-
-    async def marked() -> bool:
-        return unreachable()
 
     await eventually(marked, what="marking the customer unreachable")
     # One try only: a block is permanent, so nothing retries it.
