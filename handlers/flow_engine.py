@@ -136,7 +136,9 @@ def question(flow: FlowDefinition, state: FlowState, language: str) -> OutgoingM
     """The current question (or its follow-up) with its buttons."""
     step = flow.step(state.step)
     if state.follow_up_asked:
-        return OutgoingMessage(_follow_up_question(step, state, language, flow) or "")
+        # An edited answer may no longer call for the follow-up; then ask the step again.
+        follow_up = _follow_up_question(step, state, language, flow)
+        return OutgoingMessage(follow_up or localized(step.question, language, flow))
     buttons: list[Button] = []
     if step.kind is AnswerKind.CHOICE:
         buttons = [

@@ -248,3 +248,12 @@ def test_revise_updates_an_open_answer_and_refuses_invalid_ones(flow: FlowDefini
 def test_state_survives_a_round_trip_through_json(flow: FlowDefinition) -> None:
     state = advance(flow, at("idea"), Answer(text="dark mode"), "en").state
     assert FlowState.from_json(state.to_json()) == state
+
+
+def test_follow_up_that_an_edit_made_moot_falls_back_to_the_question(
+    flow: FlowDefinition,
+) -> None:
+    asked = advance(flow, at("idea"), Answer(text="dark mode"), "en").state
+    revised = revise(flow, asked, "idea", "a dark mode for the app in the evening please")
+    assert revised is not None
+    assert question(flow, revised, "en").text == "Your idea?"
