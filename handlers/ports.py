@@ -33,7 +33,6 @@ class CustomerProfile:
 
     id: int
     language: str
-    display_name: str
     has_history: bool
 
 

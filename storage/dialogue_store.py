@@ -68,6 +68,7 @@ class SqlDialogueTransaction:
         self._session = session
         self._turn_started = utc_now()
         self._transcript: list[dict[str, Any]] = []
+        self._chats: dict[int, ConversationKey] = {}
 
     async def claim_inbound(self, *, platform: str, external_id: str) -> bool:
         """Record the event; False if this platform event id was seen before."""
@@ -118,10 +119,10 @@ class SqlDialogueTransaction:
                     updated_at=utc_now(),
                 )
             )
+        self._chats[customer.id] = key
         return CustomerProfile(
             id=customer.id,
             language=customer.language,
-            display_name=name or customer.display_name,
             has_history=customer.created_at < self._turn_started,
         )
 
@@ -191,19 +192,14 @@ class SqlDialogueTransaction:
                 update(_CONVERSATION).where(_CONVERSATION.c.id == conversation.id).values(values)
             )
             return conversation.id
-        customer = (
-            await self._session.execute(
-                select(_CUSTOMER.c.platform, _CUSTOMER.c.chat_id).where(
-                    _CUSTOMER.c.id == conversation.customer_id
-                )
-            )
-        ).one()
+        # customer_for came first in this turn and knows the chat: no need to read it again.
+        key = self._chats[conversation.customer_id]
         inserted = await self._session.execute(
             insert(_CONVERSATION)
             .values(
                 customer_id=conversation.customer_id,
-                platform=customer.platform,
-                chat_id=customer.chat_id,
+                platform=key.platform,
+                chat_id=key.chat_id,
                 flow_id=conversation.flow_id,
                 flow_version=conversation.flow_version,
                 created_at=now,
