@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.delivery import DeliveryWorker
 from handlers.conversation import ConversationKey, IncomingMessage
 from handlers.dialogue import Dialogue
-from storage.dialogue_store import OutboxAction
+from storage.outbox_actions import OutboxAction
 from storage.outbox_store import OutboxItem
 
 PLATFORM = "console"

@@ -17,7 +17,7 @@ from telegram.error import (
 )
 
 from bot.delivery import PermanentDeliveryError, RetryLater, TransientDeliveryError
-from storage.dialogue_store import OutboxAction
+from storage.outbox_actions import OutboxAction
 from storage.outbox_store import OutboxItem
 
 MESSAGE_LIMIT = 4096

@@ -97,11 +97,21 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """Tell a staff thread whether a staff member's reply reached the customer."""
+
+    conversation_id: int
+    staff_message_ref: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message the bot sends to a chat; buttons are laid out one per row."""
 
     text: str
     buttons: tuple[Button, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    report: DeliveryReport | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from handlers.conversation import (
@@ -20,6 +20,7 @@ from handlers.flow_engine import (
     Transition,
     advance,
     begin,
+    draft_idea,
     parse_button_payload,
     question,
     revise,
@@ -36,6 +37,16 @@ from handlers.ports import (
     FlowCatalog,
     OutboxSignal,
     TranscriptEntry,
+)
+from handlers.staff import (
+    HandOffReason,
+    PostCard,
+    StaffAction,
+    StaffCard,
+    StaffRoom,
+    ThreadPost,
+    UpdateCard,
+    answers_of,
 )
 from handlers.text_split import split_text
 from handlers.texts import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, Text, text
@@ -101,6 +112,9 @@ class _Turn:
     actions_first: list[OutboundAction]
     answered: str | None = None
     idea: IdeaDraft | None = None
+    handoff: HandOffReason | None = None
+    # Posts for a staff thread, by conversation (it may be closed by the end of the turn).
+    staff_posts: list[tuple[int, StaffAction]] = field(default_factory=list)
 
 
 class Dialogue:
@@ -113,7 +127,9 @@ class Dialogue:
         flows: FlowCatalog,
         outbox_signal: OutboxSignal,
         message_limits: Mapping[str, int],
+        staff_room: StaffRoom | None = None,
     ) -> None:
+        self._staff_room = staff_room
         self._store = store
         self._flows = flows
         self._outbox_signal = outbox_signal
@@ -168,14 +184,21 @@ class Dialogue:
         )
         command, _, argument = message.text.strip().partition(" ")
         command = command.split("@")[0].casefold()
-        if message.edited:
+        is_command = message.button_payload is None and command.startswith("/")
+        with_staff = (
+            turn.conversation is not None
+            and turn.conversation.status is ConversationStatus.WITH_STAFF
+        )
+        if with_staff and not (is_command and command in ("/help", "/language")):
+            await self._take_with_staff(transaction, turn, message, command if is_command else "")
+        elif message.edited:
             await self._take_edit(transaction, turn, message)
         elif message.button_payload and message.button_payload.startswith(LANGUAGE_PAYLOAD):
             await self._choose_language(
                 transaction, turn, message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
             )
             self._mark_button_used(turn, message, language_chosen=True)
-        elif message.button_payload is None and command.startswith("/") and not message.attachments:
+        elif is_command and not message.attachments:
             await self._take_command(transaction, turn, command, argument.strip())
         else:
             await self._take_answer(transaction, turn, message)
@@ -207,6 +230,8 @@ class Dialogue:
             await self._choose_language(transaction, turn, argument)
         elif command == "/skip" and turn.conversation is not None:
             await self._advance(turn, Answer(skip=True))
+        elif command == "/human":
+            await self._ask_for_a_person(turn)
         else:
             turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, language)))
 
@@ -281,6 +306,76 @@ class Dialogue:
         turn.conversation = replace(conversation, state=revised)
         turn.replies.append(OutgoingMessage(text(Text.EDIT_APPLIED, turn.language)))
 
+    async def _take_with_staff(
+        self,
+        transaction: DialogueTransaction,
+        turn: _Turn,
+        message: IncomingMessage,
+        command: str,
+    ) -> None:
+        """The conversation is with staff: words and files go to the thread, commands act."""
+        conversation = turn.conversation
+        assert conversation is not None
+        assert conversation.id is not None
+        language = turn.language
+        if command in ("/start", "/human"):
+            turn.replies.append(OutgoingMessage(text(Text.ALREADY_WITH_STAFF, language)))
+        elif command in ("/cancel", "/restart"):
+            await self._close_staff_thread(transaction, turn, conversation.id, command)
+            if command == "/restart":
+                turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
+                await self._begin(turn, greeting=Greeting.NONE)
+            else:
+                turn.replies.append(OutgoingMessage(text(Text.CANCELLED, language)))
+        elif command:
+            turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, language)))
+        elif message.button_payload is not None:
+            turn.replies.append(OutgoingMessage(text(Text.NO_QUESTION_NOW, language)))
+            self._mark_button_used(turn, message)
+        elif message.text.strip() or message.attachments:
+            words = message.text if not message.edited else f"(edited) {message.text}"
+            post = ThreadPost(words, author=message.display_name or "Customer")
+            if message.attachments:
+                post = replace(post, attachments=message.attachments)
+            turn.staff_posts.append((conversation.id, post))
+
+    async def _close_staff_thread(
+        self, transaction: DialogueTransaction, turn: _Turn, conversation_id: int, command: str
+    ) -> None:
+        """The customer ended a conversation that was with staff: say so on the card."""
+        thread = await transaction.thread_of(conversation_id=conversation_id)
+        await self._close(transaction, turn, ConversationStatus.CLOSED)
+        note = (
+            "The customer started over with a new idea; this conversation is closed."
+            if command == "/restart"
+            else "The customer ended the conversation."
+        )
+        turn.staff_posts.append((conversation_id, ThreadPost(note)))
+        if thread is not None:
+            card = replace(thread.card, closed_by="the customer")
+            await transaction.save_card(card)
+            turn.staff_posts.append((conversation_id, UpdateCard(card)))
+
+    async def _ask_for_a_person(self, turn: _Turn) -> None:
+        """/human: hand the conversation to staff now, with what the customer has said so far."""
+        if self._staff_room is None:
+            turn.replies.append(OutgoingMessage(text(Text.NO_STAFF, turn.language)))
+            return
+        if turn.conversation is None:
+            flow = self._flows.default_flow
+            turn.conversation = ConversationRecord(
+                id=None,
+                customer_id=turn.customer.id,
+                flow_id=flow.id,
+                flow_version=flow.version,
+                status=ConversationStatus.WITH_STAFF,
+                state=begin(flow, turn.language).state,
+            )
+        else:
+            turn.conversation = replace(turn.conversation, status=ConversationStatus.WITH_STAFF)
+        turn.handoff = HandOffReason.CUSTOMER_ASKED
+        turn.replies.append(OutgoingMessage(text(Text.HUMAN_REQUESTED, turn.language)))
+
     async def _advance(self, turn: _Turn, answer: Answer) -> None:
         conversation = turn.conversation
         assert conversation is not None  # callers start a conversation first
@@ -308,11 +403,17 @@ class Dialogue:
 
     def _apply(self, turn: _Turn, transition: Transition) -> None:
         assert turn.conversation is not None
-        status = (
-            ConversationStatus.FINISHED if transition.state.finished else turn.conversation.status
-        )
-        turn.conversation = replace(turn.conversation, state=transition.state, status=status)
+        status = turn.conversation.status
         turn.replies.extend(transition.replies)
+        if transition.state.finished:
+            status = ConversationStatus.FINISHED
+            if transition.handoff and self._staff_room is not None:
+                status = ConversationStatus.WITH_STAFF
+                turn.handoff = (
+                    HandOffReason.IDEA_RECORDED if transition.idea else HandOffReason.FLOW_ASKED
+                )
+                turn.replies.append(OutgoingMessage(text(Text.HANDED_OFF, turn.language)))
+        turn.conversation = replace(turn.conversation, state=transition.state, status=status)
         turn.answered = transition.answered
         turn.idea = transition.idea
 
@@ -369,6 +470,7 @@ class Dialogue:
         conversation_id: int | None = None
         if turn.conversation is not None:
             conversation_id = await transaction.save_conversation(turn.conversation)
+            idea_id = None
             if turn.idea is not None:
                 idea_id = await transaction.record_idea(
                     customer_id=turn.customer.id,
@@ -377,6 +479,15 @@ class Dialogue:
                     draft=turn.idea,
                 )
                 logger.info("recorded idea %s from customer %s", idea_id, turn.customer.id)
+            if turn.handoff is not None:
+                card = await self._hand_off(transaction, turn, message, conversation_id)
+                if idea_id is not None and turn.idea is not None:
+                    card = card.with_idea(idea_id, turn.idea)
+                assert self._staff_room is not None
+                await transaction.open_thread(room=self._staff_room, card=card)
+                turn.staff_posts.insert(0, (conversation_id, PostCard(card)))
+                logger.info("handed conversation %s to staff (%s)", conversation_id, turn.handoff)
+        await self._post_to_staff(transaction, turn)
         await transaction.record_message(
             TranscriptEntry(
                 conversation_id=conversation_id,
@@ -403,6 +514,39 @@ class Dialogue:
         actions.extend(self._split(message.key.platform, replies))
         if actions:
             await transaction.enqueue(key=message.key, actions=actions)
+
+    async def _hand_off(
+        self,
+        transaction: DialogueTransaction,
+        turn: _Turn,
+        message: IncomingMessage,
+        conversation_id: int,
+    ) -> StaffCard:
+        """The card that opens the conversation's staff thread."""
+        assert turn.conversation is not None
+        assert turn.handoff is not None
+        flow = await self._flow_of(turn.conversation)
+        partial = draft_idea(flow, turn.conversation.state, turn.language)
+        return StaffCard(
+            conversation_id=conversation_id,
+            customer_name=message.display_name or f"{message.key.platform} user",
+            platform=message.key.platform,
+            language=turn.language,
+            reason=turn.handoff,
+            title=partial.title if partial.answers else "",
+            answers=answers_of(partial.answers),
+        )
+
+    async def _post_to_staff(self, transaction: DialogueTransaction, turn: _Turn) -> None:
+        if self._staff_room is None or not turn.staff_posts:
+            return
+        by_conversation: dict[int, list[StaffAction]] = {}
+        for conversation_id, action in turn.staff_posts:
+            by_conversation.setdefault(conversation_id, []).append(action)
+        for conversation_id, actions in by_conversation.items():
+            await transaction.enqueue_to_staff(
+                room=self._staff_room, conversation_id=conversation_id, actions=actions
+            )
 
     def _split(self, platform: str, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
         limit = self._message_limits.get(platform)

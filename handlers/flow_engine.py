@@ -9,6 +9,7 @@ from typing import Any
 from handlers.conversation import Attachment, Button, OutgoingMessage
 from handlers.flow_schema import (
     END,
+    HUMAN,
     AnswerKind,
     Branch,
     FlowDefinition,
@@ -114,6 +115,8 @@ class Transition:
     replies: tuple[OutgoingMessage, ...]
     answered: str | None = None
     idea: IdeaDraft | None = None
+    # The flow ended asking for a person: the conversation goes to staff.
+    handoff: bool = False
 
 
 def localized(value: LocalizedText, language: str, flow: FlowDefinition) -> str:
@@ -331,14 +334,16 @@ def _move_on(
     moved = replace(state, step=next_step, attempts=0, follow_up_asked=False, answers=answers)
     replies: list[OutgoingMessage] = [OutgoingMessage(note)] if note else []
     answered = answered or step.id
-    if next_step != END:
+    if next_step not in (END, HUMAN):
         replies.append(question(flow, moved, language))
         return Transition(moved, tuple(replies), answered=answered)
+    handoff = flow.end.handoff or next_step == HUMAN
+    moved = replace(moved, step=END)
     replies.append(OutgoingMessage(localized(flow.end.thanks, language, flow)))
     if flow.end.next_steps is not None:
         replies.append(OutgoingMessage(localized(flow.end.next_steps, language, flow)))
     idea = draft_idea(flow, moved, language) if flow.end.record_idea else None
-    return Transition(moved, tuple(replies), answered=answered, idea=idea)
+    return Transition(moved, tuple(replies), answered=answered, idea=idea, handoff=handoff)
 
 
 def _next_step(flow: FlowDefinition, step: Step, value: AnswerValue) -> str:

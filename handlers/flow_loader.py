@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from handlers.flow_schema import (
     END,
+    HUMAN,
     LANGUAGE_CODE,
     AnswerKind,
     FlowDefinition,
@@ -158,8 +159,8 @@ def _semantic_problems(flow: FlowDefinition) -> Iterator[tuple[Location, str]]:
     seen: set[str] = set()
     for index, step in enumerate(flow.steps):
         base: Location = ("steps", index)
-        if step.id == END:
-            yield (*base, "id"), f"'{END}' is reserved for the end of the flow; rename this step"
+        if step.id in (END, HUMAN):
+            yield (*base, "id"), f"'{step.id}' is reserved (where a flow ends); rename this step"
         if step.id in seen:
             yield (*base, "id"), f"there are two steps called '{step.id}'; step ids must be unique"
         seen.add(step.id)
@@ -172,12 +173,12 @@ def _semantic_problems(flow: FlowDefinition) -> Iterator[tuple[Location, str]]:
                 step.kind, step.choices, branch, (*base, "branches", number)
             )
         for location, target in targets:
-            if target != END and target not in step_ids:
+            if target not in (END, HUMAN) and target not in step_ids:
                 yield (
                     location,
                     (
                         f"goes to '{target}', but there is no such step "
-                        f"(steps are: {', '.join(step_ids)}, or '{END}')"
+                        f"(steps are: {', '.join(step_ids)}, or '{END}' or '{HUMAN}')"
                     ),
                 )
             if target == step.id:

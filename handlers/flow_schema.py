@@ -14,6 +14,8 @@ LocalizedText = dict[str, str]
 StepId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 
 END = "end"
+# A step may go here to end the flow and hand the conversation to a person at once.
+HUMAN = "human"
 """The step id that means "the flow is over"; no step may be called this."""
 
 
@@ -126,6 +128,8 @@ class FlowEnd(StrictModel):
     """What happens when the last step is answered."""
 
     record_idea: bool = True
+    # Hand the conversation to staff (a card in the staff channel) when the flow ends.
+    handoff: bool = True
     thanks: LocalizedText
     next_steps: LocalizedText | None = None
 

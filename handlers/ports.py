@@ -10,14 +10,18 @@ from typing import Protocol
 from handlers.conversation import Attachment, ConversationKey, OutboundAction
 from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_schema import FlowDefinition
+from handlers.staff import StaffAction, StaffCard, StaffRoom
 
 
 class ConversationStatus(StrEnum):
     """Whether a conversation is under way or over, and how it ended."""
 
     ACTIVE = "active"
+    # Handed to staff: the customer's messages go to the staff thread, staff replies back.
+    WITH_STAFF = "with_staff"
     FINISHED = "finished"
     CANCELLED = "cancelled"
+    CLOSED = "closed"
 
 
 class Direction(StrEnum):
@@ -25,6 +29,10 @@ class Direction(StrEnum):
 
     INBOUND = "in"
     OUTBOUND = "out"
+    # A staff member's reply, relayed to the customer.
+    STAFF = "staff"
+    # A staff member's internal note: never sent to the customer.
+    NOTE = "note"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,18 @@ class ConversationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffThreadRecord:
+    """A conversation's staff thread with what the staff side needs to act on it."""
+
+    conversation_id: int
+    conversation_status: ConversationStatus
+    customer: ConversationKey
+    customer_id: int
+    customer_language: str
+    card: StaffCard
+
+
+@dataclass(frozen=True, slots=True)
 class TranscriptEntry:
     """One message of a conversation's transcript, either way."""
 
@@ -60,6 +80,7 @@ class TranscriptEntry:
     answered: str | None = None
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
+    author: str = ""
 
 
 class DialogueTransaction(Protocol):
@@ -103,6 +124,38 @@ class DialogueTransaction(Protocol):
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
         """Put messages for the chat of ``key`` in the outbox, in this order."""
+        ...
+
+    async def open_thread(self, *, room: StaffRoom, card: StaffCard) -> None:
+        """Remember that this conversation has (or is getting) a thread in the staff room."""
+        ...
+
+    async def thread_of(self, *, conversation_id: int) -> StaffThreadRecord | None:
+        """The conversation's staff thread, if it was handed to staff; locked for this turn."""
+        ...
+
+    async def thread_at(self, *, room: StaffRoom, thread_ref: str) -> StaffThreadRecord | None:
+        """The conversation whose thread this is, if the bot opened it; locked for this turn."""
+        ...
+
+    async def save_card(self, card: StaffCard) -> None:
+        """Store a changed card (assignee, closed, internal only, idea)."""
+        ...
+
+    async def set_conversation_status(
+        self, *, conversation_id: int, status: ConversationStatus
+    ) -> None:
+        """Move a conversation to ``status`` (staff closing or reopening it)."""
+        ...
+
+    async def is_relayed_reply(self, *, conversation_id: int, message_ref: str) -> bool:
+        """True if this staff message was relayed to the customer."""
+        ...
+
+    async def enqueue_to_staff(
+        self, *, room: StaffRoom, conversation_id: int, actions: list[StaffAction]
+    ) -> None:
+        """Put posts for the conversation's staff thread in the outbox, in this order."""
         ...
 
 

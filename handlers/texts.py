@@ -41,6 +41,13 @@ class Text(StrEnum):
     EDIT_KEPT = "edit_kept"
     EDIT_NOT_APPLIED = "edit_not_applied"
     EMPTY_MESSAGE = "empty_message"
+    HANDED_OFF = "handed_off"
+    HUMAN_REQUESTED = "human_requested"
+    ALREADY_WITH_STAFF = "already_with_staff"
+    NO_STAFF = "no_staff"
+    CONVERSATION_CLOSED = "conversation_closed"
+    NO_QUESTION_NOW = "no_question_now"
+    FILE_TOO_LARGE = "file_too_large"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -51,6 +58,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/restart – start a new idea from the beginning\n"
             "/cancel – stop the current conversation\n"
             "/skip – skip a question that is optional\n"
+            "/human – talk with a person from our team\n"
             "/language – choose your language\n"
             "/help – this message"
         ),
@@ -60,6 +68,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/restart – start en ny idé fra begynnelsen\n"
             "/cancel – avslutt samtalen\n"
             "/skip – hopp over et spørsmål som er valgfritt\n"
+            "/human – snakk med en person fra teamet\n"
             "/language – velg språk\n"
             "/help – denne meldingen"
         ),
@@ -170,6 +179,34 @@ _TEXTS: dict[Text, dict[str, str]] = {
         "en": "I didn't catch anything there. Type /help if you are stuck.",
         "nb": "Jeg fikk ikke med meg noe der. Skriv /help hvis du står fast.",
     },
+    Text.HANDED_OFF: {
+        "en": "I've passed this on to our team. Someone will answer you right here.",
+        "nb": "Jeg har gitt dette videre til teamet vårt. Noen svarer deg her.",
+    },
+    Text.HUMAN_REQUESTED: {
+        "en": "I've asked someone from our team to join. They'll answer right here; write anything you'd like them to know.",
+        "nb": "Jeg har bedt noen fra teamet om å svare. De svarer her; skriv gjerne det du vil at de skal vite.",
+    },
+    Text.ALREADY_WITH_STAFF: {
+        "en": "You're talking with our team; just write here. Type /restart to share a new idea.",
+        "nb": "Du snakker med teamet vårt; bare skriv her. Skriv /restart for å dele en ny idé.",
+    },
+    Text.NO_STAFF: {
+        "en": "No one from our team is reachable in this chat, but everything you write is kept and read.",
+        "nb": "Ingen fra teamet kan nås i denne samtalen, men alt du skriver blir tatt vare på og lest.",
+    },
+    Text.CONVERSATION_CLOSED: {
+        "en": "Our team has closed this conversation. Thank you! Write any time to share a new idea.",
+        "nb": "Teamet vårt har avsluttet denne samtalen. Tusen takk! Skriv når som helst for å dele en ny idé.",
+    },
+    Text.NO_QUESTION_NOW: {
+        "en": "That button belongs to an earlier question. You're talking with our team now; just write here.",
+        "nb": "Den knappen hører til et tidligere spørsmål. Du snakker med teamet vårt nå; bare skriv her.",
+    },
+    Text.FILE_TOO_LARGE: {
+        "en": "Your file “{name}” is too large to pass on ({size} MB, at most {limit} MB). Could you send a smaller one or describe it?",
+        "nb": "Filen «{name}» er for stor til å sendes videre ({size} MB, høyst {limit} MB). Kan du sende en mindre eller beskrive den?",
+    },
 }
 
 
@@ -186,6 +223,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("restart", "Start a new idea from the beginning"),
         ("cancel", "Stop the current conversation"),
         ("skip", "Skip a question that is optional"),
+        ("human", "Talk with a person from our team"),
         ("language", "Choose your language"),
         ("help", "What I can do"),
     ],
@@ -194,6 +232,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("restart", "Start en ny idé fra begynnelsen"),
         ("cancel", "Avslutt samtalen"),
         ("skip", "Hopp over et valgfritt spørsmål"),
+        ("human", "Snakk med en person fra teamet"),
         ("language", "Velg språk"),
         ("help", "Hva jeg kan"),
     ],

@@ -9,14 +9,18 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ButtonsUsed, ConversationKey, OutboundAction, OutgoingMessage
+from handlers.conversation import ConversationKey, OutboundAction
 from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
     CustomerProfile,
+    Direction,
+    StaffThreadRecord,
     TranscriptEntry,
 )
+from handlers.staff import StaffAction, StaffCard, StaffRoom
+from storage.outbox_actions import outbox_payload, staff_payload
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -25,29 +29,10 @@ from storage.tables import (
     MessageRow,
     OutboxRow,
     OutboxState,
+    StaffThreadRow,
 )
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
-
-
-class OutboxAction:
-    """The names of the things the delivery worker knows how to do."""
-
-    SEND = "send"
-    MARK_BUTTONS_USED = "mark_buttons_used"
-
-
-def outbox_payload(action: OutboundAction) -> tuple[str, dict[str, Any]]:
-    """The outbox action name and JSON payload of an outbound action."""
-    if isinstance(action, ButtonsUsed):
-        return OutboxAction.MARK_BUTTONS_USED, {
-            "message_id": action.message_id,
-            "text": action.text,
-        }
-    assert isinstance(action, OutgoingMessage)
-    buttons = [{"label": button.label, "payload": button.payload} for button in action.buttons]
-    return OutboxAction.SEND, {"text": action.text, "buttons": buttons}
-
 
 _INBOX = InboxRow.__table__  # type: ignore[attr-defined]
 _CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
@@ -55,6 +40,8 @@ _CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
 _MESSAGE = MessageRow.__table__  # type: ignore[attr-defined]
 _IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_OPEN = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 
 
 class SqlDialogueTransaction:
@@ -162,7 +149,7 @@ class SqlDialogueTransaction:
                     _CONVERSATION.c.state,
                 )
                 .where(_CONVERSATION.c.customer_id == customer_id)
-                .where(_CONVERSATION.c.status == ConversationStatus.ACTIVE)
+                .where(_CONVERSATION.c.status.in_(_OPEN))
                 .order_by(_CONVERSATION.c.id.desc())
                 .limit(1)
             )
@@ -222,6 +209,7 @@ class SqlDialogueTransaction:
                 "answered": entry.answered,
                 "attachments": [attachment.to_json() for attachment in entry.attachments],
                 "edited": entry.edited,
+                "author": entry.author[:256],
                 "created_at": utc_now(),
             }
         )
@@ -279,27 +267,111 @@ class SqlDialogueTransaction:
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
         """Add the actions to the outbox; ids grow in the order given, which is the send order."""
+        await enqueue_rows(
+            self._session,
+            destination=key.destination,
+            platform=key.platform,
+            chat_id=key.chat_id,
+            payloads=[outbox_payload(action) for action in actions],
+        )
+
+    async def enqueue_to_staff(
+        self, *, room: StaffRoom, conversation_id: int, actions: list[StaffAction]
+    ) -> None:
+        """Add posts for a conversation's staff thread; one destination per thread keeps order."""
+        await enqueue_rows(
+            self._session,
+            destination=room.destination(conversation_id),
+            platform=room.platform,
+            chat_id=room.chat_id,
+            payloads=[staff_payload(conversation_id, action) for action in actions],
+        )
+
+    async def open_thread(self, *, room: StaffRoom, card: StaffCard) -> None:
+        """Remember the conversation's thread; its id comes when the card is posted."""
         now = utc_now()
-        rows = []
-        for action in actions:
-            name, payload = outbox_payload(action)
-            rows.append(
-                {
-                    "destination": key.destination,
-                    "platform": key.platform,
-                    "chat_id": key.chat_id,
-                    "action": name,
-                    "payload": payload,
-                    "state": OutboxState.PENDING.value,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_error": "",
-                    "platform_message_id": "",
-                    "created_at": now,
-                }
+        await self._session.execute(
+            insert(_THREAD).values(
+                conversation_id=card.conversation_id,
+                room_platform=room.platform,
+                room_chat_id=room.chat_id,
+                thread_ref=None,
+                card=card.to_json(),
+                created_at=now,
+                updated_at=now,
             )
-        # One statement; the rows are inserted, and numbered, in the order given.
-        await self._session.execute(insert(_OUTBOX), rows)
+        )
+
+    async def thread_of(self, *, conversation_id: int) -> StaffThreadRecord | None:
+        """The conversation's staff thread, locked for this turn."""
+        return await self._thread_where(_THREAD.c.conversation_id == conversation_id)
+
+    async def thread_at(self, *, room: StaffRoom, thread_ref: str) -> StaffThreadRecord | None:
+        """The conversation whose thread this is, locked for this turn."""
+        return await self._thread_where(
+            (_THREAD.c.room_chat_id == room.chat_id) & (_THREAD.c.thread_ref == thread_ref)
+        )
+
+    async def _thread_where(self, condition: Any) -> StaffThreadRecord | None:
+        row = (
+            await self._session.execute(
+                select(
+                    _THREAD.c.conversation_id,
+                    _THREAD.c.card,
+                    _CONVERSATION.c.status,
+                    _CUSTOMER.c.id.label("customer_id"),
+                    _CUSTOMER.c.platform,
+                    _CUSTOMER.c.chat_id,
+                    _CUSTOMER.c.platform_user_id,
+                    _CUSTOMER.c.language,
+                )
+                .join(_CONVERSATION, _CONVERSATION.c.id == _THREAD.c.conversation_id)
+                .join(_CUSTOMER, _CUSTOMER.c.id == _CONVERSATION.c.customer_id)
+                .where(condition)
+                .with_for_update(of=_THREAD)
+            )
+        ).first()
+        if row is None:
+            return None
+        return StaffThreadRecord(
+            conversation_id=row.conversation_id,
+            conversation_status=ConversationStatus(row.status),
+            customer=ConversationKey(row.platform, row.chat_id, row.platform_user_id),
+            customer_id=row.customer_id,
+            customer_language=row.language,
+            card=StaffCard.from_json(row.card),
+        )
+
+    async def save_card(self, card: StaffCard) -> None:
+        """Store the changed card."""
+        await self._session.execute(
+            update(_THREAD)
+            .where(_THREAD.c.conversation_id == card.conversation_id)
+            .values(card=card.to_json(), updated_at=utc_now())
+        )
+
+    async def set_conversation_status(
+        self, *, conversation_id: int, status: ConversationStatus
+    ) -> None:
+        """Move the conversation to ``status``."""
+        await self._session.execute(
+            update(_CONVERSATION)
+            .where(_CONVERSATION.c.id == conversation_id)
+            .values(status=status.value, updated_at=utc_now())
+        )
+
+    async def is_relayed_reply(self, *, conversation_id: int, message_ref: str) -> bool:
+        """True if the transcript has this staff message as a reply sent to the customer."""
+        found = (
+            await self._session.execute(
+                select(_MESSAGE.c.id)
+                .where(_MESSAGE.c.conversation_id == conversation_id)
+                .where(_MESSAGE.c.platform_message_id == message_ref)
+                .where(_MESSAGE.c.direction == Direction.STAFF.value)
+                .limit(1)
+            )
+        ).first()
+        return found is not None
 
 
 class SqlDialogueStore:
@@ -315,3 +387,34 @@ class SqlDialogueStore:
             transaction = SqlDialogueTransaction(session)
             yield transaction
             await transaction.write_pending()
+
+
+async def enqueue_rows(
+    session: AsyncSession,
+    *,
+    destination: str,
+    platform: str,
+    chat_id: str,
+    payloads: list[tuple[str, dict[str, Any]]],
+) -> None:
+    """Insert outbox rows for one destination in one statement, numbered in the order given."""
+    if not payloads:
+        return
+    now = utc_now()
+    rows = [
+        {
+            "destination": destination,
+            "platform": platform,
+            "chat_id": chat_id,
+            "action": name,
+            "payload": payload,
+            "state": OutboxState.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "platform_message_id": "",
+            "created_at": now,
+        }
+        for name, payload in payloads
+    ]
+    await session.execute(insert(_OUTBOX), rows)

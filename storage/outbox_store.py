@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.tables import CustomerRow, OutboxRow, OutboxState
+from handlers.staff import StaffRoom
+from storage.dialogue_store import enqueue_rows
+from storage.outbox_actions import IN_THREAD, OutboxAction, report_failure, report_reaction
+from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow
 from storage.types import utc_now
 
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
@@ -80,6 +84,82 @@ class OutboxBacklog:
     failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """An outbox row given up on, for ``ideabot status``."""
+
+    id: int
+    destination: str
+    action: str
+    last_error: str
+    created_at: datetime
+
+
+async def _with_thread_refs(session: AsyncSession, items: list[OutboxItem]) -> list[OutboxItem]:
+    """Items for a staff thread, with the thread's id (known once its card was posted)."""
+    wanted = {item.payload["conversation_id"] for item in items if item.action in IN_THREAD}
+    if not wanted:
+        return items
+    rows = await session.execute(
+        select(_THREAD.c.conversation_id, _THREAD.c.thread_ref).where(
+            _THREAD.c.conversation_id.in_(wanted)
+        )
+    )
+    refs = {conversation_id: ref for conversation_id, ref in rows}
+    return [
+        replace(
+            item, payload={**item.payload, "thread_ref": refs.get(item.payload["conversation_id"])}
+        )
+        if item.action in IN_THREAD
+        else item
+        for item in items
+    ]
+
+
+async def _after_sent(session: AsyncSession, receipts: Sequence[SentReceipt]) -> None:
+    """What a delivery sets off: a posted card opens its thread; a reply gets its reaction."""
+    for receipt in receipts:
+        item = receipt.item
+        if item.action == OutboxAction.POST_CARD:
+            await session.execute(
+                update(_THREAD)
+                .where(_THREAD.c.conversation_id == item.payload["conversation_id"])
+                .values(thread_ref=receipt.platform_message_id, updated_at=receipt.sent_at)
+            )
+        elif report := item.payload.get("report"):
+            await _post_in_thread(session, report["conversation_id"], report_reaction(report))
+
+
+async def _report_failures(
+    session: AsyncSession, payloads: Sequence[dict[str, Any]], error: str
+) -> None:
+    for payload in payloads:
+        if report := payload.get("report"):
+            await _post_in_thread(session, report["conversation_id"], report_failure(report, error))
+
+
+async def _post_in_thread(
+    session: AsyncSession, conversation_id: int, action: tuple[str, dict[str, Any]]
+) -> None:
+    room = (
+        await session.execute(
+            select(_THREAD.c.room_platform, _THREAD.c.room_chat_id).where(
+                _THREAD.c.conversation_id == conversation_id
+            )
+        )
+    ).first()
+    if room is None:
+        return
+    staff_room = StaffRoom(platform=room.room_platform, chat_id=room.room_chat_id)
+    await enqueue_rows(
+        session,
+        destination=staff_room.destination(conversation_id),
+        platform=staff_room.platform,
+        chat_id=staff_room.chat_id,
+        payloads=[action],
+    )
+
+
 class SqlOutboxStore:
     """Claims and settles outbox rows; safe with several processes on one database."""
 
@@ -113,6 +193,7 @@ class SqlOutboxStore:
         async with self._sessions() as session, session.begin():
             if sent:
                 await session.execute(_MARK_SENT, [_receipt_parameters(r) for r in sent])
+                await _after_sent(session, sent)
             if limit <= 0:
                 return []
             if session.get_bind().dialect.name == "postgresql":
@@ -138,6 +219,7 @@ class SqlOutboxStore:
                 )
             )
             items = [OutboxItem(**row._mapping) for row in rows]
+            items = await _with_thread_refs(session, items)
         return sorted(items, key=lambda item: item.id)
 
     async def mark_sent(self, item: OutboxItem, *, platform_message_id: str) -> None:
@@ -159,9 +241,18 @@ class SqlOutboxStore:
 
     async def fail(self, item: OutboxItem, *, error: str) -> None:
         """Give up on this message for good; the chat's next message goes on."""
-        await self._settle(
-            item, state=OutboxState.FAILED, attempts=item.attempts + 1, last_error=error[:1024]
-        )
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == item.id)
+                .values(
+                    lease_until=None,
+                    state=OutboxState.FAILED,
+                    attempts=item.attempts + 1,
+                    last_error=error[:1024],
+                )
+            )
+            await _report_failures(session, [item.payload], error)
 
     async def fail_unreachable(self, item: OutboxItem, *, error: str) -> int:
         """The chat cannot be reached: fail its waiting messages, mark the customer; how many."""
@@ -171,14 +262,17 @@ class SqlOutboxStore:
                 .where(_OUTBOX.c.destination == item.destination)
                 .where(_OUTBOX.c.state == OutboxState.PENDING)
                 .values(state=OutboxState.FAILED, lease_until=None, last_error=error[:1024])
+                .returning(_OUTBOX.c.payload)
             )
+            payloads = list(result.scalars())
+            await _report_failures(session, payloads, error)
             await session.execute(
                 update(_CUSTOMER)
                 .where(_CUSTOMER.c.platform == item.platform)
                 .where(_CUSTOMER.c.chat_id == item.chat_id)
                 .values(unreachable=True, unreachable_reason=error[:512], updated_at=utc_now())
             )
-        return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        return len(payloads)
 
     async def next_due_at(self, *, platforms: Collection[str]) -> datetime | None:
         """When the first chat's next message may be claimed: its retry time or lease end.
@@ -196,6 +290,23 @@ class SqlOutboxStore:
             rows = (await session.execute(heads)).all()
         moments = [max(row.next_attempt_at, row.lease_until or row.next_attempt_at) for row in rows]
         return min(moments, default=None)
+
+    async def recent_failures(self, *, limit: int = 10) -> list[FailedDelivery]:
+        """The newest messages given up on, with why."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(
+                    _OUTBOX.c.id,
+                    _OUTBOX.c.destination,
+                    _OUTBOX.c.action,
+                    _OUTBOX.c.last_error,
+                    _OUTBOX.c.created_at,
+                )
+                .where(_OUTBOX.c.state == OutboxState.FAILED)
+                .order_by(_OUTBOX.c.id.desc())
+                .limit(limit)
+            )
+            return [FailedDelivery(**row._mapping) for row in rows]
 
     async def backlog(self) -> OutboxBacklog:
         """Counts of outbox rows by state."""

@@ -102,6 +102,8 @@ class MessageRow(SQLModel, table=True):
     direction: str = Field(max_length=8)
     text: str = Field(default="", sa_column=Column(Text, nullable=False))
     platform_message_id: str = Field(default="", max_length=128)
+    # Who wrote it when not the customer or the bot: the staff member's name.
+    author: str = Field(default="", max_length=256)
     answered: str | None = Field(default=None, max_length=80)
     attachments: list[dict[str, Any]] = _json(list)
     edited: bool = False
@@ -167,3 +169,46 @@ class OutboxRow(SQLModel, table=True):
     platform_message_id: str = Field(default="", max_length=128)
     created_at: datetime = _timestamp()
     sent_at: datetime | None = _timestamp(nullable=True)
+
+
+class StaffThreadRow(SQLModel, table=True):
+    """A conversation handed to staff: its card and the thread the card opened."""
+
+    __tablename__ = "staff_thread"
+    __table_args__ = (UniqueConstraint("room_chat_id", "thread_ref", name="uq_staff_thread_ref"),)
+
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    room_platform: str = Field(max_length=32)
+    room_chat_id: str = Field(max_length=128)
+    # Set when the card is posted (the thread's id on the platform, a Slack ``ts``).
+    thread_ref: str | None = Field(default=None, max_length=64)
+    card: dict[str, Any] = _json(dict)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
+class PlatformEventRow(SQLModel, table=True):
+    """An event a platform pushed to us, stored before it is acknowledged, handled after."""
+
+    __tablename__ = "platform_event"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_platform_event"),
+        Index("ix_platform_event_state_ordering_id", "state", "ordering_key", "id"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=128)
+    # Events with one key (a chat, a thread) are handled one at a time, in arrival order.
+    ordering_key: str = Field(max_length=160)
+    payload: dict[str, Any] = _json(dict)
+    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _timestamp()
+    lease_until: datetime | None = _timestamp(nullable=True)
+    last_error: str = Field(default="", max_length=1024)
+    received_at: datetime = _timestamp()
+    handled_at: datetime | None = _timestamp(nullable=True)

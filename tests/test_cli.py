@@ -53,7 +53,7 @@ def test_bot_refuses_a_changed_flow_that_kept_its_version(tmp_path: Path) -> Non
     result = ideabot("chat", cwd=tmp_path, FLOWS_PATH=str(flows))
     assert result.returncode == 2
     assert "changed without a new version" in result.stderr
-    assert "Set 'version: 2'" in result.stderr
+    assert "Set 'version: 3'" in result.stderr
 
 
 def test_show_names_a_missing_idea(tmp_path: Path) -> None:

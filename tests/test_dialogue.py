@@ -301,10 +301,10 @@ async def test_a_conversation_finishes_the_flow_version_it_started(
     old = await make_customer(sqlite_sessions, shipped_flows)
     await old.say("/start")
     await old.say("A dark mode for the mobile app, please, for the evening")
-    # An admin ships version 2, which asks something else second; the process restarts.
+    # An admin ships version 3, which asks something else second; the process restarts.
     text = (SHIPPED_FLOWS / "idea.yaml").read_text(encoding="utf-8")
     version_2 = parse_flow(
-        text.replace("version: 1", "version: 2").replace(
+        text.replace("version: 2", "version: 3").replace(
             "What problem would it solve for you?", "Which problem would this fix?"
         ),
         source="idea.yaml",
