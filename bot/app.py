@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import uvicorn
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -21,13 +22,20 @@ from bot.http_server import build_http_app
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.settings import Settings
+from bot.slack_channel import SlackChannel
+from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
+from bot.slack_sender import PLATFORM as SLACK
+from bot.slack_sender import SlackSender
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_sender import MESSAGE_LIMIT, TelegramSender
 from bot.telegram_translate import PLATFORM as TELEGRAM
 from handlers.dialogue import Dialogue
 from handlers.flow_loader import load_flows
+from handlers.staff import StaffRoom
+from handlers.staff_desk import StaffDesk
 from storage.database import create_engine, create_sessions
 from storage.dialogue_store import SqlDialogueStore
+from storage.event_queue import SqlEventQueue
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.migrate import migrate
 from storage.outbox_store import SqlOutboxStore
@@ -46,6 +54,8 @@ class Runtime:
     metrics: Metrics
     dialogue: Dialogue
     worker: DeliveryWorker
+    staff_desk: StaffDesk | None
+    events: SqlEventQueue
 
 
 @contextlib.asynccontextmanager
@@ -61,7 +71,7 @@ async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, channels: Mapping[str, Channel]
+    settings: Settings, *, channels: Mapping[str, Channel], staff_room: StaffRoom | None = None
 ) -> AsyncIterator[Runtime]:
     """Migrate, load and register the flows, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
@@ -80,13 +90,32 @@ async def open_runtime(
             max_attempts=settings.outbox_max_attempts,
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
+        store = SqlDialogueStore(sessions)
+        message_limits = {TELEGRAM: MESSAGE_LIMIT, SLACK: SLACK_MESSAGE_LIMIT}
         dialogue = Dialogue(
-            store=SqlDialogueStore(sessions),
+            store=store,
             flows=catalog,
             outbox_signal=worker,
-            message_limits={TELEGRAM: MESSAGE_LIMIT},
+            message_limits=message_limits,
+            staff_room=staff_room,
         )
-        yield Runtime(metrics=metrics, dialogue=dialogue, worker=worker)
+        staff_desk = None
+        if staff_room is not None:
+            staff_desk = StaffDesk(
+                store=store,
+                room=staff_room,
+                outbox_signal=worker,
+                message_limits=message_limits,
+                note_prefix=settings.staff_note_prefix,
+                signature=settings.staff_signature,
+            )
+        yield Runtime(
+            metrics=metrics,
+            dialogue=dialogue,
+            worker=worker,
+            staff_desk=staff_desk,
+            events=SqlEventQueue(sessions),
+        )
 
 
 async def chat(settings: Settings) -> None:
@@ -100,7 +129,8 @@ async def chat(settings: Settings) -> None:
         await run_console(dialogue=runtime.dialogue, worker=runtime.worker, screen=screen)
 
 
-def _telegram_bot(settings: Settings) -> Bot:
+def telegram_bot(settings: Settings) -> Bot:
+    """The PTB Bot for the token, at TELEGRAM_API_BASE_URL."""
     assert settings.telegram_bot_token is not None
     base = settings.telegram_api_base_url
     return Bot(
@@ -121,51 +151,113 @@ def _telegram_bot(settings: Settings) -> Bot:
     )
 
 
+def slack_client(settings: Settings) -> AsyncWebClient:
+    """The Slack Web API client for the bot token, at SLACK_API_BASE_URL."""
+    assert settings.slack_bot_token is not None
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base_url,
+        timeout=15,
+    )
+
+
 async def serve(settings: Settings) -> None:
     """Run ``ideabot run``: the HTTP server, delivery, and every configured platform."""
-    if settings.telegram_bot_token is None:
+    if settings.telegram_bot_token is None and settings.slack_bot_token is None:
         raise ConfigurationError(
-            "nothing to serve: set TELEGRAM_BOT_TOKEN (see .env.example), "
+            "nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see .env.example), "
             "or try `ideabot chat` to talk to the bot in this terminal"
         )
-    bot = _telegram_bot(settings)
-    pacer = Pacer(
-        chat_rate=settings.telegram_chat_rate_per_second,
-        chat_burst=settings.telegram_chat_burst,
-        global_rate=settings.telegram_global_rate_per_second,
-    )
-    channels = {TELEGRAM: Channel(sender=TelegramSender(bot), pacer=pacer)}
-    async with open_runtime(settings, channels=channels) as runtime:
-        telegram = TelegramChannel(
-            bot=bot,
-            dialogue=runtime.dialogue,
-            metrics=runtime.metrics,
-            poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
+    channels: dict[str, Channel] = {}
+    bot = None
+    if settings.telegram_bot_token is not None:
+        bot = telegram_bot(settings)
+        pacer = Pacer(
+            chat_rate=settings.telegram_chat_rate_per_second,
+            chat_burst=settings.telegram_chat_burst,
+            global_rate=settings.telegram_global_rate_per_second,
         )
-        webhook_url = settings.telegram_webhook_url
-        secret = settings.telegram_webhook_secret
-        webhook = None
-        if webhook_url is not None and secret is not None:
-            webhook = telegram.webhook_endpoint(secret=secret.get_secret_value())
-        app = build_http_app(metrics=runtime.metrics, telegram_webhook=webhook)
+        channels[TELEGRAM] = Channel(sender=TelegramSender(bot), pacer=pacer)
+    slack = None
+    staff_room = None
+    if settings.slack_bot_token is not None:
+        slack = slack_client(settings)
+        pacer = Pacer(
+            chat_rate=settings.slack_channel_rate_per_second,
+            chat_burst=settings.slack_channel_burst,
+            global_rate=settings.slack_global_rate_per_second,
+        )
+        channels[SLACK] = Channel(sender=SlackSender(slack), pacer=pacer)
+        if settings.slack_staff_channel is not None:
+            staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
+    async with open_runtime(settings, channels=channels, staff_room=staff_room) as runtime:
+        tasks = [asyncio.create_task(runtime.worker.run(), name="delivery")]
+        telegram_webhook = None
+        telegram = None
+        if bot is not None:
+            telegram = TelegramChannel(
+                bot=bot,
+                dialogue=runtime.dialogue,
+                metrics=runtime.metrics,
+                poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
+            )
+            secret = settings.telegram_webhook_secret
+            if settings.telegram_webhook_url is not None and secret is not None:
+                telegram_webhook = telegram.webhook_endpoint(secret=secret.get_secret_value())
+        slack_events = None
+        if slack is not None:
+            signing_secret = settings.slack_signing_secret
+            slack_channel = SlackChannel(
+                client=slack,
+                signing_secret=None
+                if settings.slack_socket_mode or signing_secret is None
+                else signing_secret.get_secret_value(),
+                queue=runtime.events,
+                dialogue=runtime.dialogue,
+                staff_desk=runtime.staff_desk,
+                metrics=runtime.metrics,
+                staff_channel=settings.slack_staff_channel,
+                staff_user_ids=settings.slack_admin_user_ids,
+            )
+            tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))
+            if settings.slack_app_token is not None:
+                app_token = settings.slack_app_token.get_secret_value()
+                tasks.append(
+                    asyncio.create_task(
+                        slack_channel.run_socket_mode(app_token), name="slack-socket-mode"
+                    )
+                )
+            else:
+                slack_events = slack_channel.events_endpoint
+        app = build_http_app(
+            metrics=runtime.metrics, telegram_webhook=telegram_webhook, slack_events=slack_events
+        )
         server = uvicorn.Server(
             uvicorn.Config(
                 app, host=settings.host, port=settings.port, log_config=None, lifespan="off"
             )
         )
-        tasks = [
-            asyncio.create_task(server.serve(), name="http"),
-            asyncio.create_task(runtime.worker.run(), name="delivery"),
-        ]
-        if webhook_url is not None and secret is not None:
-            await telegram.start_webhook(url=webhook_url, secret=secret.get_secret_value())
-        else:
-            tasks.append(asyncio.create_task(telegram.poll(), name="telegram-polling"))
+        tasks.append(asyncio.create_task(server.serve(), name="http"))
+        if telegram is not None:
+            if telegram_webhook is not None:
+                assert settings.telegram_webhook_url is not None
+                assert settings.telegram_webhook_secret is not None
+                await telegram.start_webhook(
+                    url=settings.telegram_webhook_url,
+                    secret=settings.telegram_webhook_secret.get_secret_value(),
+                )
+            else:
+                tasks.append(asyncio.create_task(telegram.poll(), name="telegram-polling"))
         logger.info(
-            "ideabot is running: http://%s:%s, Telegram by %s",
+            "ideabot is running: http://%s:%s; Telegram: %s; Slack: %s",
             settings.host,
             settings.port,
-            "webhook" if settings.telegram_webhook_mode else "long polling",
+            "off" if bot is None else "webhook" if telegram_webhook else "long polling",
+            "off"
+            if slack is None
+            else "Socket Mode"
+            if settings.slack_socket_mode
+            else "events at /slack/events",
         )
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -173,8 +265,9 @@ async def serve(settings: Settings) -> None:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            with contextlib.suppress(Exception):
-                await bot.shutdown()
+            if bot is not None:
+                with contextlib.suppress(Exception):
+                    await bot.shutdown()
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from bot.app import ConfigurationError, open_database, serve
 from bot.app import chat as run_chat
 from bot.settings import Settings
+from bot.status import status_report
 from handlers.flow_loader import FlowFileError, load_flows
 from storage.database import create_engine
 from storage.flow_store import FlowVersionConflict
@@ -72,6 +73,9 @@ def _configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(level, logging.INFO))
+    # slack_sdk's debug lines carry request headers and bodies (the token, customers' words).
+    logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))
+    logging.getLogger("slack_bolt").setLevel(max(level, logging.INFO))
 
 
 def _run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -95,10 +99,22 @@ def chat() -> None:
 
 @app.command()
 def run() -> None:
-    """Serve Telegram (and the HTTP endpoints) as configured."""
+    """Serve Telegram and/or Slack (and the HTTP endpoints) as configured."""
     settings = _settings()
     _configure_logging(settings)
     _run(serve(settings))
+
+
+@app.command()
+def status() -> None:
+    """Show the configuration, whether Telegram and Slack answer, and the outbox's state."""
+    settings = _settings()
+    _configure_logging(settings, quiet=True)
+    report = asyncio.run(status_report(settings))
+    for line in report.lines:
+        typer.echo(line)
+    if not report.healthy:
+        raise typer.Exit(code=1)
 
 
 @app.command()

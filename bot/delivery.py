@@ -196,7 +196,8 @@ class DeliveryWorker:
     async def _deliver(self, item: OutboxItem) -> None:
         channel = self._channels[item.platform]
         waited = 0.0
-        while (wait := channel.pacer.try_acquire(item.destination)) > 0:
+        # Paced per chat, not per destination: every staff thread shares the staff channel.
+        while (wait := channel.pacer.try_acquire(item.chat_id)) > 0:
             if waited + wait > LONGEST_PACING_WAIT:
                 await self._outbox.retry_later(
                     item, delay_seconds=wait, error="paced", counts_as_attempt=False

@@ -15,7 +15,9 @@ from bot.metrics import Metrics
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def build_http_app(*, metrics: Metrics, telegram_webhook: Endpoint | None) -> Starlette:
+def build_http_app(
+    *, metrics: Metrics, telegram_webhook: Endpoint | None, slack_events: Endpoint | None = None
+) -> Starlette:
     """The Starlette app with the routes this configuration serves."""
 
     async def healthz(_request: Request) -> Response:
@@ -30,4 +32,6 @@ def build_http_app(*, metrics: Metrics, telegram_webhook: Endpoint | None) -> St
     ]
     if telegram_webhook is not None:
         routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
+    if slack_events is not None:
+        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes)

@@ -38,6 +38,18 @@ class Settings(BaseSettings):
     telegram_chat_burst: int = Field(default=3, ge=1)
     telegram_global_rate_per_second: float = Field(default=30.0, gt=0)
 
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    slack_staff_channel: str | None = None
+    slack_admin_users: str = ""
+    slack_channel_rate_per_second: float = Field(default=1.0, gt=0)
+    slack_channel_burst: int = Field(default=2, ge=1)
+    slack_global_rate_per_second: float = Field(default=20.0, gt=0)
+    staff_note_prefix: str = Field(default="note:", min_length=1)
+    staff_signature: str = "{text}\n\n— {name}"
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
 
@@ -51,7 +63,21 @@ class Settings(BaseSettings):
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
 
-    @field_validator("telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url")
+    @field_validator("slack_api_base_url")
+    @classmethod
+    def _end_with_slash(cls, value: str) -> str:
+        # slack_sdk joins method names straight onto the base URL.
+        return value.rstrip("/") + "/"
+
+    @field_validator(
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "telegram_webhook_url",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_staff_channel",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, SecretStr) and not value.get_secret_value().strip():
@@ -79,6 +105,42 @@ class Settings(BaseSettings):
                     "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _check_slack(self) -> Self:
+        for name in ("slack_bot_token", "slack_signing_secret", "slack_app_token"):
+            _reject_placeholder(name.upper(), getattr(self, name))
+        if self.slack_bot_token is None:
+            if self.slack_staff_channel is not None or self.slack_app_token is not None:
+                raise ValueError(
+                    "SLACK_BOT_TOKEN is needed when SLACK_STAFF_CHANNEL or SLACK_APP_TOKEN is set"
+                )
+            return self
+        if not self.slack_bot_token.get_secret_value().startswith("xoxb-"):
+            raise ValueError("SLACK_BOT_TOKEN must be the app's bot token (it starts with xoxb-)")
+        if self.slack_app_token is not None:
+            if not self.slack_app_token.get_secret_value().startswith("xapp-"):
+                raise ValueError(
+                    "SLACK_APP_TOKEN must be an app-level token (it starts with xapp-)"
+                )
+        elif self.slack_signing_secret is None:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required for Slack over HTTP (the app's Basic "
+                "Information page has it); or set SLACK_APP_TOKEN to use Socket Mode"
+            )
+        if "{text}" not in self.staff_signature:
+            raise ValueError("STAFF_SIGNATURE must contain {text} (and may contain {name})")
+        return self
+
+    @property
+    def slack_admin_user_ids(self) -> frozenset[str]:
+        """The Slack user ids configured as staff (they are never treated as customers)."""
+        return frozenset(part.strip() for part in self.slack_admin_users.split(",") if part.strip())
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """True when Slack events come over a WebSocket instead of to /slack/events."""
+        return self.slack_app_token is not None
 
     @property
     def telegram_webhook_mode(self) -> bool:

@@ -1,0 +1,252 @@
+"""Slack in and out of ideabot: bolt verifies and acks, the event is stored first, handled after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from typing import Any
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.metrics import Metrics
+from bot.slack_translate import (
+    PLATFORM,
+    SLASH_COMMAND,
+    SlackTranslator,
+    SlackUser,
+    Workspace,
+    event_identity,
+)
+from handlers.conversation import IncomingMessage
+from handlers.dialogue import Dialogue
+from handlers.staff import CardAction, StaffMessage
+from handlers.staff_desk import StaffDesk
+from storage.event_queue import SqlEventQueue, StoredEvent
+
+logger = logging.getLogger(__name__)
+
+CLAIM_BATCH = 8
+EVENT_LEASE_SECONDS = 30.0
+IDLE_POLL_SECONDS = 1.0
+MAX_HANDLING_ATTEMPTS = 5
+USER_CACHE_SECONDS = 3600.0
+
+
+class SlackUsers:
+    """Slack users' names and locales, from users.info, remembered for an hour."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._known: dict[str, tuple[float, SlackUser]] = {}
+
+    async def get(self, user_id: str) -> SlackUser:
+        """The user ``user_id``; raises SlackApiError when Slack cannot say."""
+        cached = self._known.get(user_id)
+        if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
+            return cached[1]
+        response = await self._client.users_info(user=user_id, include_locale=True)
+        data: dict[str, Any] = response["user"]
+        profile = data.get("profile") or {}
+        user = SlackUser(
+            id=user_id,
+            name=str(
+                profile.get("display_name")
+                or profile.get("real_name")
+                or data.get("real_name")
+                or data.get("name")
+                or user_id
+            ),
+            locale=str(data.get("locale", "")),
+            team_id=str(data.get("team_id", "")),
+            is_bot=bool(data.get("is_bot", False)),
+        )
+        self._known[user_id] = (time.monotonic(), user)
+        return user
+
+
+async def identify(client: AsyncWebClient) -> tuple[str, str]:
+    """The (team id, bot user id) the token belongs to, from auth.test."""
+    response = await client.auth_test()
+    return str(response["team_id"]), str(response["user_id"])
+
+
+class SlackChannel:
+    """Receives Slack events (HTTP or Socket Mode), stores them, and hands them to the core."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        signing_secret: str | None,
+        queue: SqlEventQueue,
+        dialogue: Dialogue,
+        staff_desk: StaffDesk | None,
+        metrics: Metrics,
+        staff_channel: str | None,
+        staff_user_ids: frozenset[str],
+    ) -> None:
+        self._client = client
+        self._queue = queue
+        self._dialogue = dialogue
+        self._staff_desk = staff_desk
+        self._metrics = metrics
+        self._staff_channel = staff_channel
+        self._staff_user_ids = staff_user_ids
+        self._users = SlackUsers(client)
+        self._translator: SlackTranslator | None = None
+        self._wake = asyncio.Event()
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            # In Socket Mode nothing arrives over HTTP, so there is no signature to check.
+            request_verification_enabled=signing_secret is not None,
+            # Respond only after the event is stored: an ack means it cannot be lost.
+            process_before_response=True,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.app.event("message")(self._store_event)
+        self.app.action(re.compile(".+"))(self._store_interaction)
+        self.app.command(SLASH_COMMAND)(self._store_interaction)
+        self._http = AsyncSlackRequestHandler(self.app)
+
+    async def connect(self) -> None:
+        """Learn who the bot is (auth.test), retrying while Slack cannot be reached."""
+        delay = 1.0
+        while True:
+            try:
+                team_id, bot_user_id = await identify(self._client)
+                break
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+                logger.error(
+                    "Slack auth.test failed (%s); retrying in %.0f s", _brief(error), delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+        self._translator = SlackTranslator(
+            workspace=Workspace(
+                team_id=team_id,
+                bot_user_id=bot_user_id,
+                staff_channel=self._staff_channel,
+                staff_user_ids=self._staff_user_ids,
+            ),
+            users=self._users.get,
+        )
+        logger.info("connected to Slack workspace %s as %s", team_id, bot_user_id)
+
+    async def events_endpoint(self, request: Request) -> Response:
+        """POST /slack/events: bolt checks the signature, answers url_verification, and acks."""
+        return await self._http.handle(request)
+
+    async def run_socket_mode(self, app_token: str) -> None:
+        """Receive events over Socket Mode until cancelled."""
+        handler = AsyncSocketModeHandler(self.app, app_token, web_client=self._client)
+        await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it untyped
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()  # type: ignore[no-untyped-call]
+
+    async def _store_event(self, body: dict[str, Any]) -> None:
+        await self._store(body)
+
+    async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await self._store(body)
+        await ack()
+
+    async def _store(self, body: dict[str, Any]) -> None:
+        identity = event_identity(body)
+        if identity is None:
+            return
+        external_id, ordering_key = identity
+        # Any error here reaches bolt, which answers 500: Slack then sends the event again.
+        stored = await self._queue.store(
+            platform=PLATFORM, external_id=external_id, ordering_key=ordering_key, payload=body
+        )
+        if stored:
+            self._wake.set()
+        else:
+            self._metrics.duplicates_skipped.labels(PLATFORM).inc()
+            logger.info("Slack sent %s again; it was stored before", external_id)
+
+    async def process(self) -> None:
+        """Handle stored events until cancelled: each key in order, different keys at once."""
+        if self._translator is None:
+            await self.connect()
+        while True:
+            self._wake.clear()
+            try:
+                events = await self._queue.claim_due(
+                    platform=PLATFORM, limit=CLAIM_BATCH, lease_seconds=EVENT_LEASE_SECONDS
+                )
+            except (SQLAlchemyError, OSError) as error:
+                logger.error("cannot claim Slack events (%s); retrying", type(error).__name__)
+                events = []
+            if events:
+                await asyncio.gather(*(self._handle(event) for event in events))
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_POLL_SECONDS)
+
+    async def _handle(self, event: StoredEvent) -> None:
+        try:
+            await self._take(event)
+        except (SQLAlchemyError, OSError) as error:
+            # The lease runs out and the event is tried again once the database is back.
+            logger.error("Slack event %s waits for the database (%s)", event.id, _brief(error))
+            return
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            await self._retry(event, f"Slack API: {_brief(error)}")
+            return
+        except Exception as error:
+            logger.exception("handling Slack event %s failed", event.id)
+            self._metrics.handling_failures.labels(PLATFORM).inc()
+            await self._retry(event, f"{type(error).__name__}")
+            return
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            # Were this lost, the event would be handled again: the inbox makes that harmless.
+            await self._queue.done(event)
+
+    async def _take(self, event: StoredEvent) -> None:
+        assert self._translator is not None
+        translated = await self._translator.translate(event.payload)
+        if isinstance(translated, IncomingMessage):
+            self._metrics.messages_received.labels(PLATFORM).inc()
+            await self._dialogue.handle(translated)
+        elif self._staff_desk is None:
+            return
+        elif isinstance(translated, StaffMessage):
+            await self._staff_desk.handle_message(translated)
+        elif isinstance(translated, CardAction):
+            await self._staff_desk.handle_card_action(translated)
+
+    async def _retry(self, event: StoredEvent, reason: str) -> None:
+        attempts = event.attempts + 1
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            if attempts >= MAX_HANDLING_ATTEMPTS:
+                logger.error(
+                    "gave up on Slack event %s after %s attempts: %s", event.id, attempts, reason
+                )
+                await self._queue.fail(event, error=reason)
+            else:
+                await self._queue.retry_later(
+                    event, delay_seconds=min(60.0, 2.0**attempts), error=reason
+                )
+
+
+def _brief(error: BaseException) -> str:
+    """An error's kind and Slack's error code, never a token or a message body."""
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error", "") if isinstance(error.response.data, dict) else ""
+        return f"{error.response.status_code} {code}".strip()
+    return type(error).__name__

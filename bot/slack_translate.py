@@ -1,0 +1,239 @@
+"""Turns Slack payloads into the core's values: a customer message, a staff message, a click."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX
+from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
+from handlers.staff import CardAction, CardActionKind, StaffMessage
+
+PLATFORM = "slack"
+SLASH_COMMAND = "/ideabot"
+# Subtypes that are a person's words (with files, or also sent to the channel).
+_SPOKEN = {None, "file_share", "thread_broadcast"}
+_LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
+_BARE = re.compile(r"<([^<>]+)>")
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    """What ideabot needs to know of a Slack user."""
+
+    id: str
+    name: str
+    locale: str
+    team_id: str
+    is_bot: bool
+
+
+UserLookup = Callable[[str], Awaitable[SlackUser]]
+Translated = IncomingMessage | StaffMessage | CardAction | None
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """Who we are in Slack and where staff work."""
+
+    team_id: str
+    bot_user_id: str
+    staff_channel: str | None
+    staff_user_ids: frozenset[str]
+
+
+def event_identity(body: dict[str, Any]) -> tuple[str, str] | None:
+    """The (external id, ordering key) a payload is stored under; None if ideabot ignores it."""
+    if body.get("type") == "event_callback":
+        event = body.get("event") or {}
+        if event.get("type") != "message":
+            return None
+        inner = event.get("message") or event.get("previous_message") or {}
+        thread = event.get("thread_ts") or inner.get("thread_ts") or ""
+        return str(body["event_id"]), f"{event.get('channel', '')}:{thread}"
+    if body.get("type") == "block_actions":
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id", ""
+        )
+        return f"action:{body['trigger_id']}", str(channel)
+    if body.get("command"):
+        return f"command:{body['trigger_id']}", str(body.get("channel_id", ""))
+    return None
+
+
+def slack_to_plain(text: str) -> str:
+    """Slack's markup as a person reads it: links as ``label (url)``, entities decoded."""
+    text = _LINK.sub(lambda match: f"{match.group(2)} ({match.group(1)})", text)
+
+    def bare(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if inner.startswith("!"):
+            return "@" + inner[1:].split("^")[0]
+        if inner.startswith(("@", "#")):
+            return inner[0] + inner[1:]
+        return inner
+
+    text = _BARE.sub(bare, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    found = []
+    for file in message.get("files") or []:
+        mime = str(file.get("mimetype", ""))
+        found.append(
+            Attachment(
+                kind=AttachmentKind.PHOTO if mime.startswith("image/") else AttachmentKind.DOCUMENT,
+                file_id=str(file.get("id", "")),
+                file_name=str(file.get("name", "")),
+                mime_type=mime,
+                size_bytes=file.get("size"),
+                details={
+                    "url_private": file.get("url_private_download") or file.get("url_private")
+                },
+            )
+        )
+    return tuple(found)
+
+
+class SlackTranslator:
+    """Decides what a Slack payload is to ideabot, looking people up as needed."""
+
+    def __init__(self, *, workspace: Workspace, users: UserLookup) -> None:
+        self._workspace = workspace
+        self._users = users
+
+    async def translate(self, body: dict[str, Any]) -> Translated:
+        """The core's value for this payload, or None when nothing should happen."""
+        if body.get("type") == "event_callback":
+            return await self._message_event(str(body["event_id"]), body.get("event") or {})
+        if body.get("type") == "block_actions":
+            return await self._button(body)
+        if body.get("command") == SLASH_COMMAND:
+            return await self._command(body)
+        return None
+
+    def _foreign(self, message: dict[str, Any]) -> bool:
+        """Posted by a bot, or by a person of another workspace (a shared channel)."""
+        if message.get("bot_id") or message.get("subtype") == "bot_message":
+            return True
+        if not message.get("user") or message.get("user") == self._workspace.bot_user_id:
+            return True
+        teams = {message.get(key) for key in ("user_team", "team", "source_team")} - {None}
+        return any(team != self._workspace.team_id for team in teams)
+
+    async def _message_event(self, event_id: str, event: dict[str, Any]) -> Translated:
+        channel = str(event.get("channel", ""))
+        subtype = event.get("subtype")
+        if channel and channel == self._workspace.staff_channel:
+            return await self._staff_event(event_id, event)
+        if event.get("channel_type") != "im":
+            return None
+        edited = subtype == "message_changed"
+        message = (event.get("message") or {}) if edited else event
+        if (subtype not in _SPOKEN and not edited) or self._foreign(message):
+            return None
+        user_id = str(message["user"])
+        if user_id in self._workspace.staff_user_ids:
+            return None  # configured staff are never customers
+        user = await self._users(user_id)
+        if user.is_bot:
+            return None
+        return IncomingMessage(
+            key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
+            external_id=event_id,
+            text=str(message.get("text", "")),
+            display_name=user.name,
+            language_code=user.locale,
+            attachments=_files(message),
+            platform_message_id=str(message.get("ts", "")),
+            edited=edited,
+        )
+
+    async def _staff_event(self, event_id: str, event: dict[str, Any]) -> Translated:
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            message, edited, deleted = event.get("message") or {}, True, False
+            if (message.get("text") == (event.get("previous_message") or {}).get("text")) and (
+                message.get("files") == (event.get("previous_message") or {}).get("files")
+            ):
+                return None  # an unfurl or a reply count changed, not the words
+        elif subtype == "message_deleted":
+            message, edited, deleted = event.get("previous_message") or {}, False, True
+        elif subtype in _SPOKEN:
+            message, edited, deleted = event, False, False
+        else:
+            return None  # joins, topic changes, pins and other system messages
+        thread_ref = message.get("thread_ts")
+        if not thread_ref or thread_ref == message.get("ts") or self._foreign(message):
+            return None  # top-level posts, bots, the bot itself, other workspaces
+        user = await self._users(str(message["user"]))
+        if user.is_bot:
+            return None
+        return StaffMessage(
+            external_id=event_id,
+            thread_ref=str(thread_ref),
+            message_ref=str(message.get("ts") or event.get("deleted_ts", "")),
+            user_id=user.id,
+            user_name=user.name,
+            text=slack_to_plain(str(message.get("text", ""))),
+            attachments=_files(message),
+            edited=edited,
+            deleted=deleted,
+        )
+
+    async def _button(self, body: dict[str, Any]) -> Translated:
+        actions = body.get("actions") or []
+        person = body.get("user") or {}
+        if not actions or not person.get("id"):
+            return None
+        action = actions[0]
+        action_id = str(action.get("action_id", ""))
+        external_id = f"action:{body['trigger_id']}"
+        channel = str((body.get("channel") or {}).get("id", ""))
+        if action_id.startswith(CARD_ACTION_PREFIX) and channel == self._workspace.staff_channel:
+            if person.get("team_id", self._workspace.team_id) != self._workspace.team_id:
+                return None
+            try:
+                kind = CardActionKind(action_id.removeprefix(CARD_ACTION_PREFIX))
+                conversation_id = int(action.get("value", ""))
+            except ValueError:
+                return None
+            user = await self._users(str(person["id"]))
+            return CardAction(
+                external_id=external_id,
+                conversation_id=conversation_id,
+                kind=kind,
+                user_id=user.id,
+                user_name=user.name,
+            )
+        if action_id.startswith(CUSTOMER_ACTION_PREFIX) and channel.startswith("D"):
+            user = await self._users(str(person["id"]))
+            message = body.get("message") or {}
+            return IncomingMessage(
+                key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user.id),
+                external_id=external_id,
+                display_name=user.name,
+                language_code=user.locale,
+                button_payload=str(action.get("value", "")),
+                button_message_id=str(message.get("ts", "")),
+                button_message_text=slack_to_plain(str(message.get("text", ""))),
+            )
+        return None
+
+    async def _command(self, body: dict[str, Any]) -> Translated:
+        channel = str(body.get("channel_id", ""))
+        user_id = str(body.get("user_id", ""))
+        if not channel.startswith("D") or user_id in self._workspace.staff_user_ids:
+            return None
+        user = await self._users(user_id)
+        words = str(body.get("text", "")).strip()
+        return IncomingMessage(
+            key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
+            external_id=f"command:{body['trigger_id']}",
+            text="/" + (words or "help"),
+            display_name=user.name,
+            language_code=user.locale,
+        )

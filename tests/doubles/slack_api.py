@@ -1,0 +1,429 @@
+"""A Slack Web API double on loopback, and a sender of signed Events API requests as Slack makes.
+
+The double speaks real HTTP with Slack's JSON shapes (``ok``/``error``, 429 with Retry-After);
+the sender signs each request with the signing secret the way Slack does (v0 HMAC-SHA256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TEAM_ID = "T0IDEABOT"
+OTHER_TEAM_ID = "T0ELSEWHERE"
+BOT_USER_ID = "U0BOT"
+BOT_ID = "B0BOT"
+STAFF_CHANNEL = "C0STAFF"
+BOT_TOKEN = "xoxb-test-token-for-the-slack-double"
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+
+@dataclass
+class SlackPerson:
+    """A Slack user as the double knows them (staff in the channel, or a customer in a DM)."""
+
+    user_id: str
+    name: str
+    locale: str = "en-US"
+    team_id: str = TEAM_ID
+    is_bot: bool = False
+
+    @property
+    def dm_channel(self) -> str:
+        return "D" + self.user_id[1:]
+
+
+@dataclass
+class Posted:
+    """A message the app posted (chat.postMessage) and the double accepted."""
+
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None
+    username: str | None
+    at: float
+
+    def button(self, label: str) -> dict[str, Any]:
+        for block in self.blocks:
+            for element in block.get("elements", []):
+                if element.get("type") == "button" and element["text"]["text"] == label:
+                    return dict(element)
+        raise KeyError(f"no button {label!r} in {self.blocks}")
+
+    @property
+    def button_labels(self) -> list[str]:
+        return [
+            element["text"]["text"]
+            for block in self.blocks
+            for element in block.get("elements", [])
+            if element.get("type") == "button"
+        ]
+
+    @property
+    def block_text(self) -> str:
+        parts = []
+        for block in self.blocks:
+            if "text" in block and isinstance(block["text"], dict):
+                parts.append(block["text"]["text"])
+            for element in block.get("elements", []):
+                if element.get("type") == "mrkdwn":
+                    parts.append(element["text"])
+        return "\n".join(parts)
+
+
+@dataclass
+class SlackCall:
+    """Any Web API request the double answered."""
+
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int
+    error: str = ""
+
+
+@dataclass
+class SlackWebApiDouble:
+    """The fake Web API: records what the app does, fails on cue, tests wait on it."""
+
+    port: int = 0
+    people: dict[str, SlackPerson] = field(default_factory=dict)
+    posts: list[Posted] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    ephemerals: list[dict[str, Any]] = field(default_factory=list)
+    reactions: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[SlackCall] = field(default_factory=list)
+    # While true, every call answers 503 (Slack down).
+    down: bool = False
+    # method -> Retry-After seconds of the 429s its next calls get, in order
+    rate_limits: dict[str, list[int]] = field(default_factory=dict)
+    # method -> the Slack error code every call of it gets (e.g. "not_in_channel")
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._ts = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self.app = Starlette(
+            routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])]
+        )
+
+    def add(self, person: SlackPerson) -> SlackPerson:
+        self.people[person.user_id] = person
+        return person
+
+    # --- the Web API -------------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> Response:
+        method = request.path_params["method"]
+        params = await _params(request)
+        response = await self._answer(method, params, request.headers.get("authorization", ""))
+        body = json.loads(response.body) if response.status_code != 503 else {}
+        self.calls.append(
+            SlackCall(method, params, time.monotonic(), response.status_code, body.get("error", ""))
+        )
+        async with self._changed:
+            self._changed.notify_all()
+        return response
+
+    async def _answer(self, method: str, params: dict[str, Any], authorization: str) -> Response:
+        if self.down:
+            return Response("<html>Service Unavailable</html>", status_code=503)
+        if authorization != f"Bearer {BOT_TOKEN}":
+            return _error("invalid_auth")
+        planned = self.rate_limits.get(method)
+        if planned:
+            retry_after = planned.pop(0)
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"},
+                status_code=429,
+                headers={"Retry-After": str(retry_after)},
+            )
+        if method in self.errors:
+            return _error(self.errors[method])
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return _error("unknown_method")
+        answer: Response = handler(params)
+        return answer
+
+    def _api_auth_test(self, params: dict[str, Any]) -> Response:
+        return _ok(team_id=TEAM_ID, user_id=BOT_USER_ID, bot_id=BOT_ID, team="ideabot tests")
+
+    def _api_users_info(self, params: dict[str, Any]) -> Response:
+        person = self.people.get(str(params.get("user")))
+        if person is None:
+            return _error("user_not_found")
+        user = {
+            "id": person.user_id,
+            "team_id": person.team_id,
+            "name": person.name.lower().replace(" ", "."),
+            "real_name": person.name,
+            "is_bot": person.is_bot,
+            "profile": {"display_name": person.name, "real_name": person.name},
+        }
+        if params.get("include_locale") in (True, "true", "1", 1):
+            user["locale"] = person.locale
+        return _ok(user=user)
+
+    def _api_chat_postMessage(self, params: dict[str, Any]) -> Response:
+        ts = self._next_ts()
+        self.posts.append(
+            Posted(
+                channel=str(params["channel"]),
+                ts=ts,
+                text=str(params.get("text", "")),
+                blocks=_json_list(params.get("blocks")),
+                thread_ts=params.get("thread_ts"),
+                username=params.get("username"),
+                at=time.monotonic(),
+            )
+        )
+        return _ok(channel=params["channel"], ts=ts, message={"text": params.get("text", "")})
+
+    def _api_chat_update(self, params: dict[str, Any]) -> Response:
+        self.updates.append({**params, "blocks": _json_list(params.get("blocks"))})
+        return _ok(channel=params["channel"], ts=params["ts"])
+
+    def _api_chat_postEphemeral(self, params: dict[str, Any]) -> Response:
+        self.ephemerals.append(dict(params))
+        return _ok(message_ts=self._next_ts())
+
+    def _api_reactions_add(self, params: dict[str, Any]) -> Response:
+        if any(
+            r["timestamp"] == params["timestamp"] and r["name"] == params["name"]
+            for r in self.reactions
+        ):
+            return _error("already_reacted")
+        self.reactions.append(dict(params))
+        return _ok()
+
+    def _next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.000100"
+
+    # --- reading what happened -----------------------------------------------------------
+
+    def posts_in(self, channel: str, *, thread_ts: str | None = None) -> list[Posted]:
+        return [
+            post
+            for post in self.posts
+            if post.channel == channel and (thread_ts is None or post.thread_ts == thread_ts)
+        ]
+
+    def cards(self) -> list[Posted]:
+        return [p for p in self.posts if p.channel == STAFF_CHANNEL and p.thread_ts is None]
+
+    async def wait_until(self, predicate: Callable[[], bool], *, timeout: float = 15.0) -> None:
+        async def waiting() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        try:
+            await asyncio.wait_for(waiting(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"the Slack double did not see that within {timeout} s; calls: "
+                f"{[(c.method, c.status, c.error) for c in self.calls][-20:]}"
+            ) from None
+
+    # --- running it ----------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[SlackWebApiDouble]:
+        """Serve on 127.0.0.1 on a free port until the block ends."""
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        try:
+            yield self
+        finally:
+            server.should_exit = True
+            await task
+
+
+class SlackEvents:
+    """Sends Events API callbacks, button clicks and slash commands to the app, signed."""
+
+    def __init__(self, *, url: str, signing_secret: str = SIGNING_SECRET) -> None:
+        self.url = url
+        self.signing_secret = signing_secret
+        self._ids = itertools.count(1)
+        self._ts = itertools.count(1)
+
+    def next_ts(self) -> str:
+        return f"{1_800_000_000 + next(self._ts)}.000200"
+
+    async def post(
+        self,
+        body: str,
+        *,
+        content_type: str,
+        retry_num: int | None = None,
+        timestamp: int | None = None,
+        signature: str | None = None,
+    ) -> httpx.Response:
+        """POST a raw body as Slack would: timestamp and v0 signature headers."""
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        base = f"v0:{stamp}:{body}".encode()
+        signed = "v0=" + hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": stamp,
+            "X-Slack-Signature": signature or signed,
+        }
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        async with httpx.AsyncClient() as client:
+            return await client.post(self.url, content=body.encode(), headers=headers, timeout=10)
+
+    def envelope(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "A0IDEABOT",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._ids):08d}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        """Deliver one event callback; the response and the envelope sent."""
+        envelope = self.envelope(event, event_id=event_id)
+        response = await self.post(
+            json.dumps(envelope), content_type="application/json", retry_num=retry_num
+        )
+        return response, envelope
+
+    async def staff_reply(
+        self, person: SlackPerson, thread_ts: str, text: str, **extra: Any
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        """A person writes in a staff thread."""
+        event = {
+            "type": "message",
+            "channel": STAFF_CHANNEL,
+            "channel_type": "channel",
+            "user": person.user_id,
+            "team": person.team_id,
+            "text": text,
+            "ts": self.next_ts(),
+            "thread_ts": thread_ts,
+            **extra,
+        }
+        return await self.event(event)
+
+    async def direct_message(
+        self, person: SlackPerson, text: str, **extra: Any
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        """A person writes to the app in a direct message."""
+        event = {
+            "type": "message",
+            "channel": person.dm_channel,
+            "channel_type": "im",
+            "user": person.user_id,
+            "team": person.team_id,
+            "text": text,
+            "ts": self.next_ts(),
+            **extra,
+        }
+        return await self.event(event)
+
+    async def click(self, person: SlackPerson, post: Posted, label: str) -> httpx.Response:
+        """A person presses the button ``label`` on a message the app posted."""
+        button = post.button(label)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": person.team_id},
+            "user": {"id": person.user_id, "team_id": person.team_id, "name": person.name},
+            "api_app_id": "A0IDEABOT",
+            "trigger_id": f"trigger-{next(self._ids)}",
+            "container": {"type": "message", "message_ts": post.ts, "channel_id": post.channel},
+            "channel": {"id": post.channel},
+            "message": {"ts": post.ts, "text": post.text, "blocks": post.blocks},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": button["action_id"],
+                    "block_id": "b",
+                    "value": button["value"],
+                    "text": button["text"],
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, content_type="application/x-www-form-urlencoded")
+
+    async def command(self, person: SlackPerson, text: str) -> httpx.Response:
+        """A person types ``/ideabot <text>`` in their direct message with the app."""
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": person.team_id,
+                "channel_id": person.dm_channel,
+                "user_id": person.user_id,
+                "user_name": person.name,
+                "command": "/ideabot",
+                "text": text,
+                "trigger_id": f"trigger-{next(self._ids)}",
+                "response_url": "http://127.0.0.1:9/unused",
+            }
+        )
+        return await self.post(body, content_type="application/x-www-form-urlencoded")
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    params: dict[str, Any] = dict(request.query_params)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        params.update(json.loads(body or b"{}"))
+    else:
+        params.update(parse_qsl(body.decode()))
+    return params
+
+
+def _json_list(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        loaded: list[dict[str, Any]] = json.loads(value)
+        return loaded
+    return list(value or [])
+
+
+def _ok(**fields: Any) -> Response:
+    return JSONResponse({"ok": True, **fields})
+
+
+def _error(code: str) -> Response:
+    return JSONResponse({"ok": False, "error": code})
