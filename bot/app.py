@@ -18,6 +18,14 @@ from telegram.request import HTTPXRequest
 from bot.console import PLATFORM as CONSOLE
 from bot.console import ConsoleScreen, run_console
 from bot.delivery import Channel, DeliveryWorker
+from bot.files import (
+    SLACK_FILE_LIMITS,
+    TELEGRAM_FILE_LIMITS,
+    Files,
+    FileSource,
+    SlackFiles,
+    TelegramFiles,
+)
 from bot.http_server import build_http_app
 from bot.metrics import Metrics
 from bot.pacing import Pacer
@@ -92,12 +100,14 @@ async def open_runtime(
         )
         store = SqlDialogueStore(sessions)
         message_limits = {TELEGRAM: MESSAGE_LIMIT, SLACK: SLACK_MESSAGE_LIMIT}
+        file_limits = {TELEGRAM: TELEGRAM_FILE_LIMITS, SLACK: SLACK_FILE_LIMITS}
         dialogue = Dialogue(
             store=store,
             flows=catalog,
             outbox_signal=worker,
             message_limits=message_limits,
             staff_room=staff_room,
+            file_limits=file_limits,
         )
         staff_desk = None
         if staff_room is not None:
@@ -108,6 +118,7 @@ async def open_runtime(
                 message_limits=message_limits,
                 note_prefix=settings.staff_note_prefix,
                 signature=settings.staff_signature,
+                file_limits=file_limits,
             )
         yield Runtime(
             metrics=metrics,
@@ -169,25 +180,32 @@ async def serve(settings: Settings) -> None:
             "or try `ideabot chat` to talk to the bot in this terminal"
         )
     channels: dict[str, Channel] = {}
+    sources: dict[str, FileSource] = {}
+    files = Files(sources)
     bot = None
     if settings.telegram_bot_token is not None:
         bot = telegram_bot(settings)
+        sources[TELEGRAM] = TelegramFiles(bot)
         pacer = Pacer(
             chat_rate=settings.telegram_chat_rate_per_second,
             chat_burst=settings.telegram_chat_burst,
             global_rate=settings.telegram_global_rate_per_second,
         )
-        channels[TELEGRAM] = Channel(sender=TelegramSender(bot), pacer=pacer)
+        channels[TELEGRAM] = Channel(sender=TelegramSender(bot, files=files), pacer=pacer)
     slack = None
     staff_room = None
     if settings.slack_bot_token is not None:
         slack = slack_client(settings)
+        sources[SLACK] = SlackFiles(
+            token=settings.slack_bot_token.get_secret_value(),
+            api_base_url=settings.slack_api_base_url,
+        )
         pacer = Pacer(
             chat_rate=settings.slack_channel_rate_per_second,
             chat_burst=settings.slack_channel_burst,
             global_rate=settings.slack_global_rate_per_second,
         )
-        channels[SLACK] = Channel(sender=SlackSender(slack), pacer=pacer)
+        channels[SLACK] = Channel(sender=SlackSender(slack, files=files), pacer=pacer)
         if settings.slack_staff_channel is not None:
             staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
     async with open_runtime(settings, channels=channels, staff_room=staff_room) as runtime:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import PermanentDeliveryError, RetryLater, TransientDeliveryError
+from bot.files import Files
 from bot.slack_format import card_blocks, escape, question_blocks
 from handlers.conversation import Attachment
 from handlers.staff import StaffCard
@@ -43,8 +44,9 @@ _CUSTOMER_GONE = {"channel_not_found", "is_archived", "user_not_found", "user_di
 class SlackSender:
     """Carries out customer messages, staff cards, thread posts, notices and reactions."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, files: Files) -> None:
         self._client = client
+        self._files = files
 
     async def deliver(self, item: OutboxItem) -> str:
         """Make the Web API call; the Slack message ``ts`` on success."""
@@ -54,13 +56,18 @@ class SlackSender:
             raise _sorted(item, error) from error
         except (aiohttp.ClientError, TimeoutError) as error:
             raise TransientDeliveryError(f"Slack unreachable: {type(error).__name__}") from error
+        except SlackRequestError as error:
+            # files_upload_v2's own upload step failed (not a Web API error).
+            raise TransientDeliveryError("Slack file upload failed") from error
 
     async def _call(self, item: OutboxItem) -> str:
         payload = item.payload
         channel = item.chat_id
         action = item.action
         if action == OutboxAction.SEND:
-            text = payload["text"] or _files_line(payload.get("attachments", []))
+            if payload.get("attachments"):
+                return await self._upload(channel, None, payload["attachments"][0])
+            text = payload["text"]
             response = await self._client.chat_postMessage(
                 channel=channel,
                 text=escape(text),
@@ -115,11 +122,19 @@ class SlackSender:
             return str(payload["message_ref"])
         raise PermanentDeliveryError(f"Slack cannot carry out '{action}'")
 
+    async def _upload(self, channel: str, thread_ref: str | None, data: dict[str, Any]) -> str:
+        fetched = await self._files.fetch(Attachment.from_json(data))
+        extra: dict[str, Any] = {"thread_ts": thread_ref} if thread_ref else {}
+        response = await self._client.files_upload_v2(
+            channel=channel, file=fetched.data, filename=fetched.name, title=fetched.name, **extra
+        )
+        return str((response.get("file") or {}).get("id", ""))
+
     async def _post_in_thread(self, channel: str, thread_ref: str, payload: dict[str, Any]) -> str:
         author = payload.get("author", "")
-        text = payload.get("text", "")
-        files = _files_line(payload.get("attachments", []))
-        words = "\n".join(part for part in (escape(text), files) if part)
+        if payload.get("attachments"):
+            return await self._upload(channel, thread_ref, payload["attachments"][0])
+        words = escape(payload.get("text", ""))
         extra: dict[str, Any] = {}
         if author:
             # Shown under the customer's name (needs the chat:write.customize scope).
@@ -133,16 +148,6 @@ class SlackSender:
             **extra,
         )
         return str(response["ts"])
-
-
-def _files_line(attachments: list[dict[str, Any]]) -> str:
-    """A line per attachment, for what is not carried across as a file."""
-    lines = []
-    for data in attachments:
-        attachment = Attachment.from_json(data)
-        name = f" “{escape(attachment.file_name)}”" if attachment.file_name else ""
-        lines.append(f"📎 {attachment.kind.value}{name}")
-    return "\n".join(lines)
 
 
 def _sorted(item: OutboxItem, error: SlackApiError) -> Exception:

@@ -86,6 +86,7 @@ def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
         found.append(
             Attachment(
                 kind=AttachmentKind.PHOTO if mime.startswith("image/") else AttachmentKind.DOCUMENT,
+                platform=PLATFORM,
                 file_id=str(file.get("id", "")),
                 file_name=str(file.get("name", "")),
                 mime_type=mime,

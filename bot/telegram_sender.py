@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -17,10 +17,14 @@ from telegram.error import (
 )
 
 from bot.delivery import PermanentDeliveryError, RetryLater, TransientDeliveryError
+from bot.files import Files
+from handlers.conversation import Attachment
 from storage.outbox_actions import OutboxAction
 from storage.outbox_store import OutboxItem
 
 MESSAGE_LIMIT = 4096
+# Larger pictures go as documents: sendPhoto takes at most 10 MB.
+PHOTO_LIMIT = 10_000_000
 _UNREACHABLE_REQUESTS = ("chat not found", "user not found", "peer_id_invalid")
 
 
@@ -45,8 +49,9 @@ def retry_after_seconds(error: RetryAfter) -> float:
 class TelegramSender:
     """Carries out ``send`` and ``mark_buttons_used`` items as Bot API calls."""
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, files: Files) -> None:
         self._bot = bot
+        self._files = files
 
     async def deliver(self, item: OutboxItem) -> str:
         """Send the item; the Telegram message id on success."""
@@ -84,7 +89,20 @@ class TelegramSender:
                 message_id=int(payload["message_id"]),
             )
             return str(payload["message_id"])
+        if payload.get("attachments"):
+            return await self._send_file(
+                item.chat_id, Attachment.from_json(payload["attachments"][0])
+            )
         sent = await self._bot.send_message(
             chat_id=item.chat_id, text=payload["text"], reply_markup=_keyboard(payload)
         )
+        return str(sent.message_id)
+
+    async def _send_file(self, chat_id: str, attachment: Attachment) -> str:
+        fetched = await self._files.fetch(attachment)
+        upload = InputFile(fetched.data, filename=fetched.name)
+        if fetched.mime_type.startswith("image/") and len(fetched.data) <= PHOTO_LIMIT:
+            sent = await self._bot.send_photo(chat_id=chat_id, photo=upload)
+        else:
+            sent = await self._bot.send_document(chat_id=chat_id, document=upload)
         return str(sent.message_id)

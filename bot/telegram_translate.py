@@ -16,6 +16,7 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
         found.append(
             Attachment(
                 AttachmentKind.PHOTO,
+                platform=PLATFORM,
                 file_id=largest.file_id,
                 mime_type="image/jpeg",
                 size_bytes=largest.file_size,
@@ -32,6 +33,7 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
             found.append(
                 Attachment(
                     kind,
+                    platform=PLATFORM,
                     file_id=media.file_id,
                     file_name=getattr(media, "file_name", None) or "",
                     mime_type=getattr(media, "mime_type", None) or "",
@@ -42,6 +44,7 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
         found.append(
             Attachment(
                 AttachmentKind.STICKER,
+                platform=PLATFORM,
                 file_id=message.sticker.file_id,
                 details={"emoji": message.sticker.emoji or ""},
             )

@@ -39,6 +39,8 @@ class Attachment:
     """A file or a thing a customer sent, kept by reference to the platform."""
 
     kind: AttachmentKind
+    # The platform the file lives on, so it can be fetched from there to go elsewhere.
+    platform: str = ""
     file_id: str = ""
     file_name: str = ""
     mime_type: str = ""
@@ -49,6 +51,7 @@ class Attachment:
         """This attachment as JSON-ready data."""
         return {
             "kind": self.kind.value,
+            "platform": self.platform,
             "file_id": self.file_id,
             "file_name": self.file_name,
             "mime_type": self.mime_type,
@@ -61,12 +64,54 @@ class Attachment:
         """An attachment from what ``to_json`` wrote."""
         return cls(
             kind=AttachmentKind(data["kind"]),
+            platform=data.get("platform", ""),
             file_id=data.get("file_id", ""),
             file_name=data.get("file_name", ""),
             mime_type=data.get("mime_type", ""),
             size_bytes=data.get("size_bytes"),
             details=dict(data.get("details") or {}),
         )
+
+    @property
+    def is_file(self) -> bool:
+        """True for what can be carried across as a file (not a location or a contact)."""
+        return bool(self.file_id) and self.kind not in (
+            AttachmentKind.LOCATION,
+            AttachmentKind.CONTACT,
+            AttachmentKind.STICKER,
+        )
+
+    def describe(self) -> str:
+        """A short line naming the attachment, for where the file itself cannot go."""
+        name = f" “{self.file_name}”" if self.file_name else ""
+        size = f" ({megabytes(self.size_bytes)} MB)" if self.size_bytes else ""
+        return f"📎 {self.kind.value}{name}{size}"
+
+
+def megabytes(size_bytes: int) -> str:
+    """A size in MB with one decimal, as people read file sizes."""
+    return f"{size_bytes / 1_000_000:.1f}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileLimits:
+    """How large a file a platform lets a bot fetch and send, in bytes (None: no limit known)."""
+
+    fetch_bytes: int | None = None
+    send_bytes: int | None = None
+
+    def too_large_to_fetch(self, attachment: Attachment) -> bool:
+        """True when the attachment is known to exceed what can be fetched."""
+        return _exceeds(attachment, self.fetch_bytes)
+
+    def too_large_to_send(self, attachment: Attachment) -> bool:
+        """True when the attachment is known to exceed what can be sent."""
+        return _exceeds(attachment, self.send_bytes)
+
+
+def _exceeds(attachment: Attachment, limit: int | None) -> bool:
+    size = attachment.size_bytes
+    return limit is not None and size is not None and size > limit
 
 
 @dataclass(frozen=True, slots=True)

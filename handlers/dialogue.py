@@ -8,11 +8,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from handlers.conversation import (
+    Attachment,
     Button,
     ButtonsUsed,
+    FileLimits,
     IncomingMessage,
     OutboundAction,
     OutgoingMessage,
+    megabytes,
 )
 from handlers.flow_engine import (
     Answer,
@@ -47,6 +50,7 @@ from handlers.staff import (
     ThreadPost,
     UpdateCard,
     answers_of,
+    thread_posts,
 )
 from handlers.text_split import split_text
 from handlers.texts import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, Text, text
@@ -128,8 +132,10 @@ class Dialogue:
         outbox_signal: OutboxSignal,
         message_limits: Mapping[str, int],
         staff_room: StaffRoom | None = None,
+        file_limits: Mapping[str, FileLimits] | None = None,
     ) -> None:
         self._staff_room = staff_room
+        self._file_limits = file_limits or {}
         self._store = store
         self._flows = flows
         self._outbox_signal = outbox_signal
@@ -334,10 +340,35 @@ class Dialogue:
             self._mark_button_used(turn, message)
         elif message.text.strip() or message.attachments:
             words = message.text if not message.edited else f"(edited) {message.text}"
-            post = ThreadPost(words, author=message.display_name or "Customer")
-            if message.attachments:
-                post = replace(post, attachments=message.attachments)
-            turn.staff_posts.append((conversation.id, post))
+            author = message.display_name or "Customer"
+            passed = self._refuse_large_files(turn, conversation.id, message)
+            for post in thread_posts(words, author=author, attachments=passed):
+                turn.staff_posts.append((conversation.id, post))
+
+    def _refuse_large_files(
+        self, turn: _Turn, conversation_id: int, message: IncomingMessage
+    ) -> tuple[Attachment, ...]:
+        """The attachments that can go to staff; the customer hears of those too large to fetch."""
+        limits = self._file_limits.get(message.key.platform, FileLimits())
+        passed = []
+        for attachment in message.attachments:
+            if not limits.too_large_to_fetch(attachment):
+                passed.append(attachment)
+                continue
+            size = megabytes(attachment.size_bytes or 0)
+            limit = megabytes(limits.fetch_bytes or 0)
+            name = attachment.file_name or attachment.kind.value
+            turn.replies.append(
+                OutgoingMessage(
+                    text(Text.FILE_TOO_LARGE, turn.language, file=name, size=size, limit=limit)
+                )
+            )
+            note = (
+                f"{attachment.describe()} is too large to fetch from {message.key.platform} "
+                f"(at most {limit} MB); the customer was asked for a smaller one."
+            )
+            turn.staff_posts.append((conversation_id, ThreadPost(note)))
+        return tuple(passed)
 
     async def _close_staff_thread(
         self, transaction: DialogueTransaction, turn: _Turn, conversation_id: int, command: str
@@ -485,7 +516,13 @@ class Dialogue:
                     card = card.with_idea(idea_id, turn.idea)
                 assert self._staff_room is not None
                 await transaction.open_thread(room=self._staff_room, card=card)
-                turn.staff_posts.insert(0, (conversation_id, PostCard(card)))
+                # The card first, then the files the customer gave during the flow.
+                files = thread_posts(
+                    "", author=card.customer_name, attachments=turn.conversation.state.attachments
+                )
+                turn.staff_posts[:0] = [(conversation_id, PostCard(card))] + [
+                    (conversation_id, post) for post in files
+                ]
                 logger.info("handed conversation %s to staff (%s)", conversation_id, turn.handoff)
         await self._post_to_staff(transaction, turn)
         await transaction.record_message(

@@ -157,6 +157,25 @@ class StaffNotice:
 StaffAction = PostCard | UpdateCard | ThreadPost | StaffNotice
 
 
+def thread_posts(
+    text: str, *, author: str, attachments: tuple[Attachment, ...] = ()
+) -> list[ThreadPost]:
+    """The posts that show a message in a thread: its words, then one post per file.
+
+    One file per post, so that a retried upload never repeats the words or other files.
+    """
+    posts = [ThreadPost(text, author=author)] if text.strip() else []
+    described = [attachment.describe() for attachment in attachments if not attachment.is_file]
+    if described:
+        posts.append(ThreadPost("\n".join(described), author=author))
+    posts.extend(
+        ThreadPost("", author=author, attachments=(attachment,))
+        for attachment in attachments
+        if attachment.is_file
+    )
+    return posts
+
+
 @dataclass(frozen=True, slots=True)
 class StaffMessage:
     """Something a person posted, edited or deleted in the staff room."""

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from enum import StrEnum
 
-from handlers.conversation import DeliveryReport, OutgoingMessage
+from handlers.conversation import (
+    DeliveryReport,
+    FileLimits,
+    OutboundAction,
+    OutgoingMessage,
+    megabytes,
+)
 from handlers.keyed_locks import KeyedLocks
 from handlers.ports import (
     ConversationStatus,
@@ -69,7 +75,9 @@ class StaffDesk:
         message_limits: Mapping[str, int],
         note_prefix: str = DEFAULT_NOTE_PREFIX,
         signature: str = DEFAULT_SIGNATURE,
+        file_limits: Mapping[str, FileLimits] | None = None,
     ) -> None:
+        self._file_limits = file_limits or {}
         self._store = store
         self._room = room
         self._outbox_signal = outbox_signal
@@ -123,10 +131,37 @@ class StaffDesk:
             await self._reopen(transaction, thread, by=message.user_name)
         await self._keep(transaction, thread, message, Direction.STAFF)
         signed = self._signature.format(text=words, name=message.user_name) if words else ""
-        report = DeliveryReport(conversation_id, message.message_ref)
-        replies = [OutgoingMessage(piece) for piece in self._pieces(thread, signed)]
-        replies[-1] = replace(replies[-1], attachments=message.attachments, report=report)
-        await transaction.enqueue(key=thread.customer, actions=list(replies))
+        replies = [OutgoingMessage(piece) for piece in self._pieces(thread, signed) if piece]
+        limits = self._file_limits.get(thread.customer.platform, FileLimits())
+        notes: list[ThreadPost] = []
+        for attachment in message.attachments:
+            if not attachment.is_file:
+                continue
+            if not limits.too_large_to_send(attachment):
+                # One file per message: a retried send never repeats the words or other files.
+                replies.append(OutgoingMessage("", attachments=(attachment,)))
+                continue
+            size = megabytes(attachment.size_bytes or 0)
+            name = attachment.file_name or attachment.kind.value
+            replies.append(
+                OutgoingMessage(
+                    text(Text.STAFF_FILE_TOO_LARGE, thread.customer_language, file=name, size=size)
+                )
+            )
+            notes.append(
+                ThreadPost(
+                    f"{attachment.describe()} is too large for {thread.customer.platform} "
+                    f"(at most {megabytes(limits.send_bytes or 0)} MB); the customer was told."
+                )
+            )
+        if replies:
+            report = DeliveryReport(conversation_id, message.message_ref)
+            replies[-1] = replace(replies[-1], report=report)
+            await transaction.enqueue(key=thread.customer, actions=list[OutboundAction](replies))
+        if notes:
+            await transaction.enqueue_to_staff(
+                room=self._room, conversation_id=conversation_id, actions=list(notes)
+            )
         return StaffOutcome.RELAYED
 
     def _pieces(self, thread: StaffThreadRecord, words: str) -> list[str]:

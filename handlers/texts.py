@@ -48,6 +48,7 @@ class Text(StrEnum):
     CONVERSATION_CLOSED = "conversation_closed"
     NO_QUESTION_NOW = "no_question_now"
     FILE_TOO_LARGE = "file_too_large"
+    STAFF_FILE_TOO_LARGE = "staff_file_too_large"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -204,8 +205,12 @@ _TEXTS: dict[Text, dict[str, str]] = {
         "nb": "Den knappen hører til et tidligere spørsmål. Du snakker med teamet vårt nå; bare skriv her.",
     },
     Text.FILE_TOO_LARGE: {
-        "en": "Your file “{name}” is too large to pass on ({size} MB, at most {limit} MB). Could you send a smaller one or describe it?",
-        "nb": "Filen «{name}» er for stor til å sendes videre ({size} MB, høyst {limit} MB). Kan du sende en mindre eller beskrive den?",
+        "en": "Your file “{file}” is too large to pass on ({size} MB, at most {limit} MB). Could you send a smaller one or describe it?",
+        "nb": "Filen «{file}» er for stor til å sendes videre ({size} MB, høyst {limit} MB). Kan du sende en mindre eller beskrive den?",
+    },
+    Text.STAFF_FILE_TOO_LARGE: {
+        "en": "Our team sent you a file, “{file}”, that is too large for this chat ({size} MB). They have been told and will find another way.",
+        "nb": "Teamet vårt sendte deg en fil, «{file}», som er for stor for denne samtalen ({size} MB). De har fått beskjed og finner en annen måte.",
     },
 }
 

@@ -117,17 +117,76 @@ class SlackWebApiDouble:
     rate_limits: dict[str, list[int]] = field(default_factory=dict)
     # method -> the Slack error code every call of it gets (e.g. "not_in_channel")
     errors: dict[str, str] = field(default_factory=dict)
+    # file id -> (bytes, content type) that staff or customers "posted" in Slack
+    stored_files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # files the app uploaded: filename, channel, thread and bytes
+    uploads: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
+        self._pending_uploads: dict[str, dict[str, Any]] = {}
         self.app = Starlette(
-            routes=[Route("/api/{method}", self._endpoint, methods=["GET", "POST"])]
+            routes=[
+                Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/files/{file_id}", self._download, methods=["GET"]),
+                Route("/upload/{file_id}", self._receive_upload, methods=["POST"]),
+            ]
         )
 
     def add(self, person: SlackPerson) -> SlackPerson:
         self.people[person.user_id] = person
         return person
+
+    def file_event_fields(self, file_id: str, name: str, data: bytes, mime: str) -> dict[str, Any]:
+        """Store a file as if posted in Slack; the ``files`` entry of its message event."""
+        self.stored_files[file_id] = (data, mime)
+        return {
+            "id": file_id,
+            "name": name,
+            "mimetype": mime,
+            "size": len(data),
+            "url_private": f"http://127.0.0.1:{self.port}/files/{file_id}",
+            "url_private_download": f"http://127.0.0.1:{self.port}/files/{file_id}",
+        }
+
+    async def _download(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {BOT_TOKEN}":
+            # Slack answers a request without the token with its sign-in page.
+            return Response("<html>Sign in to Slack</html>", media_type="text/html")
+        stored = self.stored_files.get(request.path_params["file_id"])
+        if stored is None:
+            return Response("not found", status_code=404)
+        return Response(stored[0], media_type=stored[1])
+
+    async def _receive_upload(self, request: Request) -> Response:
+        upload = self._pending_uploads.get(request.path_params["file_id"])
+        if upload is None:
+            return Response("unknown upload", status_code=404)
+        upload["data"] = await request.body()
+        return Response("OK - uploaded")
+
+    def _api_files_getUploadURLExternal(self, params: dict[str, Any]) -> Response:
+        file_id = f"F{next(self._ts):08d}"
+        self._pending_uploads[file_id] = {"filename": params.get("filename"), "data": b""}
+        return _ok(upload_url=f"http://127.0.0.1:{self.port}/upload/{file_id}", file_id=file_id)
+
+    def _api_files_completeUploadExternal(self, params: dict[str, Any]) -> Response:
+        files = params["files"]
+        files = json.loads(files) if isinstance(files, str) else files
+        done = []
+        for file in files:
+            upload = self._pending_uploads.pop(file["id"])
+            self.uploads.append(
+                {
+                    **upload,
+                    "id": file["id"],
+                    "channel": params.get("channel_id"),
+                    "thread_ts": params.get("thread_ts"),
+                }
+            )
+            done.append({"id": file["id"], "name": upload["filename"]})
+        return _ok(files=done)
 
     # --- the Web API -------------------------------------------------------------------
 

@@ -102,6 +102,10 @@ class TelegramBotApiDouble:
     handed_out: set[int] = field(default_factory=set)
     held_sends: int = 0
     sent_by_chat: dict[int, list[SentMessage]] = field(default_factory=dict)
+    # file id -> bytes of the files customers "sent", served by getFile and /file/
+    stored_files: dict[str, bytes] = field(default_factory=dict)
+    # files the bot sent: method, chat id, file name, bytes
+    sent_files: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(1000)
@@ -115,10 +119,34 @@ class TelegramBotApiDouble:
         self._sends_open.set()
         self._drop_held = False
         self.app = Starlette(
-            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"])]
+            routes=[
+                Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
+            ]
         )
 
     # --- the customer's side -------------------------------------------------------------
+
+    async def send_document(
+        self, customer: Customer, name: str, data: bytes, *, claimed_size: int | None = None
+    ) -> dict[str, Any]:
+        """The customer sends a file; ``claimed_size`` overrides the size Telegram reports."""
+        file_id = f"doc-{next(self._message_ids)}"
+        self.stored_files[file_id] = data
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": customer.as_user(),
+            "chat": {"id": customer.chat_id, "type": "private", "first_name": customer.first_name},
+            "date": int(time.time()),
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_name": name,
+                "mime_type": "application/pdf",
+                "file_size": claimed_size if claimed_size is not None else len(data),
+            },
+        }
+        return await self.push({"message": message})
 
     async def send_text(self, customer: Customer, text: str) -> dict[str, Any]:
         """The customer writes ``text``; returns the queued update."""
@@ -326,6 +354,52 @@ class TelegramBotApiDouble:
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Response:
         return _ok(True)
 
+    async def _api_getFile(self, params: dict[str, Any]) -> Response:
+        file_id = str(params["file_id"])
+        if file_id not in self.stored_files:
+            return _error(400, "Bad Request: invalid file_id")
+        return _ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.stored_files[file_id]),
+                "file_path": f"documents/{file_id}.bin",
+            }
+        )
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return Response("Unauthorized", status_code=401)
+        file_id = request.path_params["path"].split("/")[-1].removesuffix(".bin")
+        data = self.stored_files.get(file_id)
+        if data is None:
+            return Response("Not Found", status_code=404)
+        return Response(data, media_type="application/octet-stream")
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Response:
+        return await self._file_sent("sendDocument", "document", params)
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> Response:
+        return await self._file_sent("sendPhoto", "photo", params)
+
+    async def _file_sent(self, method: str, field_name: str, params: dict[str, Any]) -> Response:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked_chats:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        upload = params[field_name]
+        self.sent_files.append(
+            {"method": method, "chat_id": chat_id, "name": upload[0], "data": upload[1]}
+        )
+        return _ok(
+            {
+                "message_id": next(self._message_ids),
+                "from": BOT_USER,
+                "chat": {"id": chat_id, "type": "private"},
+                "date": int(time.time()),
+                "document": {"file_id": "sent", "file_unique_id": "sent"},
+            }
+        )
+
     # --- running it ------------------------------------------------------------------
 
     @property
@@ -361,6 +435,15 @@ class TelegramBotApiDouble:
 
 
 async def _params(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        params: dict[str, Any] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, str):
+                params[name] = value
+            else:
+                params[name] = (value.filename, await value.read())
+        return params
     body = await request.body()
     if request.headers.get("content-type", "").startswith("application/json"):
         loaded: dict[str, Any] = json.loads(body or b"{}")

@@ -457,3 +457,51 @@ async def test_permanent_slack_error_stops_retries_and_shows_in_status(
     report = output.decode()
     assert "the app is not in the channel" in report
     assert "failed: 1" in report
+
+
+async def test_files_go_both_ways_and_too_large_is_explained(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+) -> None:
+    bot = await start_bot(bot_factory, slack_api)
+    ada = Customer(user_id=611, first_name="Ada")
+    await telegram_api.send_text(ada, "/human")
+    card = await wait_for_card(slack_api)
+
+    await telegram_api.send_document(ada, "invoice.pdf", b"%PDF-1.4 the invoice")
+    await slack_api.wait_until(lambda: len(slack_api.uploads) == 1)
+    upload = slack_api.uploads[0]
+    assert (upload["filename"], upload["data"]) == ("invoice.pdf", b"%PDF-1.4 the invoice")
+    assert (upload["channel"], upload["thread_ts"]) == (STAFF_CHANNEL, card.ts)
+
+    # 25 MB is more than a Telegram bot may fetch: refused before any download.
+    await telegram_api.send_document(ada, "video.mov", b"x", claimed_size=25_000_000)
+    refused = (await telegram_api.wait_for_messages(ada, 2))[-1]
+    assert refused.text.startswith("Your file “video.mov” is too large to pass on (25.0 MB")
+    await slack_api.wait_until(
+        lambda: any("too large to fetch" in p.text for p in slack_api.posts_in(STAFF_CHANNEL))
+    )
+    assert [c.method for c in telegram_api.calls].count("getFile") == 1
+
+    slack = events_to(bot)
+    screenshot = slack_api.file_event_fields(
+        "F0SHOT", "screen.png", b"\x89PNG picture", "image/png"
+    )
+    await slack.staff_reply(ANNE, card.ts, "", subtype="file_share", files=[screenshot])
+    await telegram_api.wait_until(lambda: len(telegram_api.sent_files) == 1)
+    sent = telegram_api.sent_files[0]
+    assert (sent["method"], sent["name"], sent["data"]) == (
+        "sendPhoto",
+        "screen.png",
+        b"\x89PNG picture",
+    )
+    await slack_api.wait_until(lambda: len(slack_api.reactions) == 1)
+
+    # A web page where the file should be (a sign-in page, say) never reaches the customer.
+    page = slack_api.file_event_fields("F0PAGE", "report.pdf", b"<html>login</html>", "text/html")
+    await slack.staff_reply(ANNE, card.ts, "", subtype="file_share", files=[page])
+    await slack_api.wait_until(
+        lambda: any("web page instead" in p.text for p in slack_api.posts_in(STAFF_CHANNEL))
+    )
+    assert len(telegram_api.sent_files) == 1
