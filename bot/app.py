@@ -108,6 +108,7 @@ async def open_runtime(
             message_limits=message_limits,
             staff_room=staff_room,
             file_limits=file_limits,
+            reopen_closed_threads=settings.staff_reopen_closed_threads,
         )
         staff_desk = None
         if staff_room is not None:

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     slack_global_rate_per_second: float = Field(default=20.0, gt=0)
     staff_note_prefix: str = Field(default="note:", min_length=1)
     staff_signature: str = "{text}\n\n— {name}"
+    staff_reopen_closed_threads: bool = False
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

@@ -133,7 +133,9 @@ class Dialogue:
         message_limits: Mapping[str, int],
         staff_room: StaffRoom | None = None,
         file_limits: Mapping[str, FileLimits] | None = None,
+        reopen_closed_threads: bool = False,
     ) -> None:
+        self._reopen_closed_threads = reopen_closed_threads
         self._staff_room = staff_room
         self._file_limits = file_limits or {}
         self._store = store
@@ -191,6 +193,14 @@ class Dialogue:
         command, _, argument = message.text.strip().partition(" ")
         command = command.split("@")[0].casefold()
         is_command = message.button_payload is None and command.startswith("/")
+        if (
+            turn.conversation is None
+            and self._reopen_closed_threads
+            and not is_command
+            and message.button_payload is None
+            and not message.edited
+        ):
+            await self._reopen_last_thread(transaction, turn)
         with_staff = (
             turn.conversation is not None
             and turn.conversation.status is ConversationStatus.WITH_STAFF
@@ -369,6 +379,25 @@ class Dialogue:
             )
             turn.staff_posts.append((conversation_id, ThreadPost(note)))
         return tuple(passed)
+
+    async def _reopen_last_thread(self, transaction: DialogueTransaction, turn: _Turn) -> None:
+        """The customer writes again after a close: carry on in the same thread (if configured)."""
+        if self._staff_room is None:
+            return
+        thread = await transaction.last_closed_thread(customer_id=turn.customer.id)
+        if thread is None:
+            return
+        conversation_id = thread.conversation_id
+        await transaction.set_conversation_status(
+            conversation_id=conversation_id, status=ConversationStatus.WITH_STAFF
+        )
+        card = replace(thread.card, closed_by="")
+        await transaction.save_card(card)
+        turn.staff_posts.append((conversation_id, UpdateCard(card)))
+        turn.staff_posts.append(
+            (conversation_id, ThreadPost("The customer wrote again; the conversation is open."))
+        )
+        turn.conversation = await transaction.open_conversation(customer_id=turn.customer.id)
 
     async def _close_staff_thread(
         self, transaction: DialogueTransaction, turn: _Turn, conversation_id: int, command: str

@@ -138,6 +138,10 @@ class DialogueTransaction(Protocol):
         """The conversation whose thread this is, if the bot opened it; locked for this turn."""
         ...
 
+    async def last_closed_thread(self, *, customer_id: int) -> StaffThreadRecord | None:
+        """The customer's newest conversation that staff had and that is closed now."""
+        ...
+
     async def save_card(self, card: StaffCard) -> None:
         """Store a changed card (assignee, closed, internal only, idea)."""
         ...

@@ -312,6 +312,13 @@ class SqlDialogueTransaction:
             (_THREAD.c.room_chat_id == room.chat_id) & (_THREAD.c.thread_ref == thread_ref)
         )
 
+    async def last_closed_thread(self, *, customer_id: int) -> StaffThreadRecord | None:
+        """The customer's newest closed conversation that has a staff thread."""
+        return await self._thread_where(
+            (_CONVERSATION.c.customer_id == customer_id)
+            & (_CONVERSATION.c.status == ConversationStatus.CLOSED.value)
+        )
+
     async def _thread_where(self, condition: Any) -> StaffThreadRecord | None:
         row = (
             await self._session.execute(
@@ -328,6 +335,8 @@ class SqlDialogueTransaction:
                 .join(_CONVERSATION, _CONVERSATION.c.id == _THREAD.c.conversation_id)
                 .join(_CUSTOMER, _CUSTOMER.c.id == _CONVERSATION.c.customer_id)
                 .where(condition)
+                .order_by(_THREAD.c.conversation_id.desc())
+                .limit(1)
                 .with_for_update(of=_THREAD)
             )
         ).first()

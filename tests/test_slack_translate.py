@@ -1,0 +1,173 @@
+"""Slack payloads (in Slack's documented shapes, tests/data/slack) become the core's values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.slack_format import card_blocks, escape, question_blocks
+from bot.slack_translate import (
+    SlackTranslator,
+    SlackUser,
+    Workspace,
+    event_identity,
+    slack_to_plain,
+)
+from handlers.conversation import ConversationKey, IncomingMessage
+from handlers.staff import CardAction, CardActionKind, HandOffReason, StaffCard, StaffMessage
+
+DATA = Path(__file__).resolve().parent / "data" / "slack"
+WORKSPACE = Workspace(
+    team_id="T0IDEABOT",
+    bot_user_id="U0BOT",
+    staff_channel="C0STAFF",
+    staff_user_ids=frozenset({"U0BOSS"}),
+)
+PEOPLE = {
+    "U0SIRI": SlackUser("U0SIRI", "Siri", "nb-NO", "T0IDEABOT", False),
+    "U0ANNE": SlackUser("U0ANNE", "Anne", "en-US", "T0IDEABOT", False),
+    "U0PARTNER": SlackUser("U0PARTNER", "Partner", "en-US", "T0PARTNER", False),
+}
+
+
+def payload(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
+    return loaded
+
+
+async def lookup(user_id: str) -> SlackUser:
+    return PEOPLE[user_id]
+
+
+async def translate(body: dict[str, Any]) -> object:
+    return await SlackTranslator(workspace=WORKSPACE, users=lookup).translate(body)
+
+
+async def test_direct_message_is_a_customer_message_with_the_slack_locale() -> None:
+    message = await translate(payload("dm_message"))
+    assert message == IncomingMessage(
+        key=ConversationKey(platform="slack", chat_id="D0SIRI", user_id="U0SIRI"),
+        external_id="Ev0DM000001",
+        text="Could you add a dark mode? &lt;3",
+        display_name="Siri",
+        language_code="nb-NO",
+        platform_message_id="1732790000.123456",
+    )
+
+
+async def test_configured_staff_writing_to_the_app_are_not_customers() -> None:
+    body = payload("dm_message")
+    body["event"]["user"] = "U0BOSS"
+    assert await translate(body) is None
+
+
+async def test_a_reply_in_a_staff_thread_is_a_staff_message_in_plain_words() -> None:
+    message = await translate(payload("staff_thread_reply"))
+    assert isinstance(message, StaffMessage)
+    assert message.thread_ref == "1732790050.000100"
+    assert message.message_ref == "1732790100.000200"
+    assert message.user_name == "Anne"
+    assert (
+        message.text
+        == "Thanks! See our roadmap (https://example.com/roadmap) & ask @U0ANNE or @here"
+    )
+
+
+async def test_edits_and_deletions_in_a_thread_are_recognised() -> None:
+    edited = await translate(payload("staff_message_changed"))
+    assert isinstance(edited, StaffMessage)
+    assert (edited.edited, edited.message_ref, edited.text) == (
+        True,
+        "1732790100.000200",
+        "Thanks!!",
+    )
+    deleted = await translate(payload("staff_message_deleted"))
+    assert isinstance(deleted, StaffMessage)
+    assert (deleted.deleted, deleted.message_ref) == (True, "1732790100.000200")
+
+
+@pytest.mark.parametrize(
+    "name", ["staff_channel_join", "staff_thread_bot_message", "staff_thread_shared_channel"]
+)
+async def test_system_messages_bots_and_other_workspaces_are_ignored(name: str) -> None:
+    assert await translate(payload(name)) is None
+
+
+async def test_a_top_level_post_in_the_staff_channel_is_ignored() -> None:
+    body = payload("staff_thread_reply")
+    del body["event"]["thread_ts"]
+    assert await translate(body) is None
+
+
+async def test_card_button_and_customer_button_and_slash_command() -> None:
+    assert await translate(payload("card_button")) == CardAction(
+        external_id="action:1234567890.123456789.abcdef",
+        conversation_id=42,
+        kind=CardActionKind.CLOSE,
+        user_id="U0ANNE",
+        user_name="Anne",
+    )
+    pressed = await translate(payload("dm_button"))
+    assert isinstance(pressed, IncomingMessage)
+    assert pressed.button_payload == "frequency:daily"
+    assert pressed.button_message_id == "1732790800.000800"
+    command = await translate(payload("slash_command"))
+    assert isinstance(command, IncomingMessage)
+    assert (command.text, command.key.chat_id) == ("/human", "D0SIRI")
+
+
+def test_stored_identity_keeps_order_per_chat_and_thread() -> None:
+    assert event_identity(payload("dm_message")) == ("Ev0DM000001", "D0SIRI:")
+    assert event_identity(payload("staff_thread_reply")) == (
+        "Ev0STAFF0001",
+        "C0STAFF:1732790050.000100",
+    )
+    assert event_identity(payload("staff_message_changed"))[1] == "C0STAFF:1732790050.000100"
+    assert event_identity(payload("card_button")) == (
+        "action:1234567890.123456789.abcdef",
+        "C0STAFF",
+    )
+    assert (
+        event_identity(
+            {"type": "event_callback", "event_id": "E", "event": {"type": "reaction_added"}}
+        )
+        is None
+    )
+
+
+def test_escaping_leaves_no_control_sequence() -> None:
+    assert escape("<!channel> <@U1> <https://x|y> a&b") == (
+        "&lt;!channel&gt; &lt;@U1&gt; &lt;https://x|y&gt; a&amp;b"
+    )
+    assert slack_to_plain(escape("<b>&amp;</b>")) == "<b>&amp;</b>"
+
+
+def test_card_shows_customer_words_escaped_and_its_buttons() -> None:
+    card = StaffCard(
+        conversation_id=7,
+        customer_name="<!here> Eve",
+        platform="telegram",
+        language="nb",
+        reason=HandOffReason.IDEA_RECORDED,
+        title="<https://evil|Click>",
+        idea_id=3,
+        idea_status="new",
+    )
+    fallback, blocks = card_blocks(card)
+    shown = json.dumps(blocks) + fallback
+    assert "<!here>" not in shown
+    assert "<https://evil|Click>" not in shown
+    assert "Idea #3" in shown
+    buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["staff_assign", "staff_close", "staff_internal_only"]
+
+
+def test_question_buttons_have_unique_action_ids() -> None:
+    blocks = question_blocks(
+        "Pick", [{"label": "A", "payload": "s:a"}, {"label": "B", "payload": "s:b"}]
+    )
+    (actions,) = [block for block in blocks if block["type"] == "actions"]
+    assert [e["action_id"] for e in actions["elements"]] == ["answer_0", "answer_1"]

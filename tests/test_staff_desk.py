@@ -1,0 +1,238 @@
+"""Hand-off and the staff desk with real storage (SQLite): cards, relays, notes, close, reopen."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.dialogue import Dialogue
+from handlers.flow_loader import LoadedFlow
+from handlers.staff import CardAction, CardActionKind, StaffMessage, StaffRoom
+from handlers.staff_desk import StaffDesk, StaffOutcome
+from storage.dialogue_store import SqlDialogueStore
+from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.outbox_store import OutboxItem, SentReceipt, SqlOutboxStore
+from storage.types import utc_now
+from tests.test_dialogue import CountingSignal, Customer, finish_default_flow, texts
+
+ROOM = StaffRoom(platform="slack", chat_id="C0STAFF")
+THREAD = "thread-1"
+
+
+def thread_ref(item: OutboxItem) -> str:
+    """Each card opens its own thread: ``thread-<conversation id>``."""
+    return f"thread-{item.payload['conversation_id']}" if item.action == "post_card" else ""
+
+
+@dataclass
+class StaffSide:
+    """Staff in the room: reads the thread's outbox and writes replies and clicks."""
+
+    desk: StaffDesk
+    outbox: SqlOutboxStore
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    thread_opened: bool = False
+
+    async def posts(self) -> list[dict[str, Any]]:
+        """What went to the staff thread since the last look (the card's post opens it)."""
+        found: list[dict[str, Any]] = []
+        receipts: list[SentReceipt] = []
+        while items := await self.outbox.claim_due(
+            platforms=["slack"], limit=100, lease_seconds=30, sent=receipts
+        ):
+            receipts = [
+                SentReceipt(item, thread_ref(item) or str(item.id), utc_now()) for item in items
+            ]
+            found.extend({"action": item.action, **item.payload} for item in items)
+        if receipts:
+            await self.outbox.claim_due(platforms=[], limit=0, lease_seconds=0, sent=receipts)
+        return found
+
+    async def reply(self, text: str, **extra: Any) -> StaffOutcome:
+        number = next(self.ids)
+        return await self.desk.handle_message(
+            StaffMessage(
+                external_id=extra.pop("external_id", f"Ev{number}"),
+                thread_ref=extra.pop("thread_ref", THREAD),
+                message_ref=extra.pop("message_ref", f"1800000000.{number:06d}"),
+                user_id="U0ANNE",
+                user_name="Anne",
+                text=text,
+                **extra,
+            )
+        )
+
+    async def click(self, kind: CardActionKind, conversation_id: int) -> bool:
+        return await self.desk.handle_card_action(
+            CardAction(
+                external_id=f"action:{next(self.ids)}",
+                conversation_id=conversation_id,
+                kind=kind,
+                user_id="U0ANNE",
+                user_name="Anne",
+            )
+        )
+
+
+async def make_pair(
+    sessions: async_sessionmaker[AsyncSession],
+    flows: list[LoadedFlow],
+    *,
+    staff_room: StaffRoom | None = ROOM,
+    reopen: bool = False,
+) -> tuple[Customer, StaffSide]:
+    await register_flows(sessions, flows)
+    store = SqlDialogueStore(sessions)
+    signal = CountingSignal()
+    dialogue = Dialogue(
+        store=store,
+        flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
+        outbox_signal=signal,
+        message_limits={"telegram": 4096},
+        staff_room=staff_room,
+        reopen_closed_threads=reopen,
+    )
+    desk = StaffDesk(
+        store=store, room=ROOM, outbox_signal=signal, message_limits={"telegram": 4096}
+    )
+    outbox = SqlOutboxStore(sessions)
+    return Customer(dialogue=dialogue, outbox=outbox), StaffSide(desk=desk, outbox=outbox)
+
+
+@pytest.fixture
+async def pair(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> tuple[Customer, StaffSide]:
+    return await make_pair(sqlite_sessions, shipped_flows)
+
+
+async def test_a_recorded_idea_goes_to_staff_and_the_customer_talks_on(
+    pair: tuple[Customer, StaffSide],
+) -> None:
+    customer, staff = pair
+    await finish_default_flow(customer)
+    last = customer.received[-1].payload["text"]
+    assert last.endswith("I've passed this on to our team. Someone will answer you right here.")
+    (card,) = await staff.posts()
+    assert card["action"] == "post_card"
+    assert card["card"]["title"] == "A dark mode for the mobile app, please, for the evening"
+    assert card["card"]["idea_id"] == 1
+    assert ["How often do you run into this?", "Every day"] in card["card"]["answers"]
+
+    assert await customer.say("It's the Android app") == []
+    (post,) = await staff.posts()
+    assert (post["action"], post["text"], post["author"]) == (
+        "thread_post",
+        "It's the Android app",
+        "Kari Nordmann",
+    )
+
+
+async def test_staff_reply_is_signed_and_reported_notes_stay_internal(
+    pair: tuple[Customer, StaffSide],
+) -> None:
+    customer, staff = pair
+    await customer.say("/human")
+    await staff.posts()
+    assert await staff.reply("note: VIP customer") is StaffOutcome.NOTE
+    assert await staff.reply("Hello Kari!", message_ref="555.5") is StaffOutcome.RELAYED
+    (sent,) = await customer.replies()
+    assert sent["text"] == "Hello Kari!\n\n— Anne"
+    assert sent["report"] == {"conversation_id": 1, "staff_message_ref": "555.5"}
+    (reaction,) = await staff.posts()
+    assert (reaction["action"], reaction["message_ref"]) == ("react", "555.5")
+
+
+async def test_redelivered_and_foreign_thread_messages_have_no_effect(
+    pair: tuple[Customer, StaffSide],
+) -> None:
+    customer, staff = pair
+    await customer.say("/human")
+    await staff.posts()
+    assert await staff.reply("Once", external_id="EvSame") is StaffOutcome.RELAYED
+    assert await staff.reply("Once", external_id="EvSame") is StaffOutcome.DUPLICATE
+    assert await staff.reply("Elsewhere", thread_ref="1.2") is StaffOutcome.IGNORED
+    assert texts(await customer.replies()) == ["Once\n\n— Anne"]
+
+
+async def test_internal_only_and_edits_are_explained_to_the_staff_member(
+    pair: tuple[Customer, StaffSide],
+) -> None:
+    customer, staff = pair
+    await customer.say("/human")
+    await staff.posts()
+    await staff.reply("First", message_ref="700.1")
+    await customer.replies()
+    await staff.posts()
+    assert await staff.reply("First!", message_ref="700.1", edited=True) is (
+        StaffOutcome.CHANGE_NOTICE
+    )
+    assert await staff.reply("x", message_ref="700.9", deleted=True) is StaffOutcome.IGNORED
+    (notice,) = await staff.posts()
+    assert notice["action"] == "staff_notice"
+    assert notice["user_id"] == "U0ANNE"
+    assert await staff.click(CardActionKind.INTERNAL_ONLY, 1)
+    update, note = await staff.posts()
+    assert update["card"]["internal_only"] is True
+    assert note["text"].startswith("Anne made this thread internal only")
+    assert await staff.reply("Not for her") is StaffOutcome.INTERNAL_ONLY
+    assert await customer.replies() == []
+
+
+async def test_customer_cancel_and_staff_close(pair: tuple[Customer, StaffSide]) -> None:
+    customer, staff = pair
+    await customer.say("/human")
+    await staff.posts()
+    replies = await customer.say("/cancel")
+    assert texts(replies)[0].startswith("All right, I've stopped here.")
+    note, update = await staff.posts()
+    assert note["text"] == "The customer ended the conversation."
+    assert update["card"]["closed_by"] == "the customer"
+
+    await customer.say("/human")
+    (card,) = [post for post in await staff.posts() if post["action"] == "post_card"]
+    conversation_id = card["conversation_id"]
+    assert await staff.click(CardActionKind.CLOSE, conversation_id)
+    assert texts(await customer.replies()) == [
+        "Our team has closed this conversation. Thank you! Write any time to share a new idea."
+    ]
+    assert not await staff.click(CardActionKind.CLOSE, 999)
+    replies = await customer.say("One more thing")
+    assert texts(replies)[0].startswith("Welcome back!")
+
+
+async def test_reopening_by_configuration_and_by_a_staff_reply(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    customer, staff = await make_pair(sqlite_sessions, shipped_flows, reopen=True)
+    await customer.say("/human")
+    await staff.posts()
+    await staff.click(CardActionKind.CLOSE, 1)
+    await customer.replies()
+    await staff.posts()
+    assert await customer.say("One more thing") == []
+    update, note, relayed = await staff.posts()
+    assert update["card"]["closed_by"] == ""
+    assert note["text"] == "The customer wrote again; the conversation is open."
+    assert relayed["text"] == "One more thing"
+
+    await staff.click(CardActionKind.CLOSE, 1)
+    await customer.replies()
+    await staff.posts()
+    assert await staff.reply("Actually, one question") is StaffOutcome.RELAYED
+    update, note = await staff.posts()
+    assert note["text"] == "Anne reopened the conversation."
+
+
+async def test_without_a_staff_room_nobody_is_promised(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    customer, _ = await make_pair(sqlite_sessions, shipped_flows, staff_room=None)
+    replies = await customer.say("/human")
+    assert texts(replies) == [
+        "No one from our team is reachable in this chat, but everything you write is kept and read."
+    ]
