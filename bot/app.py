@@ -237,6 +237,7 @@ async def serve(settings: Settings) -> None:
                 metrics=runtime.metrics,
                 staff_channel=settings.slack_staff_channel,
                 staff_user_ids=settings.slack_admin_user_ids,
+                lease_seconds=settings.outbox_lease_seconds,
             )
             tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))
             if settings.slack_app_token is not None:

@@ -37,7 +37,6 @@ from storage.event_queue import SqlEventQueue, StoredEvent
 logger = logging.getLogger(__name__)
 
 CLAIM_BATCH = 8
-EVENT_LEASE_SECONDS = 30.0
 IDLE_POLL_SECONDS = 1.0
 MAX_HANDLING_ATTEMPTS = 5
 USER_CACHE_SECONDS = 3600.0
@@ -95,7 +94,9 @@ class SlackChannel:
         metrics: Metrics,
         staff_channel: str | None,
         staff_user_ids: frozenset[str],
+        lease_seconds: float = 30.0,
     ) -> None:
+        self._lease_seconds = lease_seconds
         self._client = client
         self._queue = queue
         self._dialogue = dialogue
@@ -187,7 +188,7 @@ class SlackChannel:
             self._wake.clear()
             try:
                 events = await self._queue.claim_due(
-                    platform=PLATFORM, limit=CLAIM_BATCH, lease_seconds=EVENT_LEASE_SECONDS
+                    platform=PLATFORM, limit=CLAIM_BATCH, lease_seconds=self._lease_seconds
                 )
             except (SQLAlchemyError, OSError) as error:
                 logger.error("cannot claim Slack events (%s); retrying", type(error).__name__)

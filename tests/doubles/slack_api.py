@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import aiohttp
+import aiohttp.web
 import httpx
 import uvicorn
 from starlette.applications import Starlette
@@ -32,6 +34,7 @@ BOT_ID = "B0BOT"
 STAFF_CHANNEL = "C0STAFF"
 BOT_TOKEN = "xoxb-test-token-for-the-slack-double"
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+APP_TOKEN = "xapp-1-test-app-token-for-socket-mode"
 
 
 @dataclass
@@ -122,6 +125,9 @@ class SlackWebApiDouble:
     # files the app uploaded: filename, channel, thread and bytes
     uploads: list[dict[str, Any]] = field(default_factory=list)
 
+    # Where Socket Mode clients connect (set by a running SocketModeDouble).
+    socket_url: str | None = None
+
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
         self._changed = asyncio.Condition()
@@ -205,6 +211,10 @@ class SlackWebApiDouble:
     async def _answer(self, method: str, params: dict[str, Any], authorization: str) -> Response:
         if self.down:
             return Response("<html>Service Unavailable</html>", status_code=503)
+        if method == "apps.connections.open":
+            if authorization != f"Bearer {APP_TOKEN}" or self.socket_url is None:
+                return _error("invalid_auth")
+            return _ok(url=self.socket_url)
         if authorization != f"Bearer {BOT_TOKEN}":
             return _error("invalid_auth")
         planned = self.rate_limits.get(method)
@@ -486,3 +496,77 @@ def _ok(**fields: Any) -> Response:
 
 def _error(code: str) -> Response:
     return JSONResponse({"ok": False, "error": code})
+
+
+class SocketModeDouble:
+    """Slack's Socket Mode end: the app connects by WebSocket, gets envelopes, and acks them."""
+
+    def __init__(self, web_api: SlackWebApiDouble) -> None:
+        self._web_api = web_api
+        self._sockets: list[aiohttp.web.WebSocketResponse] = []
+        self.acks: list[str] = []
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+
+    async def _link(self, request: aiohttp.web.Request) -> aiohttp.web.WebSocketResponse:
+        socket = aiohttp.web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "connection_info": {"app_id": "A0IDEABOT"},
+                "debug_info": {"host": "double", "approximate_connection_time": 3600},
+            }
+        )
+        self._sockets.append(socket)
+        async with self._changed:
+            self._changed.notify_all()
+        async for message in socket:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                envelope_id = json.loads(message.data).get("envelope_id")
+                if envelope_id:
+                    self.acks.append(envelope_id)
+                    async with self._changed:
+                        self._changed.notify_all()
+        self._sockets.remove(socket)
+        return socket
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+
+    async def wait_connected(self) -> None:
+        await self.wait_for(lambda: bool(self._sockets))
+
+    async def push(self, payload: dict[str, Any], *, retry_attempt: int = 0) -> str:
+        """Send an Events API envelope to the connected app; its envelope id."""
+        envelope_id = f"envelope-{next(self._ids)}"
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": retry_attempt,
+                "retry_reason": "timeout" if retry_attempt else "",
+            }
+        )
+        return envelope_id
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[SocketModeDouble]:
+        app = aiohttp.web.Application()
+        app.router.add_get("/link", self._link)
+        runner = aiohttp.web.AppRunner(app)
+        await runner.setup()
+        site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._web_api.socket_url = f"ws://127.0.0.1:{port}/link"
+        try:
+            yield self
+        finally:
+            for socket in list(self._sockets):
+                await socket.close()
+            await runner.cleanup()

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.doubles.slack_api import (
+    APP_TOKEN,
     BOT_ID,
     BOT_TOKEN,
     BOT_USER_ID,
@@ -21,6 +22,7 @@ from tests.doubles.slack_api import (
     SlackEvents,
     SlackPerson,
     SlackWebApiDouble,
+    SocketModeDouble,
 )
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess, outbox_settled
@@ -505,3 +507,63 @@ async def test_files_go_both_ways_and_too_large_is_explained(
         lambda: any("web page instead" in p.text for p in slack_api.posts_in(STAFF_CHANNEL))
     )
     assert len(telegram_api.sent_files) == 1
+
+
+async def test_socket_mode_acks_and_a_retried_envelope_has_no_second_effect(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+) -> None:
+    async with SocketModeDouble(slack_api).running() as socket_mode:
+        settings = slack_settings(slack_api)
+        del settings["SLACK_SIGNING_SECRET"]
+        bot = bot_factory(**settings, SLACK_APP_TOKEN=APP_TOKEN)
+        await bot.start()
+        await socket_mode.wait_connected()
+        una = Customer(user_id=612, first_name="Una")
+        await telegram_api.send_text(una, "/human")
+        card = await wait_for_card(slack_api)
+        # No events endpoint in Socket Mode: nothing is served at /slack/events.
+        response, _ = await events_to(bot).staff_reply(ANNE, card.ts, "over HTTP")
+        assert response.status_code == 404
+
+        envelope = SlackEvents(url="unused").envelope(
+            {
+                "type": "message",
+                "channel": STAFF_CHANNEL,
+                "channel_type": "channel",
+                "user": ANNE.user_id,
+                "team": ANNE.team_id,
+                "text": "Hello over the socket",
+                "ts": "1800000099.000100",
+                "thread_ts": card.ts,
+            }
+        )
+        first = await socket_mode.push(envelope)
+        retried = await socket_mode.push(envelope, retry_attempt=1)
+        await socket_mode.wait_for(lambda: {first, retried} <= set(socket_mode.acks))
+        await telegram_api.wait_for_messages(una, 2)
+        await slack_api.wait_until(lambda: len(slack_api.reactions) == 1)
+        assert [m.text for m in telegram_api.messages_to(una)][1:] == [
+            "Hello over the socket\n\n— Anne Staff"
+        ]
+
+
+async def test_a_stored_event_survives_a_crash_and_is_handled_once_after_restart(
+    slack_api: SlackWebApiDouble, bot_factory: BotFactory, sqlite_url: str
+) -> None:
+    tor = slack_api.add(SlackPerson("U0TOR", "Tor"))
+    slack_api.errors["users.info"] = "fatal_error"  # the event is stored, but cannot be handled
+    bot = await start_bot(bot_factory, slack_api)
+    response, _ = await events_to(bot).direct_message(tor, "hello")
+    assert response.status_code == 200
+    await slack_api.wait_until(lambda: any(c.method == "users.info" for c in slack_api.calls))
+    bot.kill_hard()
+    await bot.wait_exit()
+    del slack_api.errors["users.info"]
+    restarted = await start_bot(bot_factory, slack_api)
+    await slack_api.wait_until(lambda: len(slack_api.posts_in(tor.dm_channel)) == 1, timeout=30)
+    await eventually(lambda: _true(events_settled(sqlite_url)), what="events handled")
+    await outbox_settled(sqlite_url)
+    assert len(slack_api.posts_in(tor.dm_channel)) == 1
+    del restarted
