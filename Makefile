@@ -17,7 +17,7 @@ install: $(STAMP)  ## create .venv and install ideabot with its dev tools
 chat: $(STAMP)  ## talk to the bot as a customer in this terminal
 	$(BIN)/ideabot chat
 
-run: $(STAMP)  ## serve Telegram as configured in .env
+run: $(STAMP)  ## serve Telegram and/or Slack as configured in .env
 	$(BIN)/ideabot run
 
 fmt: $(STAMP)

@@ -53,6 +53,17 @@ def test_defaults_run_without_any_configuration(monkeypatch: pytest.MonkeyPatch)
             "must be an https:// address",
         ),
         ({"telegram_bot_token": "changeme"}, "TELEGRAM_BOT_TOKEN is still a placeholder"),
+        ({"slack_staff_channel": "C0STAFF"}, "SLACK_BOT_TOKEN is needed"),
+        ({"slack_bot_token": "xoxp-user-token"}, "must be the app's bot token"),
+        ({"slack_bot_token": "xoxb-1"}, "SLACK_SIGNING_SECRET is required"),
+        (
+            {"slack_bot_token": "xoxb-1", "slack_app_token": "xoxb-2"},
+            "SLACK_APP_TOKEN must be an app-level token",
+        ),
+        (
+            {"slack_bot_token": "xoxb-1", "slack_signing_secret": "s", "staff_signature": "{name}"},
+            "STAFF_SIGNATURE must contain {text}",
+        ),
     ],
 )
 def test_bad_settings_are_refused(values: dict[str, str], message: str) -> None:
@@ -69,3 +80,16 @@ def test_empty_values_count_as_unset() -> None:
 def test_secrets_are_not_shown_in_repr() -> None:
     settings = Settings(_env_file=None, telegram_bot_token="123:very-secret")  # type: ignore[arg-type]
     assert "very-secret" not in repr(settings)
+
+
+def test_slack_socket_mode_needs_no_signing_secret() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token="xoxb-1",  # type: ignore[arg-type]
+        slack_app_token="xapp-1",  # type: ignore[arg-type]
+        slack_api_base_url="http://127.0.0.1:9/api",
+        slack_admin_users=" U1, U2 ,,",
+    )
+    assert settings.slack_socket_mode
+    assert settings.slack_api_base_url == "http://127.0.0.1:9/api/"
+    assert settings.slack_admin_user_ids == {"U1", "U2"}

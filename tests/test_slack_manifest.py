@@ -1,0 +1,50 @@
+"""The Slack app manifest asks for what ideabot uses and points Slack at /slack/events."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.slack_translate import SLASH_COMMAND
+
+MANIFEST = Path(__file__).resolve().parent.parent / "docs" / "slack-app-manifest.yaml"
+
+
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_events_interactivity_and_command_go_to_the_events_url() -> None:
+    settings = manifest()["settings"]
+    (command,) = manifest()["features"]["slash_commands"]
+    urls = [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        command["url"],
+    ]
+    assert all(url.endswith("/slack/events") for url in urls)
+    assert command["command"] == SLASH_COMMAND
+    assert set(settings["event_subscriptions"]["bot_events"]) == {
+        "message.channels",
+        "message.groups",
+        "message.im",
+    }
+
+
+def test_scopes_cover_the_web_api_methods_ideabot_calls() -> None:
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    needed = {
+        "chat:write",  # chat.postMessage, chat.update, chat.postEphemeral
+        "chat:write.customize",  # username on customer posts
+        "reactions:write",  # reactions.add
+        "users:read",  # users.info
+        "files:read",  # downloading url_private
+        "files:write",  # files_upload_v2
+        "im:history",  # message.im
+        "channels:history",  # message.channels
+        "commands",
+    }
+    assert needed <= scopes
