@@ -30,7 +30,7 @@ from bot.slack_translate import (
 )
 from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue
-from handlers.staff import CardAction, StaffMessage
+from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
 from storage.event_queue import SqlEventQueue, StoredEvent
 
@@ -114,7 +114,7 @@ class SlackChannel:
             request_verification_enabled=signing_secret is not None,
             # Respond only after the event is stored: an ack means it cannot be lost.
             process_before_response=True,
-            logger=logging.getLogger("slack_bolt"),
+            logger=_bolt_logger(),
         )
         self.app.event("message")(self._store_event)
         self.app.action(re.compile(".+"))(self._store_interaction)
@@ -230,6 +230,8 @@ class SlackChannel:
             await self._staff_desk.handle_message(translated)
         elif isinstance(translated, CardAction):
             await self._staff_desk.handle_card_action(translated)
+        elif isinstance(translated, StaffDirectMessage):
+            await self._staff_desk.handle_direct_message(translated)
 
     async def _retry(self, event: StoredEvent, reason: str) -> None:
         attempts = event.attempts + 1
@@ -243,6 +245,20 @@ class SlackChannel:
                 await self._queue.retry_later(
                     event, delay_seconds=min(60.0, 2.0**attempts), error=reason
                 )
+
+
+class _SkipTokenNotice(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; it always does."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _bolt_logger() -> logging.Logger:
+    bolt_logger = logging.getLogger("slack_bolt.ideabot")
+    if not bolt_logger.filters:
+        bolt_logger.addFilter(_SkipTokenNotice())
+    return bolt_logger
 
 
 def _brief(error: BaseException) -> str:

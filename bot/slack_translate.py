@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
-from handlers.staff import CardAction, CardActionKind, StaffMessage
+from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
 
 PLATFORM = "slack"
 SLASH_COMMAND = "/ideabot"
@@ -31,7 +31,7 @@ class SlackUser:
 
 
 UserLookup = Callable[[str], Awaitable[SlackUser]]
-Translated = IncomingMessage | StaffMessage | CardAction | None
+Translated = IncomingMessage | StaffMessage | CardAction | StaffDirectMessage | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +137,15 @@ class SlackTranslator:
         if (subtype not in _SPOKEN and not edited) or self._foreign(message):
             return None
         user_id = str(message["user"])
+        key = ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id)
         if user_id in self._workspace.staff_user_ids:
-            return None  # configured staff are never customers
+            # Configured staff are never customers; they are told where customers are.
+            return None if edited else StaffDirectMessage(external_id=event_id, chat=key)
         user = await self._users(user_id)
         if user.is_bot:
             return None
         return IncomingMessage(
-            key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
+            key=key,
             external_id=event_id,
             text=str(message.get("text", "")),
             display_name=user.name,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from handlers.conversation import Attachment
+from handlers.conversation import Attachment, ConversationKey
 from handlers.flow_engine import IdeaDraft
 
 
@@ -189,6 +189,14 @@ class StaffMessage:
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
     deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StaffDirectMessage:
+    """A configured staff member wrote to the bot directly, where customers do."""
+
+    external_id: str
+    chat: ConversationKey
 
 
 class CardActionKind(StrEnum):

@@ -27,6 +27,7 @@ from handlers.ports import (
 from handlers.staff import (
     CardAction,
     CardActionKind,
+    StaffDirectMessage,
     StaffMessage,
     StaffNotice,
     StaffRoom,
@@ -45,6 +46,10 @@ DEFAULT_SIGNATURE = "{text}\n\n— {name}"
 INTERNAL_ONLY_NOTICE = (
     "Not sent: this thread is internal only. Press “Reply to customer” on the card to "
     "send replies again."
+)
+STAFF_IN_DIRECT_MESSAGE = (
+    "You are set up as staff, so ideabot does not treat you as a customer here. Customers' "
+    "conversations are in the staff channel: reply in a card's thread to answer them."
 )
 CHANGE_NOT_PASSED_ON = (
     "The customer already has your original reply; edits and deletions in Slack do not "
@@ -167,6 +172,18 @@ class StaffDesk:
     def _pieces(self, thread: StaffThreadRecord, words: str) -> list[str]:
         limit = self._message_limits.get(thread.customer.platform)
         return split_text(words, limit) if limit and words else [words]
+
+    async def handle_direct_message(self, message: StaffDirectMessage) -> bool:
+        """Tell a staff member who writes to the bot where the customers are; once per event."""
+        async with self._store.transaction() as transaction:
+            if not await transaction.claim_inbound(
+                platform=message.chat.platform, external_id=message.external_id
+            ):
+                return False
+            notice = OutgoingMessage(STAFF_IN_DIRECT_MESSAGE)
+            await transaction.enqueue(key=message.chat, actions=[notice])
+        self._outbox_signal.outbox_changed()
+        return True
 
     async def handle_card_action(self, action: CardAction) -> bool:
         """Apply a card button; False if it was handled before or its thread is unknown."""

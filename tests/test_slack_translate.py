@@ -17,7 +17,14 @@ from bot.slack_translate import (
     slack_to_plain,
 )
 from handlers.conversation import ConversationKey, IncomingMessage
-from handlers.staff import CardAction, CardActionKind, HandOffReason, StaffCard, StaffMessage
+from handlers.staff import (
+    CardAction,
+    CardActionKind,
+    HandOffReason,
+    StaffCard,
+    StaffDirectMessage,
+    StaffMessage,
+)
 
 DATA = Path(__file__).resolve().parent / "data" / "slack"
 WORKSPACE = Workspace(
@@ -61,7 +68,10 @@ async def test_direct_message_is_a_customer_message_with_the_slack_locale() -> N
 async def test_configured_staff_writing_to_the_app_are_not_customers() -> None:
     body = payload("dm_message")
     body["event"]["user"] = "U0BOSS"
-    assert await translate(body) is None
+    assert await translate(body) == StaffDirectMessage(
+        external_id="Ev0DM000001",
+        chat=ConversationKey(platform="slack", chat_id="D0SIRI", user_id="U0BOSS"),
+    )
 
 
 async def test_a_reply_in_a_staff_thread_is_a_staff_message_in_plain_words() -> None:

@@ -9,10 +9,17 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from handlers.conversation import ConversationKey
 from handlers.dialogue import Dialogue
 from handlers.flow_loader import LoadedFlow
-from handlers.staff import CardAction, CardActionKind, StaffMessage, StaffRoom
-from handlers.staff_desk import StaffDesk, StaffOutcome
+from handlers.staff import (
+    CardAction,
+    CardActionKind,
+    StaffDirectMessage,
+    StaffMessage,
+    StaffRoom,
+)
+from handlers.staff_desk import STAFF_IN_DIRECT_MESSAGE, StaffDesk, StaffOutcome
 from storage.dialogue_store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.outbox_store import OutboxItem, SentReceipt, SqlOutboxStore
@@ -236,3 +243,15 @@ async def test_without_a_staff_room_nobody_is_promised(
     assert texts(replies) == [
         "No one from our team is reachable in this chat, but everything you write is kept and read."
     ]
+
+
+async def test_staff_writing_to_the_bot_are_told_where_customers_are(
+    pair: tuple[Customer, StaffSide],
+) -> None:
+    _, staff = pair
+    boss = ConversationKey(platform="slack", chat_id="D0BOSS", user_id="U0BOSS")
+    message = StaffDirectMessage(external_id="EvBoss", chat=boss)
+    assert await staff.desk.handle_direct_message(message)
+    assert not await staff.desk.handle_direct_message(message)
+    (notice,) = await staff.outbox.claim_due(platforms=["slack"], limit=10, lease_seconds=30)
+    assert (notice.destination, notice.payload["text"]) == ("slack:D0BOSS", STAFF_IN_DIRECT_MESSAGE)

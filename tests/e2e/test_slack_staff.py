@@ -129,6 +129,10 @@ async def test_telegram_customer_and_staff_talk_through_the_thread(
     assert relayed.text == "Yes, Android &lt;b&gt;12&lt;/b&gt;"
     # The customer hears nothing from the bot while talking with staff.
     assert len(telegram_api.messages_to(kari)) == 7
+    log = bot.log()
+    for secret in (BOT_TOKEN, SIGNING_SECRET, "Android", "dark mode", "Thanks Kari"):
+        assert secret not in log
+    assert "WARNING" not in log
 
 
 async def test_staff_closes_and_the_customer_starts_anew(
