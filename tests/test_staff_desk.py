@@ -255,3 +255,16 @@ async def test_staff_writing_to_the_bot_are_told_where_customers_are(
     assert not await staff.desk.handle_direct_message(message)
     (notice,) = await staff.outbox.claim_due(platforms=["slack"], limit=10, lease_seconds=30)
     assert (notice.destination, notice.payload["text"]) == ("slack:D0BOSS", STAFF_IN_DIRECT_MESSAGE)
+
+
+async def test_help_and_language_still_work_while_with_staff(
+    pair: tuple[Customer, StaffSide],
+) -> None:
+    customer, staff = pair
+    await customer.say("/human")
+    await staff.posts()
+    assert texts(await customer.say("/language nb")) == ["Jeg snakker norsk fra nå av."]
+    assert texts(await customer.say("/help"))[0].startswith("Jeg samler ideene dine")
+    assert await customer.say("Hei igjen") == []
+    (post,) = await staff.posts()
+    assert post["text"] == "Hei igjen"
