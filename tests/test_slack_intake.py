@@ -110,6 +110,19 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
                 content=body,
                 headers={**signed(body), "X-Slack-Retry-Num": "2"},
             )
+            challenge = json.dumps(
+                {
+                    "token": "t",
+                    "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+                    "type": "url_verification",
+                }
+            )
+            verified = await client.post(
+                "/slack/events", content=challenge, headers=signed(challenge)
+            )
+        assert verified.json() == {
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+        }
         assert (forged.status_code, stale.status_code) == (401, 401)
         assert first.status_code == 500
         assert (retry.status_code, again.status_code) == (200, 200)

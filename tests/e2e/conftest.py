@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.doubles.slack_api import SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 
@@ -16,6 +17,18 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 async def telegram_api() -> AsyncIterator[TelegramBotApiDouble]:
     double = TelegramBotApiDouble()
+    async with double.running():
+        yield double
+
+
+ANNE = SlackPerson("U0ANNE", "Anne Staff")
+
+
+@pytest.fixture
+async def slack_api() -> AsyncIterator[SlackWebApiDouble]:
+    """The Slack Web API double, with Anne of the staff among its people."""
+    double = SlackWebApiDouble()
+    double.add(ANNE)
     async with double.running():
         yield double
 

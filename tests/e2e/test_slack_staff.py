@@ -6,9 +6,6 @@ import asyncio
 import json
 import sqlite3
 import sys
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.doubles.slack_api import (
     APP_TOKEN,
@@ -26,18 +23,8 @@ from tests.doubles.slack_api import (
 )
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess, outbox_settled
-from tests.e2e.conftest import BotFactory
+from tests.e2e.conftest import ANNE, BotFactory
 from tests.waiting import eventually
-
-ANNE = SlackPerson("U0ANNE", "Anne Staff")
-
-
-@pytest.fixture
-async def slack_api() -> AsyncIterator[SlackWebApiDouble]:
-    double = SlackWebApiDouble()
-    double.add(ANNE)
-    async with double.running():
-        yield double
 
 
 def slack_settings(slack_api: SlackWebApiDouble) -> dict[str, str]:
