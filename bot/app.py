@@ -173,13 +173,18 @@ def slack_client(settings: Settings) -> AsyncWebClient:
     )
 
 
-async def serve(settings: Settings) -> None:
-    """Run ``ideabot run``: the HTTP server, delivery, and every configured platform."""
-    if settings.telegram_bot_token is None and settings.slack_bot_token is None:
-        raise ConfigurationError(
-            "nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see .env.example), "
-            "or try `ideabot chat` to talk to the bot in this terminal"
-        )
+@dataclass(frozen=True, slots=True)
+class _Platforms:
+    """The configured platforms' clients, and the outbound channels built on them."""
+
+    channels: dict[str, Channel]
+    bot: Bot | None
+    slack: AsyncWebClient | None
+    staff_room: StaffRoom | None
+
+
+def _platforms(settings: Settings) -> _Platforms:
+    """Clients, senders, pacers and file sources for Telegram and Slack, as configured."""
     channels: dict[str, Channel] = {}
     sources: dict[str, FileSource] = {}
     files = Files(sources)
@@ -209,7 +214,21 @@ async def serve(settings: Settings) -> None:
         channels[SLACK] = Channel(sender=SlackSender(slack, files=files), pacer=pacer)
         if settings.slack_staff_channel is not None:
             staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
-    async with open_runtime(settings, channels=channels, staff_room=staff_room) as runtime:
+    return _Platforms(channels=channels, bot=bot, slack=slack, staff_room=staff_room)
+
+
+async def serve(settings: Settings) -> None:
+    """Run ``ideabot run``: the HTTP server, delivery, and every configured platform."""
+    if settings.telegram_bot_token is None and settings.slack_bot_token is None:
+        raise ConfigurationError(
+            "nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see .env.example), "
+            "or try `ideabot chat` to talk to the bot in this terminal"
+        )
+    platforms = _platforms(settings)
+    bot, slack = platforms.bot, platforms.slack
+    async with open_runtime(
+        settings, channels=platforms.channels, staff_room=platforms.staff_room
+    ) as runtime:
         tasks = [asyncio.create_task(runtime.worker.run(), name="delivery")]
         telegram_webhook = None
         telegram = None

@@ -161,7 +161,7 @@ def _sorted(item: OutboxItem, error: SlackApiError) -> Exception:
     if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable"):
         return TransientDeliveryError(f"Slack answered {status} {code}".strip())
     reason = _PERMANENT.get(code, f"Slack refused the request: {code or status}")
-    is_customer_chat = not item.destination.startswith("staff:")
+    is_customer_chat = item.action in (OutboxAction.SEND, OutboxAction.MARK_BUTTONS_USED)
     return PermanentDeliveryError(
         reason, recipient_unreachable=is_customer_chat and code in _CUSTOMER_GONE
     )

@@ -13,7 +13,9 @@ from telegram.error import TelegramError
 
 from bot.app import open_database, slack_client, telegram_bot
 from bot.settings import Settings
+from storage.event_queue import SqlEventQueue
 from storage.outbox_store import SqlOutboxStore
+from storage.tables import EventState
 
 
 @dataclass
@@ -41,6 +43,15 @@ async def status_report(settings: Settings) -> StatusReport:
             backlog = await outbox.backlog()
             counts = f"pending: {backlog.pending}, sent: {backlog.sent}, failed: {backlog.failed}"
             report.add(f"outbox: {counts}")
+            events = await SqlEventQueue(sessions).counts()
+            if events:
+                waiting = events.get(EventState.PENDING, 0)
+                failed = events.get(EventState.FAILED, 0)
+                report.add(
+                    f"slack events: waiting: {waiting}, handled: "
+                    f"{events.get(EventState.HANDLED, 0)}, failed: {failed}",
+                    problem=failed > 0,
+                )
             for failure in await outbox.recent_failures(limit=10):
                 report.add(
                     f"failed #{failure.id} {failure.action} to {failure.destination} at "

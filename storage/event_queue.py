@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.tables import OutboxState, PlatformEventRow
+from storage.tables import EventState, PlatformEventRow
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
@@ -49,7 +49,7 @@ class SqlEventQueue:
                     "external_id": external_id[:128],
                     "ordering_key": ordering_key[:160],
                     "payload": payload,
-                    "state": OutboxState.PENDING.value,
+                    "state": EventState.PENDING.value,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "last_error": "",
@@ -67,13 +67,13 @@ class SqlEventQueue:
         heads = (
             select(_EVENT.c.id)
             .where(_EVENT.c.platform == platform)
-            .where(_EVENT.c.state == OutboxState.PENDING)
+            .where(_EVENT.c.state == EventState.PENDING)
             .where(_EVENT.c.next_attempt_at <= now)
             .where(or_(_EVENT.c.lease_until.is_(None), _EVENT.c.lease_until < now))
             .where(
                 ~exists()
                 .where(earlier.c.ordering_key == _EVENT.c.ordering_key)
-                .where(earlier.c.state == OutboxState.PENDING)
+                .where(earlier.c.state == EventState.PENDING)
                 .where(earlier.c.id < _EVENT.c.id)
             )
             .order_by(_EVENT.c.id)
@@ -101,9 +101,17 @@ class SqlEventQueue:
             events = [StoredEvent(**row._mapping) for row in rows]
         return sorted(events, key=lambda event: event.id)
 
+    async def counts(self) -> dict[str, int]:
+        """How many stored events are in each state."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(_EVENT.c.state, func.count()).group_by(_EVENT.c.state)
+            )
+            return {str(state): int(count) for state, count in rows}
+
     async def done(self, event: StoredEvent) -> None:
         """The event was handled; the next one of its key may go."""
-        await self._settle(event, state=OutboxState.SENT, handled_at=utc_now())
+        await self._settle(event, state=EventState.HANDLED, handled_at=utc_now())
 
     async def retry_later(self, event: StoredEvent, *, delay_seconds: float, error: str) -> None:
         """Handling failed in a way that may pass; try again after ``delay_seconds``."""
@@ -117,7 +125,7 @@ class SqlEventQueue:
     async def fail(self, event: StoredEvent, *, error: str) -> None:
         """Give up on the event (kept for a person to look at); its key's next event goes on."""
         await self._settle(
-            event, state=OutboxState.FAILED, attempts=event.attempts + 1, last_error=error[:1024]
+            event, state=EventState.FAILED, attempts=event.attempts + 1, last_error=error[:1024]
         )
 
     async def _settle(self, event: StoredEvent, **values: Any) -> None:

@@ -34,6 +34,14 @@ class OutboxState(StrEnum):
     FAILED = "failed"
 
 
+class EventState(StrEnum):
+    """Where a stored platform event is: waiting, handled, or given up on."""
+
+    PENDING = "pending"
+    HANDLED = "handled"
+    FAILED = "failed"
+
+
 class CustomerRow(SQLModel, table=True):
     """A person who talks to the bot on one platform."""
 
@@ -205,7 +213,7 @@ class PlatformEventRow(SQLModel, table=True):
     # Events with one key (a chat, a thread) are handled one at a time, in arrival order.
     ordering_key: str = Field(max_length=160)
     payload: dict[str, Any] = _json(dict)
-    state: str = Field(default=OutboxState.PENDING, max_length=16)
+    state: str = Field(default=EventState.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _timestamp()
     lease_until: datetime | None = _timestamp(nullable=True)
