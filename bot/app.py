@@ -39,6 +39,8 @@ from bot.telegram_sender import MESSAGE_LIMIT, TelegramSender
 from bot.telegram_translate import PLATFORM as TELEGRAM
 from handlers.dialogue import Dialogue
 from handlers.flow_loader import load_flows
+from handlers.idea_desk import ChangeResult, IdeaDesk
+from handlers.idea_status import StatusChange, StatusLabels
 from handlers.staff import StaffRoom
 from handlers.staff_desk import StaffDesk
 from storage.database import create_engine, create_sessions
@@ -63,6 +65,7 @@ class Runtime:
     dialogue: Dialogue
     worker: DeliveryWorker
     staff_desk: StaffDesk | None
+    idea_desk: IdeaDesk
     events: SqlEventQueue
 
 
@@ -121,11 +124,18 @@ async def open_runtime(
                 signature=settings.staff_signature,
                 file_limits=file_limits,
             )
+        idea_desk = IdeaDesk(
+            store=store,
+            outbox_signal=worker,
+            labels=StatusLabels.default(),
+            staff_room=staff_room,
+        )
         yield Runtime(
             metrics=metrics,
             dialogue=dialogue,
             worker=worker,
             staff_desk=staff_desk,
+            idea_desk=idea_desk,
             events=SqlEventQueue(sessions),
         )
 
@@ -161,6 +171,28 @@ def telegram_bot(settings: Settings) -> Bot:
             read_timeout=settings.telegram_poll_timeout_seconds + 10.0,
         ),
     )
+
+
+class _NobodyToWake:
+    """The command line has no delivery worker; a running ``ideabot run`` finds the rows."""
+
+    def outbox_changed(self) -> None:
+        """Nothing to wake here."""
+
+
+async def change_idea_status(settings: Settings, change: StatusChange) -> ChangeResult:
+    """``ideabot ideas status``: the same change as from Slack, queued for ``ideabot run``."""
+    staff_room = None
+    if settings.slack_bot_token is not None and settings.slack_staff_channel is not None:
+        staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
+    async with open_database(settings) as sessions:
+        desk = IdeaDesk(
+            store=SqlDialogueStore(sessions),
+            outbox_signal=_NobodyToWake(),
+            labels=StatusLabels.default(),
+            staff_room=staff_room,
+        )
+        return await desk.change_status(change)
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:
@@ -256,6 +288,7 @@ async def serve(settings: Settings) -> None:
                 metrics=runtime.metrics,
                 staff_channel=settings.slack_staff_channel,
                 staff_user_ids=settings.slack_admin_user_ids,
+                idea_desk=runtime.idea_desk,
                 lease_seconds=settings.outbox_lease_seconds,
             )
             tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))

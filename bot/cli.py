@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import getpass
 import json
 import logging
 import sys
+import uuid
 from collections.abc import Coroutine
 from enum import StrEnum
 from pathlib import Path
@@ -15,11 +17,13 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from bot.app import ConfigurationError, open_database, serve
+from bot.app import ConfigurationError, change_idea_status, open_database, serve
 from bot.app import chat as run_chat
 from bot.settings import Settings
 from bot.status import status_report
 from handlers.flow_loader import FlowFileError, load_flows
+from handlers.idea_desk import ChangeOutcome, ChangeResult
+from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, parse_status
 from storage.database import create_engine
 from storage.flow_store import FlowVersionConflict
 from storage.idea_queries import export_ideas, idea_with_transcript
@@ -229,6 +233,48 @@ def ideas_show(idea_id: Annotated[int, typer.Argument(help="The idea's number.")
     for message in idea["transcript"]:
         who = "customer" if message["direction"] == "in" else "bot"
         typer.echo(f"  [{message['at'][11:19]}] {who}: {message['text']}")
+
+
+@ideas_app.command("status")
+def ideas_status(
+    idea_id: Annotated[int, typer.Argument(help="The idea's number.")],
+    status: Annotated[str, typer.Argument(help="new, under review, planned, in progress, ...")],
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="Words for the customers, with the news.")
+    ] = "",
+    by: Annotated[str, typer.Option(help="Who made the change, for the history.")] = "",
+) -> None:
+    """Change an idea's status; every linked customer hears of it (sent by `ideabot run`)."""
+    settings = _settings()
+    _configure_logging(settings, quiet=True)
+    labels = StatusLabels.default()
+    chosen = parse_status(status, labels)
+    if chosen is None:
+        names = ", ".join(labels.label(known, "en").lower() for known in IdeaStatus)
+        raise _fail(f"“{status}” is not a status; use one of: {names}")
+    change = StatusChange(
+        external_id=f"cli:{uuid.uuid4()}",
+        idea_id=idea_id,
+        status=chosen,
+        changed_by=by or getpass.getuser(),
+        message=message,
+    )
+    results: list[ChangeResult] = []
+
+    async def apply() -> None:
+        results.append(await change_idea_status(settings, change))
+
+    _run(apply())
+    result = results[0]
+    if result.outcome is ChangeOutcome.NOT_FOUND:
+        raise _fail(f"there is no idea #{idea_id}")
+    if result.outcome is ChangeOutcome.UNCHANGED:
+        typer.echo(f"idea #{idea_id} is already {labels.label(chosen, 'en').lower()}")
+        return
+    typer.echo(
+        f"idea #{idea_id} is now {labels.label(chosen, 'en').lower()}; "
+        f"{result.notified} customer(s) will be told"
+    )
 
 
 @ideas_app.command("export")

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.metrics import Metrics
+from bot.slack_commands import IDEAS_COMMAND, SetStatus, parse_ideas_command
 from bot.slack_translate import (
     PLATFORM,
     SLASH_COMMAND,
@@ -30,6 +31,8 @@ from bot.slack_translate import (
 )
 from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue
+from handlers.idea_desk import IdeaDesk
+from handlers.idea_status import StatusChange, StatusLabels
 from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
 from storage.event_queue import SqlEventQueue, StoredEvent
@@ -94,8 +97,12 @@ class SlackChannel:
         metrics: Metrics,
         staff_channel: str | None,
         staff_user_ids: frozenset[str],
+        idea_desk: IdeaDesk | None = None,
+        labels: StatusLabels | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
+        self._idea_desk = idea_desk
+        self._labels = labels or StatusLabels.default()
         self._lease_seconds = lease_seconds
         self._client = client
         self._queue = queue
@@ -119,6 +126,7 @@ class SlackChannel:
         self.app.event("message")(self._store_event)
         self.app.action(re.compile(".+"))(self._store_interaction)
         self.app.command(SLASH_COMMAND)(self._store_interaction)
+        self.app.command(IDEAS_COMMAND)(self._store_ideas_command)
         self._http = AsyncSlackRequestHandler(self.app)
 
     async def connect(self) -> None:
@@ -142,6 +150,7 @@ class SlackChannel:
                 staff_user_ids=self._staff_user_ids,
             ),
             users=self._users.get,
+            labels=self._labels,
         )
         logger.info("connected to Slack workspace %s as %s", team_id, bot_user_id)
 
@@ -164,6 +173,16 @@ class SlackChannel:
     async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._store(body)
         await ack()
+
+    async def _store_ideas_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """Check the command's words at once: a mistake is answered, not stored."""
+        command = parse_ideas_command(str(body.get("text", "")), self._labels)
+        if not isinstance(command, SetStatus):
+            await ack(text=command)
+            return
+        await self._store(body)
+        label = self._labels.label(command.status, "en")
+        await ack(text=f"Idea #{command.idea_id} → {label}: its thread will show the change.")
 
     async def _store(self, body: dict[str, Any]) -> None:
         identity = event_identity(body)
@@ -232,6 +251,8 @@ class SlackChannel:
             await self._staff_desk.handle_card_action(translated)
         elif isinstance(translated, StaffDirectMessage):
             await self._staff_desk.handle_direct_message(translated)
+        elif isinstance(translated, StatusChange) and self._idea_desk is not None:
+            await self._idea_desk.change_status(translated)
 
     async def _retry(self, event: StoredEvent, reason: str) -> None:
         attempts = event.attempts + 1

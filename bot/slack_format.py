@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.idea_status import IdeaStatus, StatusLabels
 from handlers.staff import CardActionKind, StaffCard
 
 # Block Kit limits: a section's text and a button's label and value.
@@ -11,6 +12,9 @@ SECTION_LIMIT = 3000
 BUTTON_LABEL_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
 CARD_ACTION_PREFIX = "staff_"
+STATUS_ACTION = "idea_status"
+# Staff read the card in one language; the labels' English names are used there.
+STAFF_LANGUAGE = "en"
 CUSTOMER_ACTION_PREFIX = "answer_"
 
 _PLATFORM_NAMES = {"telegram": "Telegram", "slack": "Slack", "console": "Console"}
@@ -35,7 +39,9 @@ def _section(markdown: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(markdown, SECTION_LIMIT)}}
 
 
-def card_blocks(card: StaffCard) -> tuple[str, list[dict[str, Any]]]:
+def card_blocks(
+    card: StaffCard, labels: StatusLabels | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """The card's notification text and blocks; every customer word in it is escaped."""
     name = escape(card.customer_name)
     headline = _REASONS.get(card.reason.value, "Conversation")
@@ -51,15 +57,47 @@ def card_blocks(card: StaffCard) -> tuple[str, list[dict[str, Any]]]:
     ]
     for answer in card.answers:
         blocks.append(_section(f"*{escape(answer.question)}*\n{escape(answer.answer)}"))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _status(card)}]})
-    blocks.append({"type": "actions", "elements": _card_buttons(card)})
+    labels = labels or StatusLabels.default()
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": _status(card, labels)}]}
+    )
+    elements = _card_buttons(card)
+    if card.idea_id is not None:
+        elements.insert(0, _status_select(card.idea_id, _current(card), labels))
+    blocks.append({"type": "actions", "elements": elements})
     return fallback, blocks
 
 
-def _status(card: StaffCard) -> str:
+def _current(card: StaffCard) -> IdeaStatus:
+    try:
+        return IdeaStatus(card.idea_status or IdeaStatus.NEW)
+    except ValueError:
+        return IdeaStatus.NEW
+
+
+def _status_select(idea_id: int, current: IdeaStatus, labels: StatusLabels) -> dict[str, Any]:
+    """A menu of statuses; each option carries the idea, so a click says what to change."""
+    options = [
+        {
+            "text": {"type": "plain_text", "text": labels.label(status, STAFF_LANGUAGE)},
+            "value": f"{idea_id}:{status.value}",
+        }
+        for status in IdeaStatus
+    ]
+    return {
+        "type": "static_select",
+        "action_id": STATUS_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Status"},
+        "options": options,
+        "initial_option": options[list(IdeaStatus).index(current)],
+    }
+
+
+def _status(card: StaffCard, labels: StatusLabels) -> str:
     parts = []
     if card.idea_id is not None:
-        parts.append(f"Idea #{card.idea_id} · status: {card.idea_status or 'new'}")
+        status = labels.label(_current(card), STAFF_LANGUAGE)
+        parts.append(f"Idea #{card.idea_id} · status: {status}")
     parts.append(f"Closed by {escape(card.closed_by)}" if card.closed else "Open")
     parts.append(
         f"Assigned to {escape(card.assignee)}" if card.assignee else "Nobody has taken it yet"

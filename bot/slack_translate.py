@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX
+from bot.slack_commands import IDEAS_COMMAND, SetStatus, parse_ideas_command
+from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
+from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels
 from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
 
 PLATFORM = "slack"
@@ -31,7 +33,7 @@ class SlackUser:
 
 
 UserLookup = Callable[[str], Awaitable[SlackUser]]
-Translated = IncomingMessage | StaffMessage | CardAction | StaffDirectMessage | None
+Translated = IncomingMessage | StaffMessage | CardAction | StaffDirectMessage | StatusChange | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +104,12 @@ def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
 class SlackTranslator:
     """Decides what a Slack payload is to ideabot, looking people up as needed."""
 
-    def __init__(self, *, workspace: Workspace, users: UserLookup) -> None:
+    def __init__(
+        self, *, workspace: Workspace, users: UserLookup, labels: StatusLabels | None = None
+    ) -> None:
         self._workspace = workspace
         self._users = users
+        self._labels = labels or StatusLabels.default()
 
     async def translate(self, body: dict[str, Any]) -> Translated:
         """The core's value for this payload, or None when nothing should happen."""
@@ -114,7 +119,31 @@ class SlackTranslator:
             return await self._button(body)
         if body.get("command") == SLASH_COMMAND:
             return await self._command(body)
+        if body.get("command") == IDEAS_COMMAND:
+            return await self._ideas_command(body)
         return None
+
+    def _is_staff(self, user_id: str, team_id: str, channel: str) -> bool:
+        """Our own people, in the staff channel or configured as staff."""
+        if team_id and team_id != self._workspace.team_id:
+            return False
+        return channel == self._workspace.staff_channel or user_id in self._workspace.staff_user_ids
+
+    async def _ideas_command(self, body: dict[str, Any]) -> Translated:
+        user_id = str(body.get("user_id", ""))
+        if not self._is_staff(user_id, str(body.get("team_id", "")), str(body.get("channel_id"))):
+            return None
+        command = parse_ideas_command(str(body.get("text", "")), self._labels)
+        if not isinstance(command, SetStatus):
+            return None
+        user = await self._users(user_id)
+        return StatusChange(
+            external_id=f"command:{body['trigger_id']}",
+            idea_id=command.idea_id,
+            status=command.status,
+            changed_by=user.name,
+            message=command.message,
+        )
 
     def _foreign(self, message: dict[str, Any]) -> bool:
         """Posted by a bot, or by a person of another workspace (a shared channel)."""
@@ -196,6 +225,8 @@ class SlackTranslator:
         action_id = str(action.get("action_id", ""))
         external_id = f"action:{body['trigger_id']}"
         channel = str((body.get("channel") or {}).get("id", ""))
+        if action_id == STATUS_ACTION and channel == self._workspace.staff_channel:
+            return await self._status_selected(body, action, external_id)
         if action_id.startswith(CARD_ACTION_PREFIX) and channel == self._workspace.staff_channel:
             if person.get("team_id", self._workspace.team_id) != self._workspace.team_id:
                 return None
@@ -225,6 +256,24 @@ class SlackTranslator:
                 button_message_text=slack_to_plain(str(message.get("text", ""))),
             )
         return None
+
+    async def _status_selected(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        person = body.get("user") or {}
+        if person.get("team_id", self._workspace.team_id) != self._workspace.team_id:
+            return None
+        chosen = str((action.get("selected_option") or {}).get("value", ""))
+        idea, _, status = chosen.partition(":")
+        try:
+            change_to = IdeaStatus(status)
+            idea_id = int(idea)
+        except ValueError:
+            return None
+        user = await self._users(str(person["id"]))
+        return StatusChange(
+            external_id=external_id, idea_id=idea_id, status=change_to, changed_by=user.name
+        )
 
     async def _command(self, body: dict[str, Any]) -> Translated:
         channel = str(body.get("channel_id", ""))

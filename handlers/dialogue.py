@@ -45,6 +45,8 @@ from handlers.turn import Turn
 logger = logging.getLogger(__name__)
 
 LANGUAGE_PAYLOAD = "lang:"
+# Commands that work the same whether the conversation is with the flow or with staff.
+_ANYTIME_COMMANDS = ("/help", "/language", "/unsubscribe", "/subscribe")
 USED_BUTTON_MARK = "✔"
 _LANGUAGE_ALIASES = {
     "no": "nb",
@@ -180,11 +182,7 @@ class Dialogue:
         language_button = bool(
             message.button_payload and message.button_payload.startswith(LANGUAGE_PAYLOAD)
         )
-        if (
-            with_staff
-            and not language_button
-            and not (is_command and command in ("/help", "/language"))
-        ):
+        if with_staff and not language_button and not (is_command and command in _ANYTIME_COMMANDS):
             await self._take_with_staff(transaction, turn, message, command if is_command else "")
         elif message.edited:
             await self._take_edit(transaction, turn, message)
@@ -226,6 +224,17 @@ class Dialogue:
             await self._choose_language(transaction, turn, argument)
         elif command == "/skip" and turn.conversation is not None:
             await self._advance(turn, Answer(skip=True))
+        elif command in ("/unsubscribe", "/subscribe"):
+            wants = command == "/subscribe"
+            await transaction.set_wants_updates(customer_id=turn.customer.id, wants_updates=wants)
+            turn.replies.append(
+                OutgoingMessage(text(Text.SUBSCRIBED if wants else Text.UNSUBSCRIBED, language))
+            )
+            if (
+                turn.conversation is not None
+                and turn.conversation.status is ConversationStatus.ACTIVE
+            ):
+                turn.replies.append(await self._current_question(turn))
         elif command == "/human":
             handed = self._handoff.ask_for_a_person(turn, self._flows.default_flow)
             if not handed and turn.conversation is not None:

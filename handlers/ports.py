@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from handlers.conversation import Attachment, ConversationKey, OutboundAction
+from handlers.conversation import Attachment, ConversationKey, OutboundAction, OutgoingMessage
 from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_schema import FlowDefinition
+from handlers.idea_status import IdeaFollower, IdeaSummary, StatusChange
 from handlers.staff import StaffAction, StaffCard, StaffRoom
 
 
@@ -124,6 +125,28 @@ class DialogueTransaction(Protocol):
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
         """Put messages for the chat of ``key`` in the outbox, in this order."""
+        ...
+
+    async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
+        """Remember whether the customer wants news about ideas."""
+        ...
+
+    async def idea_for_update(self, *, idea_id: int) -> IdeaSummary | None:
+        """The idea, locked for this transaction; None if there is no such idea."""
+        ...
+
+    async def record_status_change(
+        self, *, idea: IdeaSummary, change: StatusChange, notified: int
+    ) -> None:
+        """Move the idea to the change's status and keep the change in its history."""
+        ...
+
+    async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:
+        """Every customer linked to the idea (its author and its votes)."""
+        ...
+
+    async def enqueue_news(self, messages: list[tuple[ConversationKey, OutgoingMessage]]) -> None:
+        """Queue one message to each of many customers, behind live conversations."""
         ...
 
     async def open_thread(self, *, room: StaffRoom, card: StaffCard) -> None:

@@ -49,6 +49,17 @@ class Text(StrEnum):
     NO_QUESTION_NOW = "no_question_now"
     FILE_TOO_LARGE = "file_too_large"
     STAFF_FILE_TOO_LARGE = "staff_file_too_large"
+    IDEA_UNDER_REVIEW = "idea_under_review"
+    IDEA_PLANNED = "idea_planned"
+    IDEA_IN_PROGRESS = "idea_in_progress"
+    IDEA_DONE = "idea_done"
+    IDEA_DECLINED = "idea_declined"
+    IDEA_DUPLICATE = "idea_duplicate"
+    IDEA_NEW = "idea_new"
+    IDEA_UPDATE_FROM_TEAM = "idea_update_from_team"
+    HOW_TO_STOP_UPDATES = "how_to_stop_updates"
+    UNSUBSCRIBED = "unsubscribed"
+    SUBSCRIBED = "subscribed"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -60,6 +71,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/cancel – stop the current conversation\n"
             "/skip – skip a question that is optional\n"
             "/human – talk with a person from our team\n"
+            "/unsubscribe – no news about ideas (/subscribe to undo)\n"
             "/language – choose your language\n"
             "/help – this message"
         ),
@@ -70,6 +82,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/cancel – avslutt samtalen\n"
             "/skip – hopp over et spørsmål som er valgfritt\n"
             "/human – snakk med en person fra teamet\n"
+            "/unsubscribe – ingen nyheter om ideer (/subscribe angrer)\n"
             "/language – velg språk\n"
             "/help – denne meldingen"
         ),
@@ -207,6 +220,50 @@ _TEXTS: dict[Text, dict[str, str]] = {
     Text.FILE_TOO_LARGE: {
         "en": "Your file “{file}” is too large to pass on ({size} MB, at most {limit} MB). Could you send a smaller one or describe it?",
         "nb": "Filen «{file}» er for stor til å sendes videre ({size} MB, høyst {limit} MB). Kan du sende en mindre eller beskrive den?",
+    },
+    Text.IDEA_NEW: {
+        "en": "Your idea “{title}” is back on our list of new ideas.",
+        "nb": "Ideen din «{title}» er tilbake på listen over nye ideer.",
+    },
+    Text.IDEA_UNDER_REVIEW: {
+        "en": "We are looking at your idea “{title}” now.",
+        "nb": "Vi ser på ideen din «{title}» nå.",
+    },
+    Text.IDEA_PLANNED: {
+        "en": "Good news: your idea “{title}” is planned.",
+        "nb": "Gode nyheter: ideen din «{title}» er planlagt.",
+    },
+    Text.IDEA_IN_PROGRESS: {
+        "en": "We have started working on your idea “{title}”.",
+        "nb": "Vi har begynt å jobbe med ideen din «{title}».",
+    },
+    Text.IDEA_DONE: {
+        "en": "Your idea “{title}” is done! Thank you for suggesting it.",
+        "nb": "Ideen din «{title}» er ferdig! Takk for at du foreslo den.",
+    },
+    Text.IDEA_DECLINED: {
+        "en": "We have decided not to go ahead with your idea “{title}” for now. Thank you for sharing it.",
+        "nb": "Vi har bestemt oss for ikke å gå videre med ideen din «{title}» nå. Takk for at du delte den.",
+    },
+    Text.IDEA_DUPLICATE: {
+        "en": "Your idea “{title}” is the same as one we already have; we will follow it up there.",
+        "nb": "Ideen din «{title}» er den samme som en vi allerede har; vi følger den opp der.",
+    },
+    Text.IDEA_UPDATE_FROM_TEAM: {
+        "en": "News about your idea “{title}”:",
+        "nb": "Nytt om ideen din «{title}»:",
+    },
+    Text.HOW_TO_STOP_UPDATES: {
+        "en": "(Type /unsubscribe if you would rather not get news about ideas.)",
+        "nb": "(Skriv /unsubscribe hvis du ikke vil ha nyheter om ideer.)",
+    },
+    Text.UNSUBSCRIBED: {
+        "en": "Done: you will get no more news about ideas. Type /subscribe to get them again.",
+        "nb": "Greit: du får ikke flere nyheter om ideer. Skriv /subscribe for å få dem igjen.",
+    },
+    Text.SUBSCRIBED: {
+        "en": "Done: you will hear from us when ideas you gave or support move on.",
+        "nb": "Greit: du hører fra oss når ideer du har gitt eller støtter kommer videre.",
     },
     Text.STAFF_FILE_TOO_LARGE: {
         "en": "Our team sent you a file, “{file}”, that is too large for this chat ({size} MB). They have been told and will find another way.",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ConversationKey, OutboundAction
+from handlers.conversation import ConversationKey, OutboundAction, OutgoingMessage
 from handlers.flow_engine import FlowState, IdeaDraft
+from handlers.idea_status import IdeaFollower, IdeaStatus, IdeaSummary, StatusChange
 from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
@@ -24,7 +26,9 @@ from storage.outbox_actions import outbox_payload, staff_payload
 from storage.tables import (
     ConversationRow,
     CustomerRow,
+    IdeaFollowerRow,
     IdeaRow,
+    IdeaStatusChangeRow,
     InboxRow,
     MessageRow,
     OutboxRow,
@@ -42,6 +46,11 @@ _IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
 _OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
 _THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
 _OPEN = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
+_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
+_STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
+# Outbox priorities: a live conversation's messages go before news sent to many customers.
+LIVE = 0
+BULK = 1
 
 
 class SqlDialogueTransaction:
@@ -263,7 +272,106 @@ class SqlDialogueTransaction:
             .returning(_IDEA.c.id)
         )
         idea_id: int = inserted.scalar_one()
+        await self._session.execute(
+            insert(_FOLLOWER).values(
+                idea_id=idea_id, customer_id=customer_id, kind="author", created_at=now
+            )
+        )
         return idea_id
+
+    async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
+        """Remember whether the customer wants news about ideas."""
+        await self._session.execute(
+            update(_CUSTOMER)
+            .where(_CUSTOMER.c.id == customer_id)
+            .values(wants_updates=wants_updates, updated_at=utc_now())
+        )
+
+    async def idea_for_update(self, *, idea_id: int) -> IdeaSummary | None:
+        """The idea, locked for this transaction."""
+        row = (
+            await self._session.execute(
+                select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.status, _IDEA.c.conversation_id)
+                .where(_IDEA.c.id == idea_id)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            return None
+        return IdeaSummary(
+            id=row.id,
+            title=row.title,
+            status=IdeaStatus(row.status),
+            conversation_id=row.conversation_id,
+        )
+
+    async def record_status_change(
+        self, *, idea: IdeaSummary, change: StatusChange, notified: int
+    ) -> None:
+        """Move the idea to its new status and keep the change in its history."""
+        now = utc_now()
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == idea.id)
+            .values(status=change.status.value, updated_at=now)
+        )
+        await self._session.execute(
+            insert(_STATUS_CHANGE).values(
+                idea_id=idea.id,
+                from_status=idea.status.value,
+                to_status=change.status.value,
+                message=change.message,
+                changed_by=change.changed_by[:256],
+                notified=notified,
+                created_at=now,
+            )
+        )
+
+    async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:
+        """Every customer linked to the idea, with how to reach them."""
+        rows = await self._session.execute(
+            select(
+                _CUSTOMER.c.id,
+                _CUSTOMER.c.platform,
+                _CUSTOMER.c.chat_id,
+                _CUSTOMER.c.platform_user_id,
+                _CUSTOMER.c.language,
+                _CUSTOMER.c.wants_updates,
+                _CUSTOMER.c.unreachable,
+            )
+            .join(_FOLLOWER, _FOLLOWER.c.customer_id == _CUSTOMER.c.id)
+            .where(_FOLLOWER.c.idea_id == idea_id)
+            .order_by(_FOLLOWER.c.created_at, _CUSTOMER.c.id)
+        )
+        return [
+            IdeaFollower(
+                customer_id=row.id,
+                platform=row.platform,
+                chat_id=row.chat_id,
+                user_id=row.platform_user_id,
+                language=row.language,
+                wants_updates=bool(row.wants_updates) and not row.unreachable,
+            )
+            for row in rows
+        ]
+
+    async def enqueue_news(self, messages: list[tuple[ConversationKey, OutgoingMessage]]) -> None:
+        """Queue one message to each of many customers, behind live conversations."""
+        if not messages:
+            return
+        now = utc_now()
+        rows = [
+            outbox_row(
+                destination=key.destination,
+                platform=key.platform,
+                chat_id=key.chat_id,
+                payload=outbox_payload(message),
+                priority=BULK,
+                now=now,
+            )
+            for key, message in messages
+        ]
+        await self._session.execute(insert(_OUTBOX), rows)
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
         """Add the actions to the outbox; ids grow in the order given, which is the send order."""
@@ -405,25 +513,48 @@ async def enqueue_rows(
     platform: str,
     chat_id: str,
     payloads: list[tuple[str, dict[str, Any]]],
+    priority: int = LIVE,
 ) -> None:
     """Insert outbox rows for one destination in one statement, numbered in the order given."""
     if not payloads:
         return
     now = utc_now()
     rows = [
-        {
-            "destination": destination,
-            "platform": platform,
-            "chat_id": chat_id,
-            "action": name,
-            "payload": payload,
-            "state": OutboxState.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "platform_message_id": "",
-            "created_at": now,
-        }
-        for name, payload in payloads
+        outbox_row(
+            destination=destination,
+            platform=platform,
+            chat_id=chat_id,
+            payload=payload,
+            priority=priority,
+            now=now,
+        )
+        for payload in payloads
     ]
     await session.execute(insert(_OUTBOX), rows)
+
+
+def outbox_row(
+    *,
+    destination: str,
+    platform: str,
+    chat_id: str,
+    payload: tuple[str, dict[str, Any]],
+    priority: int,
+    now: datetime,
+) -> dict[str, Any]:
+    """The values of a new pending outbox row."""
+    action, data = payload
+    return {
+        "destination": destination,
+        "platform": platform,
+        "chat_id": chat_id,
+        "action": action,
+        "payload": data,
+        "priority": priority,
+        "state": OutboxState.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "platform_message_id": "",
+        "created_at": now,
+    }

@@ -187,7 +187,7 @@ class SqlOutboxStore:
             .where(_OUTBOX.c.next_attempt_at <= now)
             .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
             .where(_is_head())
-            .order_by(_OUTBOX.c.id)
+            .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
             .limit(limit)
         )
         async with self._sessions() as session, session.begin():

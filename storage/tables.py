@@ -58,6 +58,8 @@ class CustomerRow(SQLModel, table=True):
     language: str = Field(max_length=16)
     unreachable: bool = False
     unreachable_reason: str = Field(default="", max_length=512)
+    # False once the customer asked for no news about ideas (/unsubscribe).
+    wants_updates: bool = True
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -157,7 +159,10 @@ class OutboxRow(SQLModel, table=True):
     """A message waiting to be sent (or sent, or given up on), in order per destination."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_destination_id", "state", "destination", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_state_destination_id", "state", "destination", "id"),
+        Index("ix_outbox_state_priority_id", "state", "priority", "id"),
+    )
 
     # BIGINT on PostgreSQL for a long life; SQLite only autoincrements an INTEGER key.
     id: int | None = Field(
@@ -169,6 +174,8 @@ class OutboxRow(SQLModel, table=True):
     chat_id: str = Field(max_length=128)
     action: str = Field(max_length=32)
     payload: dict[str, Any] = _json(dict)
+    # Lower goes first: live conversations (0) before news to many customers (1).
+    priority: int = 0
     state: str = Field(default=OutboxState.PENDING, max_length=16)
     attempts: int = 0
     next_attempt_at: datetime = _timestamp()
@@ -220,3 +227,29 @@ class PlatformEventRow(SQLModel, table=True):
     last_error: str = Field(default="", max_length=1024)
     received_at: datetime = _timestamp()
     handled_at: datetime | None = _timestamp(nullable=True)
+
+
+class IdeaFollowerRow(SQLModel, table=True):
+    """A customer linked to an idea: its author, or one who said "me too"; they hear its news."""
+
+    __tablename__ = "idea_follower"
+
+    idea_id: int = Field(foreign_key="idea.id", primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True, index=True)
+    kind: str = Field(max_length=16)
+    created_at: datetime = _timestamp()
+
+
+class IdeaStatusChangeRow(SQLModel, table=True):
+    """One change of an idea's status: who, when, and what the customers were told."""
+
+    __tablename__ = "idea_status_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idea_id: int = Field(foreign_key="idea.id", index=True)
+    from_status: str = Field(max_length=32)
+    to_status: str = Field(max_length=32)
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    changed_by: str = Field(default="", max_length=256)
+    notified: int = 0
+    created_at: datetime = _timestamp(index=True)

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from bot.slack_commands import IDEAS_COMMAND
 from bot.slack_translate import SLASH_COMMAND
 
 MANIFEST = Path(__file__).resolve().parent.parent / "docs" / "slack-app-manifest.yaml"
@@ -19,14 +20,14 @@ def manifest() -> dict[str, Any]:
 
 def test_events_interactivity_and_command_go_to_the_events_url() -> None:
     settings = manifest()["settings"]
-    (command,) = manifest()["features"]["slash_commands"]
+    commands = manifest()["features"]["slash_commands"]
     urls = [
         settings["event_subscriptions"]["request_url"],
         settings["interactivity"]["request_url"],
-        command["url"],
+        *(command["url"] for command in commands),
     ]
     assert all(url.endswith("/slack/events") for url in urls)
-    assert command["command"] == SLASH_COMMAND
+    assert [command["command"] for command in commands] == [SLASH_COMMAND, IDEAS_COMMAND]
     assert set(settings["event_subscriptions"]["bot_events"]) == {
         "message.channels",
         "message.groups",

@@ -172,7 +172,10 @@ def test_card_shows_customer_words_escaped_and_its_buttons() -> None:
     assert "<https://evil|Click>" not in shown
     assert "Idea #3" in shown
     buttons = [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
-    assert buttons == ["staff_assign", "staff_close", "staff_internal_only"]
+    assert buttons == ["idea_status", "staff_assign", "staff_close", "staff_internal_only"]
+    (menu,) = [e for b in blocks if b["type"] == "actions" for e in b["elements"][:1]]
+    assert menu["initial_option"]["value"] == "3:new"
+    assert [option["value"] for option in menu["options"]][2] == "3:planned"
 
 
 def test_question_buttons_have_unique_action_ids() -> None:

@@ -455,16 +455,54 @@ class SlackEvents:
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, content_type="application/x-www-form-urlencoded")
 
-    async def command(self, person: SlackPerson, text: str) -> httpx.Response:
-        """A person types ``/ideabot <text>`` in their direct message with the app."""
+    async def choose(self, person: SlackPerson, post: Posted, value: str) -> httpx.Response:
+        """A person picks the option ``value`` in the menu on a message the app posted."""
+        menu = next(
+            element
+            for block in post.blocks
+            for element in block.get("elements", [])
+            if element.get("type") == "static_select"
+        )
+        (option,) = [option for option in menu["options"] if option["value"] == value]
+        payload = {
+            "type": "block_actions",
+            "team": {"id": person.team_id},
+            "user": {"id": person.user_id, "team_id": person.team_id, "name": person.name},
+            "api_app_id": "A0IDEABOT",
+            "trigger_id": f"trigger-{next(self._ids)}",
+            "container": {"type": "message", "message_ts": post.ts, "channel_id": post.channel},
+            "channel": {"id": post.channel},
+            "message": {"ts": post.ts, "text": post.text, "blocks": post.blocks},
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": menu["action_id"],
+                    "block_id": "b",
+                    "selected_option": option,
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, content_type="application/x-www-form-urlencoded")
+
+    async def command(
+        self,
+        person: SlackPerson,
+        text: str,
+        *,
+        command: str = "/ideabot",
+        channel: str | None = None,
+    ) -> httpx.Response:
+        """A person types a slash command (by default ``/ideabot`` in their DM with the app)."""
         body = urlencode(
             {
                 "token": "legacy-verification-token",
                 "team_id": person.team_id,
-                "channel_id": person.dm_channel,
+                "channel_id": channel or person.dm_channel,
                 "user_id": person.user_id,
                 "user_name": person.name,
-                "command": "/ideabot",
+                "command": command,
                 "text": text,
                 "trigger_id": f"trigger-{next(self._ids)}",
                 "response_url": "http://127.0.0.1:9/unused",

@@ -99,6 +99,9 @@ class TelegramBotApiDouble:
     blocked_chats: set[int] = field(default_factory=set)
     # chat id -> the retry_after values of the 429s its next sends get, in order
     rate_limits: dict[int, list[int]] = field(default_factory=dict)
+    # Like Telegram's limit for a bot: more sends than this within one second get a 429.
+    global_limit_per_second: int | None = None
+    refused_for_flooding: int = 0
     handed_out: set[int] = field(default_factory=set)
     held_sends: int = 0
     sent_by_chat: dict[int, list[SentMessage]] = field(default_factory=dict)
@@ -310,6 +313,12 @@ class TelegramBotApiDouble:
             return _error(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
             )
+        if self.global_limit_per_second is not None:
+            now = self.clock()
+            recent = [m for m in self.sent[-self.global_limit_per_second :] if now - m.at < 1.0]
+            if len(recent) >= self.global_limit_per_second:
+                self.refused_for_flooding += 1
+                return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         text = params.get("text", "")
         if not text:
             return _error(400, "Bad Request: message text is empty")

@@ -1,0 +1,139 @@
+"""Staff move ideas along; every customer linked to an idea hears of it in their language."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from handlers.conversation import ConversationKey, OutgoingMessage
+from handlers.idea_status import IdeaFollower, IdeaStatus, IdeaSummary, StatusChange, StatusLabels
+from handlers.ports import DialogueStore, DialogueTransaction, OutboxSignal
+from handlers.staff import StaffRoom, ThreadPost, UpdateCard
+from handlers.texts import Text, text
+
+logger = logging.getLogger(__name__)
+
+# Where idea changes come from, for the inbox: a click, a command, the command line.
+STAFF_EVENTS = "staff"
+
+_STATUS_TEXTS = {
+    IdeaStatus.NEW: Text.IDEA_NEW,
+    IdeaStatus.UNDER_REVIEW: Text.IDEA_UNDER_REVIEW,
+    IdeaStatus.PLANNED: Text.IDEA_PLANNED,
+    IdeaStatus.IN_PROGRESS: Text.IDEA_IN_PROGRESS,
+    IdeaStatus.DONE: Text.IDEA_DONE,
+    IdeaStatus.DECLINED: Text.IDEA_DECLINED,
+    IdeaStatus.DUPLICATE: Text.IDEA_DUPLICATE,
+}
+
+
+class ChangeOutcome(StrEnum):
+    """What became of a status change."""
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_FOUND = "not_found"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    """How a status change went and how many customers will hear of it."""
+
+    outcome: ChangeOutcome
+    notified: int = 0
+    idea: IdeaSummary | None = None
+
+
+def news_for(
+    follower: IdeaFollower, idea: IdeaSummary, status: IdeaStatus | None, message: str
+) -> OutgoingMessage:
+    """What one linked customer is told: the change (or the team's words), and how to stop."""
+    language = follower.language
+    if status is None:
+        headline = text(Text.IDEA_UPDATE_FROM_TEAM, language, title=idea.title)
+    else:
+        headline = text(_STATUS_TEXTS[status], language, title=idea.title)
+    parts = [headline, message.strip(), text(Text.HOW_TO_STOP_UPDATES, language)]
+    return OutgoingMessage("\n\n".join(part for part in parts if part))
+
+
+class IdeaDesk:
+    """Changes ideas' statuses and tells their customers; one transaction per change."""
+
+    def __init__(
+        self,
+        *,
+        store: DialogueStore,
+        outbox_signal: OutboxSignal,
+        labels: StatusLabels,
+        staff_room: StaffRoom | None,
+    ) -> None:
+        self._store = store
+        self._outbox_signal = outbox_signal
+        self._labels = labels
+        self._staff_room = staff_room
+
+    async def change_status(self, change: StatusChange) -> ChangeResult:
+        """Move the idea, keep the change, tell every linked customer who wants news."""
+        async with self._store.transaction() as transaction:
+            if not await transaction.claim_inbound(
+                platform=STAFF_EVENTS, external_id=change.external_id
+            ):
+                return ChangeResult(ChangeOutcome.DUPLICATE)
+            idea = await transaction.idea_for_update(idea_id=change.idea_id)
+            if idea is None:
+                return ChangeResult(ChangeOutcome.NOT_FOUND)
+            if idea.status is change.status and not change.message.strip():
+                return ChangeResult(ChangeOutcome.UNCHANGED, idea=idea)
+            followers = await transaction.idea_followers(idea_id=idea.id)
+            news = [
+                (_key(follower), news_for(follower, idea, change.status, change.message))
+                for follower in followers
+                if follower.wants_updates
+            ]
+            await transaction.record_status_change(idea=idea, change=change, notified=len(news))
+            await transaction.enqueue_news(news)
+            await self._show_on_card(transaction, idea, change, len(news))
+        self._outbox_signal.outbox_changed()
+        logger.info(
+            "idea %s: %s → %s, %s customer(s) to tell",
+            idea.id,
+            idea.status.value,
+            change.status.value,
+            len(news),
+        )
+        return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=idea)
+
+    async def _show_on_card(
+        self,
+        transaction: DialogueTransaction,
+        idea: IdeaSummary,
+        change: StatusChange,
+        notified: int,
+    ) -> None:
+        if self._staff_room is None:
+            return
+        thread = await transaction.thread_of(conversation_id=idea.conversation_id)
+        if thread is None:
+            return
+        card = replace(thread.card, idea_status=change.status.value)
+        await transaction.save_card(card)
+        label = self._labels.label(change.status, "en")
+        said = f" with the message: “{change.message.strip()}”" if change.message.strip() else ""
+        note = (
+            f"{change.changed_by} set the status to {label}{said}; "
+            f"{notified} customer(s) will be told."
+        )
+        await transaction.enqueue_to_staff(
+            room=self._staff_room,
+            conversation_id=idea.conversation_id,
+            actions=[UpdateCard(card), ThreadPost(note)],
+        )
+
+
+def _key(follower: IdeaFollower) -> ConversationKey:
+    return ConversationKey(
+        platform=follower.platform, chat_id=follower.chat_id, user_id=follower.user_id
+    )

@@ -1,0 +1,91 @@
+"""An idea's life: its statuses, their names for people, and a change of status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class IdeaStatus(StrEnum):
+    """Where an idea stands, from new to done (or declined, or a duplicate)."""
+
+    NEW = "new"
+    UNDER_REVIEW = "under_review"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DECLINED = "declined"
+    DUPLICATE = "duplicate"
+
+
+DEFAULT_LABELS: dict[IdeaStatus, dict[str, str]] = {
+    IdeaStatus.NEW: {"en": "New", "nb": "Ny"},
+    IdeaStatus.UNDER_REVIEW: {"en": "Under review", "nb": "Under vurdering"},
+    IdeaStatus.PLANNED: {"en": "Planned", "nb": "Planlagt"},
+    IdeaStatus.IN_PROGRESS: {"en": "In progress", "nb": "Under arbeid"},
+    IdeaStatus.DONE: {"en": "Done", "nb": "Ferdig"},
+    IdeaStatus.DECLINED: {"en": "Declined", "nb": "Avslått"},
+    IdeaStatus.DUPLICATE: {"en": "Duplicate", "nb": "Duplikat"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StatusLabels:
+    """What each status is called, per language (configurable; English and Norwegian ship)."""
+
+    labels: Mapping[IdeaStatus, Mapping[str, str]]
+
+    @classmethod
+    def default(cls) -> StatusLabels:
+        """The shipped labels."""
+        return cls(DEFAULT_LABELS)
+
+    def label(self, status: IdeaStatus, language: str) -> str:
+        """The status's name in ``language``, else in English, else its code."""
+        names = self.labels.get(status, {})
+        return names.get(language) or names.get("en") or status.value
+
+
+def parse_status(words: str, labels: StatusLabels) -> IdeaStatus | None:
+    """The status that ``words`` name: a code (``in_progress``) or a label in any language."""
+    folded = words.strip().casefold().replace("-", " ").replace("_", " ")
+    for status in IdeaStatus:
+        names = {status.value.replace("_", " ")}
+        names.update(name.casefold() for name in labels.labels.get(status, {}).values())
+        if folded in names:
+            return status
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A staff member moves an idea to a status, with a message for its customers or not."""
+
+    external_id: str
+    idea_id: int
+    status: IdeaStatus
+    changed_by: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaFollower:
+    """A customer linked to an idea (its author, or a "me too"), and how to reach them."""
+
+    customer_id: int
+    platform: str
+    chat_id: str
+    user_id: str
+    language: str
+    wants_updates: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaSummary:
+    """An idea as a status change needs it."""
+
+    id: int
+    title: str
+    status: IdeaStatus
+    conversation_id: int

@@ -1,0 +1,72 @@
+"""Idea statuses with history, the customers linked to each idea, and outbox priorities.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-28 09:50:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("wants_updates", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.create_index(
+            "ix_outbox_state_priority_id", ["state", "priority", "id"], unique=False
+        )
+    op.create_table(
+        "idea_follower",
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["customer_id"], ["customer.id"]),
+        sa.ForeignKeyConstraint(["idea_id"], ["idea.id"]),
+        sa.PrimaryKeyConstraint("idea_id", "customer_id"),
+    )
+    with op.batch_alter_table("idea_follower", schema=None) as batch_op:
+        batch_op.create_index("ix_idea_follower_customer_id", ["customer_id"], unique=False)
+    # Every idea recorded so far has its author as its first follower.
+    op.execute(
+        "INSERT INTO idea_follower (idea_id, customer_id, kind, created_at) "
+        "SELECT id, customer_id, 'author', created_at FROM idea"
+    )
+    op.create_table(
+        "idea_status_change",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("from_status", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("to_status", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("changed_by", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+        sa.Column("notified", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["idea_id"], ["idea.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("idea_status_change", schema=None) as batch_op:
+        batch_op.create_index("ix_idea_status_change_idea_id", ["idea_id"], unique=False)
+        batch_op.create_index("ix_idea_status_change_created_at", ["created_at"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table("idea_status_change")
+    op.drop_table("idea_follower")
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_state_priority_id")
+        batch_op.drop_column("priority")
+    with op.batch_alter_table("customer", schema=None) as batch_op:
+        batch_op.drop_column("wants_updates")

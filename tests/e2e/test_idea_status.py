@@ -1,0 +1,168 @@
+"""Statuses end to end: staff change them from Slack or the command line; linked customers hear."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from sqlalchemy import insert
+
+from storage.database import create_engine, create_sessions
+from storage.tables import CustomerRow, IdeaFollowerRow
+from storage.types import utc_now
+from tests.doubles.slack_api import STAFF_CHANNEL, SlackPerson, SlackWebApiDouble
+from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
+from tests.e2e.conftest import ANNE, BotFactory
+from tests.e2e.test_slack_staff import (
+    events_to,
+    finish_flow_on_telegram,
+    start_bot,
+    wait_for_card,
+)
+
+
+async def link_followers(database_url: str, idea_id: int, customers: list[dict[str, str]]) -> None:
+    """Customers who said "me too" to the idea (the similar-idea question will make these)."""
+    engine = create_engine(database_url)
+    try:
+        async with create_sessions(engine)() as session, session.begin():
+            for customer in customers:
+                now = utc_now()
+                inserted = await session.execute(
+                    insert(CustomerRow.__table__)  # type: ignore[attr-defined]
+                    .values(
+                        unreachable=False,
+                        unreachable_reason="",
+                        wants_updates=True,
+                        created_at=now,
+                        updated_at=now,
+                        **customer,
+                    )
+                    .returning(CustomerRow.__table__.c.id)  # type: ignore[attr-defined]
+                )
+                await session.execute(
+                    insert(IdeaFollowerRow.__table__).values(  # type: ignore[attr-defined]
+                        idea_id=idea_id,
+                        customer_id=inserted.scalar_one(),
+                        kind="vote",
+                        created_at=now,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+async def ideabot_cli(database_url: str, *arguments: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *arguments,
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+async def test_staff_move_an_idea_and_every_linked_customer_hears(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    sqlite_url: str,
+) -> None:
+    bot = await start_bot(bot_factory, slack_api)
+    kari = Customer(user_id=701, first_name="Kari")
+    await finish_flow_on_telegram(telegram_api, kari)
+    card = await wait_for_card(slack_api)
+    siri = slack_api.add(SlackPerson("U0SIRI", "Siri", locale="nb-NO"))
+    await link_followers(
+        sqlite_url,
+        1,
+        [
+            {
+                "platform": "slack",
+                "platform_user_id": siri.user_id,
+                "chat_id": siri.dm_channel,
+                "display_name": "Siri",
+                "language": "nb",
+            }
+        ],
+    )
+    slack = events_to(bot)
+
+    assert (await slack.choose(ANNE, card, "1:planned")).status_code == 200
+    planned = (await telegram_api.wait_for_messages(kari, 7))[-1]
+    assert planned.text.startswith("Good news: your idea “A dark mode for the app")
+    assert planned.text.endswith(
+        "(Type /unsubscribe if you would rather not get news about ideas.)"
+    )
+    await slack_api.wait_until(lambda: len(slack_api.posts_in(siri.dm_channel)) == 1)
+    assert slack_api.posts_in(siri.dm_channel)[0].text.startswith("Gode nyheter: ideen din")
+    await slack_api.wait_until(lambda: any("status: Planned" in str(u) for u in slack_api.updates))
+    await slack_api.wait_until(
+        lambda: any(
+            post.text == "Anne Staff set the status to Planned; 2 customer(s) will be told."
+            for post in slack_api.posts_in(STAFF_CHANNEL, thread_ts=card.ts)
+        )
+    )
+
+    answer = await slack.command(
+        ANNE, "status 1 done Shipped today!", command="/ideas", channel=STAFF_CHANNEL
+    )
+    assert answer.text == "Idea #1 → Done: its thread will show the change."
+    done = (await telegram_api.wait_for_messages(kari, 8))[-1]
+    assert done.text.startswith("Your idea “A dark mode for the app")
+    assert "\n\nShipped today!\n\n" in done.text
+
+    wrong = await slack.command(ANNE, "status 1 someday", command="/ideas", channel=STAFF_CHANNEL)
+    assert "is not a status" in wrong.text
+
+    printed = await ideabot_cli(
+        sqlite_url, "ideas", "status", "1", "in progress", "-m", "Back on the bench", "--by", "Ops"
+    )
+    assert printed.strip() == "idea #1 is now in progress; 2 customer(s) will be told"
+    again = (await telegram_api.wait_for_messages(kari, 9))[-1]
+    assert again.text.startswith("We have started working on your idea")
+
+
+async def test_news_to_many_customers_keeps_within_the_limit_and_lets_live_chats_through(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory, sqlite_url: str
+) -> None:
+    followers = 400
+    telegram_api.global_limit_per_second = 120
+    bot = bot_factory(TELEGRAM_GLOBAL_RATE_PER_SECOND="100")
+    await bot.start()
+    kari = Customer(user_id=702, first_name="Kari")
+    await finish_flow_on_telegram(telegram_api, kari)
+    await link_followers(
+        sqlite_url,
+        1,
+        [
+            {
+                "platform": "telegram",
+                "platform_user_id": str(900_000 + number),
+                "chat_id": str(900_000 + number),
+                "display_name": f"Follower {number}",
+                "language": "nb" if number % 2 else "en",
+            }
+            for number in range(followers)
+        ],
+    )
+    sent_before = len(telegram_api.sent)
+    await ideabot_cli(sqlite_url, "ideas", "status", "1", "planned")
+    await telegram_api.wait_until(lambda: len(telegram_api.sent) >= sent_before + 30)
+    newcomer = Customer(user_id=703, first_name="Nina")
+    await telegram_api.send_text(newcomer, "/start")
+    (welcome,) = await telegram_api.wait_for_messages(newcomer, 1)
+    await telegram_api.wait_until(
+        lambda: len(telegram_api.sent) >= sent_before + followers + 2, timeout=60
+    )
+    news = telegram_api.sent[sent_before:]
+    assert telegram_api.refused_for_flooding == 0
+    assert len({message.chat_id for message in news}) == followers + 2  # + Kari + Nina
+    # The live conversation did not wait for the news to go out.
+    assert news.index(welcome) < len(news) - 100

@@ -1,0 +1,161 @@
+"""Idea statuses with real storage (SQLite): history, news to every linked customer, opt-out."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.slack_commands import SetStatus, parse_ideas_command
+from handlers.conversation import ConversationKey
+from handlers.flow_loader import LoadedFlow
+from handlers.idea_desk import ChangeOutcome, IdeaDesk
+from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, parse_status
+from storage.dialogue_store import BULK, SqlDialogueStore
+from storage.outbox_store import SqlOutboxStore
+from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow
+from storage.types import utc_now
+from tests.test_dialogue import CountingSignal, Customer, finish_default_flow, make_customer
+
+Sessions = async_sessionmaker[AsyncSession]
+OLA = ConversationKey(platform="telegram", chat_id="77", user_id="77")
+
+
+async def two_followers(sessions: Sessions, flows: list[LoadedFlow]) -> tuple[Customer, Customer]:
+    """Kari gave idea #1 (en); Ola (nb) said "me too" to it."""
+    kari = await make_customer(sessions, flows)
+    await finish_default_flow(kari)
+    await kari.replies()
+    ola = await make_customer(sessions, flows)
+    ola.key, ola.ids, ola.language_code = OLA, kari.ids, "nb"
+    await ola.say("/help")
+    await ola.replies()
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(IdeaFollowerRow.__table__).values(  # type: ignore[attr-defined]
+                idea_id=1, customer_id=2, kind="vote", created_at=utc_now()
+            )
+        )
+    return kari, ola
+
+
+async def delivered(sessions: Sessions) -> dict[str, list[str]]:
+    """Everything waiting in the outbox, marked sent, as texts by chat."""
+    outbox = SqlOutboxStore(sessions)
+    found: dict[str, list[str]] = {}
+    while items := await outbox.claim_due(platforms=["telegram"], limit=100, lease_seconds=30):
+        for item in items:
+            await outbox.mark_sent(item, platform_message_id=str(item.id))
+            found.setdefault(item.chat_id, []).append(item.payload["text"])
+    return found
+
+
+def desk(sessions: Sessions) -> IdeaDesk:
+    return IdeaDesk(
+        store=SqlDialogueStore(sessions),
+        outbox_signal=CountingSignal(),
+        labels=StatusLabels.default(),
+        staff_room=None,
+    )
+
+
+def change(status: IdeaStatus, message: str = "", external_id: str = "c1") -> StatusChange:
+    return StatusChange(
+        external_id=external_id, idea_id=1, status=status, changed_by="Anne", message=message
+    )
+
+
+async def test_every_linked_customer_hears_in_their_language(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    kari, ola = await two_followers(sqlite_sessions, shipped_flows)
+    result = await desk(sqlite_sessions).change_status(
+        change(IdeaStatus.PLANNED, "We start in May.")
+    )
+    assert (result.outcome, result.notified) == (ChangeOutcome.CHANGED, 2)
+    news = await delivered(sqlite_sessions)
+    (to_kari,) = news[kari.key.chat_id]
+    assert to_kari == (
+        "Good news: your idea “A dark mode for the mobile app, please, for the evening” is "
+        "planned.\n\nWe start in May.\n\n"
+        "(Type /unsubscribe if you would rather not get news about ideas.)"
+    )
+    (to_ola,) = news[ola.key.chat_id]
+    assert to_ola.startswith("Gode nyheter: ideen din «A dark mode")
+    assert to_ola.endswith("(Skriv /unsubscribe hvis du ikke vil ha nyheter om ideer.)")
+
+    async with sqlite_sessions() as session:
+        history = (await session.execute(select(IdeaStatusChangeRow))).scalars().all()
+        priorities = set((await session.execute(select(OutboxRow.priority))).scalars())
+    assert [(h.from_status, h.to_status, h.changed_by, h.notified) for h in history] == [
+        ("new", "planned", "Anne", 2)
+    ]
+    assert BULK in priorities
+
+
+async def test_an_unsubscribed_customer_is_not_told(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    kari, ola = await two_followers(sqlite_sessions, shipped_flows)
+    replies = await ola.say("/unsubscribe")
+    assert replies[0]["text"].startswith("Greit: du får ikke flere nyheter om ideer.")
+    result = await desk(sqlite_sessions).change_status(change(IdeaStatus.DONE))
+    assert result.notified == 1
+    assert list(await delivered(sqlite_sessions)) == [kari.key.chat_id]
+    await ola.say("/subscribe")
+    await ola.replies()
+    await desk(sqlite_sessions).change_status(change(IdeaStatus.DECLINED, external_id="c2"))
+    assert sorted(await delivered(sqlite_sessions)) == sorted([kari.key.chat_id, "77"])
+
+
+async def test_unchanged_unknown_and_repeated_changes_do_nothing(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    await two_followers(sqlite_sessions, shipped_flows)
+    ideas = desk(sqlite_sessions)
+    assert (await ideas.change_status(change(IdeaStatus.NEW))).outcome is ChangeOutcome.UNCHANGED
+    missing = StatusChange(external_id="x", idea_id=99, status=IdeaStatus.DONE, changed_by="A")
+    assert (await ideas.change_status(missing)).outcome is ChangeOutcome.NOT_FOUND
+    first = await ideas.change_status(change(IdeaStatus.PLANNED, external_id="same"))
+    again = await ideas.change_status(change(IdeaStatus.PLANNED, external_id="same"))
+    assert (first.outcome, again.outcome) == (ChangeOutcome.CHANGED, ChangeOutcome.DUPLICATE)
+    news = await delivered(sqlite_sessions)
+    assert [len(texts) for texts in news.values()] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("status 12 planned We start in May", SetStatus(12, IdeaStatus.PLANNED, "We start in May")),
+        ("status #3 under review", SetStatus(3, IdeaStatus.UNDER_REVIEW, "")),
+        ("status 3 in_progress", SetStatus(3, IdeaStatus.IN_PROGRESS, "")),
+        (
+            "status 4 Planlagt Vi starter i mai",
+            SetStatus(4, IdeaStatus.PLANNED, "Vi starter i mai"),
+        ),
+    ],
+)
+def test_ideas_command_is_understood(words: str, expected: SetStatus) -> None:
+    assert parse_ideas_command(words, StatusLabels.default()) == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "problem"),
+    [
+        ("", "Usage:"),
+        ("status x planned", "is not an idea number"),
+        ("status 3 soon", "is not a status"),
+    ],
+)
+def test_ideas_command_mistakes_are_explained(words: str, problem: str) -> None:
+    answer = parse_ideas_command(words, StatusLabels.default())
+    assert isinstance(answer, str)
+    assert problem in answer
+    assert "under review" in answer
+
+
+def test_status_names_in_any_language() -> None:
+    labels = StatusLabels.default()
+    assert parse_status("Avslått", labels) is IdeaStatus.DECLINED
+    assert parse_status("in-progress", labels) is IdeaStatus.IN_PROGRESS
+    assert parse_status("later", labels) is None
