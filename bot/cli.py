@@ -277,6 +277,35 @@ def ideas_status(
     )
 
 
+@ideas_app.command("update")
+def ideas_update(
+    idea_id: Annotated[int, typer.Argument(help="The idea's number.")],
+    message: Annotated[str, typer.Argument(help="What to tell every customer of the idea.")],
+    by: Annotated[str, typer.Option(help="Who sends it, for the history.")] = "",
+) -> None:
+    """Tell every customer linked to an idea something, without changing its status."""
+    settings = _settings()
+    _configure_logging(settings, quiet=True)
+    if not message.strip():
+        raise _fail("the message is empty")
+    change = StatusChange(
+        external_id=f"cli:{uuid.uuid4()}",
+        idea_id=idea_id,
+        status=None,
+        changed_by=by or getpass.getuser(),
+        message=message,
+    )
+    results: list[ChangeResult] = []
+
+    async def apply() -> None:
+        results.append(await change_idea_status(settings, change))
+
+    _run(apply())
+    if results[0].outcome is ChangeOutcome.NOT_FOUND:
+        raise _fail(f"there is no idea #{idea_id}")
+    typer.echo(f"idea #{idea_id}: {results[0].notified} customer(s) will get the update")
+
+
 @ideas_app.command("export")
 def ideas_export(
     output_format: Annotated[

@@ -181,6 +181,9 @@ class SlackChannel:
             await ack(text=command)
             return
         await self._store(body)
+        if command.status is None:
+            await ack(text=f"Update for idea #{command.idea_id}: its thread will show who gets it.")
+            return
         label = self._labels.label(command.status, "en")
         await ack(text=f"Idea #{command.idea_id} → {label}: its thread will show the change.")
 

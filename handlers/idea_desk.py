@@ -85,23 +85,28 @@ class IdeaDesk:
             idea = await transaction.idea_for_update(idea_id=change.idea_id)
             if idea is None:
                 return ChangeResult(ChangeOutcome.NOT_FOUND)
-            if idea.status is change.status and not change.message.strip():
+            status = change.new_status(idea.status)
+            moved = status is not idea.status
+            if not moved and not change.message.strip():
                 return ChangeResult(ChangeOutcome.UNCHANGED, idea=idea)
             followers = await transaction.idea_followers(idea_id=idea.id)
             news = [
-                (_key(follower), news_for(follower, idea, change.status, change.message))
+                (
+                    _key(follower),
+                    news_for(follower, idea, status if moved else None, change.message),
+                )
                 for follower in followers
                 if follower.wants_updates
             ]
             await transaction.record_status_change(idea=idea, change=change, notified=len(news))
             await transaction.enqueue_news(news)
-            await self._show_on_card(transaction, idea, change, len(news))
+            await self._show_on_card(transaction, idea, change, status, len(news))
         self._outbox_signal.outbox_changed()
         logger.info(
             "idea %s: %s → %s, %s customer(s) to tell",
             idea.id,
             idea.status.value,
-            change.status.value,
+            status.value,
             len(news),
         )
         return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=idea)
@@ -111,6 +116,7 @@ class IdeaDesk:
         transaction: DialogueTransaction,
         idea: IdeaSummary,
         change: StatusChange,
+        status: IdeaStatus,
         notified: int,
     ) -> None:
         if self._staff_room is None:
@@ -118,14 +124,18 @@ class IdeaDesk:
         thread = await transaction.thread_of(conversation_id=idea.conversation_id)
         if thread is None:
             return
-        card = replace(thread.card, idea_status=change.status.value)
+        card = replace(thread.card, idea_status=status.value)
         await transaction.save_card(card)
-        label = self._labels.label(change.status, "en")
-        said = f" with the message: “{change.message.strip()}”" if change.message.strip() else ""
-        note = (
-            f"{change.changed_by} set the status to {label}{said}; "
-            f"{notified} customer(s) will be told."
-        )
+        words = change.message.strip()
+        if status is idea.status:
+            note = f"{change.changed_by} sent an update: “{words}”; {notified} customer(s) get it."
+        else:
+            label = self._labels.label(status, "en")
+            said = f" with the message: “{words}”" if words else ""
+            note = (
+                f"{change.changed_by} set the status to {label}{said}; "
+                f"{notified} customer(s) will be told."
+            )
         await transaction.enqueue_to_staff(
             room=self._staff_room,
             conversation_id=idea.conversation_id,

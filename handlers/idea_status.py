@@ -60,13 +60,17 @@ def parse_status(words: str, labels: StatusLabels) -> IdeaStatus | None:
 
 @dataclass(frozen=True, slots=True)
 class StatusChange:
-    """A staff member moves an idea to a status, with a message for its customers or not."""
+    """A staff member moves an idea to a status (None: keeps it), with words for its customers."""
 
     external_id: str
     idea_id: int
-    status: IdeaStatus
+    status: IdeaStatus | None
     changed_by: str
     message: str = ""
+
+    def new_status(self, current: IdeaStatus) -> IdeaStatus:
+        """The status the idea ends up with."""
+        return self.status if self.status is not None else current
 
 
 @dataclass(frozen=True, slots=True)

@@ -313,13 +313,13 @@ class SqlDialogueTransaction:
         await self._session.execute(
             update(_IDEA)
             .where(_IDEA.c.id == idea.id)
-            .values(status=change.status.value, updated_at=now)
+            .values(status=change.new_status(idea.status).value, updated_at=now)
         )
         await self._session.execute(
             insert(_STATUS_CHANGE).values(
                 idea_id=idea.id,
                 from_status=idea.status.value,
-                to_status=change.status.value,
+                to_status=change.new_status(idea.status).value,
                 message=change.message,
                 changed_by=change.changed_by[:256],
                 notified=notified,

@@ -133,6 +133,7 @@ async def test_unchanged_unknown_and_repeated_changes_do_nothing(
             "status 4 Planlagt Vi starter i mai",
             SetStatus(4, IdeaStatus.PLANNED, "Vi starter i mai"),
         ),
+        ("update 5 A week more", SetStatus(5, None, "A week more")),
     ],
 )
 def test_ideas_command_is_understood(words: str, expected: SetStatus) -> None:
@@ -159,3 +160,22 @@ def test_status_names_in_any_language() -> None:
     assert parse_status("Avslått", labels) is IdeaStatus.DECLINED
     assert parse_status("in-progress", labels) is IdeaStatus.IN_PROGRESS
     assert parse_status("later", labels) is None
+
+
+async def test_an_update_without_a_new_status_reaches_every_follower(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    kari, ola = await two_followers(sqlite_sessions, shipped_flows)
+    update = StatusChange(
+        external_id="u1", idea_id=1, status=None, changed_by="Anne", message="A week more."
+    )
+    result = await desk(sqlite_sessions).change_status(update)
+    assert (result.outcome, result.notified) == (ChangeOutcome.CHANGED, 2)
+    news = await delivered(sqlite_sessions)
+    assert news[kari.key.chat_id][0].startswith(
+        "News about your idea “A dark mode for the mobile app, please, for the evening”:\n\n"
+        "A week more."
+    )
+    assert news[ola.key.chat_id][0].startswith("Nytt om ideen din «A dark mode")
+    empty = StatusChange(external_id="u2", idea_id=1, status=None, changed_by="Anne")
+    assert (await desk(sqlite_sessions).change_status(empty)).outcome is ChangeOutcome.UNCHANGED
