@@ -47,6 +47,7 @@ from storage.database import create_engine, create_sessions
 from storage.dialogue_store import SqlDialogueStore
 from storage.event_queue import SqlEventQueue
 from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
 from storage.outbox_store import SqlOutboxStore
 
@@ -66,6 +67,7 @@ class Runtime:
     worker: DeliveryWorker
     staff_desk: StaffDesk | None
     idea_desk: IdeaDesk
+    ideas: IdeaCatalog
     events: SqlEventQueue
 
 
@@ -136,6 +138,7 @@ async def open_runtime(
             worker=worker,
             staff_desk=staff_desk,
             idea_desk=idea_desk,
+            ideas=IdeaCatalog(sessions),
             events=SqlEventQueue(sessions),
         )
 
@@ -289,6 +292,7 @@ async def serve(settings: Settings) -> None:
                 staff_channel=settings.slack_staff_channel,
                 staff_user_ids=settings.slack_admin_user_ids,
                 idea_desk=runtime.idea_desk,
+                ideas=runtime.ideas,
                 lease_seconds=settings.outbox_lease_seconds,
             )
             tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))

@@ -10,6 +10,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Coroutine
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,7 +27,7 @@ from handlers.idea_desk import ChangeOutcome, ChangeResult
 from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, parse_status
 from storage.database import create_engine
 from storage.flow_store import FlowVersionConflict
-from storage.idea_queries import export_ideas, idea_with_transcript
+from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
 from storage.migrate import migrate as apply_migrations
 
 # Pretty tracebacks print local variables, and those can hold tokens and message bodies.
@@ -160,13 +161,28 @@ def flows_validate(
         )
 
 
-def _ideas(status: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+StatusOption = Annotated[
+    str | None, typer.Option(help="Only ideas with this status (new, planned, in progress...).")
+]
+TagOption = Annotated[str | None, typer.Option(help="Only ideas with this tag.")]
+SearchOption = Annotated[
+    str | None, typer.Option("--search", help="Only ideas whose title or text has these words.")
+]
+TopOption = Annotated[bool, typer.Option("--top", help="The most requested first.")]
+
+
+def _ideas(where: IdeaFilter | None = None) -> list[dict[str, Any]]:
     settings = _settings()
     found: list[dict[str, Any]] = []
+    if where is not None and where.status is not None:
+        status = parse_status(where.status, StatusLabels.default())
+        if status is None:
+            raise _fail(f"“{where.status}” is not a status")
+        where = replace(where, status=status.value)
 
     async def read() -> None:
         async with open_database(settings) as sessions:
-            found.extend(await export_ideas(sessions, status=status, limit=limit))
+            found.extend(await export_ideas(sessions, where=where))
 
     _run(read())
     return found
@@ -174,19 +190,25 @@ def _ideas(status: str | None = None, limit: int | None = None) -> list[dict[str
 
 @ideas_app.command("list")
 def ideas_list(
-    status: Annotated[str | None, typer.Option(help="Only ideas with this status.")] = None,
+    status: StatusOption = None,
+    tag: TagOption = None,
+    search: SearchOption = None,
+    top: TopOption = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
 ) -> None:
     """List the recorded ideas, one line each."""
-    ideas = _ideas(status)
+    ideas = _ideas(IdeaFilter(status=status, tag=tag, text=search, top=top, limit=limit))
     if not ideas:
-        typer.echo("no ideas yet")
+        typer.echo("no ideas found")
         return
     for idea in ideas:
         customer = idea["customer"]
+        tags = " ".join(f"#{tag}" for tag in idea["tags"])
         typer.echo(
-            f"#{idea['id']:<5} {idea['status']:<10} {idea['created_at'][:16]}  "
-            f"{idea['language']:<3} {customer['platform']}:{customer['name'] or '?':<16} "
-            f"{idea['title']}"
+            f"#{idea['id']:<5} {idea['status']:<12} {idea['created_at'][:16]}  "
+            f"{idea['language']:<3} {len(idea['linked_customers']):>3} linked  "
+            f"{customer['platform']}:{customer['name'] or '?':<16} {idea['title']}"
+            + (f"  {tags}" if tags else "")
         )
 
 
@@ -311,9 +333,13 @@ def ideas_export(
     output_format: Annotated[
         ExportFormat, typer.Option("--format", help="json or csv.")
     ] = ExportFormat.JSON,
+    status: StatusOption = None,
+    tag: TagOption = None,
+    search: SearchOption = None,
+    top: TopOption = False,
 ) -> None:
-    """Write every idea to standard output as JSON or CSV."""
-    ideas = _ideas()
+    """Write the ideas (all, or those the filters pick) to standard output as JSON or CSV."""
+    ideas = _ideas(IdeaFilter(status=status, tag=tag, text=search, top=top))
     if output_format is ExportFormat.JSON:
         json.dump(ideas, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
@@ -333,6 +359,10 @@ def ideas_export(
         "customer_name",
         "customer_id",
         "answers",
+        "tags",
+        "votes",
+        "linked_customers",
+        "status_history",
         "created_at",
     ]
     writer = csv.DictWriter(sys.stdout, fieldnames=columns)
@@ -346,6 +376,9 @@ def ideas_export(
                 "customer_name": customer["name"],
                 "customer_id": customer["id"],
                 "answers": json.dumps(idea["answers"], ensure_ascii=False),
+                "tags": " ".join(idea["tags"]),
+                "linked_customers": len(idea["linked_customers"]),
+                "status_history": json.dumps(idea["status_history"], ensure_ascii=False),
             }
         )
 

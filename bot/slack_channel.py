@@ -20,7 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.metrics import Metrics
-from bot.slack_commands import IDEAS_COMMAND, SetStatus, parse_ideas_command
+from bot.slack_commands import (
+    IDEAS_COMMAND,
+    Search,
+    Tagging,
+    parse_ideas_command,
+    search_results,
+)
 from bot.slack_translate import (
     PLATFORM,
     SLASH_COMMAND,
@@ -32,10 +38,11 @@ from bot.slack_translate import (
 from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue
 from handlers.idea_desk import IdeaDesk
-from handlers.idea_status import StatusChange, StatusLabels
+from handlers.idea_status import StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
 from storage.event_queue import SqlEventQueue, StoredEvent
+from storage.idea_queries import IdeaCatalog, IdeaFilter
 
 logger = logging.getLogger(__name__)
 
@@ -98,10 +105,12 @@ class SlackChannel:
         staff_channel: str | None,
         staff_user_ids: frozenset[str],
         idea_desk: IdeaDesk | None = None,
+        ideas: IdeaCatalog | None = None,
         labels: StatusLabels | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
         self._idea_desk = idea_desk
+        self._ideas = ideas
         self._labels = labels or StatusLabels.default()
         self._lease_seconds = lease_seconds
         self._client = client
@@ -177,15 +186,35 @@ class SlackChannel:
     async def _store_ideas_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Check the command's words at once: a mistake is answered, not stored."""
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
-        if not isinstance(command, SetStatus):
+        if isinstance(command, str):
             await ack(text=command)
             return
+        if isinstance(command, Search):
+            await ack(text=await self._search(command))
+            return
         await self._store(body)
+        if isinstance(command, Tagging):
+            await ack(text=f"Tags for idea #{command.idea_id}: its thread will show them.")
+            return
         if command.status is None:
             await ack(text=f"Update for idea #{command.idea_id}: its thread will show who gets it.")
             return
         label = self._labels.label(command.status, "en")
         await ack(text=f"Idea #{command.idea_id} → {label}: its thread will show the change.")
+
+    async def _search(self, search: Search) -> str:
+        """The ideas a search asks for, as a short list (read-only, so answered at once)."""
+        if self._ideas is None:
+            return "Searching ideas is not available here."
+        found = await self._ideas.find(
+            IdeaFilter(
+                text=search.text,
+                status=search.status.value if search.status else None,
+                tag=search.tag,
+                top=search.top,
+            )
+        )
+        return search_results(found, self._labels)
 
     async def _store(self, body: dict[str, Any]) -> None:
         identity = event_identity(body)
@@ -256,6 +285,8 @@ class SlackChannel:
             await self._staff_desk.handle_direct_message(translated)
         elif isinstance(translated, StatusChange) and self._idea_desk is not None:
             await self._idea_desk.change_status(translated)
+        elif isinstance(translated, TagChange) and self._idea_desk is not None:
+            await self._idea_desk.change_tags(translated)
 
     async def _retry(self, event: StoredEvent, reason: str) -> None:
         attempts = event.attempts + 1

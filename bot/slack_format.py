@@ -102,6 +102,8 @@ def _status(card: StaffCard, labels: StatusLabels) -> str:
     parts.append(
         f"Assigned to {escape(card.assignee)}" if card.assignee else "Nobody has taken it yet"
     )
+    if card.tags:
+        parts.append(" ".join(f"#{escape(tag)}" for tag in card.tags))
     if card.internal_only:
         parts.append("Internal only: replies are not sent")
     parts.append(

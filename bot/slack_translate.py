@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack_commands import IDEAS_COMMAND, SetStatus, parse_ideas_command
+from bot.slack_commands import IDEAS_COMMAND, SetStatus, Tagging, parse_ideas_command
 from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
-from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels
+from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
 
 PLATFORM = "slack"
@@ -33,7 +33,15 @@ class SlackUser:
 
 
 UserLookup = Callable[[str], Awaitable[SlackUser]]
-Translated = IncomingMessage | StaffMessage | CardAction | StaffDirectMessage | StatusChange | None
+Translated = (
+    IncomingMessage
+    | StaffMessage
+    | CardAction
+    | StaffDirectMessage
+    | StatusChange
+    | TagChange
+    | None
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +142,15 @@ class SlackTranslator:
         if not self._is_staff(user_id, str(body.get("team_id", "")), str(body.get("channel_id"))):
             return None
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
+        if isinstance(command, Tagging):
+            user = await self._users(user_id)
+            return TagChange(
+                external_id=f"command:{body['trigger_id']}",
+                idea_id=command.idea_id,
+                changed_by=user.name,
+                add=command.add,
+                remove=command.remove,
+            )
         if not isinstance(command, SetStatus):
             return None
         user = await self._users(user_id)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from handlers.conversation import ConversationKey, OutgoingMessage
-from handlers.idea_status import IdeaFollower, IdeaStatus, IdeaSummary, StatusChange, StatusLabels
+from handlers.idea_status import (
+    IdeaFollower,
+    IdeaStatus,
+    IdeaSummary,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    normalize_tag,
+)
 from handlers.ports import DialogueStore, DialogueTransaction, OutboxSignal
-from handlers.staff import StaffRoom, ThreadPost, UpdateCard
+from handlers.staff import StaffCard, StaffRoom, ThreadPost, UpdateCard
 from handlers.texts import Text, text
 
 logger = logging.getLogger(__name__)
@@ -111,6 +120,33 @@ class IdeaDesk:
         )
         return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=idea)
 
+    async def change_tags(self, change: TagChange) -> ChangeResult:
+        """Tag an idea or take tags off; the card shows its tags."""
+        add = tuple(sorted({normalize_tag(tag) for tag in change.add} - {""}))
+        remove = tuple(sorted({normalize_tag(tag) for tag in change.remove} - {""}))
+        async with self._store.transaction() as transaction:
+            if not await transaction.claim_inbound(
+                platform=STAFF_EVENTS, external_id=change.external_id
+            ):
+                return ChangeResult(ChangeOutcome.DUPLICATE)
+            idea = await transaction.idea_for_update(idea_id=change.idea_id)
+            if idea is None:
+                return ChangeResult(ChangeOutcome.NOT_FOUND)
+            tags = await transaction.change_tags(idea_id=idea.id, add=add, remove=remove)
+            said = []
+            if add:
+                said.append("tagged it " + " ".join(f"#{tag}" for tag in add))
+            if remove:
+                said.append("took off " + " ".join(f"#{tag}" for tag in remove))
+            await self._on_card(
+                transaction,
+                idea,
+                lambda card: replace(card, tags=tags),
+                f"{change.changed_by} {' and '.join(said) or 'changed no tags'}.",
+            )
+        self._outbox_signal.outbox_changed()
+        return ChangeResult(ChangeOutcome.CHANGED, idea=idea)
+
     async def _show_on_card(
         self,
         transaction: DialogueTransaction,
@@ -119,13 +155,6 @@ class IdeaDesk:
         status: IdeaStatus,
         notified: int,
     ) -> None:
-        if self._staff_room is None:
-            return
-        thread = await transaction.thread_of(conversation_id=idea.conversation_id)
-        if thread is None:
-            return
-        card = replace(thread.card, idea_status=status.value)
-        await transaction.save_card(card)
         words = change.message.strip()
         if status is idea.status:
             note = f"{change.changed_by} sent an update: “{words}”; {notified} customer(s) get it."
@@ -136,6 +165,25 @@ class IdeaDesk:
                 f"{change.changed_by} set the status to {label}{said}; "
                 f"{notified} customer(s) will be told."
             )
+        await self._on_card(
+            transaction, idea, lambda card: replace(card, idea_status=status.value), note
+        )
+
+    async def _on_card(
+        self,
+        transaction: DialogueTransaction,
+        idea: IdeaSummary,
+        change: Callable[[StaffCard], StaffCard],
+        note: str,
+    ) -> None:
+        """Show a change on the idea's card (if it has a staff thread) and say it in the thread."""
+        if self._staff_room is None:
+            return
+        thread = await transaction.thread_of(conversation_id=idea.conversation_id)
+        if thread is None:
+            return
+        card = change(thread.card)
+        await transaction.save_card(card)
         await transaction.enqueue_to_staff(
             room=self._staff_room,
             conversation_id=idea.conversation_id,

@@ -73,6 +73,25 @@ class StatusChange:
         return self.status if self.status is not None else current
 
 
+TAG_LENGTH = 64
+
+
+def normalize_tag(word: str) -> str:
+    """A tag as stored: lower case, no leading #, words joined by -."""
+    return "-".join(word.strip().lstrip("#").casefold().split())[:TAG_LENGTH]
+
+
+@dataclass(frozen=True, slots=True)
+class TagChange:
+    """A staff member adds tags to an idea or takes them off."""
+
+    external_id: str
+    idea_id: int
+    changed_by: str
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class IdeaFollower:
     """A customer linked to an idea (its author, or a "me too"), and how to reach them."""

@@ -141,6 +141,12 @@ class DialogueTransaction(Protocol):
         """Move the idea to the change's status and keep the change in its history."""
         ...
 
+    async def change_tags(
+        self, *, idea_id: int, add: tuple[str, ...], remove: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Add and take off tags; the idea's tags afterwards, sorted."""
+        ...
+
     async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:
         """Every customer linked to the idea (its author and its votes)."""
         ...

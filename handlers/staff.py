@@ -54,6 +54,7 @@ class StaffCard:
     assignee: str = ""
     closed_by: str = ""
     internal_only: bool = False
+    tags: tuple[str, ...] = ()
 
     @property
     def closed(self) -> bool:
@@ -75,6 +76,7 @@ class StaffCard:
             "assignee": self.assignee,
             "closed_by": self.closed_by,
             "internal_only": self.internal_only,
+            "tags": list(self.tags),
         }
 
     @classmethod
@@ -93,6 +95,7 @@ class StaffCard:
             assignee=data.get("assignee", ""),
             closed_by=data.get("closed_by", ""),
             internal_only=bool(data.get("internal_only", False)),
+            tags=tuple(data.get("tags", [])),
         )
 
     def with_idea(self, idea_id: int, draft: IdeaDraft) -> StaffCard:

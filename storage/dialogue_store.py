@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import ConversationKey, OutboundAction, OutgoingMessage
@@ -29,6 +29,7 @@ from storage.tables import (
     IdeaFollowerRow,
     IdeaRow,
     IdeaStatusChangeRow,
+    IdeaTagRow,
     InboxRow,
     MessageRow,
     OutboxRow,
@@ -48,6 +49,7 @@ _THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
 _OPEN = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 _FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
 _STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
+_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
 # Outbox priorities: a live conversation's messages go before news sent to many customers.
 LIVE = 0
 BULK = 1
@@ -326,6 +328,27 @@ class SqlDialogueTransaction:
                 created_at=now,
             )
         )
+
+    async def change_tags(
+        self, *, idea_id: int, add: tuple[str, ...], remove: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Add and take off tags; the idea's tags afterwards, sorted."""
+        if remove:
+            await self._session.execute(
+                delete(_TAG).where(_TAG.c.idea_id == idea_id).where(_TAG.c.tag.in_(remove))
+            )
+        for tag in add:
+            await insert_if_absent(
+                self._session,
+                IdeaTagRow,
+                conflict=["idea_id", "tag"],
+                values={"idea_id": idea_id, "tag": tag, "created_at": utc_now()},
+                returning="tag",
+            )
+        tags = await self._session.execute(
+            select(_TAG.c.tag).where(_TAG.c.idea_id == idea_id).order_by(_TAG.c.tag)
+        )
+        return tuple(tags.scalars())
 
     async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:
         """Every customer linked to the idea, with how to reach them."""

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import exists, func, or_
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from storage.tables import CustomerRow, IdeaRow, MessageRow
+from handlers.idea_status import normalize_tag
+from storage.tables import (
+    CustomerRow,
+    IdeaFollowerRow,
+    IdeaRow,
+    IdeaStatusChangeRow,
+    IdeaTagRow,
+    MessageRow,
+    StaffThreadRow,
+)
+
+_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
+_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
+_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
 
 
 def _idea_document(idea: IdeaRow, customer: CustomerRow) -> dict[str, Any]:
@@ -38,25 +57,131 @@ def _idea_document(idea: IdeaRow, customer: CustomerRow) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class IdeaFilter:
+    """Which ideas to read: by status, tag, words in them; or the most requested first."""
+
+    status: str | None = None
+    tag: str | None = None
+    text: str | None = None
+    top: bool = False
+    limit: int | None = None
+
+
 async def export_ideas(
     sessions: async_sessionmaker[AsyncSession],
     *,
     status: str | None = None,
     limit: int | None = None,
+    where: IdeaFilter | None = None,
 ) -> list[dict[str, Any]]:
-    """Every idea (newest last) with its customer, as JSON-ready documents."""
-    query = (
-        select(IdeaRow, CustomerRow)
-        .join(CustomerRow, col(CustomerRow.id) == col(IdeaRow.customer_id))
-        .order_by(col(IdeaRow.id))
+    """The ideas (oldest first, or most requested first) with customer, tags, votes, history."""
+    where = where or IdeaFilter(status=status, limit=limit)
+    followers = (
+        select(func.count())
+        .select_from(_FOLLOWER)
+        .where(_FOLLOWER.c.idea_id == col(IdeaRow.id))
+        .scalar_subquery()
     )
-    if status is not None:
-        query = query.where(col(IdeaRow.status) == status)
-    if limit is not None:
-        query = query.limit(limit)
+    query = select(IdeaRow, CustomerRow, followers.label("followers")).join(
+        CustomerRow, col(CustomerRow.id) == col(IdeaRow.customer_id)
+    )
+    if where.status is not None:
+        query = query.where(col(IdeaRow.status) == where.status)
+    if where.tag is not None:
+        query = query.where(
+            exists()
+            .where(_TAG.c.idea_id == col(IdeaRow.id))
+            .where(_TAG.c.tag == normalize_tag(where.tag))
+        )
+    for word in (where.text or "").split():
+        pattern = f"%{word}%"
+        query = query.where(
+            or_(col(IdeaRow.title).ilike(pattern), col(IdeaRow.description).ilike(pattern))
+        )
+    if where.top:
+        query = query.order_by(followers.desc(), col(IdeaRow.id))
+    else:
+        query = query.order_by(col(IdeaRow.id))
+    if where.limit is not None:
+        query = query.limit(where.limit)
     async with sessions() as session:
         rows = (await session.execute(query)).all()
-    return [_idea_document(idea, customer) for idea, customer in rows]
+        ids = [idea.id for idea, _, _ in rows]
+        extras = await _extras(session, ids)
+    documents = []
+    for idea, customer, _ in rows:
+        document = _idea_document(idea, customer)
+        document.update(extras.get(idea.id, _no_extras()))
+        documents.append(document)
+    return documents
+
+
+def _no_extras() -> dict[str, Any]:
+    return {"tags": [], "votes": 0, "linked_customers": [], "status_history": [], "thread": None}
+
+
+async def _extras(session: AsyncSession, ids: list[int | None]) -> dict[int, dict[str, Any]]:
+    """Tags, votes, linked customers, status history and staff thread of many ideas at once."""
+    extras: dict[int, dict[str, Any]] = {idea_id: _no_extras() for idea_id in ids if idea_id}
+    if not extras:
+        return extras
+    wanted = list(extras)
+    for idea_id, tag in await session.execute(
+        core_select(_TAG.c.idea_id, _TAG.c.tag)
+        .where(_TAG.c.idea_id.in_(wanted))
+        .order_by(_TAG.c.tag)
+    ):
+        extras[idea_id]["tags"].append(tag)
+    linked = await session.execute(
+        core_select(
+            _FOLLOWER.c.idea_id,
+            _FOLLOWER.c.kind,
+            _CUSTOMER.c.id,
+            _CUSTOMER.c.platform,
+            _CUSTOMER.c.display_name,
+            _CUSTOMER.c.language,
+            _CUSTOMER.c.wants_updates,
+        )
+        .join(_CUSTOMER, _CUSTOMER.c.id == _FOLLOWER.c.customer_id)
+        .where(_FOLLOWER.c.idea_id.in_(wanted))
+        .order_by(_FOLLOWER.c.created_at, _CUSTOMER.c.id)
+    )
+    for row in linked:
+        extras[row.idea_id]["linked_customers"].append(
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "platform": row.platform,
+                "name": row.display_name,
+                "language": row.language,
+                "wants_updates": row.wants_updates,
+            }
+        )
+        extras[row.idea_id]["votes"] += row.kind == "vote"
+    history = await session.execute(
+        core_select(_CHANGE).where(_CHANGE.c.idea_id.in_(wanted)).order_by(_CHANGE.c.id)
+    )
+    for change in history:
+        extras[change.idea_id]["status_history"].append(
+            {
+                "from": change.from_status,
+                "to": change.to_status,
+                "message": change.message,
+                "by": change.changed_by,
+                "notified": change.notified,
+                "at": change.created_at.isoformat(),
+            }
+        )
+    threads = await session.execute(
+        core_select(_IDEA.c.id, _THREAD.c.room_chat_id, _THREAD.c.thread_ref)
+        .join(_THREAD, _THREAD.c.conversation_id == _IDEA.c.conversation_id)
+        .where(_IDEA.c.id.in_(wanted))
+    )
+    for idea_id, channel, thread_ref in threads:
+        if thread_ref:
+            extras[idea_id]["thread"] = {"channel": channel, "ts": thread_ref}
+    return extras
 
 
 async def idea_with_transcript(
@@ -92,3 +217,14 @@ async def idea_with_transcript(
             for message in messages
         ]
     return document
+
+
+class IdeaCatalog:
+    """Finds ideas for people (the staff's /ideas command)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def find(self, where: IdeaFilter) -> list[dict[str, Any]]:
+        """The ideas ``where`` picks, as export documents."""
+        return await export_ideas(self._sessions, where=where)

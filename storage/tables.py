@@ -253,3 +253,13 @@ class IdeaStatusChangeRow(SQLModel, table=True):
     changed_by: str = Field(default="", max_length=256)
     notified: int = 0
     created_at: datetime = _timestamp(index=True)
+
+
+class IdeaTagRow(SQLModel, table=True):
+    """A tag staff gave an idea, to find it again and group it."""
+
+    __tablename__ = "idea_tag"
+
+    idea_id: int = Field(foreign_key="idea.id", primary_key=True)
+    tag: str = Field(max_length=64, primary_key=True, index=True)
+    created_at: datetime = _timestamp()

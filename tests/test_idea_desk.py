@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_commands import SetStatus, parse_ideas_command
+from bot.slack_commands import Search, SetStatus, Tagging, parse_ideas_command, search_results
 from handlers.conversation import ConversationKey
 from handlers.flow_loader import LoadedFlow
 from handlers.idea_desk import ChangeOutcome, IdeaDesk
-from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, parse_status
+from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, TagChange, parse_status
 from storage.dialogue_store import BULK, SqlDialogueStore
+from storage.idea_queries import IdeaFilter, export_ideas
 from storage.outbox_store import SqlOutboxStore
 from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow
 from storage.types import utc_now
@@ -179,3 +180,78 @@ async def test_an_update_without_a_new_status_reaches_every_follower(
     assert news[ola.key.chat_id][0].startswith("Nytt om ideen din «A dark mode")
     empty = StatusChange(external_id="u2", idea_id=1, status=None, changed_by="Anne")
     assert (await desk(sqlite_sessions).change_status(empty)).outcome is ChangeOutcome.UNCHANGED
+
+
+async def test_tags_history_and_followers_show_in_the_export_and_filters(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    await two_followers(sqlite_sessions, shipped_flows)
+    ideas = desk(sqlite_sessions)
+    tagging = TagChange(external_id="t1", idea_id=1, changed_by="Anne", add=("#UI", "Dark Mode"))
+    assert (await ideas.change_tags(tagging)).outcome is ChangeOutcome.CHANGED
+    untag = TagChange(external_id="t2", idea_id=1, changed_by="Anne", remove=("ui",))
+    await ideas.change_tags(untag)
+    await ideas.change_status(change(IdeaStatus.PLANNED, "Soon."))
+
+    (idea,) = await export_ideas(sqlite_sessions)
+    assert idea["tags"] == ["dark-mode"]
+    assert idea["votes"] == 1
+    assert [(c["kind"], c["language"]) for c in idea["linked_customers"]] == [
+        ("author", "en"),
+        ("vote", "nb"),
+    ]
+    (history,) = idea["status_history"]
+    assert (history["from"], history["to"], history["message"], history["by"]) == (
+        "new",
+        "planned",
+        "Soon.",
+        "Anne",
+    )
+    found = await export_ideas(sqlite_sessions, where=IdeaFilter(tag="#Dark-Mode", text="mobile"))
+    assert [idea["id"] for idea in found] == [1]
+    assert await export_ideas(sqlite_sessions, where=IdeaFilter(text="banana")) == []
+    assert await export_ideas(sqlite_sessions, where=IdeaFilter(status="new")) == []
+
+
+async def test_the_most_requested_come_first(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    kari, _ = await two_followers(sqlite_sessions, shipped_flows)  # idea 1: two linked
+    other = await make_customer(sqlite_sessions, shipped_flows)
+    other.key = ConversationKey(platform="telegram", chat_id="88", user_id="88")
+    other.ids = kari.ids
+    await finish_default_flow(other)  # idea 2: one linked
+    top = await export_ideas(sqlite_sessions, where=IdeaFilter(top=True))
+    assert [idea["id"] for idea in top] == [1, 2]
+    oldest_first = await export_ideas(sqlite_sessions)
+    assert [idea["id"] for idea in oldest_first] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("search dark mode", Search(text="dark mode")),
+        ("list planned #UI", Search(status=IdeaStatus.PLANNED, tag="ui")),
+        ("list", Search()),
+        ("top #mobile", Search(top=True, tag="mobile")),
+        ("tag 4 ui Mobile -old", Tagging(4, ("ui", "mobile"), ("old",))),
+    ],
+)
+def test_ideas_search_and_tag_commands(words: str, expected: object) -> None:
+    assert parse_ideas_command(words, StatusLabels.default()) == expected
+
+
+def test_search_results_link_to_the_threads() -> None:
+    document = {
+        "id": 3,
+        "status": "planned",
+        "title": "Dark <mode>",
+        "tags": ["ui"],
+        "linked_customers": [{}, {}],
+        "thread": {"channel": "C0STAFF", "ts": "1700000001.000100"},
+    }
+    assert search_results([document], StatusLabels.default()) == (
+        "#3 [Planned] Dark &lt;mode&gt; · 2 asked #ui · "
+        "<https://slack.com/archives/C0STAFF/p1700000001000100|thread>"
+    )
+    assert search_results([], StatusLabels.default()) == "No ideas found."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 
@@ -127,6 +128,26 @@ async def test_staff_move_an_idea_and_every_linked_customer_hears(
     assert printed.strip() == "idea #1 is now in progress; 2 customer(s) will be told"
     again = (await telegram_api.wait_for_messages(kari, 9))[-1]
     assert again.text.startswith("We have started working on your idea")
+
+    tagged = await slack.command(ANNE, "tag 1 UI mobile", command="/ideas", channel=STAFF_CHANNEL)
+    assert tagged.text == "Tags for idea #1: its thread will show them."
+    await slack_api.wait_until(lambda: "#mobile #ui" in str(slack_api.updates[-1]["blocks"]))
+    found = await slack.command(ANNE, "search dark", command="/ideas", channel=STAFF_CHANNEL)
+    link = f"https://slack.com/archives/{STAFF_CHANNEL}/p{card.ts.replace('.', '')}"
+    assert found.text.startswith("#1 [In progress] A dark mode for the app")
+    assert found.text.endswith(f"· 2 asked #mobile #ui · <{link}|thread>")
+    listed = await ideabot_cli(
+        sqlite_url, "ideas", "list", "--tag", "ui", "--status", "in progress"
+    )
+    assert listed.startswith("#1 ")
+    assert "2 linked" in listed
+    exported = json.loads(await ideabot_cli(sqlite_url, "ideas", "export", "--format", "json"))
+    assert [change["to"] for change in exported[0]["status_history"]] == [
+        "planned",
+        "done",
+        "in_progress",
+    ]
+    assert exported[0]["votes"] == 1
 
 
 async def test_news_to_many_customers_keeps_within_the_limit_and_lets_live_chats_through(

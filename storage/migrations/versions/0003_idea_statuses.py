@@ -1,4 +1,4 @@
-"""Idea statuses with history, the customers linked to each idea, and outbox priorities.
+"""Idea statuses with history, tags, the customers linked to each idea, outbox priorities.
 
 Revision ID: 0003
 Revises: 0002
@@ -61,8 +61,20 @@ def upgrade() -> None:
         batch_op.create_index("ix_idea_status_change_idea_id", ["idea_id"], unique=False)
         batch_op.create_index("ix_idea_status_change_created_at", ["created_at"], unique=False)
 
+    op.create_table(
+        "idea_tag",
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("tag", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["idea_id"], ["idea.id"]),
+        sa.PrimaryKeyConstraint("idea_id", "tag"),
+    )
+    with op.batch_alter_table("idea_tag", schema=None) as batch_op:
+        batch_op.create_index("ix_idea_tag_tag", ["tag"], unique=False)
+
 
 def downgrade() -> None:
+    op.drop_table("idea_tag")
     op.drop_table("idea_status_change")
     op.drop_table("idea_follower")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
