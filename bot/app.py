@@ -29,6 +29,7 @@ from bot.files import (
 from bot.http_server import build_http_app
 from bot.metrics import Metrics
 from bot.pacing import Pacer
+from bot.scheduler import run_every
 from bot.settings import Settings
 from bot.slack_channel import SlackChannel
 from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
@@ -41,6 +42,7 @@ from handlers.dialogue import Dialogue
 from handlers.flow_loader import load_flows
 from handlers.idea_desk import ChangeResult, IdeaDesk
 from handlers.idea_status import StatusChange, StatusLabels
+from handlers.reminders import Reminders
 from handlers.staff import StaffRoom
 from handlers.staff_desk import StaffDesk
 from storage.database import create_engine, create_sessions
@@ -50,6 +52,7 @@ from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
 from storage.outbox_store import SqlOutboxStore
+from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ class Runtime:
     idea_desk: IdeaDesk
     ideas: IdeaCatalog
     events: SqlEventQueue
+    reminders: Reminders
 
 
 @contextlib.asynccontextmanager
@@ -140,6 +144,7 @@ async def open_runtime(
             idea_desk=idea_desk,
             ideas=IdeaCatalog(sessions),
             events=SqlEventQueue(sessions),
+            reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
         )
 
 
@@ -264,7 +269,17 @@ async def serve(settings: Settings) -> None:
     async with open_runtime(
         settings, channels=platforms.channels, staff_room=platforms.staff_room
     ) as runtime:
-        tasks = [asyncio.create_task(runtime.worker.run(), name="delivery")]
+        tasks = [
+            asyncio.create_task(runtime.worker.run(), name="delivery"),
+            asyncio.create_task(
+                run_every(
+                    settings.reminder_sweep_seconds,
+                    lambda: runtime.reminders.sweep(utc_now()),
+                    name="reminders",
+                ),
+                name="reminders",
+            ),
+        ]
         telegram_webhook = None
         telegram = None
         if bot is not None:

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     staff_signature: str = "{text}\n\n— {name}"
     staff_reopen_closed_threads: bool = False
 
+    reminder_sweep_seconds: float = Field(default=60.0, gt=0)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
 

@@ -119,6 +119,8 @@ def _texts(flow: FlowDefinition) -> Iterator[tuple[Location, LocalizedText]]:
     yield ("end", "thanks"), flow.end.thanks
     if flow.end.next_steps is not None:
         yield ("end", "next_steps"), flow.end.next_steps
+    if flow.reminder.text is not None:
+        yield ("reminder", "text"), flow.reminder.text
     for index, step in enumerate(flow.steps):
         base: Location = ("steps", index)
         yield (*base, "question"), step.question

@@ -134,6 +134,23 @@ class FlowEnd(StrictModel):
     next_steps: LocalizedText | None = None
 
 
+class FlowReminder(StrictModel):
+    """A nudge for a customer who stopped halfway, and when the answers become a draft idea."""
+
+    enabled: bool = True
+    after_hours: float = Field(default=24, gt=0)
+    # Left this long, the answers so far are kept as a draft idea staff can see.
+    draft_after_hours: float = Field(default=72, gt=0)
+    text: LocalizedText | None = None
+
+    @model_validator(mode="after")
+    def draft_comes_later(self) -> Self:
+        """The reminder must come before the answers are put away as a draft."""
+        if self.draft_after_hours <= self.after_hours:
+            raise ValueError("draft_after_hours must be longer than after_hours")
+        return self
+
+
 class FlowDefinition(StrictModel):
     """A whole question flow: its identity, languages, steps and end."""
 
@@ -145,6 +162,7 @@ class FlowDefinition(StrictModel):
     welcome: LocalizedText
     steps: list[Step] = Field(min_length=1)
     end: FlowEnd
+    reminder: FlowReminder = Field(default_factory=FlowReminder)
 
     @property
     def first_step(self) -> Step:

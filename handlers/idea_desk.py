@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 STAFF_EVENTS = "staff"
 
 _STATUS_TEXTS = {
+    IdeaStatus.DRAFT: Text.IDEA_NEW,
     IdeaStatus.NEW: Text.IDEA_NEW,
     IdeaStatus.UNDER_REVIEW: Text.IDEA_UNDER_REVIEW,
     IdeaStatus.PLANNED: Text.IDEA_PLANNED,

@@ -10,6 +10,8 @@ from enum import StrEnum
 class IdeaStatus(StrEnum):
     """Where an idea stands, from new to done (or declined, or a duplicate)."""
 
+    # The answers of a customer who stopped halfway, kept for staff (see a flow's reminder).
+    DRAFT = "draft"
     NEW = "new"
     UNDER_REVIEW = "under_review"
     PLANNED = "planned"
@@ -20,6 +22,7 @@ class IdeaStatus(StrEnum):
 
 
 DEFAULT_LABELS: dict[IdeaStatus, dict[str, str]] = {
+    IdeaStatus.DRAFT: {"en": "Draft", "nb": "Utkast"},
     IdeaStatus.NEW: {"en": "New", "nb": "Ny"},
     IdeaStatus.UNDER_REVIEW: {"en": "Under review", "nb": "Under vurdering"},
     IdeaStatus.PLANNED: {"en": "Planned", "nb": "Planlagt"},

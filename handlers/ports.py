@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -23,6 +24,8 @@ class ConversationStatus(StrEnum):
     FINISHED = "finished"
     CANCELLED = "cancelled"
     CLOSED = "closed"
+    # Stopped halfway and left; the answers were kept as a draft idea.
+    ABANDONED = "abandoned"
 
 
 class Direction(StrEnum):
@@ -67,6 +70,17 @@ class StaffThreadRecord:
     customer_id: int
     customer_language: str
     card: StaffCard
+
+
+@dataclass(frozen=True, slots=True)
+class StalledConversation:
+    """A conversation under way in which the customer has gone quiet."""
+
+    conversation: ConversationRecord
+    customer: ConversationKey
+    language: str
+    last_activity: datetime
+    reminded: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +132,28 @@ class DialogueTransaction(Protocol):
         ...
 
     async def record_idea(
-        self, *, customer_id: int, conversation_id: int, language: str, draft: IdeaDraft
+        self,
+        *,
+        customer_id: int,
+        conversation_id: int,
+        language: str,
+        draft: IdeaDraft,
+        status: str = "new",
     ) -> int:
-        """Store a recorded idea and return its id."""
+        """Store a recorded idea (a draft, for answers left halfway) and return its id."""
+        ...
+
+    async def lock_stalled(
+        self, *, conversation_id: int, idle_since: datetime
+    ) -> StalledConversation | None:
+        """The conversation if it is still under way and quiet since ``idle_since``, locked.
+
+        None as well when another process holds it: that one deals with it.
+        """
+        ...
+
+    async def mark_reminded(self, *, conversation_id: int, at: datetime) -> None:
+        """Remember that the customer was reminded (once per stall)."""
         ...
 
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
@@ -197,6 +230,18 @@ class DialogueStore(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[DialogueTransaction]:
         """A transaction that commits when the block ends without an error."""
+        ...
+
+
+class ReminderStore(Protocol):
+    """Finds stalled conversations, and opens one transaction per conversation it acts on."""
+
+    def transaction(self) -> AbstractAsyncContextManager[DialogueTransaction]:
+        """A transaction that commits when the block ends without an error."""
+        ...
+
+    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
+        """Conversations under way whose customer has been quiet since ``idle_since``."""
         ...
 
 

@@ -60,6 +60,7 @@ class Text(StrEnum):
     HOW_TO_STOP_UPDATES = "how_to_stop_updates"
     UNSUBSCRIBED = "unsubscribed"
     SUBSCRIBED = "subscribed"
+    REMINDER = "reminder"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -264,6 +265,10 @@ _TEXTS: dict[Text, dict[str, str]] = {
     Text.SUBSCRIBED: {
         "en": "Done: you will hear from us when ideas you gave or support move on.",
         "nb": "Greit: du hører fra oss når ideer du har gitt eller støtter kommer videre.",
+    },
+    Text.REMINDER: {
+        "en": "Hi again! You were telling us about an idea. Would you like to finish? Here is where we were.",
+        "nb": "Hei igjen! Du holdt på å fortelle oss om en idé. Vil du gjøre den ferdig? Her er hvor vi var.",
     },
     Text.STAFF_FILE_TOO_LARGE: {
         "en": "Our team sent you a file, “{file}”, that is too large for this chat ({size} MB). They have been told and will find another way.",

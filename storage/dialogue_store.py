@@ -19,6 +19,7 @@ from handlers.ports import (
     CustomerProfile,
     Direction,
     StaffThreadRecord,
+    StalledConversation,
     TranscriptEntry,
 )
 from handlers.staff import StaffAction, StaffCard, StaffRoom
@@ -184,6 +185,8 @@ class SqlDialogueTransaction:
             "status": conversation.status.value,
             "state": conversation.state.to_json(),
             "updated_at": now,
+            # The customer is active again: a later stall earns a new reminder.
+            "reminded_at": None,
         }
         if conversation.id is not None:
             await self._session.execute(
@@ -248,9 +251,15 @@ class SqlDialogueTransaction:
         return answered
 
     async def record_idea(
-        self, *, customer_id: int, conversation_id: int, language: str, draft: IdeaDraft
+        self,
+        *,
+        customer_id: int,
+        conversation_id: int,
+        language: str,
+        draft: IdeaDraft,
+        status: str = "new",
     ) -> int:
-        """Store the idea a flow recorded."""
+        """Store the idea a flow recorded (or a draft of one)."""
         now = utc_now()
         inserted = await self._session.execute(
             insert(_IDEA)
@@ -266,7 +275,7 @@ class SqlDialogueTransaction:
                 email=draft.email,
                 answers=draft.answers,
                 attachments=[attachment.to_json() for attachment in draft.attachments],
-                status="new",
+                status=status,
                 language=language,
                 created_at=now,
                 updated_at=now,
@@ -280,6 +289,57 @@ class SqlDialogueTransaction:
             )
         )
         return idea_id
+
+    async def lock_stalled(
+        self, *, conversation_id: int, idle_since: datetime
+    ) -> StalledConversation | None:
+        """The conversation if still under way and quiet, locked; None if another has it."""
+        query = (
+            select(
+                _CONVERSATION.c.id,
+                _CONVERSATION.c.customer_id,
+                _CONVERSATION.c.flow_id,
+                _CONVERSATION.c.flow_version,
+                _CONVERSATION.c.state,
+                _CONVERSATION.c.updated_at,
+                _CONVERSATION.c.reminded_at,
+                _CUSTOMER.c.platform,
+                _CUSTOMER.c.chat_id,
+                _CUSTOMER.c.platform_user_id,
+                _CUSTOMER.c.language,
+            )
+            .join(_CUSTOMER, _CUSTOMER.c.id == _CONVERSATION.c.customer_id)
+            .where(_CONVERSATION.c.id == conversation_id)
+            .where(_CONVERSATION.c.status == ConversationStatus.ACTIVE.value)
+            .where(_CONVERSATION.c.updated_at <= idle_since)
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=_CONVERSATION)
+        row = (await self._session.execute(query)).first()
+        if row is None:
+            return None
+        return StalledConversation(
+            conversation=ConversationRecord(
+                id=row.id,
+                customer_id=row.customer_id,
+                flow_id=row.flow_id,
+                flow_version=row.flow_version,
+                status=ConversationStatus.ACTIVE,
+                state=FlowState.from_json(row.state),
+            ),
+            customer=ConversationKey(row.platform, row.chat_id, row.platform_user_id),
+            language=row.language,
+            last_activity=row.updated_at,
+            reminded=row.reminded_at is not None,
+        )
+
+    async def mark_reminded(self, *, conversation_id: int, at: datetime) -> None:
+        """Remember the reminder, without counting it as the customer's activity."""
+        await self._session.execute(
+            update(_CONVERSATION)
+            .where(_CONVERSATION.c.id == conversation_id)
+            .values(reminded_at=at)
+        )
 
     async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
         """Remember whether the customer wants news about ideas."""
@@ -519,6 +579,18 @@ class SqlDialogueStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+
+    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
+        """Conversations under way whose customer has been quiet since ``idle_since``."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(_CONVERSATION.c.id)
+                .where(_CONVERSATION.c.status == ConversationStatus.ACTIVE.value)
+                .where(_CONVERSATION.c.updated_at <= idle_since)
+                .order_by(_CONVERSATION.c.updated_at)
+                .limit(limit)
+            )
+            return list(rows.scalars())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlDialogueTransaction]:

@@ -83,7 +83,10 @@ class ConversationRow(SQLModel, table=True):
     """One run of a flow with one customer, with where it stands."""
 
     __tablename__ = "conversation"
-    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_conversation_customer_status", "customer_id", "status"),
+        Index("ix_conversation_status_updated_at", "status", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id")
@@ -95,7 +98,10 @@ class ConversationRow(SQLModel, table=True):
     status: str = Field(max_length=16)
     state: dict[str, Any] = _json(dict)
     created_at: datetime = _timestamp()
+    # The customer's last activity (any change the dialogue saves).
     updated_at: datetime = _timestamp()
+    # When a stalled conversation was reminded; cleared when the customer carries on.
+    reminded_at: datetime | None = _timestamp(nullable=True)
 
 
 class MessageRow(SQLModel, table=True):

@@ -175,7 +175,7 @@ def test_card_shows_customer_words_escaped_and_its_buttons() -> None:
     assert buttons == ["idea_status", "staff_assign", "staff_close", "staff_internal_only"]
     (menu,) = [e for b in blocks if b["type"] == "actions" for e in b["elements"][:1]]
     assert menu["initial_option"]["value"] == "3:new"
-    assert [option["value"] for option in menu["options"]][2] == "3:planned"
+    assert "3:planned" in [option["value"] for option in menu["options"]]
 
 
 def test_question_buttons_have_unique_action_ids() -> None:

@@ -1,4 +1,4 @@
-"""Idea statuses with history, tags, the customers linked to each idea, outbox priorities.
+"""Idea statuses and history, tags, linked customers, outbox priorities, reminders.
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "ix_conversation_status_updated_at", ["status", "updated_at"], unique=False
+        )
     with op.batch_alter_table("customer", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("wants_updates", sa.Boolean(), nullable=False, server_default=sa.true())
@@ -82,3 +87,6 @@ def downgrade() -> None:
         batch_op.drop_column("priority")
     with op.batch_alter_table("customer", schema=None) as batch_op:
         batch_op.drop_column("wants_updates")
+    with op.batch_alter_table("conversation", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversation_status_updated_at")
+        batch_op.drop_column("reminded_at")

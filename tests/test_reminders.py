@@ -1,0 +1,86 @@
+"""Reminders with a controllable clock: one nudge per stall, then a draft idea."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.flow_loader import LoadedFlow
+from handlers.reminders import Reminders, SweepResult
+from storage.dialogue_store import SqlDialogueStore
+from storage.flow_store import SqlFlowCatalog
+from storage.idea_queries import export_ideas
+from storage.types import utc_now
+from tests.test_dialogue import CountingSignal, Customer, make_customer, texts
+
+Sessions = async_sessionmaker[AsyncSession]
+HOUR = timedelta(hours=1)
+
+
+async def reminders(sessions: Sessions, flows: list[LoadedFlow]) -> Reminders:
+    return Reminders(
+        store=SqlDialogueStore(sessions),
+        flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
+        outbox_signal=CountingSignal(),
+    )
+
+
+async def halfway(sessions: Sessions, flows: list[LoadedFlow]) -> Customer:
+    customer = await make_customer(sessions, flows)
+    await customer.say("/start")
+    await customer.say("A dark mode for the mobile app, please, for the evening")
+    return customer
+
+
+async def test_one_gentle_reminder_per_stall_with_the_question_again(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    sqlite_sessions = sessions  # this one runs on PostgreSQL as well
+    customer = await halfway(sqlite_sessions, shipped_flows)
+    sweeper = await reminders(sqlite_sessions, shipped_flows)
+    start = utc_now()
+    assert await sweeper.sweep(start + 23 * HOUR) == SweepResult()
+    assert await sweeper.sweep(start + 25 * HOUR) == SweepResult(reminded=1)
+    (nudge,) = texts(await customer.replies())
+    assert nudge.startswith("Hi again! You were telling us about an idea.")
+    assert nudge.endswith("What problem would it solve for you?")
+    # A second process (or the next sweep) does not remind again.
+    assert (
+        await (await reminders(sqlite_sessions, shipped_flows)).sweep(start + 30 * HOUR)
+        == SweepResult()
+    )
+
+    await customer.say("My eyes hurt when I read in bed at night")  # carries on...
+    later = utc_now()
+    assert await sweeper.sweep(later + 25 * HOUR) == SweepResult(reminded=1)  # ...stalls again
+    assert texts(await customer.replies())[-1].endswith("How often do you run into this?")
+
+
+async def test_answers_left_long_enough_become_a_draft_idea(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await halfway(sqlite_sessions, shipped_flows)
+    sweeper = await reminders(sqlite_sessions, shipped_flows)
+    start = utc_now()
+    await sweeper.sweep(start + 25 * HOUR)
+    await customer.replies()
+    assert await sweeper.sweep(start + 73 * HOUR) == SweepResult(put_away=1)
+    (draft,) = await export_ideas(sqlite_sessions)
+    assert (draft["status"], draft["title"]) == (
+        "draft",
+        "A dark mode for the mobile app, please, for the evening",
+    )
+    assert await sweeper.sweep(start + 100 * HOUR) == SweepResult()
+    replies = await customer.say("Hello again")
+    assert texts(replies)[0].startswith("Welcome back!")
+
+
+async def test_a_conversation_with_no_answers_is_put_away_without_a_draft(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await make_customer(sqlite_sessions, shipped_flows)
+    await customer.say("/start")
+    sweeper = await reminders(sqlite_sessions, shipped_flows)
+    assert await sweeper.sweep(utc_now() + 80 * HOUR) == SweepResult(put_away=1)
+    assert await export_ideas(sqlite_sessions) == []
