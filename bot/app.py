@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 import sys
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
@@ -39,14 +41,17 @@ from bot.telegram_channel import TelegramChannel
 from bot.telegram_sender import MESSAGE_LIMIT, TelegramSender
 from bot.telegram_translate import PLATFORM as TELEGRAM
 from handlers.dialogue import Dialogue
+from handlers.digest import Digest, DigestDesk, DigestSchedule
 from handlers.flow_loader import load_flows
 from handlers.idea_desk import ChangeResult, IdeaDesk
 from handlers.idea_status import StatusChange, StatusLabels
+from handlers.ports import OutboxSignal
 from handlers.reminders import Reminders
 from handlers.staff import StaffRoom
 from handlers.staff_desk import StaffDesk
 from storage.database import create_engine, create_sessions
 from storage.dialogue_store import SqlDialogueStore
+from storage.digest_queries import SqlDigestSource
 from storage.event_queue import SqlEventQueue
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.idea_queries import IdeaCatalog
@@ -73,6 +78,7 @@ class Runtime:
     ideas: IdeaCatalog
     events: SqlEventQueue
     reminders: Reminders
+    digest: DigestDesk
 
 
 @contextlib.asynccontextmanager
@@ -145,6 +151,7 @@ async def open_runtime(
             ideas=IdeaCatalog(sessions),
             events=SqlEventQueue(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
+            digest=digest_desk(settings, sessions, staff_room, outbox_signal=worker),
         )
 
 
@@ -181,6 +188,50 @@ def telegram_bot(settings: Settings) -> Bot:
     )
 
 
+def digest_desk(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    staff_room: StaffRoom | None,
+    *,
+    outbox_signal: OutboxSignal,
+) -> DigestDesk:
+    """The digest, on the configured schedule, for the staff room."""
+    return DigestDesk(
+        store=SqlDialogueStore(sessions),
+        source=SqlDigestSource(sessions),
+        room=staff_room,
+        schedule=DigestSchedule(
+            frequency=settings.digest_frequency,
+            weekday=settings.digest_weekday,
+            hour=settings.digest_hour,
+            timezone=settings.digest_timezone,
+        ),
+        waiting_longer_than=timedelta(hours=settings.waiting_alert_hours),
+        outbox_signal=outbox_signal,
+    )
+
+
+def staff_room_of(settings: Settings) -> StaffRoom | None:
+    """The staff room the settings name, if Slack and a staff channel are configured."""
+    if settings.slack_bot_token is None or settings.slack_staff_channel is None:
+        return None
+    return StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
+
+
+async def digest_now(settings: Settings, *, post: bool) -> Digest:
+    """``ideabot digest``: the digest since the last scheduled one; queued for Slack if ``post``."""
+    async with open_database(settings) as sessions:
+        desk = digest_desk(
+            settings,
+            sessions,
+            staff_room_of(settings) if post else None,
+            outbox_signal=_NobodyToWake(),
+        )
+        digest = await desk.post_now(utc_now(), external_id=f"cli:{uuid.uuid4()}")
+        assert digest is not None
+        return digest
+
+
 class _NobodyToWake:
     """The command line has no delivery worker; a running ``ideabot run`` finds the rows."""
 
@@ -190,15 +241,12 @@ class _NobodyToWake:
 
 async def change_idea_status(settings: Settings, change: StatusChange) -> ChangeResult:
     """``ideabot ideas status``: the same change as from Slack, queued for ``ideabot run``."""
-    staff_room = None
-    if settings.slack_bot_token is not None and settings.slack_staff_channel is not None:
-        staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
     async with open_database(settings) as sessions:
         desk = IdeaDesk(
             store=SqlDialogueStore(sessions),
             outbox_signal=_NobodyToWake(),
             labels=StatusLabels.default(),
-            staff_room=staff_room,
+            staff_room=staff_room_of(settings),
         )
         return await desk.change_status(change)
 
@@ -279,6 +327,14 @@ async def serve(settings: Settings) -> None:
                 ),
                 name="reminders",
             ),
+            asyncio.create_task(
+                run_every(
+                    settings.reminder_sweep_seconds,
+                    lambda: runtime.digest.tick(utc_now()),
+                    name="digest",
+                ),
+                name="digest",
+            ),
         ]
         telegram_webhook = None
         telegram = None
@@ -308,6 +364,7 @@ async def serve(settings: Settings) -> None:
                 staff_user_ids=settings.slack_admin_user_ids,
                 idea_desk=runtime.idea_desk,
                 ideas=runtime.ideas,
+                digest=runtime.digest,
                 lease_seconds=settings.outbox_lease_seconds,
             )
             tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))

@@ -18,10 +18,12 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from bot.app import ConfigurationError, change_idea_status, open_database, serve
+from bot.app import ConfigurationError, change_idea_status, digest_now, open_database, serve
 from bot.app import chat as run_chat
+from bot.digest_format import digest_text
 from bot.settings import Settings
 from bot.status import status_report
+from handlers.digest import Digest
 from handlers.flow_loader import FlowFileError, load_flows
 from handlers.idea_desk import ChangeOutcome, ChangeResult
 from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, parse_status
@@ -120,6 +122,24 @@ def status() -> None:
         typer.echo(line)
     if not report.healthy:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def digest(
+    post: Annotated[
+        bool, typer.Option("--post", help="Also post it in the Slack staff channel.")
+    ] = False,
+) -> None:
+    """Print the ideas digest since the last scheduled one (what the staff channel gets)."""
+    settings = _settings()
+    _configure_logging(settings, quiet=True)
+    made: list[Digest] = []
+
+    async def build() -> None:
+        made.append(await digest_now(settings, post=post))
+
+    _run(build())
+    typer.echo(digest_text(made[0], StatusLabels.default()))
 
 
 @app.command()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.digest import Frequency
 
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
@@ -52,6 +55,11 @@ class Settings(BaseSettings):
     staff_reopen_closed_threads: bool = False
 
     reminder_sweep_seconds: float = Field(default=60.0, gt=0)
+    digest_frequency: Frequency = Frequency.WEEKLY
+    digest_weekday: int = Field(default=0, ge=0, le=6)
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    digest_timezone: str = "UTC"
+    waiting_alert_hours: float = Field(default=24.0, gt=0)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -108,6 +116,15 @@ class Settings(BaseSettings):
                     "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
                 )
         return self
+
+    @field_validator("digest_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone like UTC or Europe/Oslo") from None
+        return value
 
     @model_validator(mode="after")
     def _check_slack(self) -> Self:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from bot.metrics import Metrics
 from bot.slack_commands import (
     IDEAS_COMMAND,
+    AskDigest,
     Search,
     Tagging,
     parse_ideas_command,
@@ -37,12 +38,14 @@ from bot.slack_translate import (
 )
 from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue
+from handlers.digest import DigestDesk, DigestRequest
 from handlers.idea_desk import IdeaDesk
 from handlers.idea_status import StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
 from storage.event_queue import SqlEventQueue, StoredEvent
 from storage.idea_queries import IdeaCatalog, IdeaFilter
+from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -106,11 +109,13 @@ class SlackChannel:
         staff_user_ids: frozenset[str],
         idea_desk: IdeaDesk | None = None,
         ideas: IdeaCatalog | None = None,
+        digest: DigestDesk | None = None,
         labels: StatusLabels | None = None,
         lease_seconds: float = 30.0,
     ) -> None:
         self._idea_desk = idea_desk
         self._ideas = ideas
+        self._digest = digest
         self._labels = labels or StatusLabels.default()
         self._lease_seconds = lease_seconds
         self._client = client
@@ -195,6 +200,9 @@ class SlackChannel:
         await self._store(body)
         if isinstance(command, Tagging):
             await ack(text=f"Tags for idea #{command.idea_id}: its thread will show them.")
+            return
+        if isinstance(command, AskDigest):
+            await ack(text="The digest is on its way to this channel.")
             return
         if command.status is None:
             await ack(text=f"Update for idea #{command.idea_id}: its thread will show who gets it.")
@@ -287,6 +295,8 @@ class SlackChannel:
             await self._idea_desk.change_status(translated)
         elif isinstance(translated, TagChange) and self._idea_desk is not None:
             await self._idea_desk.change_tags(translated)
+        elif isinstance(translated, DigestRequest) and self._digest is not None:
+            await self._digest.post_now(utc_now(), external_id=translated.external_id)
 
     async def _retry(self, event: StoredEvent, reason: str) -> None:
         attempts = event.attempts + 1

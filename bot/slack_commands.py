@@ -11,7 +11,8 @@ from handlers.idea_status import IdeaStatus, StatusLabels, normalize_tag, parse_
 IDEAS_COMMAND = "/ideas"
 USAGE = (
     "Usage: `/ideas search WORDS`, `/ideas list [STATUS] [#tag]`, `/ideas top [#tag]`, "
-    "`/ideas tag ID tag… [-tag…]`, `/ideas status ID STATUS [message to the customers]` "
+    "`/ideas digest`, `/ideas tag ID tag… [-tag…]`, "
+    "`/ideas status ID STATUS [message to the customers]` "
     "(for example `/ideas status 12 planned We start in May`), or `/ideas update ID message` "
     "to tell every customer of the idea something. Statuses: {statuses}."
 )
@@ -46,7 +47,12 @@ class Search:
     top: bool = False
 
 
-IdeasCommand = SetStatus | Tagging | Search
+@dataclass(frozen=True, slots=True)
+class AskDigest:
+    """``/ideas digest``."""
+
+
+IdeasCommand = SetStatus | Tagging | Search | AskDigest
 
 
 def usage(labels: StatusLabels) -> str:
@@ -75,6 +81,8 @@ def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
     verb = parts[0].casefold() if parts else ""
     if verb in ("search", "list", "top"):
         return _search(verb, parts[1:], labels)
+    if verb == "digest":
+        return AskDigest()
     if len(parts) < 3 or verb not in ("status", "update", "tag"):
         return usage(labels)
     number = parts[1].lstrip("#")

@@ -9,9 +9,12 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery import PermanentDeliveryError, RetryLater, TransientDeliveryError
+from bot.digest_format import digest_text
 from bot.files import Files
 from bot.slack_format import card_blocks, escape, question_blocks
 from handlers.conversation import Attachment
+from handlers.digest import Digest
+from handlers.idea_status import StatusLabels
 from handlers.staff import StaffCard
 from storage.outbox_actions import OutboxAction
 from storage.outbox_store import OutboxItem
@@ -85,6 +88,15 @@ class SlackSender:
                 blocks=question_blocks(text, []),
             )
             return str(payload["message_id"])
+        if action == OutboxAction.POST_DIGEST:
+            digest = Digest.from_json(payload["digest"])
+            response = await self._client.chat_postMessage(
+                channel=channel,
+                text=digest_text(digest, StatusLabels.default(), escape=escape, bold="*"),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return str(response["ts"])
         if action == OutboxAction.POST_CARD:
             fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]))
             response = await self._client.chat_postMessage(

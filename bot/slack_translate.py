@@ -7,9 +7,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.slack_commands import IDEAS_COMMAND, SetStatus, Tagging, parse_ideas_command
+from bot.slack_commands import (
+    IDEAS_COMMAND,
+    AskDigest,
+    SetStatus,
+    Tagging,
+    parse_ideas_command,
+)
 from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
+from handlers.digest import DigestRequest
 from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
 
@@ -40,6 +47,7 @@ Translated = (
     | StaffDirectMessage
     | StatusChange
     | TagChange
+    | DigestRequest
     | None
 )
 
@@ -142,6 +150,8 @@ class SlackTranslator:
         if not self._is_staff(user_id, str(body.get("team_id", "")), str(body.get("channel_id"))):
             return None
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
+        if isinstance(command, AskDigest):
+            return DigestRequest(external_id=f"command:{body['trigger_id']}")
         if isinstance(command, Tagging):
             user = await self._users(user_id)
             return TagChange(

@@ -12,7 +12,7 @@ from handlers.conversation import Attachment, ConversationKey, OutboundAction, O
 from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_schema import FlowDefinition
 from handlers.idea_status import IdeaFollower, IdeaSummary, StatusChange
-from handlers.staff import StaffAction, StaffCard, StaffRoom
+from handlers.staff import PostDigest, StaffAction, StaffCard, StaffRoom
 
 
 class ConversationStatus(StrEnum):
@@ -216,6 +216,14 @@ class DialogueTransaction(Protocol):
 
     async def is_relayed_reply(self, *, conversation_id: int, message_ref: str) -> bool:
         """True if this staff message was relayed to the customer."""
+        ...
+
+    async def claim_scheduled_run(self, *, job: str, period: str, at: datetime) -> bool:
+        """Record that ``job`` runs for ``period``; False if some process did already."""
+        ...
+
+    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
+        """Put posts for the staff room's top level in the outbox, in this order."""
         ...
 
     async def enqueue_to_staff(

@@ -21,6 +21,11 @@ class StaffRoom:
         """The outbox destination of one conversation's thread (its own send order)."""
         return f"staff:{conversation_id}"
 
+    @property
+    def top_level(self) -> str:
+        """The outbox destination of posts at the room's top level (digests)."""
+        return "staff:room"
+
 
 class HandOffReason(StrEnum):
     """Why a conversation went to staff."""
@@ -158,6 +163,13 @@ class StaffNotice:
 
 
 StaffAction = PostCard | UpdateCard | ThreadPost | StaffNotice
+
+
+@dataclass(frozen=True, slots=True)
+class PostDigest:
+    """Post a digest at the top level of the staff room (its data; the platform renders it)."""
+
+    digest: Any
 
 
 def thread_posts(

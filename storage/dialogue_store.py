@@ -22,8 +22,8 @@ from handlers.ports import (
     StalledConversation,
     TranscriptEntry,
 )
-from handlers.staff import StaffAction, StaffCard, StaffRoom
-from storage.outbox_actions import outbox_payload, staff_payload
+from handlers.staff import PostDigest, StaffAction, StaffCard, StaffRoom
+from storage.outbox_actions import outbox_payload, room_payload, staff_payload
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -35,6 +35,7 @@ from storage.tables import (
     MessageRow,
     OutboxRow,
     OutboxState,
+    ScheduledRunRow,
     StaffThreadRow,
 )
 from storage.types import utc_now
@@ -476,6 +477,26 @@ class SqlDialogueTransaction:
             platform=room.platform,
             chat_id=room.chat_id,
             payloads=[staff_payload(conversation_id, action) for action in actions],
+        )
+
+    async def claim_scheduled_run(self, *, job: str, period: str, at: datetime) -> bool:
+        """Record the job's run for the period; False if another process recorded it first."""
+        inserted = await insert_if_absent(
+            self._session,
+            ScheduledRunRow,
+            conflict=["job", "period"],
+            values={"job": job, "period": period, "ran_at": at},
+        )
+        return inserted is not None
+
+    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
+        """Add posts for the staff room's top level, in order."""
+        await enqueue_rows(
+            self._session,
+            destination=room.top_level,
+            platform=room.platform,
+            chat_id=room.chat_id,
+            payloads=[room_payload(action) for action in actions],
         )
 
     async def open_thread(self, *, room: StaffRoom, card: StaffCard) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.conversation import ButtonsUsed, OutboundAction, OutgoingMessage
-from handlers.staff import PostCard, StaffAction, StaffNotice, ThreadPost, UpdateCard
+from handlers.staff import PostCard, PostDigest, StaffAction, StaffNotice, ThreadPost, UpdateCard
 
 
 class OutboxAction:
@@ -18,6 +18,7 @@ class OutboxAction:
     THREAD_POST = "thread_post"
     STAFF_NOTICE = "staff_notice"
     REACT = "react"
+    POST_DIGEST = "post_digest"
 
 
 # Actions that go into a thread and so need its id (filled in when they are claimed).
@@ -69,6 +70,11 @@ def staff_payload(conversation_id: int, action: StaffAction) -> tuple[str, dict[
         "author": action.author,
         "attachments": [attachment.to_json() for attachment in action.attachments],
     }
+
+
+def room_payload(action: PostDigest) -> tuple[str, dict[str, Any]]:
+    """The outbox action name and JSON payload of a post at the staff room's top level."""
+    return OutboxAction.POST_DIGEST, {"digest": action.digest.to_json()}
 
 
 def report_reaction(report: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -269,3 +269,15 @@ class IdeaTagRow(SQLModel, table=True):
     idea_id: int = Field(foreign_key="idea.id", primary_key=True)
     tag: str = Field(max_length=64, primary_key=True, index=True)
     created_at: datetime = _timestamp()
+
+
+class ScheduledRunRow(SQLModel, table=True):
+    """A scheduled job's run for one period; the unique key makes it run once in all processes."""
+
+    __tablename__ = "scheduled_run"
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_scheduled_run"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=32)
+    ran_at: datetime = _timestamp()

@@ -6,8 +6,9 @@ import asyncio
 import json
 import os
 import sys
+from datetime import timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from storage.database import create_engine, create_sessions
 from storage.tables import CustomerRow, IdeaFollowerRow
@@ -18,6 +19,7 @@ from tests.e2e.conftest import ANNE, BotFactory
 from tests.e2e.test_slack_staff import (
     events_to,
     finish_flow_on_telegram,
+    slack_settings,
     start_bot,
     wait_for_card,
 )
@@ -187,3 +189,55 @@ async def test_news_to_many_customers_keeps_within_the_limit_and_lets_live_chats
     assert len({message.chat_id for message in news}) == followers + 2  # + Kari + Nina
     # The live conversation did not wait for the news to go out.
     assert news.index(welcome) < len(news) - 100
+
+
+async def run_sql(database_url: str, statement: str, **values: object) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with create_sessions(engine)() as session, session.begin():
+            await session.execute(text(statement), values)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_digest_comes_on_schedule_and_on_request(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    sqlite_url: str,
+) -> None:
+    # Daily at midnight UTC, and the last digest was long ago: today's is due at once.
+    await ideabot_cli(sqlite_url, "migrate")
+    await run_sql(
+        sqlite_url,
+        "insert into scheduled_run (job, period, ran_at) values ('digest', '2026-01-01', :at)",
+        at=utc_now() - timedelta(days=300),
+    )
+    bot = bot_factory(
+        **slack_settings(slack_api),
+        DIGEST_FREQUENCY="daily",
+        DIGEST_HOUR="0",
+        REMINDER_SWEEP_SECONDS="0.2",
+        # 36 ms: by the time staff ask, the customer handed over has waited longer than that.
+        WAITING_ALERT_HOURS="0.00001",
+    )
+    await bot.start()
+
+    def digests() -> list[str]:
+        return [
+            post.text
+            for post in slack_api.posts_in(STAFF_CHANNEL)
+            if post.thread_ts is None and post.text.startswith("*Ideas digest")
+        ]
+
+    await slack_api.wait_until(lambda: len(digests()) == 1)
+    assert "*New ideas: 0*" in digests()[0]
+
+    kari = Customer(user_id=704, first_name="Kari")
+    await finish_flow_on_telegram(telegram_api, kari)
+    await wait_for_card(slack_api)
+    answer = await events_to(bot).command(ANNE, "digest", command="/ideas", channel=STAFF_CHANNEL)
+    assert answer.text == "The digest is on its way to this channel."
+    await slack_api.wait_until(lambda: len(digests()) == 2)
+    assert "• #1 A dark mode for the app" in digests()[1]
+    assert "*Waiting for a reply: 1*" in digests()[1]

@@ -1,4 +1,4 @@
-"""Idea statuses and history, tags, linked customers, outbox priorities, reminders.
+"""Idea statuses and history, tags, linked customers, outbox priorities, reminders, schedules.
 
 Revision ID: 0003
 Revises: 0002
@@ -76,9 +76,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("idea_tag", schema=None) as batch_op:
         batch_op.create_index("ix_idea_tag_tag", ["tag"], unique=False)
+    op.create_table(
+        "scheduled_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("period", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("ran_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("job", "period", name="uq_scheduled_run"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("scheduled_run")
     op.drop_table("idea_tag")
     op.drop_table("idea_status_change")
     op.drop_table("idea_follower")

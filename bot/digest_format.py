@@ -1,0 +1,70 @@
+"""The digest as text: Slack's mrkdwn for the staff channel, plain for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from handlers.digest import Digest, DigestIdea
+from handlers.idea_status import IdeaStatus, StatusLabels
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _label(status: str, labels: StatusLabels) -> str:
+    try:
+        return labels.label(IdeaStatus(status), "en")
+    except ValueError:
+        return status
+
+
+def _day(moment: str) -> str:
+    return datetime.fromisoformat(moment).strftime("%d %b %Y")
+
+
+def digest_text(
+    digest: Digest,
+    labels: StatusLabels,
+    *,
+    escape: Callable[[str], str] = _plain,
+    bold: str = "",
+) -> str:
+    """The digest's text; ``escape`` makes customer words safe, ``bold`` marks headings."""
+
+    def heading(text: str) -> str:
+        return f"{bold}{text}{bold}"
+
+    def idea_line(idea: DigestIdea) -> str:
+        return (
+            f"• #{idea.id} {escape(idea.title)} ({_label(idea.status, labels)}, "
+            f"{idea.linked} asked)"
+        )
+
+    lines = [heading(f"Ideas digest, {_day(digest.since)} – {_day(digest.until)}")]
+    lines += ["", heading(f"New ideas: {len(digest.new_ideas)}")]
+    lines += [idea_line(idea) for idea in digest.new_ideas] or ["• none"]
+    lines += ["", heading("Most requested")]
+    lines += [idea_line(idea) for idea in digest.most_requested] or ["• none yet"]
+    lines += ["", heading(f"Status changes: {len(digest.status_changes)}")]
+    lines += [
+        f"• #{change.idea_id} {escape(change.title)}: {_label(change.from_status, labels)} → "
+        f"{_label(change.to_status, labels)} ({escape(change.by)})"
+        for change in digest.status_changes
+    ] or ["• none"]
+    lines += ["", heading("Themes (by tag)")]
+    lines += [f"• #{escape(tag)}: {count}" for tag, count in digest.themes] or [
+        "• no tags yet (`/ideas tag ID tag` groups ideas)"
+    ]
+    lines += ["", heading(f"Waiting for a reply: {len(digest.waiting)}")]
+    for waiting in digest.waiting:
+        where = ""
+        if waiting.thread_ref:
+            stamp = waiting.thread_ref.replace(".", "")
+            link = f"https://slack.com/archives/{waiting.thread_channel}/p{stamp}"
+            where = f" · <{link}|thread>" if bold else f" · {link}"
+        lines.append(f"• {escape(waiting.customer_name)} since {_day(waiting.since)}{where}")
+    if not digest.waiting:
+        lines.append("• nobody")
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Reads what the staff digest says: new ideas, most requested, status changes, themes, waits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.digest import Digest, DigestChange, DigestIdea, WaitingConversation
+from handlers.idea_status import IdeaStatus
+from handlers.ports import ConversationStatus, Direction
+from storage.tables import (
+    ConversationRow,
+    CustomerRow,
+    IdeaFollowerRow,
+    IdeaRow,
+    IdeaStatusChangeRow,
+    IdeaTagRow,
+    MessageRow,
+    ScheduledRunRow,
+    StaffThreadRow,
+)
+
+_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
+_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
+_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
+_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
+_RUN = ScheduledRunRow.__table__  # type: ignore[attr-defined]
+_CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
+_MESSAGE = MessageRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_SETTLED = (IdeaStatus.DONE, IdeaStatus.DECLINED, IdeaStatus.DUPLICATE, IdeaStatus.DRAFT)
+NEW_IDEAS_SHOWN = 20
+MOST_REQUESTED_SHOWN = 5
+THEMES_SHOWN = 10
+
+
+class SqlDigestSource:
+    """The digest's queries, read-only, each in its own short session."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def last_run(self, *, job: str) -> datetime | None:
+        """When the job last ran on its schedule."""
+        async with self._sessions() as session:
+            ran: datetime | None = (
+                await session.execute(select(func.max(_RUN.c.ran_at)).where(_RUN.c.job == job))
+            ).scalar_one()
+        return ran
+
+    async def has_run(self, *, job: str, period: str) -> bool:
+        """True if the job ran for the period."""
+        async with self._sessions() as session:
+            found = await session.execute(
+                select(_RUN.c.id).where(_RUN.c.job == job).where(_RUN.c.period == period)
+            )
+            return found.first() is not None
+
+    async def gather(
+        self, *, since: datetime, until: datetime, waiting_longer_than: timedelta
+    ) -> Digest:
+        """The digest of the period."""
+        linked = (
+            select(func.count())
+            .select_from(_FOLLOWER)
+            .where(_FOLLOWER.c.idea_id == _IDEA.c.id)
+            .scalar_subquery()
+        )
+        ideas = select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.status, linked.label("linked"))
+        open_ideas = [status.value for status in _SETTLED]
+        async with self._sessions() as session:
+            new = await session.execute(
+                ideas.where(_IDEA.c.created_at >= since)
+                .where(_IDEA.c.created_at < until)
+                .where(_IDEA.c.status != IdeaStatus.DRAFT.value)
+                .order_by(_IDEA.c.id)
+                .limit(NEW_IDEAS_SHOWN)
+            )
+            new_ideas = [DigestIdea(**row._mapping) for row in new]
+            top = await session.execute(
+                ideas.where(_IDEA.c.status.not_in(open_ideas))
+                .order_by(linked.desc(), _IDEA.c.id)
+                .limit(MOST_REQUESTED_SHOWN)
+            )
+            most_requested = [DigestIdea(**row._mapping) for row in top]
+            changes = await session.execute(
+                select(
+                    _CHANGE.c.idea_id,
+                    _IDEA.c.title,
+                    _CHANGE.c.from_status,
+                    _CHANGE.c.to_status,
+                    _CHANGE.c.changed_by.label("by"),
+                )
+                .join(_IDEA, _IDEA.c.id == _CHANGE.c.idea_id)
+                .where(_CHANGE.c.created_at >= since)
+                .where(_CHANGE.c.created_at < until)
+                .where(_CHANGE.c.from_status != _CHANGE.c.to_status)
+                .order_by(_CHANGE.c.id)
+            )
+            status_changes = [DigestChange(**row._mapping) for row in changes]
+            themes = await session.execute(
+                select(_TAG.c.tag, func.count())
+                .join(_IDEA, _IDEA.c.id == _TAG.c.idea_id)
+                .where(_IDEA.c.status.not_in(open_ideas))
+                .group_by(_TAG.c.tag)
+                .order_by(func.count().desc(), _TAG.c.tag)
+                .limit(THEMES_SHOWN)
+            )
+            theme_counts = [(str(tag), int(count)) for tag, count in themes]
+            waiting = await self._waiting(session, until - waiting_longer_than)
+        return Digest(
+            since=since.isoformat(),
+            until=until.isoformat(),
+            new_ideas=new_ideas,
+            most_requested=most_requested,
+            status_changes=status_changes,
+            themes=theme_counts,
+            waiting=waiting,
+        )
+
+    async def _waiting(self, session: AsyncSession, before: datetime) -> list[WaitingConversation]:
+        """Conversations with staff whose customer wrote before ``before`` and got no reply."""
+        rows = await session.execute(
+            select(
+                _MESSAGE.c.conversation_id,
+                _MESSAGE.c.direction,
+                _MESSAGE.c.created_at,
+                _CUSTOMER.c.display_name,
+                _THREAD.c.room_chat_id,
+                _THREAD.c.thread_ref,
+            )
+            .join(_CONVERSATION, _CONVERSATION.c.id == _MESSAGE.c.conversation_id)
+            .join(_CUSTOMER, _CUSTOMER.c.id == _CONVERSATION.c.customer_id)
+            .join(_THREAD, _THREAD.c.conversation_id == _CONVERSATION.c.id)
+            .where(_CONVERSATION.c.status == ConversationStatus.WITH_STAFF.value)
+            .where(_MESSAGE.c.direction.in_([Direction.INBOUND.value, Direction.STAFF.value]))
+            # Before the hand-off the customer talked with the flow, not waited for staff.
+            .where(_MESSAGE.c.created_at >= _THREAD.c.created_at)
+            .order_by(_MESSAGE.c.conversation_id, _MESSAGE.c.id)
+        )
+        unanswered: dict[int, tuple[datetime, str, str, str]] = {}
+        for row in rows:
+            if row.direction == Direction.STAFF.value:
+                unanswered.pop(row.conversation_id, None)
+            elif row.conversation_id not in unanswered:
+                unanswered[row.conversation_id] = (
+                    row.created_at,
+                    row.display_name,
+                    row.room_chat_id,
+                    row.thread_ref or "",
+                )
+        return [
+            WaitingConversation(
+                conversation_id=conversation_id,
+                customer_name=name,
+                since=since.isoformat(),
+                thread_channel=channel,
+                thread_ref=thread_ref,
+            )
+            for conversation_id, (since, name, channel, thread_ref) in sorted(unanswered.items())
+            if since <= before
+        ]

@@ -1,0 +1,144 @@
+"""The digest on a seeded database: content, schedule, once per period across processes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.digest_format import digest_text
+from bot.slack_format import escape
+from handlers.conversation import ConversationKey
+from handlers.digest import DigestDesk, DigestSchedule, Frequency
+from handlers.flow_loader import LoadedFlow
+from handlers.idea_status import IdeaStatus, StatusLabels, TagChange
+from handlers.staff import StaffRoom
+from storage.dialogue_store import SqlDialogueStore
+from storage.digest_queries import SqlDigestSource
+from storage.outbox_store import SqlOutboxStore
+from storage.types import utc_now
+from tests.test_dialogue import CountingSignal, finish_default_flow, make_customer
+from tests.test_idea_desk import change, desk
+from tests.test_staff_desk import make_pair
+
+Sessions = async_sessionmaker[AsyncSession]
+ROOM = StaffRoom(platform="slack", chat_id="C0STAFF")
+
+
+def digest_desk(sessions: Sessions, schedule: DigestSchedule | None = None) -> DigestDesk:
+    return DigestDesk(
+        store=SqlDialogueStore(sessions),
+        source=SqlDigestSource(sessions),
+        room=ROOM,
+        schedule=schedule or DigestSchedule(),
+        waiting_longer_than=timedelta(hours=24),
+        outbox_signal=CountingSignal(),
+    )
+
+
+async def seeded(sessions: Sessions, flows: list[LoadedFlow]) -> None:
+    """Two ideas (one <escaped>), a status change, tags, and a customer waiting for staff."""
+    kari = await make_customer(sessions, flows)
+    await finish_default_flow(kari)
+    ola, staff = await make_pair(sessions, flows)  # Ola's idea goes to the staff room
+    ola.key, ola.ids = ConversationKey("telegram", "77", "77"), kari.ids
+    await ola.say("/start")
+    await ola.say("<!here> Export to *CSV* please, every month")
+    await ola.say("Spreadsheets are where we work")
+    await ola.press("Every month")
+    await ola.press("3")
+    await ola.press("No")
+    ideas = desk(sessions)
+    await ideas.change_status(change(IdeaStatus.PLANNED))
+    await ideas.change_tags(TagChange(external_id="t", idea_id=1, changed_by="Anne", add=("ui",)))
+    await ideas.change_tags(TagChange(external_id="u", idea_id=2, changed_by="Anne", add=("ui",)))
+    await ideas.change_tags(
+        TagChange(external_id="v", idea_id=2, changed_by="Anne", add=("export",))
+    )
+    await staff.posts()  # the card is posted: Ola's thread exists, and nobody has answered
+
+
+@pytest.mark.parametrize(
+    ("schedule", "now", "period", "due"),
+    [
+        (
+            DigestSchedule(),
+            datetime(2026, 11, 28, 10, tzinfo=UTC),  # a Saturday
+            "2026-W48",
+            datetime(2026, 11, 23, 9, tzinfo=UTC),
+        ),
+        (
+            DigestSchedule(),
+            datetime(2026, 11, 30, 8, 59, tzinfo=UTC),  # Monday, a minute early
+            "2026-W48",
+            datetime(2026, 11, 23, 9, tzinfo=UTC),
+        ),
+        (
+            DigestSchedule(frequency=Frequency.DAILY, hour=7, timezone="Europe/Oslo"),
+            datetime(2026, 11, 28, 6, 30, tzinfo=UTC),  # 07:30 in Oslo
+            "2026-11-28",
+            datetime(2026, 11, 28, 6, tzinfo=UTC),
+        ),
+    ],
+)
+def test_schedule_periods_and_due_times(
+    schedule: DigestSchedule, now: datetime, period: str, due: datetime
+) -> None:
+    found_period, found_due = schedule.current(now)
+    assert (found_period, found_due) == (period, due)
+
+
+async def test_digest_content_on_a_seeded_database(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    await seeded(sessions, shipped_flows)
+    later = utc_now() + timedelta(hours=30)
+    digest = await digest_desk(sessions).build(later)
+    assert [(idea.id, idea.status) for idea in digest.new_ideas] == [(1, "planned"), (2, "new")]
+    assert [idea.id for idea in digest.most_requested] == [1, 2]
+    assert [(c.idea_id, c.from_status, c.to_status, c.by) for c in digest.status_changes] == [
+        (1, "new", "planned", "Anne")
+    ]
+    assert digest.themes == [("ui", 2), ("export", 1)]
+    (waiting,) = digest.waiting
+    assert (waiting.customer_name, waiting.thread_ref) == ("Kari Nordmann", "thread-2")
+
+    text = digest_text(digest, StatusLabels.default(), escape=escape, bold="*")
+    assert "*New ideas: 2*" in text
+    assert "• #2 &lt;!here&gt; Export to *CSV* please, every month (New, 1 asked)" in text
+    assert "• #1 A dark mode for the mobile app, please, for the evening: New → Planned (Anne)" in (
+        text
+    )
+    assert "• #ui: 2" in text
+
+
+async def test_the_scheduled_digest_is_posted_once_per_period_by_any_process(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    await seeded(sessions, shipped_flows)
+    now = utc_now()
+    first, second = digest_desk(sessions), digest_desk(sessions)
+    assert not await first.tick(now)  # a new installation waits for the next due time
+    assert await first.tick(now + timedelta(days=7))
+    assert not await second.tick(now + timedelta(days=7))  # another process, same period
+    assert not await first.tick(now + timedelta(days=7, minutes=1))
+    assert await second.tick(now + timedelta(days=14))  # the week after
+    outbox = SqlOutboxStore(sessions)
+    posted = [
+        item
+        for item in await outbox.claim_due(platforms=["slack"], limit=100, lease_seconds=30)
+        if item.action == "post_digest"
+    ]
+    assert len(posted) == 1  # one at a time in the room; the second waits behind it
+    off = digest_desk(sessions, DigestSchedule(frequency=Frequency.OFF))
+    assert not await off.tick(now + timedelta(days=21))
+
+
+async def test_asked_for_digest_is_posted_once_per_request(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    await seeded(sqlite_sessions, shipped_flows)
+    desk_ = digest_desk(sqlite_sessions)
+    assert await desk_.post_now(utc_now(), external_id="command:1") is not None
+    assert await desk_.post_now(utc_now(), external_id="command:1") is None
