@@ -122,6 +122,7 @@ async def open_runtime(
             outbox_signal=worker,
             message_limits=message_limits,
             staff_room=staff_room,
+            similar_at_least=settings.similar_idea_threshold,
             file_limits=file_limits,
             reopen_closed_threads=settings.staff_reopen_closed_threads,
         )

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     staff_reopen_closed_threads: bool = False
 
     reminder_sweep_seconds: float = Field(default=60.0, gt=0)
+    similar_idea_threshold: float = Field(default=0.30, ge=0, le=1)
     digest_frequency: Frequency = Frequency.WEEKLY
     digest_weekday: int = Field(default=0, ge=0, le=6)
     digest_hour: int = Field(default=9, ge=0, le=23)

@@ -16,15 +16,20 @@ from handlers.conversation import (
     OutgoingMessage,
 )
 from handlers.flow_engine import (
+    SAME_AS,
     Answer,
     Transition,
     advance,
+    ask_if_same,
     begin,
+    draft_idea,
+    finish,
     parse_button_payload,
     question,
     revise,
+    same_or_not,
 )
-from handlers.flow_schema import FlowDefinition
+from handlers.flow_schema import END, FlowDefinition
 from handlers.handoff import HandOff
 from handlers.keyed_locks import KeyedLocks
 from handlers.ports import (
@@ -105,9 +110,12 @@ class Dialogue:
         outbox_signal: OutboxSignal,
         message_limits: Mapping[str, int],
         staff_room: StaffRoom | None = None,
+        similar_at_least: float = 0.0,
         file_limits: Mapping[str, FileLimits] | None = None,
         reopen_closed_threads: bool = False,
     ) -> None:
+        # 0 turns the similar-idea question off; docs/benchmarks.md measures the threshold.
+        self._similar_at_least = similar_at_least
         self._handoff = HandOff(
             room=staff_room,
             file_limits=file_limits or {},
@@ -223,7 +231,7 @@ class Dialogue:
         elif command == "/language":
             await self._choose_language(transaction, turn, argument)
         elif command == "/skip" and turn.conversation is not None:
-            await self._advance(turn, Answer(skip=True))
+            await self._advance(transaction, turn, Answer(skip=True))
         elif command in ("/unsubscribe", "/subscribe"):
             wants = command == "/subscribe"
             await transaction.set_wants_updates(customer_id=turn.customer.id, wants_updates=wants)
@@ -283,12 +291,14 @@ class Dialogue:
                 self._mark_button_used(turn, message)
                 return
             self._mark_button_used(turn, message, chosen=await self._button_label(turn, message))
-            await self._advance(turn, Answer(button_value=step_and_value[1]))
+            await self._advance(transaction, turn, Answer(button_value=step_and_value[1]))
             return
         if not message.text.strip() and not message.attachments:
             turn.replies.append(OutgoingMessage(text(Text.EMPTY_MESSAGE, turn.language)))
             return
-        await self._advance(turn, Answer(text=message.text, attachments=message.attachments))
+        await self._advance(
+            transaction, turn, Answer(text=message.text, attachments=message.attachments)
+        )
 
     async def _take_edit(
         self, transaction: DialogueTransaction, turn: Turn, message: IncomingMessage
@@ -340,11 +350,57 @@ class Dialogue:
         elif message.text.strip() or message.attachments:
             self._handoff.relay(turn, message)
 
-    async def _advance(self, turn: Turn, answer: Answer) -> None:
+    async def _advance(self, transaction: DialogueTransaction, turn: Turn, answer: Answer) -> None:
         conversation = turn.conversation
         assert conversation is not None  # callers start a conversation first
         flow = await self._flow_of(conversation)
-        self._apply(turn, advance(flow, conversation.state, answer, turn.language))
+        if conversation.state.step == SAME_AS:
+            await self._take_same_or_not(transaction, turn, flow, answer)
+            return
+        transition = advance(flow, conversation.state, answer, turn.language)
+        if transition.idea is not None and self._similar_at_least > 0:
+            draft = transition.idea
+            match = await transaction.similar_idea(
+                text=f"{draft.title} {draft.description}", at_least=self._similar_at_least
+            )
+            if match is not None:
+                idea_id, title = match
+                transition = ask_if_same(
+                    transition, idea_id=idea_id, title=title, language=turn.language
+                )
+        self._apply(turn, transition)
+
+    async def _take_same_or_not(
+        self, transaction: DialogueTransaction, turn: Turn, flow: FlowDefinition, answer: Answer
+    ) -> None:
+        """The customer says whether their idea is the one we asked about."""
+        conversation = turn.conversation
+        assert conversation is not None
+        assert conversation.id is not None
+        state = conversation.state
+        same = same_or_not(answer)
+        if same is None:
+            turn.replies.append(question(flow, state, turn.language))
+            return
+        if not same or state.same_as is None:
+            self._apply(turn, finish(flow, state, turn.language))
+            return
+        await transaction.join_idea(
+            idea_id=state.same_as,
+            customer_id=turn.customer.id,
+            conversation_id=conversation.id,
+            language=turn.language,
+            draft=draft_idea(flow, state, turn.language),
+        )
+        logger.info("customer %s joined idea %s", turn.customer.id, state.same_as)
+        turn.conversation = replace(
+            conversation,
+            status=ConversationStatus.FINISHED,
+            state=replace(state, step=END, same_as=None, same_as_title=""),
+        )
+        turn.replies.append(
+            OutgoingMessage(text(Text.SAME_IDEA_JOINED, turn.language, title=state.same_as_title))
+        )
 
     async def _begin(self, turn: Turn, *, greeting: Greeting) -> None:
         """Start the default flow with the greeting that fits how the customer came."""

@@ -21,6 +21,8 @@ from handlers.texts import Text, text
 
 AnswerValue = str | int | bool | None
 SKIP_VALUE = "__skip"
+# Not a flow step: the customer is asked whether their idea is one we already have.
+SAME_AS = "__same_as"
 FOLLOW_UP_SUFFIX = ".more"
 TITLE_LENGTH = 80
 
@@ -54,6 +56,9 @@ class FlowState:
     follow_up_asked: bool = False
     answers: dict[str, AnswerValue] = field(default_factory=dict)
     attachments: tuple[Attachment, ...] = ()
+    # At SAME_AS: the existing idea the customer is asked about, and its title.
+    same_as: int | None = None
+    same_as_title: str = ""
 
     @property
     def finished(self) -> bool:
@@ -68,6 +73,8 @@ class FlowState:
             "follow_up_asked": self.follow_up_asked,
             "answers": dict(self.answers),
             "attachments": [attachment.to_json() for attachment in self.attachments],
+            "same_as": self.same_as,
+            "same_as_title": self.same_as_title,
         }
 
     @classmethod
@@ -79,6 +86,8 @@ class FlowState:
             follow_up_asked=bool(data.get("follow_up_asked", False)),
             answers=dict(data.get("answers") or {}),
             attachments=tuple(Attachment.from_json(item) for item in data.get("attachments", [])),
+            same_as=data.get("same_as"),
+            same_as_title=data.get("same_as_title", ""),
         )
 
 
@@ -137,6 +146,8 @@ def parse_button_payload(payload: str) -> tuple[str, str] | None:
 
 def question(flow: FlowDefinition, state: FlowState, language: str) -> OutgoingMessage:
     """The current question (or its follow-up) with its buttons."""
+    if state.step == SAME_AS:
+        return _same_as_question(state, language)
     step = flow.step(state.step)
     if state.follow_up_asked:
         # An edited answer may no longer call for the follow-up; then ask the step again.
@@ -160,6 +171,42 @@ def question(flow: FlowDefinition, state: FlowState, language: str) -> OutgoingM
             Button(text(Text.SKIP_BUTTON, language), button_payload(step.id, SKIP_VALUE))
         )
     return OutgoingMessage(localized(step.question, language, flow), tuple(buttons))
+
+
+def _same_as_question(state: FlowState, language: str) -> OutgoingMessage:
+    return OutgoingMessage(
+        text(Text.SAME_IDEA_QUESTION, language, title=state.same_as_title),
+        (
+            Button(text(Text.SAME_IDEA_YES, language), button_payload(SAME_AS, "yes")),
+            Button(text(Text.SAME_IDEA_NO, language), button_payload(SAME_AS, "no")),
+        ),
+    )
+
+
+def ask_if_same(transition: Transition, *, idea_id: int, title: str, language: str) -> Transition:
+    """Instead of recording the idea at once, ask whether it is the same as ``title``."""
+    asking = replace(transition.state, step=SAME_AS, same_as=idea_id, same_as_title=title)
+    return Transition(asking, (_same_as_question(asking, language),), answered=transition.answered)
+
+
+def same_or_not(answer: Answer) -> bool | None:
+    """The customer's yes or no to "is your idea the same as …?", or None if unclear."""
+    words = _words((answer.button_value or answer.text).strip())
+    if words and words[0] in _YES_WORDS:
+        return True
+    if words and words[0] in _NO_WORDS:
+        return False
+    return None
+
+
+def finish(flow: FlowDefinition, state: FlowState, language: str) -> Transition:
+    """The end of the flow: thanks, what happens next, the idea, and whether staff take over."""
+    ended = replace(state, step=END, same_as=None, same_as_title="")
+    replies = [OutgoingMessage(localized(flow.end.thanks, language, flow))]
+    if flow.end.next_steps is not None:
+        replies.append(OutgoingMessage(localized(flow.end.next_steps, language, flow)))
+    idea = draft_idea(flow, ended, language) if flow.end.record_idea else None
+    return Transition(ended, tuple(replies), idea=idea, handoff=flow.end.handoff)
 
 
 def begin(flow: FlowDefinition, language: str) -> Transition:
@@ -337,13 +384,13 @@ def _move_on(
     if next_step not in (END, HUMAN):
         replies.append(question(flow, moved, language))
         return Transition(moved, tuple(replies), answered=answered)
-    handoff = flow.end.handoff or next_step == HUMAN
-    moved = replace(moved, step=END)
-    replies.append(OutgoingMessage(localized(flow.end.thanks, language, flow)))
-    if flow.end.next_steps is not None:
-        replies.append(OutgoingMessage(localized(flow.end.next_steps, language, flow)))
-    idea = draft_idea(flow, moved, language) if flow.end.record_idea else None
-    return Transition(moved, tuple(replies), answered=answered, idea=idea, handoff=handoff)
+    ended = finish(flow, moved, language)
+    return replace(
+        ended,
+        replies=tuple(replies) + ended.replies,
+        answered=answered,
+        handoff=ended.handoff or next_step == HUMAN,
+    )
 
 
 def _next_step(flow: FlowDefinition, step: Step, value: AnswerValue) -> str:

@@ -143,6 +143,22 @@ class DialogueTransaction(Protocol):
         """Store a recorded idea (a draft, for answers left halfway) and return its id."""
         ...
 
+    async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
+        """The open idea most like ``text`` (its id and title), if one scores ``at_least``."""
+        ...
+
+    async def join_idea(
+        self,
+        *,
+        idea_id: int,
+        customer_id: int,
+        conversation_id: int,
+        language: str,
+        draft: IdeaDraft,
+    ) -> None:
+        """The customer's idea is ``idea_id``: link them to it, keep their answers beside it."""
+        ...
+
     async def lock_stalled(
         self, *, conversation_id: int, idle_since: datetime
     ) -> StalledConversation | None:

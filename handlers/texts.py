@@ -61,6 +61,10 @@ class Text(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     SUBSCRIBED = "subscribed"
     REMINDER = "reminder"
+    SAME_IDEA_QUESTION = "same_idea_question"
+    SAME_IDEA_YES = "same_idea_yes"
+    SAME_IDEA_NO = "same_idea_no"
+    SAME_IDEA_JOINED = "same_idea_joined"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -265,6 +269,16 @@ _TEXTS: dict[Text, dict[str, str]] = {
     Text.SUBSCRIBED: {
         "en": "Done: you will hear from us when ideas you gave or support move on.",
         "nb": "Greit: du hører fra oss når ideer du har gitt eller støtter kommer videre.",
+    },
+    Text.SAME_IDEA_QUESTION: {
+        "en": "Thank you! Someone has suggested something like it already: «{title}». Is your idea the same?",
+        "nb": "Takk! Noen har allerede foreslått noe lignende: «{title}». Er ideen din den samme?",
+    },
+    Text.SAME_IDEA_YES: {"en": "Yes, the same", "nb": "Ja, den samme"},
+    Text.SAME_IDEA_NO: {"en": "No, mine is different", "nb": "Nei, min er annerledes"},
+    Text.SAME_IDEA_JOINED: {
+        "en": "Thank you! I've added your voice and your answers to «{title}». You will hear from us when it moves.",
+        "nb": "Tusen takk! Jeg har lagt til stemmen og svarene dine på «{title}». Du hører fra oss når den kommer videre.",
     },
     Text.REMINDER: {
         "en": "Hi again! You were telling us about an idea. Would you like to finish? Here is where we were.",

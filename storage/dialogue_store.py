@@ -22,6 +22,7 @@ from handlers.ports import (
     StalledConversation,
     TranscriptEntry,
 )
+from handlers.similarity import SimilarityIndex
 from handlers.staff import PostDigest, StaffAction, StaffCard, StaffRoom
 from storage.outbox_actions import outbox_payload, room_payload, staff_payload
 from storage.tables import (
@@ -52,6 +53,13 @@ _OPEN = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 _FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
 _STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
 _TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
+# Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
+OPEN_STATUSES = (
+    IdeaStatus.NEW.value,
+    IdeaStatus.UNDER_REVIEW.value,
+    IdeaStatus.PLANNED.value,
+    IdeaStatus.IN_PROGRESS.value,
+)
 # Outbox priorities: a live conversation's messages go before news sent to many customers.
 LIVE = 0
 BULK = 1
@@ -64,8 +72,9 @@ class SqlDialogueTransaction:
     building model objects cost more than the statements themselves.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, similar: SimilarIdeas) -> None:
         self._session = session
+        self._similar = similar
         self._turn_started = utc_now()
         self._transcript: list[dict[str, Any]] = []
         self._chats: dict[int, ConversationKey] = {}
@@ -290,6 +299,56 @@ class SqlDialogueTransaction:
             )
         )
         return idea_id
+
+    async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
+        """The open idea most like ``text``, from the similarity index kept up to date here."""
+        await self._similar.catch_up(self._session)
+        candidates = self._similar.index.search(text, limit=5, at_least=at_least)
+        if not candidates:
+            return None
+        rows = await self._session.execute(
+            select(_IDEA.c.id, _IDEA.c.title)
+            .where(_IDEA.c.id.in_([match.idea_id for match in candidates]))
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+        )
+        titles = {row.id: row.title for row in rows}
+        for match in candidates:
+            if match.idea_id in titles:
+                return match.idea_id, titles[match.idea_id]
+        return None
+
+    async def join_idea(
+        self,
+        *,
+        idea_id: int,
+        customer_id: int,
+        conversation_id: int,
+        language: str,
+        draft: IdeaDraft,
+    ) -> None:
+        """Keep the answers as a duplicate of ``idea_id`` and count the customer's vote."""
+        kept = await self.record_idea(
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            language=language,
+            draft=draft,
+            status=IdeaStatus.DUPLICATE.value,
+        )
+        await self._session.execute(
+            update(_IDEA).where(_IDEA.c.id == kept).values(duplicate_of=idea_id)
+        )
+        await insert_if_absent(
+            self._session,
+            IdeaFollowerRow,
+            conflict=["idea_id", "customer_id"],
+            values={
+                "idea_id": idea_id,
+                "customer_id": customer_id,
+                "kind": "vote",
+                "created_at": utc_now(),
+            },
+            returning="idea_id",
+        )
 
     async def lock_stalled(
         self, *, conversation_id: int, idle_since: datetime
@@ -595,11 +654,38 @@ class SqlDialogueTransaction:
         return found is not None
 
 
+class SimilarIdeas:
+    """The similarity index of open ideas, kept in memory and caught up from the database.
+
+    Only a cache: any process builds it from the ideas table, and catches up with ideas
+    other processes recorded before each lookup.
+    """
+
+    def __init__(self) -> None:
+        self.index = SimilarityIndex()
+        self._seen = 0
+
+    async def catch_up(self, session: AsyncSession) -> None:
+        """Index the ideas recorded since the last look."""
+        rows = await session.execute(
+            select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
+            .where(_IDEA.c.id > self._seen)
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+            .order_by(_IDEA.c.id)
+        )
+        for row in rows:
+            self.index.add(row.id, f"{row.title} {row.description}")
+            self._seen = max(self._seen, row.id)
+
+
 class SqlDialogueStore:
     """Opens one database transaction per dialogue turn."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], similar: SimilarIdeas | None = None
+    ) -> None:
         self._sessions = sessions
+        self._similar = similar or SimilarIdeas()
 
     async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
         """Conversations under way whose customer has been quiet since ``idle_since``."""
@@ -617,7 +703,7 @@ class SqlDialogueStore:
     async def transaction(self) -> AsyncIterator[SqlDialogueTransaction]:
         """A transaction that commits when the block ends without an error."""
         async with self._sessions() as session, session.begin():
-            transaction = SqlDialogueTransaction(session)
+            transaction = SqlDialogueTransaction(session, self._similar)
             yield transaction
             await transaction.write_pending()
 

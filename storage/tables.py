@@ -144,6 +144,8 @@ class IdeaRow(SQLModel, table=True):
     answers: dict[str, Any] = _json(dict)
     attachments: list[dict[str, Any]] = _json(list)
     status: str = Field(default="new", max_length=32, index=True)
+    # Set when the customer said their idea is the same as this one (its answers stay here).
+    duplicate_of: int | None = Field(default=None, foreign_key="idea.id")
     language: str = Field(max_length=16)
     created_at: datetime = _timestamp(index=True)
     updated_at: datetime = _timestamp()

@@ -16,7 +16,13 @@ from storage.idea_queries import IdeaFilter, export_ideas
 from storage.outbox_store import SqlOutboxStore
 from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow
 from storage.types import utc_now
-from tests.test_dialogue import CountingSignal, Customer, finish_default_flow, make_customer
+from tests.test_dialogue import (
+    CountingSignal,
+    Customer,
+    finish_default_flow,
+    make_customer,
+    texts,
+)
 
 Sessions = async_sessionmaker[AsyncSession]
 OLA = ConversationKey(platform="telegram", chat_id="77", user_id="77")
@@ -255,3 +261,55 @@ def test_search_results_link_to_the_threads() -> None:
         "<https://slack.com/archives/C0STAFF/p1700000001000100|thread>"
     )
     assert search_results([], StatusLabels.default()) == "No ideas found."
+
+
+async def similar_pair(sessions: Sessions, flows: list[LoadedFlow]) -> tuple[Customer, Customer]:
+    """Kari recorded idea 1; Ola, with the similar-idea question on, gives a like one."""
+    kari = await make_customer(sessions, flows)
+    await finish_default_flow(kari)
+    await kari.replies()
+    ola = await make_customer(sessions, flows)
+    ola.dialogue._similar_at_least = 0.3  # as SIMILAR_IDEA_THRESHOLD sets it
+    ola.key, ola.ids = OLA, kari.ids
+    await ola.say("/start")
+    await ola.say("Dark mode in the mobile app please, the evening light is too bright")
+    await ola.say("Reading in bed hurts")
+    await ola.press("Every week")
+    await ola.press("4")
+    replies = await ola.press("No")
+    assert texts(replies) == [
+        "Thank you! Someone has suggested something like it already: «A dark mode for the "
+        "mobile app, please, for the evening». Is your idea the same?"
+    ]
+    return kari, ola
+
+
+async def test_a_customer_with_the_same_idea_joins_it_and_hears_of_it(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    _, ola = await similar_pair(sessions, shipped_flows)
+    replies = await ola.press("Yes, the same")
+    assert texts(replies)[0].startswith("Thank you! I've added your voice and your answers")
+    ideas = await export_ideas(sessions)
+    assert [(idea["id"], idea["status"], idea["votes"]) for idea in ideas] == [
+        (1, "new", 1),
+        (2, "duplicate", 0),
+    ]
+    result = await desk(sessions).change_status(change(IdeaStatus.PLANNED))
+    assert result.notified == 2
+    news = texts(await ola.replies())  # the harness reads every chat: Kari's and Ola's news
+    assert len(news) == 2
+    assert all(item.startswith("Good news: your idea “A dark mode") for item in news)
+    replies = await ola.say("Hello again")
+    assert texts(replies)[0].startswith("Welcome back!")
+
+
+async def test_a_different_idea_is_recorded_as_new(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    _, ola = await similar_pair(sqlite_sessions, shipped_flows)
+    assert texts(await ola.say("maybe"))[0].endswith("Is your idea the same?")  # asked again
+    replies = await ola.say("no")
+    assert texts(replies)[0].startswith("Thank you! Your idea is recorded.")
+    ideas = await export_ideas(sqlite_sessions)
+    assert [(idea["id"], idea["status"]) for idea in ideas] == [(1, "new"), (2, "new")]

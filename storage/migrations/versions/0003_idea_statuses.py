@@ -18,6 +18,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("idea", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("duplicate_of", sa.Integer(), nullable=True))
+        batch_op.create_foreign_key("fk_idea_duplicate_of", "idea", ["duplicate_of"], ["id"])
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.add_column(sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
@@ -100,3 +103,6 @@ def downgrade() -> None:
     with op.batch_alter_table("conversation", schema=None) as batch_op:
         batch_op.drop_index("ix_conversation_status_updated_at")
         batch_op.drop_column("reminded_at")
+    with op.batch_alter_table("idea", schema=None) as batch_op:
+        batch_op.drop_constraint("fk_idea_duplicate_of", type_="foreignkey")
+        batch_op.drop_column("duplicate_of")
