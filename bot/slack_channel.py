@@ -23,6 +23,7 @@ from bot.metrics import Metrics
 from bot.slack_commands import (
     IDEAS_COMMAND,
     AskDigest,
+    Merge,
     Search,
     Tagging,
     parse_ideas_command,
@@ -40,7 +41,7 @@ from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue
 from handlers.digest import DigestDesk, DigestRequest
 from handlers.idea_desk import IdeaDesk
-from handlers.idea_status import StatusChange, StatusLabels, TagChange
+from handlers.idea_status import MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
 from storage.event_queue import SqlEventQueue, StoredEvent
@@ -204,6 +205,9 @@ class SlackChannel:
         if isinstance(command, AskDigest):
             await ack(text="The digest is on its way to this channel.")
             return
+        if isinstance(command, Merge):
+            await ack(text=f"Idea #{command.duplicate_id}: its thread will show the merge.")
+            return
         if command.status is None:
             await ack(text=f"Update for idea #{command.idea_id}: its thread will show who gets it.")
             return
@@ -295,6 +299,8 @@ class SlackChannel:
             await self._idea_desk.change_status(translated)
         elif isinstance(translated, TagChange) and self._idea_desk is not None:
             await self._idea_desk.change_tags(translated)
+        elif isinstance(translated, MergeChange) and self._idea_desk is not None:
+            await self._idea_desk.merge(translated)
         elif isinstance(translated, DigestRequest) and self._digest is not None:
             await self._digest.post_now(utc_now(), external_id=translated.external_id)
 

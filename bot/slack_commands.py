@@ -11,7 +11,8 @@ from handlers.idea_status import IdeaStatus, StatusLabels, normalize_tag, parse_
 IDEAS_COMMAND = "/ideas"
 USAGE = (
     "Usage: `/ideas search WORDS`, `/ideas list [STATUS] [#tag]`, `/ideas top [#tag]`, "
-    "`/ideas digest`, `/ideas tag ID tag… [-tag…]`, "
+    "`/ideas digest`, `/ideas tag ID tag… [-tag…]`, `/ideas merge ID into ID`, "
+    "`/ideas unmerge ID`, "
     "`/ideas status ID STATUS [message to the customers]` "
     "(for example `/ideas status 12 planned We start in May`), or `/ideas update ID message` "
     "to tell every customer of the idea something. Statuses: {statuses}."
@@ -48,11 +49,19 @@ class Search:
 
 
 @dataclass(frozen=True, slots=True)
+class Merge:
+    """``/ideas merge DUPLICATE into ORIGINAL``, or ``/ideas unmerge DUPLICATE``."""
+
+    duplicate_id: int
+    original_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class AskDigest:
     """``/ideas digest``."""
 
 
-IdeasCommand = SetStatus | Tagging | Search | AskDigest
+IdeasCommand = SetStatus | Tagging | Search | AskDigest | Merge
 
 
 def usage(labels: StatusLabels) -> str:
@@ -83,6 +92,14 @@ def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
         return _search(verb, parts[1:], labels)
     if verb == "digest":
         return AskDigest()
+    if verb in ("merge", "unmerge"):
+        numbers = [word.lstrip("#") for word in parts[1:] if word.casefold() != "into"]
+        if not all(number.isdigit() for number in numbers) or len(numbers) != (
+            2 if verb == "merge" else 1
+        ):
+            return usage(labels)
+        original = int(numbers[1]) if verb == "merge" else None
+        return Merge(duplicate_id=int(numbers[0]), original_id=original)
     if len(parts) < 3 or verb not in ("status", "update", "tag"):
         return usage(labels)
     number = parts[1].lstrip("#")

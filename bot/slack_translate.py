@@ -10,6 +10,7 @@ from typing import Any
 from bot.slack_commands import (
     IDEAS_COMMAND,
     AskDigest,
+    Merge,
     SetStatus,
     Tagging,
     parse_ideas_command,
@@ -17,7 +18,7 @@ from bot.slack_commands import (
 from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.digest import DigestRequest
-from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, TagChange
+from handlers.idea_status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
 
 PLATFORM = "slack"
@@ -48,6 +49,7 @@ Translated = (
     | StatusChange
     | TagChange
     | DigestRequest
+    | MergeChange
     | None
 )
 
@@ -152,6 +154,15 @@ class SlackTranslator:
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
         if isinstance(command, AskDigest):
             return DigestRequest(external_id=f"command:{body['trigger_id']}")
+        if isinstance(command, Merge):
+            user = await self._users(user_id)
+            return MergeChange(
+                external_id=f"command:{body['trigger_id']}",
+                duplicate_id=command.duplicate_id,
+                original_id=command.original_id,
+                changed_by=user.name,
+                undo=command.original_id is None,
+            )
         if isinstance(command, Tagging):
             user = await self._users(user_id)
             return TagChange(

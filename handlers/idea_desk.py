@@ -12,6 +12,7 @@ from handlers.idea_status import (
     IdeaFollower,
     IdeaStatus,
     IdeaSummary,
+    MergeChange,
     StatusChange,
     StatusLabels,
     TagChange,
@@ -147,6 +148,78 @@ class IdeaDesk:
             )
         self._outbox_signal.outbox_changed()
         return ChangeResult(ChangeOutcome.CHANGED, idea=idea)
+
+    async def merge(self, change: MergeChange) -> ChangeResult:
+        """Merge a duplicate into its original (its customers move and are told), or undo it."""
+        async with self._store.transaction() as transaction:
+            result = await self._merge(transaction, change)
+        if result.outcome is ChangeOutcome.CHANGED:
+            self._outbox_signal.outbox_changed()
+        return result
+
+    async def _merge(self, transaction: DialogueTransaction, change: MergeChange) -> ChangeResult:
+        if not await transaction.claim_inbound(
+            platform=STAFF_EVENTS, external_id=change.external_id
+        ):
+            return ChangeResult(ChangeOutcome.DUPLICATE)
+        duplicate = await transaction.idea_for_update(idea_id=change.duplicate_id)
+        if duplicate is None:
+            return ChangeResult(ChangeOutcome.NOT_FOUND)
+        if change.undo:
+            return await self._undo_merge(transaction, duplicate, change)
+        if change.original_id is None or change.original_id == duplicate.id:
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        original = await transaction.idea_for_update(idea_id=change.original_id)
+        if original is None:
+            return ChangeResult(ChangeOutcome.NOT_FOUND)
+        if duplicate.status is IdeaStatus.DUPLICATE:
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        followers = await transaction.idea_followers(idea_id=duplicate.id)
+        news = [
+            (
+                _key(follower),
+                news_for(follower, duplicate, IdeaStatus.DUPLICATE, f"→ «{original.title}»"),
+            )
+            for follower in followers
+            if follower.wants_updates
+        ]
+        record = await transaction.merge_ideas(
+            duplicate=duplicate, original=original, merged_by=change.changed_by
+        )
+        await transaction.enqueue_news(news)
+        await self._on_card(
+            transaction,
+            duplicate,
+            lambda card: replace(card, idea_status=IdeaStatus.DUPLICATE.value),
+            f"{change.changed_by} merged this idea into #{original.id}; "
+            f"{len(news)} customer(s) were told.",
+        )
+        await self._on_card(
+            transaction,
+            original,
+            lambda card: card,
+            f"{change.changed_by} merged #{duplicate.id} into this idea; "
+            f"{len(record.moved)} customer(s) joined it.",
+        )
+        return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=duplicate)
+
+    async def _undo_merge(
+        self, transaction: DialogueTransaction, duplicate: IdeaSummary, change: MergeChange
+    ) -> ChangeResult:
+        record = await transaction.undo_merge(duplicate_id=duplicate.id)
+        if record is None:
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        note = (
+            f"{change.changed_by} took back the merge into #{record.original_id}; "
+            f"its customers are linked to this idea again."
+        )
+        await self._on_card(
+            transaction,
+            duplicate,
+            lambda card: replace(card, idea_status=record.from_status.value),
+            note,
+        )
+        return ChangeResult(ChangeOutcome.CHANGED, idea=duplicate)
 
     async def _show_on_card(
         self,

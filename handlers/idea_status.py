@@ -96,6 +96,27 @@ class TagChange:
 
 
 @dataclass(frozen=True, slots=True)
+class MergeChange:
+    """Staff merge a duplicate into its original (or, with ``undo``, take a merge back)."""
+
+    external_id: str
+    duplicate_id: int
+    changed_by: str
+    original_id: int | None = None
+    undo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRecord:
+    """A merge as stored: what the duplicate was, and who moved to the original."""
+
+    duplicate_id: int
+    original_id: int
+    from_status: IdeaStatus
+    moved: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class IdeaFollower:
     """A customer linked to an idea (its author, or a "me too"), and how to reach them."""
 

@@ -11,7 +11,7 @@ from typing import Protocol
 from handlers.conversation import Attachment, ConversationKey, OutboundAction, OutgoingMessage
 from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_schema import FlowDefinition
-from handlers.idea_status import IdeaFollower, IdeaSummary, StatusChange
+from handlers.idea_status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
 from handlers.staff import PostDigest, StaffAction, StaffCard, StaffRoom
 
 
@@ -194,6 +194,16 @@ class DialogueTransaction(Protocol):
         self, *, idea_id: int, add: tuple[str, ...], remove: tuple[str, ...]
     ) -> tuple[str, ...]:
         """Add and take off tags; the idea's tags afterwards, sorted."""
+        ...
+
+    async def merge_ideas(
+        self, *, duplicate: IdeaSummary, original: IdeaSummary, merged_by: str
+    ) -> MergeRecord:
+        """Mark ``duplicate`` as one, move its customers to ``original``; what moved."""
+        ...
+
+    async def undo_merge(self, *, duplicate_id: int) -> MergeRecord | None:
+        """Take the duplicate's last merge back (customers, status); None if there is none."""
         ...
 
     async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:

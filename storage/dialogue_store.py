@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import ConversationKey, OutboundAction, OutgoingMessage
 from handlers.flow_engine import FlowState, IdeaDraft
-from handlers.idea_status import IdeaFollower, IdeaStatus, IdeaSummary, StatusChange
+from handlers.idea_status import (
+    IdeaFollower,
+    IdeaStatus,
+    IdeaSummary,
+    MergeRecord,
+    StatusChange,
+)
 from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
@@ -29,6 +35,7 @@ from storage.tables import (
     ConversationRow,
     CustomerRow,
     IdeaFollowerRow,
+    IdeaMergeRow,
     IdeaRow,
     IdeaStatusChangeRow,
     IdeaTagRow,
@@ -53,6 +60,7 @@ _OPEN = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 _FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
 _STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
 _TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
+_MERGE = IdeaMergeRow.__table__  # type: ignore[attr-defined]
 # Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
 OPEN_STATUSES = (
     IdeaStatus.NEW.value,
@@ -469,6 +477,104 @@ class SqlDialogueTransaction:
             select(_TAG.c.tag).where(_TAG.c.idea_id == idea_id).order_by(_TAG.c.tag)
         )
         return tuple(tags.scalars())
+
+    async def merge_ideas(
+        self, *, duplicate: IdeaSummary, original: IdeaSummary, merged_by: str
+    ) -> MergeRecord:
+        """Move the duplicate's customers to the original and remember what moved."""
+        now = utc_now()
+        linked = set(
+            (
+                await self._session.execute(
+                    select(_FOLLOWER.c.customer_id).where(_FOLLOWER.c.idea_id == original.id)
+                )
+            ).scalars()
+        )
+        theirs = list(
+            (
+                await self._session.execute(
+                    select(_FOLLOWER.c.customer_id).where(_FOLLOWER.c.idea_id == duplicate.id)
+                )
+            ).scalars()
+        )
+        moved = [customer_id for customer_id in theirs if customer_id not in linked]
+        if moved:
+            await self._session.execute(
+                insert(_FOLLOWER),
+                [
+                    {"idea_id": original.id, "customer_id": c, "kind": "vote", "created_at": now}
+                    for c in moved
+                ],
+            )
+        await self._session.execute(delete(_FOLLOWER).where(_FOLLOWER.c.idea_id == duplicate.id))
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == duplicate.id)
+            .values(status=IdeaStatus.DUPLICATE.value, duplicate_of=original.id, updated_at=now)
+        )
+        await self._session.execute(
+            insert(_MERGE).values(
+                duplicate_id=duplicate.id,
+                original_id=original.id,
+                from_status=duplicate.status.value,
+                moved={"moved": moved, "linked": theirs},
+                merged_by=merged_by[:256],
+                created_at=now,
+            )
+        )
+        return MergeRecord(duplicate.id, original.id, duplicate.status, tuple(moved))
+
+    async def undo_merge(self, *, duplicate_id: int) -> MergeRecord | None:
+        """Put the customers and the status back as they were before the last merge."""
+        row = (
+            await self._session.execute(
+                select(_MERGE)
+                .where(_MERGE.c.duplicate_id == duplicate_id)
+                .where(_MERGE.c.undone_at.is_(None))
+                .order_by(_MERGE.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        now = utc_now()
+        merged = list(row.moved.get("moved", []))
+        # Everyone linked to the duplicate before comes back to it; those the merge brought
+        # to the original leave it again (those who were there already stay).
+        await self._session.execute(
+            delete(_FOLLOWER)
+            .where(_FOLLOWER.c.idea_id == row.original_id)
+            .where(_FOLLOWER.c.customer_id.in_(merged))
+        )
+        author = (
+            await self._session.execute(
+                select(_IDEA.c.customer_id).where(_IDEA.c.id == duplicate_id)
+            )
+        ).scalar_one()
+        back = set(row.moved.get("linked", [])) | {author}
+        await self._session.execute(
+            insert(_FOLLOWER),
+            [
+                {
+                    "idea_id": duplicate_id,
+                    "customer_id": customer_id,
+                    "kind": "author" if customer_id == author else "vote",
+                    "created_at": now,
+                }
+                for customer_id in sorted(back)
+            ],
+        )
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == duplicate_id)
+            .values(status=row.from_status, duplicate_of=None, updated_at=now)
+        )
+        await self._session.execute(
+            update(_MERGE).where(_MERGE.c.id == row.id).values(undone_at=now)
+        )
+        return MergeRecord(
+            duplicate_id, row.original_id, IdeaStatus(row.from_status), tuple(merged)
+        )
 
     async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:
         """Every customer linked to the idea, with how to reach them."""

@@ -283,3 +283,19 @@ class ScheduledRunRow(SQLModel, table=True):
     job: str = Field(max_length=64)
     period: str = Field(max_length=32)
     ran_at: datetime = _timestamp()
+
+
+class IdeaMergeRow(SQLModel, table=True):
+    """A duplicate merged into its original: what moved, so the merge can be undone."""
+
+    __tablename__ = "idea_merge"
+
+    id: int | None = Field(default=None, primary_key=True)
+    duplicate_id: int = Field(foreign_key="idea.id", index=True)
+    original_id: int = Field(foreign_key="idea.id")
+    from_status: str = Field(max_length=32)
+    # "moved": customers newly linked to the original; "linked": all the duplicate had.
+    moved: dict[str, list[int]] = _json(dict)
+    merged_by: str = Field(default="", max_length=256)
+    created_at: datetime = _timestamp()
+    undone_at: datetime | None = _timestamp(nullable=True)

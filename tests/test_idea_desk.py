@@ -6,11 +6,25 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_commands import Search, SetStatus, Tagging, parse_ideas_command, search_results
+from bot.slack_commands import (
+    Merge,
+    Search,
+    SetStatus,
+    Tagging,
+    parse_ideas_command,
+    search_results,
+)
 from handlers.conversation import ConversationKey
 from handlers.flow_loader import LoadedFlow
 from handlers.idea_desk import ChangeOutcome, IdeaDesk
-from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, TagChange, parse_status
+from handlers.idea_status import (
+    IdeaStatus,
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    parse_status,
+)
 from storage.dialogue_store import BULK, SqlDialogueStore
 from storage.idea_queries import IdeaFilter, export_ideas
 from storage.outbox_store import SqlOutboxStore
@@ -313,3 +327,47 @@ async def test_a_different_idea_is_recorded_as_new(
     assert texts(replies)[0].startswith("Thank you! Your idea is recorded.")
     ideas = await export_ideas(sqlite_sessions)
     assert [(idea["id"], idea["status"]) for idea in ideas] == [(1, "new"), (2, "new")]
+
+
+async def test_merging_moves_customers_to_the_original_tells_them_and_can_be_undone(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    kari, _ = await two_followers(sessions, shipped_flows)  # idea 1: Kari (author), Ola
+    per = await make_customer(sessions, shipped_flows)
+    per.key, per.ids = ConversationKey("telegram", "99", "99"), kari.ids
+    await finish_default_flow(per)  # idea 2 by Per
+    await delivered(sessions)
+    ideas = desk(sessions)
+    merge = MergeChange(external_id="m1", duplicate_id=2, original_id=1, changed_by="Anne")
+    result = await ideas.merge(merge)
+    assert (result.outcome, result.notified) == (ChangeOutcome.CHANGED, 1)
+    (told,) = (await delivered(sessions))["99"]
+    assert told.startswith("Your idea “A dark mode for the mobile app, please, for the evening” is")
+    assert "→ «A dark mode for the mobile app, please, for the evening»" in told
+    documents = {idea["id"]: idea for idea in await export_ideas(sessions)}
+    assert documents[2]["status"] == "duplicate"
+    assert [c["id"] for c in documents[1]["linked_customers"]] == [1, 2, 3]
+    assert documents[2]["linked_customers"] == []
+    assert (await ideas.merge(merge)).outcome is ChangeOutcome.DUPLICATE
+
+    undo = MergeChange(external_id="m2", duplicate_id=2, changed_by="Anne", undo=True)
+    assert (await ideas.merge(undo)).outcome is ChangeOutcome.CHANGED
+    documents = {idea["id"]: idea for idea in await export_ideas(sessions)}
+    assert documents[2]["status"] == "new"
+    assert [c["id"] for c in documents[1]["linked_customers"]] == [1, 2]
+    assert [(c["id"], c["kind"]) for c in documents[2]["linked_customers"]] == [(3, "author")]
+    again = MergeChange(external_id="m3", duplicate_id=2, changed_by="Anne", undo=True)
+    assert (await ideas.merge(again)).outcome is ChangeOutcome.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("merge 14 into 12", Merge(14, 12)),
+        ("merge #14 #12", Merge(14, 12)),
+        ("unmerge 14", Merge(14, None)),
+    ],
+)
+def test_merge_commands(words: str, expected: Merge) -> None:
+    assert parse_ideas_command(words, StatusLabels.default()) == expected
+    assert isinstance(parse_ideas_command("merge 14", StatusLabels.default()), str)

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+from sqlalchemy.dialects import postgresql
+
+_JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -88,9 +91,26 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("job", "period", name="uq_scheduled_run"),
     )
+    op.create_table(
+        "idea_merge",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("duplicate_id", sa.Integer(), nullable=False),
+        sa.Column("original_id", sa.Integer(), nullable=False),
+        sa.Column("from_status", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("moved", _JSON, nullable=False),
+        sa.Column("merged_by", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("undone_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["duplicate_id"], ["idea.id"]),
+        sa.ForeignKeyConstraint(["original_id"], ["idea.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("idea_merge", schema=None) as batch_op:
+        batch_op.create_index("ix_idea_merge_duplicate_id", ["duplicate_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_table("idea_merge")
     op.drop_table("scheduled_run")
     op.drop_table("idea_tag")
     op.drop_table("idea_status_change")
