@@ -39,10 +39,10 @@ class Pacer:
         self._chat_burst = float(chat_burst)
         self._clock = clock
         now = clock()
-        # A tenth of a second's worth at once: any one second then carries at most 1.1 × the
-        # rate. A whole second's worth would let 2 × through, and a fan-out hit the limit.
-        burst = max(1.0, global_rate / 10)
-        self._global = _Bucket(global_rate, burst, burst, now)
+        # One send at a time, evenly spaced: any second carries at most the rate and one more,
+        # with room left for sends that arrive bunched. A second's worth of burst would let
+        # twice the rate through, and a fan-out to thousands hit the platform's limit.
+        self._global = _Bucket(global_rate, 1.0, 1.0, now)
         self._chats: dict[str, _Bucket] = {}
         self._paused_until = 0.0
 
