@@ -37,6 +37,7 @@ from bot.slack_channel import SlackChannel
 from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
 from bot.slack_sender import PLATFORM as SLACK
 from bot.slack_sender import SlackSender
+from bot.status_labels import load_status_labels
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_sender import MESSAGE_LIMIT, TelegramSender
 from bot.telegram_translate import PLATFORM as TELEGRAM
@@ -94,7 +95,11 @@ async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, channels: Mapping[str, Channel], staff_room: StaffRoom | None = None
+    settings: Settings,
+    *,
+    channels: Mapping[str, Channel],
+    staff_room: StaffRoom | None = None,
+    labels: StatusLabels | None = None,
 ) -> AsyncIterator[Runtime]:
     """Migrate, load and register the flows, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
@@ -140,7 +145,7 @@ async def open_runtime(
         idea_desk = IdeaDesk(
             store=store,
             outbox_signal=worker,
-            labels=StatusLabels.default(),
+            labels=labels or StatusLabels.default(),
             staff_room=staff_room,
         )
         yield Runtime(
@@ -246,7 +251,7 @@ async def change_idea_status(settings: Settings, change: StatusChange) -> Change
         desk = IdeaDesk(
             store=SqlDialogueStore(sessions),
             outbox_signal=_NobodyToWake(),
-            labels=StatusLabels.default(),
+            labels=load_status_labels(settings),
             staff_room=staff_room_of(settings),
         )
         return await desk.change_status(change)
@@ -270,10 +275,12 @@ class _Platforms:
     bot: Bot | None
     slack: AsyncWebClient | None
     staff_room: StaffRoom | None
+    labels: StatusLabels
 
 
 def _platforms(settings: Settings) -> _Platforms:
     """Clients, senders, pacers and file sources for Telegram and Slack, as configured."""
+    labels = load_status_labels(settings)
     channels: dict[str, Channel] = {}
     sources: dict[str, FileSource] = {}
     files = Files(sources)
@@ -300,10 +307,12 @@ def _platforms(settings: Settings) -> _Platforms:
             chat_burst=settings.slack_channel_burst,
             global_rate=settings.slack_global_rate_per_second,
         )
-        channels[SLACK] = Channel(sender=SlackSender(slack, files=files), pacer=pacer)
+        channels[SLACK] = Channel(
+            sender=SlackSender(slack, files=files, labels=labels), pacer=pacer
+        )
         if settings.slack_staff_channel is not None:
             staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
-    return _Platforms(channels=channels, bot=bot, slack=slack, staff_room=staff_room)
+    return _Platforms(channels=channels, bot=bot, slack=slack, staff_room=staff_room, labels=labels)
 
 
 async def serve(settings: Settings) -> None:
@@ -316,7 +325,10 @@ async def serve(settings: Settings) -> None:
     platforms = _platforms(settings)
     bot, slack = platforms.bot, platforms.slack
     async with open_runtime(
-        settings, channels=platforms.channels, staff_room=platforms.staff_room
+        settings,
+        channels=platforms.channels,
+        staff_room=platforms.staff_room,
+        labels=platforms.labels,
     ) as runtime:
         tasks = [
             asyncio.create_task(runtime.worker.run(), name="delivery"),
@@ -365,6 +377,7 @@ async def serve(settings: Settings) -> None:
                 staff_user_ids=settings.slack_admin_user_ids,
                 idea_desk=runtime.idea_desk,
                 ideas=runtime.ideas,
+                labels=platforms.labels,
                 digest=runtime.digest,
                 lease_seconds=settings.outbox_lease_seconds,
             )

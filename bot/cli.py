@@ -23,6 +23,7 @@ from bot.app import chat as run_chat
 from bot.digest_format import digest_text
 from bot.settings import Settings
 from bot.status import status_report
+from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.digest import Digest
 from handlers.flow_loader import FlowFileError, load_flows
 from handlers.idea_desk import ChangeOutcome, ChangeResult
@@ -72,6 +73,13 @@ def _settings() -> Settings:
         raise typer.Exit(code=2) from None
 
 
+def _labels(settings: Settings) -> StatusLabels:
+    try:
+        return load_status_labels(settings)
+    except StatusLabelsError as error:
+        raise _fail(str(error)) from None
+
+
 def _configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
@@ -90,7 +98,7 @@ def _run(coroutine: Coroutine[Any, Any, None]) -> None:
         asyncio.run(coroutine)
     except FlowFileError as error:
         raise _fail("the flows have problems, so ideabot will not start:\n" + str(error)) from None
-    except (FlowVersionConflict, ConfigurationError, LookupError) as error:
+    except (FlowVersionConflict, ConfigurationError, LookupError, StatusLabelsError) as error:
         raise _fail(str(error)) from None
     except KeyboardInterrupt:
         pass
@@ -139,7 +147,7 @@ def digest(
         made.append(await digest_now(settings, post=post))
 
     _run(build())
-    typer.echo(digest_text(made[0], StatusLabels.default()))
+    typer.echo(digest_text(made[0], _labels(settings)))
 
 
 @app.command()
@@ -195,7 +203,7 @@ def _ideas(where: IdeaFilter | None = None) -> list[dict[str, Any]]:
     settings = _settings()
     found: list[dict[str, Any]] = []
     if where is not None and where.status is not None:
-        status = parse_status(where.status, StatusLabels.default())
+        status = parse_status(where.status, _labels(settings))
         if status is None:
             raise _fail(f"“{where.status}” is not a status")
         where = replace(where, status=status.value)
@@ -289,7 +297,7 @@ def ideas_status(
     """Change an idea's status; every linked customer hears of it (sent by `ideabot run`)."""
     settings = _settings()
     _configure_logging(settings, quiet=True)
-    labels = StatusLabels.default()
+    labels = _labels(settings)
     chosen = parse_status(status, labels)
     if chosen is None:
         names = ", ".join(labels.label(known, "en").lower() for known in IdeaStatus)

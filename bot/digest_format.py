@@ -53,10 +53,12 @@ def digest_text(
         f"{_label(change.to_status, labels)} ({escape(change.by)})"
         for change in digest.status_changes
     ] or ["• none"]
-    lines += ["", heading("Themes (by tag)")]
-    lines += [f"• #{escape(tag)}: {count}" for tag, count in digest.themes] or [
-        "• no tags yet (`/ideas tag ID tag` groups ideas)"
+    lines += ["", heading("Themes")]
+    lines += [f"• {escape(title)}: {count} similar ideas" for title, count in digest.themes] or [
+        "• no groups of similar ideas yet"
     ]
+    if digest.tags:
+        lines.append("• by tag: " + ", ".join(f"#{escape(t)} {n}" for t, n in digest.tags))
     lines += ["", heading(f"Waiting for a reply: {len(digest.waiting)}")]
     for waiting in digest.waiting:
         where = ""

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
 
     reminder_sweep_seconds: float = Field(default=60.0, gt=0)
     similar_idea_threshold: float = Field(default=0.30, ge=0, le=1)
+    status_labels_path: Path | None = None
     digest_frequency: Frequency = Frequency.WEEKLY
     digest_weekday: int = Field(default=0, ge=0, le=6)
     digest_hour: int = Field(default=9, ge=0, le=23)
@@ -97,6 +98,11 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("status_labels_path", mode="before")
+    @classmethod
+    def _empty_path_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_telegram(self) -> Self:

@@ -47,9 +47,12 @@ _CUSTOMER_GONE = {"channel_not_found", "is_archived", "user_not_found", "user_di
 class SlackSender:
     """Carries out customer messages, staff cards, thread posts, notices and reactions."""
 
-    def __init__(self, client: AsyncWebClient, *, files: Files) -> None:
+    def __init__(
+        self, client: AsyncWebClient, *, files: Files, labels: StatusLabels | None = None
+    ) -> None:
         self._client = client
         self._files = files
+        self._labels = labels or StatusLabels.default()
 
     async def deliver(self, item: OutboxItem) -> str:
         """Make the Web API call; the Slack message ``ts`` on success."""
@@ -92,13 +95,13 @@ class SlackSender:
             digest = Digest.from_json(payload["digest"])
             response = await self._client.chat_postMessage(
                 channel=channel,
-                text=digest_text(digest, StatusLabels.default(), escape=escape, bold="*"),
+                text=digest_text(digest, self._labels, escape=escape, bold="*"),
                 unfurl_links=False,
                 unfurl_media=False,
             )
             return str(response["ts"])
         if action == OutboxAction.POST_CARD:
-            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]))
+            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]), self._labels)
             response = await self._client.chat_postMessage(
                 channel=channel, text=fallback, blocks=blocks, unfurl_links=False
             )
@@ -110,7 +113,7 @@ class SlackSender:
                 "(its card was never posted)"
             )
         if action == OutboxAction.UPDATE_CARD:
-            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]))
+            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]), self._labels)
             await self._client.chat_update(
                 channel=channel, ts=thread_ref, text=fallback, blocks=blocks
             )

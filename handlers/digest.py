@@ -58,7 +58,9 @@ class Digest:
     new_ideas: list[DigestIdea] = field(default_factory=list)
     most_requested: list[DigestIdea] = field(default_factory=list)
     status_changes: list[DigestChange] = field(default_factory=list)
+    # Groups of similar open ideas: the most asked one's title, and how many ideas.
     themes: list[tuple[str, int]] = field(default_factory=list)
+    tags: list[tuple[str, int]] = field(default_factory=list)
     waiting: list[WaitingConversation] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -75,6 +77,7 @@ class Digest:
             most_requested=[DigestIdea(**item) for item in data.get("most_requested", [])],
             status_changes=[DigestChange(**item) for item in data.get("status_changes", [])],
             themes=[(str(name), int(count)) for name, count in data.get("themes", [])],
+            tags=[(str(name), int(count)) for name, count in data.get("tags", [])],
             waiting=[WaitingConversation(**item) for item in data.get("waiting", [])],
         )
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.digest import Digest, DigestChange, DigestIdea, WaitingConversation
 from handlers.idea_status import IdeaStatus
 from handlers.ports import ConversationStatus, Direction
+from handlers.similarity import SimilarityIndex
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -35,6 +36,10 @@ _SETTLED = (IdeaStatus.DONE, IdeaStatus.DECLINED, IdeaStatus.DUPLICATE, IdeaStat
 NEW_IDEAS_SHOWN = 20
 MOST_REQUESTED_SHOWN = 5
 THEMES_SHOWN = 10
+# Themes group the open ideas of the last 90 days (at most 2,000, the most asked first).
+THEME_WINDOW = timedelta(days=90)
+THEME_IDEAS = 2000
+THEME_AT_LEAST = 0.3
 
 
 class SqlDigestSource:
@@ -109,7 +114,8 @@ class SqlDigestSource:
                 .order_by(func.count().desc(), _TAG.c.tag)
                 .limit(THEMES_SHOWN)
             )
-            theme_counts = [(str(tag), int(count)) for tag, count in themes]
+            tag_counts = [(str(tag), int(count)) for tag, count in themes]
+            groups = await self._themes(session, until - THEME_WINDOW, open_ideas)
             waiting = await self._waiting(session, until - waiting_longer_than)
         return Digest(
             since=since.isoformat(),
@@ -117,9 +123,48 @@ class SqlDigestSource:
             new_ideas=new_ideas,
             most_requested=most_requested,
             status_changes=status_changes,
-            themes=theme_counts,
+            themes=groups,
+            tags=tag_counts,
             waiting=waiting,
         )
+
+    async def _themes(
+        self, session: AsyncSession, since: datetime, settled: list[str]
+    ) -> list[tuple[str, int]]:
+        """Groups of similar open ideas of the last months, biggest first."""
+        linked = (
+            select(func.count())
+            .select_from(_FOLLOWER)
+            .where(_FOLLOWER.c.idea_id == _IDEA.c.id)
+            .scalar_subquery()
+        )
+        rows = (
+            await session.execute(
+                select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description, linked.label("linked"))
+                .where(_IDEA.c.status.not_in(settled))
+                .where(_IDEA.c.created_at >= since)
+                .order_by(linked.desc(), _IDEA.c.id)
+                .limit(THEME_IDEAS)
+            )
+        ).all()
+        index = SimilarityIndex()
+        for row in rows:
+            index.add(row.id, f"{row.title} {row.description}")
+        grouped: set[int] = set()
+        themes: list[tuple[str, int]] = []
+        for row in rows:  # the most asked first, so it names its group
+            if row.id in grouped:
+                continue
+            alike = index.search(
+                f"{row.title} {row.description}", limit=THEME_IDEAS, at_least=THEME_AT_LEAST
+            )
+            members = {match.idea_id for match in alike} - grouped
+            members.add(row.id)
+            grouped |= members
+            if len(members) > 1:
+                themes.append((row.title, len(members)))
+        themes.sort(key=lambda theme: -theme[1])
+        return themes[:THEMES_SHOWN]
 
     async def _waiting(self, session: AsyncSession, before: datetime) -> list[WaitingConversation]:
         """Conversations with staff whose customer wrote before ``before`` and got no reply."""

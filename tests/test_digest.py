@@ -57,6 +57,14 @@ async def seeded(sessions: Sessions, flows: list[LoadedFlow]) -> None:
         TagChange(external_id="v", idea_id=2, changed_by="Anne", add=("export",))
     )
     await staff.posts()  # the card is posted: Ola's thread exists, and nobody has answered
+    per = await make_customer(sessions, flows)  # idea 3, like Kari's
+    per.key, per.ids = ConversationKey("telegram", "99", "99"), kari.ids
+    await per.say("/start")
+    await per.say("Dark mode for the mobile app in the evening, please")
+    await per.say("Too bright at night")
+    await per.press("Every day")
+    await per.press("5")
+    await per.press("No")
 
 
 @pytest.mark.parametrize(
@@ -95,22 +103,28 @@ async def test_digest_content_on_a_seeded_database(
     await seeded(sessions, shipped_flows)
     later = utc_now() + timedelta(hours=30)
     digest = await digest_desk(sessions).build(later)
-    assert [(idea.id, idea.status) for idea in digest.new_ideas] == [(1, "planned"), (2, "new")]
-    assert [idea.id for idea in digest.most_requested] == [1, 2]
+    assert [(idea.id, idea.status) for idea in digest.new_ideas] == [
+        (1, "planned"),
+        (2, "new"),
+        (3, "new"),
+    ]
+    assert [idea.id for idea in digest.most_requested] == [1, 2, 3]
     assert [(c.idea_id, c.from_status, c.to_status, c.by) for c in digest.status_changes] == [
         (1, "new", "planned", "Anne")
     ]
-    assert digest.themes == [("ui", 2), ("export", 1)]
+    assert digest.themes == [("A dark mode for the mobile app, please, for the evening", 2)]
+    assert digest.tags == [("ui", 2), ("export", 1)]
     (waiting,) = digest.waiting
     assert (waiting.customer_name, waiting.thread_ref) == ("Kari Nordmann", "thread-2")
 
     text = digest_text(digest, StatusLabels.default(), escape=escape, bold="*")
-    assert "*New ideas: 2*" in text
+    assert "*New ideas: 3*" in text
     assert "• #2 &lt;!here&gt; Export to *CSV* please, every month (New, 1 asked)" in text
     assert "• #1 A dark mode for the mobile app, please, for the evening: New → Planned (Anne)" in (
         text
     )
-    assert "• #ui: 2" in text
+    assert "• A dark mode for the mobile app, please, for the evening: 2 similar ideas" in text
+    assert "• by tag: #ui 2, #export 1" in text
 
 
 async def test_the_scheduled_digest_is_posted_once_per_period_by_any_process(

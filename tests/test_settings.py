@@ -93,3 +93,19 @@ def test_slack_socket_mode_needs_no_signing_secret() -> None:
     assert settings.slack_socket_mode
     assert settings.slack_api_base_url == "http://127.0.0.1:9/api/"
     assert settings.slack_admin_user_ids == {"U1", "U2"}
+
+
+def test_status_labels_can_be_renamed_and_mistakes_are_named(tmp_path: Path) -> None:
+    from bot.status_labels import StatusLabelsError, load_status_labels
+    from handlers.idea_status import IdeaStatus
+
+    labels_file = tmp_path / "statuses.yaml"
+    labels_file.write_text("planned: {en: Coming soon, nb: Kommer snart}\n", encoding="utf-8")
+    settings = Settings(_env_file=None, status_labels_path=labels_file)  # type: ignore[call-arg]
+    labels = load_status_labels(settings)
+    assert labels.label(IdeaStatus.PLANNED, "nb") == "Kommer snart"
+    assert labels.label(IdeaStatus.DONE, "en") == "Done"
+    labels_file.write_text("soon: {en: Soon}\n", encoding="utf-8")
+    with pytest.raises(StatusLabelsError, match="'soon' is not a status"):
+        load_status_labels(settings)
+    assert Settings(_env_file=None, status_labels_path="").status_labels_path is None  # type: ignore[call-arg]
