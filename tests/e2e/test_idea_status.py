@@ -241,3 +241,38 @@ async def test_the_digest_comes_on_schedule_and_on_request(
     await slack_api.wait_until(lambda: len(digests()) == 2)
     assert "• #1 A dark mode for the app" in digests()[1]
     assert "*Waiting for a reply: 1*" in digests()[1]
+
+
+async def test_a_customer_with_the_same_idea_is_asked_and_joins_it(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory
+) -> None:
+    bot = bot_factory()
+    await bot.start()
+    kari = Customer(user_id=705, first_name="Kari")
+    await finish_flow_on_telegram(telegram_api, kari)
+    ola = Customer(user_id=706, first_name="Ola", language_code="nb")
+    await telegram_api.send_text(ola, "/start")
+    await telegram_api.wait_for_messages(ola, 1)
+    await telegram_api.send_text(ola, "Mørk modus i appen, skjermen er for lys om kvelden")
+    await telegram_api.wait_for_messages(ola, 2)
+    await telegram_api.send_text(ola, "Øynene mine blir slitne når jeg leser i senga om kvelden")
+    frequency = (await telegram_api.wait_for_messages(ola, 3))[-1]
+    await telegram_api.press(ola, frequency, "Hver dag")
+    importance = (await telegram_api.wait_for_messages(ola, 4))[-1]
+    await telegram_api.press(ola, importance, "5")
+    contact = (await telegram_api.wait_for_messages(ola, 5))[-1]
+    await telegram_api.press(ola, contact, "Nei")
+    asked = (await telegram_api.wait_for_messages(ola, 6))[-1]
+    assert asked.text == (
+        "Takk! Noen har allerede foreslått noe lignende: «A dark mode for the app, because the "
+        "white screen hurts at night». Er ideen din den samme?"
+    )
+    await telegram_api.press(ola, asked, "Ja, den samme")
+    joined = (await telegram_api.wait_for_messages(ola, 7))[-1]
+    assert joined.text.startswith("Tusen takk! Jeg har lagt til stemmen og svarene dine")
+
+    printed = await ideabot_cli(bot.environment["DATABASE_URL"], "ideas", "status", "1", "done")
+    assert printed.strip() == "idea #1 is now done; 2 customer(s) will be told"
+    done = (await telegram_api.wait_for_messages(ola, 8))[-1]
+    assert done.text.startswith("Ideen din «A dark mode for the app")
+    assert (await telegram_api.wait_for_messages(kari, 7))[-1].text.startswith("Your idea")
