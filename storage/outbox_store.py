@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.staff import StaffRoom
-from storage.dialogue_store import enqueue_rows
 from storage.outbox_actions import IN_THREAD, OutboxAction, report_failure, report_reaction
+from storage.outbox_rows import enqueue_rows
 from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow
 from storage.types import utc_now
 

@@ -25,8 +25,9 @@ from handlers.idea_status import (
     TagChange,
     parse_status,
 )
-from storage.dialogue_store import BULK, SqlDialogueStore
+from storage.dialogue_store import SqlDialogueStore
 from storage.idea_queries import IdeaFilter, export_ideas
+from storage.outbox_rows import BULK
 from storage.outbox_store import SqlOutboxStore
 from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow
 from storage.types import utc_now
