@@ -45,7 +45,7 @@ from handlers.dialogue import Dialogue
 from handlers.digest import Digest, DigestDesk, DigestSchedule
 from handlers.flow_loader import load_flows
 from handlers.idea_desk import ChangeResult, IdeaDesk
-from handlers.idea_status import StatusChange, StatusLabels
+from handlers.idea_status import MergeChange, StatusChange, StatusLabels
 from handlers.ports import OutboxSignal
 from handlers.reminders import Reminders
 from handlers.staff import StaffRoom
@@ -194,6 +194,12 @@ def telegram_bot(settings: Settings) -> Bot:
     )
 
 
+async def merge_ideas(settings: Settings, change: MergeChange) -> ChangeResult:
+    """``ideabot ideas merge|unmerge``: the same as from Slack, queued for ``ideabot run``."""
+    async with open_database(settings) as sessions:
+        return await _command_line_desk(settings, sessions).merge(change)
+
+
 def digest_desk(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -245,16 +251,19 @@ class _NobodyToWake:
         """Nothing to wake here."""
 
 
+def _command_line_desk(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> IdeaDesk:
+    return IdeaDesk(
+        store=SqlDialogueStore(sessions),
+        outbox_signal=_NobodyToWake(),
+        labels=load_status_labels(settings),
+        staff_room=staff_room_of(settings),
+    )
+
+
 async def change_idea_status(settings: Settings, change: StatusChange) -> ChangeResult:
     """``ideabot ideas status``: the same change as from Slack, queued for ``ideabot run``."""
     async with open_database(settings) as sessions:
-        desk = IdeaDesk(
-            store=SqlDialogueStore(sessions),
-            outbox_signal=_NobodyToWake(),
-            labels=load_status_labels(settings),
-            staff_room=staff_room_of(settings),
-        )
-        return await desk.change_status(change)
+        return await _command_line_desk(settings, sessions).change_status(change)
 
 
 def slack_client(settings: Settings) -> AsyncWebClient:

@@ -18,7 +18,14 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from bot.app import ConfigurationError, change_idea_status, digest_now, open_database, serve
+from bot.app import (
+    ConfigurationError,
+    change_idea_status,
+    digest_now,
+    merge_ideas,
+    open_database,
+    serve,
+)
 from bot.app import chat as run_chat
 from bot.digest_format import digest_text
 from bot.settings import Settings
@@ -27,7 +34,13 @@ from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.digest import Digest
 from handlers.flow_loader import FlowFileError, load_flows
 from handlers.idea_desk import ChangeOutcome, ChangeResult
-from handlers.idea_status import IdeaStatus, StatusChange, StatusLabels, parse_status
+from handlers.idea_status import (
+    IdeaStatus,
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    parse_status,
+)
 from storage.database import create_engine
 from storage.flow_store import FlowVersionConflict
 from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
@@ -279,9 +292,21 @@ def ideas_show(idea_id: Annotated[int, typer.Argument(help="The idea's number.")
             typer.echo(f"  {answer['more']}")
     if idea["attachments"]:
         typer.echo(f"\nAttachments: {len(idea['attachments'])}")
+    if idea["tags"]:
+        typer.echo("\nTags: " + " ".join(f"#{tag}" for tag in idea["tags"]))
+    linked = idea["linked_customers"]
+    typer.echo(f"\nLinked customers: {len(linked)} ({idea['votes']} vote(s))")
+    for change in idea["status_history"]:
+        said = f": {change['message']}" if change["message"] else ""
+        typer.echo(
+            f"  {change['at'][:16]} {change['from']} → {change['to']} by {change['by']}{said}"
+        )
     typer.echo("\nConversation:")
+    speakers = {"in": "customer", "out": "bot", "staff": "staff", "note": "note"}
     for message in idea["transcript"]:
-        who = "customer" if message["direction"] == "in" else "bot"
+        who = speakers.get(message["direction"], message["direction"])
+        if message["author"]:
+            who = f"{who} ({message['author']})"
         typer.echo(f"  [{message['at'][11:19]}] {who}: {message['text']}")
 
 
@@ -354,6 +379,52 @@ def ideas_update(
     if results[0].outcome is ChangeOutcome.NOT_FOUND:
         raise _fail(f"there is no idea #{idea_id}")
     typer.echo(f"idea #{idea_id}: {results[0].notified} customer(s) will get the update")
+
+
+@ideas_app.command("merge")
+def ideas_merge(
+    duplicate_id: Annotated[int, typer.Argument(help="The idea that is a duplicate.")],
+    original_id: Annotated[int, typer.Argument(help="The idea it is the same as.")],
+    by: Annotated[str, typer.Option(help="Who merged them, for the history.")] = "",
+) -> None:
+    """Merge a duplicate into its original: its customers move there and are told."""
+    _merge(MergeChange(f"cli:{uuid.uuid4()}", duplicate_id, by or getpass.getuser(), original_id))
+
+
+@ideas_app.command("unmerge")
+def ideas_unmerge(
+    duplicate_id: Annotated[int, typer.Argument(help="The idea that was merged.")],
+    by: Annotated[str, typer.Option(help="Who took the merge back.")] = "",
+) -> None:
+    """Take a merge back: the idea's customers and status return to it."""
+    _merge(MergeChange(f"cli:{uuid.uuid4()}", duplicate_id, by or getpass.getuser(), undo=True))
+
+
+def _merge(change: MergeChange) -> None:
+    settings = _settings()
+    _configure_logging(settings, quiet=True)
+    results: list[ChangeResult] = []
+
+    async def apply() -> None:
+        results.append(await merge_ideas(settings, change))
+
+    _run(apply())
+    outcome = results[0].outcome
+    if outcome is ChangeOutcome.NOT_FOUND:
+        raise _fail("there is no such idea")
+    if outcome is ChangeOutcome.UNCHANGED:
+        raise _fail(
+            f"nothing to undo for idea #{change.duplicate_id}"
+            if change.undo
+            else "those ideas cannot be merged (the same idea, or one already a duplicate)"
+        )
+    if change.undo:
+        typer.echo(f"idea #{change.duplicate_id} is on its own again")
+    else:
+        typer.echo(
+            f"idea #{change.duplicate_id} is merged into #{change.original_id}; "
+            f"{results[0].notified} customer(s) will be told"
+        )
 
 
 @ideas_app.command("export")

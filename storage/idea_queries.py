@@ -210,12 +210,14 @@ async def idea_with_transcript(
         document["transcript"] = [
             {
                 "direction": message.direction,
+                "author": message.author,
                 "text": message.text,
                 "edited": message.edited,
                 "at": message.created_at.isoformat(),
             }
             for message in messages
         ]
+        document.update((await _extras(session, [idea.id])).get(idea.id or 0, _no_extras()))
     return document
 
 

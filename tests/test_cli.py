@@ -60,3 +60,38 @@ def test_show_names_a_missing_idea(tmp_path: Path) -> None:
     result = ideabot("ideas", "show", "42", cwd=tmp_path)
     assert result.returncode == 2
     assert "there is no idea #42" in result.stderr
+
+
+def give_idea(tmp_path: Path, idea: str) -> None:
+    answers = f"/start\n{idea}\nIt would save me an hour every single week at work\n1\n4\n2\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        input=answers,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tmp_path,
+        env={**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ideabot.db'}"},
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_merge_show_and_unmerge_from_the_command_line(tmp_path: Path) -> None:
+    give_idea(tmp_path, "A dark mode for the app please at night")
+    give_idea(tmp_path, "Export my invoices to PDF for the accounting")
+    merged = ideabot("ideas", "merge", "2", "1", "--by", "Ops", cwd=tmp_path)
+    assert merged.stdout.strip() == "idea #2 is merged into #1; 1 customer(s) will be told"
+    shown = ideabot("ideas", "show", "2", cwd=tmp_path).stdout
+    assert "Status:   duplicate" in shown
+    assert "Linked customers: 0" in shown
+    again = ideabot("ideas", "merge", "2", "1", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "cannot be merged" in again.stderr
+    assert ideabot("ideas", "unmerge", "2", cwd=tmp_path).stdout.strip() == (
+        "idea #2 is on its own again"
+    )
+    shown = ideabot("ideas", "show", "2", cwd=tmp_path).stdout
+    assert "Status:   new" in shown
+    assert "Linked customers: 1 (0 vote(s))" in shown
+    assert "customer: A dark mode" not in shown  # idea 2's own conversation
