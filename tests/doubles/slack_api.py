@@ -432,28 +432,18 @@ class SlackEvents:
     async def click(self, person: SlackPerson, post: Posted, label: str) -> httpx.Response:
         """A person presses the button ``label`` on a message the app posted."""
         button = post.button(label)
-        payload = {
-            "type": "block_actions",
-            "team": {"id": person.team_id},
-            "user": {"id": person.user_id, "team_id": person.team_id, "name": person.name},
-            "api_app_id": "A0IDEABOT",
-            "trigger_id": f"trigger-{next(self._ids)}",
-            "container": {"type": "message", "message_ts": post.ts, "channel_id": post.channel},
-            "channel": {"id": post.channel},
-            "message": {"ts": post.ts, "text": post.text, "blocks": post.blocks},
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": button["action_id"],
-                    "block_id": "b",
-                    "value": button["value"],
-                    "text": button["text"],
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        body = urlencode({"payload": json.dumps(payload)})
-        return await self.post(body, content_type="application/x-www-form-urlencoded")
+        return await self._block_action(
+            person,
+            post,
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": "b",
+                "value": button["value"],
+                "text": button["text"],
+                "action_ts": str(time.time()),
+            },
+        )
 
     async def choose(self, person: SlackPerson, post: Posted, value: str) -> httpx.Response:
         """A person picks the option ``value`` in the menu on a message the app posted."""
@@ -464,6 +454,22 @@ class SlackEvents:
             if element.get("type") == "static_select"
         )
         (option,) = [option for option in menu["options"] if option["value"] == value]
+        return await self._block_action(
+            person,
+            post,
+            {
+                "type": "static_select",
+                "action_id": menu["action_id"],
+                "block_id": "b",
+                "selected_option": option,
+                "action_ts": str(time.time()),
+            },
+        )
+
+    async def _block_action(
+        self, person: SlackPerson, post: Posted, action: dict[str, Any]
+    ) -> httpx.Response:
+        """An interactivity payload for one action on ``post``, posted form-encoded."""
         payload = {
             "type": "block_actions",
             "team": {"id": person.team_id},
@@ -473,15 +479,7 @@ class SlackEvents:
             "container": {"type": "message", "message_ts": post.ts, "channel_id": post.channel},
             "channel": {"id": post.channel},
             "message": {"ts": post.ts, "text": post.text, "blocks": post.blocks},
-            "actions": [
-                {
-                    "type": "static_select",
-                    "action_id": menu["action_id"],
-                    "block_id": "b",
-                    "selected_option": option,
-                    "action_ts": str(time.time()),
-                }
-            ],
+            "actions": [action],
         }
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, content_type="application/x-www-form-urlencoded")
