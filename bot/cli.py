@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -327,22 +327,7 @@ def ideas_status(
     if chosen is None:
         names = ", ".join(labels.label(known, "en").lower() for known in IdeaStatus)
         raise _fail(f"“{status}” is not a status; use one of: {names}")
-    change = StatusChange(
-        external_id=f"cli:{uuid.uuid4()}",
-        idea_id=idea_id,
-        status=chosen,
-        changed_by=by or getpass.getuser(),
-        message=message,
-    )
-    results: list[ChangeResult] = []
-
-    async def apply() -> None:
-        results.append(await change_idea_status(settings, change))
-
-    _run(apply())
-    result = results[0]
-    if result.outcome is ChangeOutcome.NOT_FOUND:
-        raise _fail(f"there is no idea #{idea_id}")
+    result = _change(settings, idea_id, chosen, message, by)
     if result.outcome is ChangeOutcome.UNCHANGED:
         typer.echo(f"idea #{idea_id} is already {labels.label(chosen, 'en').lower()}")
         return
@@ -363,22 +348,36 @@ def ideas_update(
     _configure_logging(settings, quiet=True)
     if not message.strip():
         raise _fail("the message is empty")
+    result = _change(settings, idea_id, None, message, by)
+    typer.echo(f"idea #{idea_id}: {result.notified} customer(s) will get the update")
+
+
+def _change(
+    settings: Settings, idea_id: int, status: IdeaStatus | None, message: str, by: str
+) -> ChangeResult:
+    """Apply a status change (or an update, with no status) as ``by``; fail if no such idea."""
     change = StatusChange(
         external_id=f"cli:{uuid.uuid4()}",
         idea_id=idea_id,
-        status=None,
+        status=status,
         changed_by=by or getpass.getuser(),
         message=message,
     )
+    result = _outcome(lambda: change_idea_status(settings, change))
+    if result.outcome is ChangeOutcome.NOT_FOUND:
+        raise _fail(f"there is no idea #{idea_id}")
+    return result
+
+
+def _outcome(work: Callable[[], Awaitable[ChangeResult]]) -> ChangeResult:
+    """Run one idea change to its result, with the command line's error handling."""
     results: list[ChangeResult] = []
 
     async def apply() -> None:
-        results.append(await change_idea_status(settings, change))
+        results.append(await work())
 
     _run(apply())
-    if results[0].outcome is ChangeOutcome.NOT_FOUND:
-        raise _fail(f"there is no idea #{idea_id}")
-    typer.echo(f"idea #{idea_id}: {results[0].notified} customer(s) will get the update")
+    return results[0]
 
 
 @ideas_app.command("merge")
@@ -403,13 +402,8 @@ def ideas_unmerge(
 def _merge(change: MergeChange) -> None:
     settings = _settings()
     _configure_logging(settings, quiet=True)
-    results: list[ChangeResult] = []
-
-    async def apply() -> None:
-        results.append(await merge_ideas(settings, change))
-
-    _run(apply())
-    outcome = results[0].outcome
+    result = _outcome(lambda: merge_ideas(settings, change))
+    outcome = result.outcome
     if outcome is ChangeOutcome.NOT_FOUND:
         raise _fail("there is no such idea")
     if outcome is ChangeOutcome.UNCHANGED:
@@ -423,7 +417,7 @@ def _merge(change: MergeChange) -> None:
     else:
         typer.echo(
             f"idea #{change.duplicate_id} is merged into #{change.original_id}; "
-            f"{results[0].notified} customer(s) will be told"
+            f"{result.notified} customer(s) will be told"
         )
 
 

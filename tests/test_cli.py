@@ -95,3 +95,17 @@ def test_merge_show_and_unmerge_from_the_command_line(tmp_path: Path) -> None:
     assert "Status:   new" in shown
     assert "Linked customers: 1 (0 vote(s))" in shown
     assert "customer: A dark mode" not in shown  # idea 2's own conversation
+
+
+def test_status_and_update_from_the_command_line(tmp_path: Path) -> None:
+    give_idea(tmp_path, "A dark mode for the app please at night")
+    moved = ideabot("ideas", "status", "1", "planned", "-m", "In May", cwd=tmp_path)
+    assert moved.stdout.strip() == "idea #1 is now planned; 1 customer(s) will be told"
+    same = ideabot("ideas", "status", "1", "Planlagt", cwd=tmp_path)
+    assert same.stdout.strip() == "idea #1 is already planned"
+    told = ideabot("ideas", "update", "1", "A week more", cwd=tmp_path)
+    assert told.stdout.strip() == "idea #1: 1 customer(s) will get the update"
+    missing = ideabot("ideas", "status", "9", "done", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr.strip()) == (2, "ideabot: there is no idea #9")
+    wrong = ideabot("ideas", "status", "1", "someday", cwd=tmp_path)
+    assert "“someday” is not a status" in wrong.stderr

@@ -21,11 +21,12 @@ from urllib.parse import parse_qsl, urlencode
 import aiohttp
 import aiohttp.web
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.doubles.loopback import serving
 
 TEAM_ID = "T0IDEABOT"
 OTHER_TEAM_ID = "T0ELSEWHERE"
@@ -321,22 +322,9 @@ class SlackWebApiDouble:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[SlackWebApiDouble]:
         """Serve on 127.0.0.1 on a free port until the block ends."""
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-        )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        try:
+        async with serving(self.app) as port:
+            self.port = port
             yield self
-        finally:
-            server.should_exit = True
-            await task
 
 
 class SlackEvents:

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.doubles.loopback import serving
 
 BOT_USER = {
     "id": 7000001,
@@ -418,29 +419,13 @@ class TelegramBotApiDouble:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[TelegramBotApiDouble]:
         """Serve on 127.0.0.1 (a free port unless one was given) until the block ends."""
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        try:
-            yield self
-        finally:
-            self.release_sends()
-            self._updates_arrived.set()
-            server.should_exit = True
-            await task
+        async with serving(self.app, port=self.port) as port:
+            self.port = port
+            try:
+                yield self
+            finally:
+                self.release_sends()
+                self._updates_arrived.set()
 
 
 async def _params(request: Request) -> dict[str, Any]:
