@@ -29,14 +29,6 @@ from bot.slack_commands import (
     parse_ideas_command,
     search_results,
 )
-from bot.staff_access import (
-    CANNOT_CHECK,
-    NO_STAFF_CHANNEL,
-    REFUSAL,
-    AccessUnknown,
-    Role,
-    StaffAccess,
-)
 from bot.slack_translate import (
     PLATFORM,
     SLASH_COMMAND,
@@ -44,6 +36,14 @@ from bot.slack_translate import (
     SlackUser,
     Workspace,
     event_identity,
+)
+from bot.staff_access import (
+    CANNOT_CHECK,
+    NO_STAFF_CHANNEL,
+    REFUSAL,
+    AccessUnknown,
+    Role,
+    StaffAccess,
 )
 from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue

@@ -52,6 +52,7 @@ class RoleLookup(Protocol):
 
     async def __call__(self, *, user_id: str, team_id: str) -> Role: ...
 
+
 Translated = (
     IncomingMessage
     | StaffMessage

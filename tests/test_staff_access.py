@@ -1,4 +1,4 @@
-"""The one access rule, asked of the Slack double over real HTTP: who is staff, admin, or neither."""
+"""The one access rule, asked of the Slack double over real HTTP: staff, admin, or neither."""
 
 from __future__ import annotations
 
@@ -130,8 +130,11 @@ async def test_every_page_of_a_large_channel_is_read(slack_api: SlackWebApiDoubl
     access = access_to(slack_api)
     assert await access.role_of(user_id=last.user_id, team_id=TEAM_ID) is Role.STAFF
     assert member_lookups(slack_api) == 3
-    cursors = [c.params.get("cursor") for c in slack_api.calls if c.method == "conversations.members"]
-    assert cursors[0] is None and all(cursors[1:])
+    cursors = [
+        c.params.get("cursor") for c in slack_api.calls if c.method == "conversations.members"
+    ]
+    assert cursors[0] is None
+    assert all(cursors[1:])
 
 
 @pytest.mark.parametrize("method", ["conversations.members", "users.info"])

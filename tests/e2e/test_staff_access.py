@@ -1,4 +1,4 @@
-"""The real ``ideabot run``: only the team (staff channel members of our workspace) use staff tools."""
+"""The real ``ideabot run``: only the team (our staff channel's members) use staff tools."""
 
 from __future__ import annotations
 
