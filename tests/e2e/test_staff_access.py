@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.staff_access import NO_STAFF_CHANNEL, REFUSAL
+from bot.staff_access import CANNOT_CHECK, NO_STAFF_CHANNEL, REFUSAL
 from tests.doubles.slack_api import (
     OTHER_TEAM_ID,
     STAFF_CHANNEL,
@@ -140,3 +140,33 @@ async def test_without_a_staff_channel_an_admin_is_told_what_to_set(
     customer = slack_api.add(SlackPerson("U0SIRI", "Siri"))
     assert (await slack.command(customer, "help")).status_code == 200
     await slack_api.wait_until(lambda: len(slack_api.posts_in(customer.dm_channel)) == 1)
+
+
+async def test_while_slack_cannot_say_who_is_staff_nobody_gets_in_and_a_staff_reply_waits(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    sqlite_url: str,
+) -> None:
+    bot = await start_bot(bot_factory, slack_api)
+    per = Customer(user_id=802, first_name="Per")
+    await telegram_api.send_text(per, "/human")
+    card = await wait_for_card(slack_api)
+    slack = events_to(bot)
+    slack_api.errors["conversations.members"] = "missing_scope"  # an app from an old manifest
+
+    listed = await slack.command(ANNE, "list", command="/ideas", channel=STAFF_CHANNEL)
+    assert listed.text == CANNOT_CHECK
+    await slack.staff_reply(ANNE, card.ts, "Hello Per, one moment")
+    await slack_api.wait_until(
+        lambda: sum(c.error == "missing_scope" for c in slack_api.calls) >= 2
+    )
+    assert len(telegram_api.messages_to(per)) == 1  # only "asked someone from our team"
+
+    del slack_api.errors["conversations.members"]
+    reply = (await telegram_api.wait_for_messages(per, 2, timeout=30))[-1]
+    assert reply.text == "Hello Per, one moment\n\n— Anne Staff"
+    await eventually(lambda: settled(sqlite_url), what="events handled")
+    log = bot.log()
+    assert f"cannot check whether Slack user {ANNE.user_id} is staff (200 missing_scope)" in log
+    assert "Hello Per" not in log
