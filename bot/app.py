@@ -389,6 +389,7 @@ async def serve(settings: Settings) -> None:
                 labels=platforms.labels,
                 digest=runtime.digest,
                 lease_seconds=settings.outbox_lease_seconds,
+                staff_cache_seconds=settings.slack_staff_cache_seconds,
             )
             tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))
             if settings.slack_app_token is not None:

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     slack_api_base_url: str = "https://slack.com/api/"
     slack_staff_channel: str | None = None
     slack_admin_users: str = ""
+    slack_staff_cache_seconds: float = Field(default=300.0, gt=0)
     slack_channel_rate_per_second: float = Field(default=1.0, gt=0)
     slack_channel_burst: int = Field(default=2, ge=1)
     slack_global_rate_per_second: float = Field(default=20.0, gt=0)

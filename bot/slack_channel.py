@@ -37,6 +37,14 @@ from bot.slack_translate import (
     Workspace,
     event_identity,
 )
+from bot.staff_access import (
+    CANNOT_CHECK,
+    NO_STAFF_CHANNEL,
+    REFUSAL,
+    AccessUnknown,
+    Role,
+    StaffAccess,
+)
 from handlers.conversation import IncomingMessage
 from handlers.dialogue import Dialogue
 from handlers.digest import DigestDesk, DigestRequest
@@ -113,6 +121,7 @@ class SlackChannel:
         digest: DigestDesk | None = None,
         labels: StatusLabels | None = None,
         lease_seconds: float = 30.0,
+        staff_cache_seconds: float = 300.0,
     ) -> None:
         self._idea_desk = idea_desk
         self._ideas = ideas
@@ -127,6 +136,13 @@ class SlackChannel:
         self._staff_channel = staff_channel
         self._staff_user_ids = staff_user_ids
         self._users = SlackUsers(client)
+        self._access = StaffAccess(
+            client=client,
+            staff_channel=staff_channel,
+            admin_user_ids=staff_user_ids,
+            team_of=self._team_of,
+            cache_seconds=staff_cache_seconds,
+        )
         self._translator: SlackTranslator | None = None
         self._wake = asyncio.Event()
         self.app = AsyncApp(
@@ -139,7 +155,9 @@ class SlackChannel:
             logger=_bolt_logger(),
         )
         self.app.event("message")(self._store_event)
-        self.app.action(re.compile(".+"))(self._store_interaction)
+        self.app.event("member_joined_channel")(self._member_joined)
+        self.app.event("member_left_channel")(self._member_left)
+        self.app.action(re.compile(".+"))(self._store_action)
         self.app.command(SLASH_COMMAND)(self._store_interaction)
         self.app.command(IDEAS_COMMAND)(self._store_ideas_command)
         self._http = AsyncSlackRequestHandler(self.app)
@@ -165,6 +183,7 @@ class SlackChannel:
                 staff_user_ids=self._staff_user_ids,
             ),
             users=self._users.get,
+            roles=self._access.role_of,
             labels=self._labels,
         )
         logger.info("connected to Slack workspace %s as %s", team_id, bot_user_id)
@@ -185,12 +204,69 @@ class SlackChannel:
     async def _store_event(self, body: dict[str, Any]) -> None:
         await self._store(body)
 
+    async def _team_of(self, user_id: str) -> str:
+        return (await self._users.get(user_id)).team_id
+
+    async def _member_joined(self, event: dict[str, Any]) -> None:
+        self._access.membership_changed(
+            channel=str(event.get("channel", "")), user_id=str(event.get("user", "")), joined=True
+        )
+
+    async def _member_left(self, event: dict[str, Any]) -> None:
+        self._access.membership_changed(
+            channel=str(event.get("channel", "")), user_id=str(event.get("user", "")), joined=False
+        )
+
     async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await self._store(body)
         await ack()
 
+    async def _store_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """A click; in the staff channel only staff's clicks are stored, others are told why not."""
+        channel = str((body.get("channel") or {}).get("id", ""))
+        if channel and channel == self._staff_channel:
+            person = body.get("user") or {}
+            refusal = await self._refusal(
+                user_id=str(person.get("id", "")),
+                team_id=str(person.get("team_id", "")),
+                surface="a card button",
+            )
+            if refusal is not None:
+                await ack()
+                await self._tell_ephemeral(channel, str(person.get("id", "")), refusal)
+                return
+        await self._store_interaction(ack, body)
+
+    async def _refusal(self, *, user_id: str, team_id: str, surface: str) -> str | None:
+        """None when the person may use a staff surface; else the one line to tell them."""
+        try:
+            role = await self._access.role_of(user_id=user_id, team_id=team_id)
+        except AccessUnknown:
+            return CANNOT_CHECK
+        if role is Role.CUSTOMER:
+            # Who and where only: the command's words may be a customer's.
+            logger.info("refused Slack user %s at %s: not staff", user_id, surface)
+            return REFUSAL
+        if self._staff_channel is None:
+            return NO_STAFF_CHANNEL
+        return None
+
+    async def _tell_ephemeral(self, channel: str, user_id: str, text: str) -> None:
+        try:
+            await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("could not tell Slack user %s why not (%s)", user_id, _brief(error))
+
     async def _store_ideas_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        """Check the command's words at once: a mistake is answered, not stored."""
+        """Check who asks, then the command's words, at once: a refusal or mistake is not stored."""
+        refusal = await self._refusal(
+            user_id=str(body.get("user_id", "")),
+            team_id=str(body.get("team_id", "")),
+            surface=IDEAS_COMMAND,
+        )
+        if refusal is not None:
+            await ack(text=refusal)  # a command's plain answer is seen only by who typed it
+            return
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
         if isinstance(command, str):
             await ack(text=command)
@@ -271,6 +347,10 @@ class SlackChannel:
             return
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             await self._retry(event, f"Slack API: {_brief(error)}")
+            return
+        except AccessUnknown:
+            # Staff's words wait until Slack can say who is staff; nobody else's get through.
+            await self._retry(event, "Slack could not say who is staff")
             return
         except Exception as error:
             logger.exception("handling Slack event %s failed", event.id)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.slack_commands import (
     IDEAS_COMMAND,
@@ -16,10 +17,13 @@ from bot.slack_commands import (
     parse_ideas_command,
 )
 from bot.slack_format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
+from bot.staff_access import Role
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.digest import DigestRequest
 from handlers.idea_status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
+
+logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SLASH_COMMAND = "/ideabot"
@@ -41,6 +45,14 @@ class SlackUser:
 
 
 UserLookup = Callable[[str], Awaitable[SlackUser]]
+
+
+class RoleLookup(Protocol):
+    """The one access rule (``StaffAccess.role_of``): a Slack person's role, by id and team."""
+
+    async def __call__(self, *, user_id: str, team_id: str) -> Role: ...
+
+
 Translated = (
     IncomingMessage
     | StaffMessage
@@ -123,10 +135,16 @@ class SlackTranslator:
     """Decides what a Slack payload is to ideabot, looking people up as needed."""
 
     def __init__(
-        self, *, workspace: Workspace, users: UserLookup, labels: StatusLabels | None = None
+        self,
+        *,
+        workspace: Workspace,
+        users: UserLookup,
+        roles: RoleLookup,
+        labels: StatusLabels | None = None,
     ) -> None:
         self._workspace = workspace
         self._users = users
+        self._roles = roles
         self._labels = labels or StatusLabels.default()
 
     async def translate(self, body: dict[str, Any]) -> Translated:
@@ -141,15 +159,19 @@ class SlackTranslator:
             return await self._ideas_command(body)
         return None
 
-    def _is_staff(self, user_id: str, team_id: str, channel: str) -> bool:
-        """Our own people, in the staff channel or configured as staff."""
-        if team_id and team_id != self._workspace.team_id:
+    async def _is_staff(self, *, user_id: str, team_id: str, surface: str) -> bool:
+        """The one access rule; a refusal is logged with who and where, never with words."""
+        if self._workspace.staff_channel is None:
+            return False  # no staff room: nothing staff do could be shown anywhere
+        if await self._roles(user_id=user_id, team_id=team_id) is Role.CUSTOMER:
+            logger.info("refused Slack user %s at %s: not staff", user_id, surface)
             return False
-        return channel == self._workspace.staff_channel or user_id in self._workspace.staff_user_ids
+        return True
 
     async def _ideas_command(self, body: dict[str, Any]) -> Translated:
         user_id = str(body.get("user_id", ""))
-        if not self._is_staff(user_id, str(body.get("team_id", "")), str(body.get("channel_id"))):
+        team_id = str(body.get("team_id", ""))
+        if not await self._is_staff(user_id=user_id, team_id=team_id, surface=IDEAS_COMMAND):
             return None
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
         if isinstance(command, AskDigest):
@@ -240,8 +262,10 @@ class SlackTranslator:
         if not thread_ref or thread_ref == message.get("ts") or self._foreign(message):
             return None  # top-level posts, bots, the bot itself, other workspaces
         user = await self._users(str(message["user"]))
-        if user.is_bot:
-            return None
+        if user.is_bot or not await self._is_staff(
+            user_id=user.id, team_id=user.team_id, surface="a staff thread"
+        ):
+            return None  # a reply by someone not on the team never reaches a customer
         return StaffMessage(
             external_id=event_id,
             thread_ref=str(thread_ref),
@@ -266,7 +290,9 @@ class SlackTranslator:
         if action_id == STATUS_ACTION and channel == self._workspace.staff_channel:
             return await self._status_selected(body, action, external_id)
         if action_id.startswith(CARD_ACTION_PREFIX) and channel == self._workspace.staff_channel:
-            if person.get("team_id", self._workspace.team_id) != self._workspace.team_id:
+            if not await self._is_staff(
+                user_id=str(person["id"]), team_id=str(person.get("team_id", "")), surface="a card"
+            ):
                 return None
             try:
                 kind = CardActionKind(action_id.removeprefix(CARD_ACTION_PREFIX))
@@ -299,7 +325,9 @@ class SlackTranslator:
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
         person = body.get("user") or {}
-        if person.get("team_id", self._workspace.team_id) != self._workspace.team_id:
+        if not await self._is_staff(
+            user_id=str(person["id"]), team_id=str(person.get("team_id", "")), surface="a card"
+        ):
             return None
         chosen = str((action.get("selected_option") or {}).get("value", ""))
         idea, _, status = chosen.partition(":")

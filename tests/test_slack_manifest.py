@@ -32,6 +32,8 @@ def test_events_interactivity_and_command_go_to_the_events_url() -> None:
         "message.channels",
         "message.groups",
         "message.im",
+        "member_joined_channel",
+        "member_left_channel",
     }
 
 
@@ -46,6 +48,8 @@ def test_scopes_cover_the_web_api_methods_ideabot_calls() -> None:
         "files:write",  # files_upload_v2
         "im:history",  # message.im
         "channels:history",  # message.channels
+        "channels:read",  # conversations.members of a public staff channel
+        "groups:read",  # conversations.members of a private staff channel
         "commands",
     }
     assert needed <= scopes

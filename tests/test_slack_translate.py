@@ -16,6 +16,7 @@ from bot.slack_translate import (
     event_identity,
     slack_to_plain,
 )
+from bot.staff_access import Role
 from handlers.conversation import ConversationKey, IncomingMessage
 from handlers.staff import (
     CardAction,
@@ -49,8 +50,17 @@ async def lookup(user_id: str) -> SlackUser:
     return PEOPLE[user_id]
 
 
+# Who is staff here: Anne (in the staff channel); bot.staff_access has its own tests.
+STAFF = {"U0ANNE"}
+
+
+async def roles(*, user_id: str, team_id: str) -> Role:
+    own = team_id in ("", WORKSPACE.team_id)
+    return Role.STAFF if own and user_id in STAFF else Role.CUSTOMER
+
+
 async def translate(body: dict[str, Any]) -> object:
-    return await SlackTranslator(workspace=WORKSPACE, users=lookup).translate(body)
+    return await SlackTranslator(workspace=WORKSPACE, users=lookup, roles=roles).translate(body)
 
 
 async def test_direct_message_is_a_customer_message_with_the_slack_locale() -> None:
@@ -127,6 +137,20 @@ async def test_card_button_and_customer_button_and_slash_command() -> None:
     command = await translate(payload("slash_command"))
     assert isinstance(command, IncomingMessage)
     assert (command.text, command.key.chat_id) == ("/human", "D0SIRI")
+
+
+async def test_replies_clicks_and_commands_of_people_not_on_the_team_are_dropped() -> None:
+    reply = payload("staff_thread_reply")
+    reply["event"]["user"] = "U0SIRI"
+    assert await translate(reply) is None
+    click = payload("card_button")
+    click["user"]["id"] = "U0SIRI"
+    assert await translate(click) is None
+    command = payload("slash_command")
+    command.update(command="/ideas", text="status 1 done", channel_id="C0STAFF")
+    assert await translate(command) is None
+    command["user_id"] = "U0ANNE"
+    assert await translate(command) is not None
 
 
 def test_stored_identity_keeps_order_per_chat_and_thread() -> None:

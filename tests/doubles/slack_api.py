@@ -7,6 +7,7 @@ the sender signs each request with the signing secret the way Slack does (v0 HMA
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -125,6 +126,8 @@ class SlackWebApiDouble:
     stored_files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     # files the app uploaded: filename, channel, thread and bytes
     uploads: list[dict[str, Any]] = field(default_factory=list)
+    # channel id -> its members' user ids, in the order they joined (conversations.members)
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
 
     # Where Socket Mode clients connect (set by a running SocketModeDouble).
     socket_url: str | None = None
@@ -144,6 +147,20 @@ class SlackWebApiDouble:
     def add(self, person: SlackPerson) -> SlackPerson:
         self.people[person.user_id] = person
         return person
+
+    def join(self, person: SlackPerson, channel: str = STAFF_CHANNEL) -> SlackPerson:
+        """``person`` is a member of ``channel`` from now on (known to users.info too)."""
+        self.add(person)
+        members = self.channel_members.setdefault(channel, [])
+        if person.user_id not in members:
+            members.append(person.user_id)
+        return person
+
+    def leave(self, person: SlackPerson, channel: str = STAFF_CHANNEL) -> None:
+        """``person`` is no longer a member of ``channel``."""
+        members = self.channel_members.get(channel, [])
+        if person.user_id in members:
+            members.remove(person.user_id)
 
     def file_event_fields(self, file_id: str, name: str, data: bytes, mime: str) -> dict[str, Any]:
         """Store a file as if posted in Slack; the ``files`` entry of its message event."""
@@ -252,6 +269,22 @@ class SlackWebApiDouble:
         if params.get("include_locale") in (True, "true", "1", 1):
             user["locale"] = person.locale
         return _ok(user=user)
+
+    def _api_conversations_members(self, params: dict[str, Any]) -> Response:
+        """A page of a channel's members, with an opaque next_cursor as Slack pages them."""
+        members = self.channel_members.get(str(params.get("channel")))
+        if members is None:
+            return _error("channel_not_found")
+        limit = min(int(params.get("limit") or 100), 1000)
+        cursor = str(params.get("cursor") or "")
+        try:
+            start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+        except ValueError:
+            return _error("invalid_cursor")
+        page = members[start : start + limit]
+        rest = start + limit < len(members)
+        next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if rest else ""
+        return _ok(members=page, response_metadata={"next_cursor": next_cursor})
 
     def _api_chat_postMessage(self, params: dict[str, Any]) -> Response:
         ts = self._next_ts()
@@ -414,6 +447,20 @@ class SlackEvents:
             "text": text,
             "ts": self.next_ts(),
             **extra,
+        }
+        return await self.event(event)
+
+    async def membership(
+        self, person: SlackPerson, *, joined: bool, channel: str = STAFF_CHANNEL
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        """Slack says ``person`` joined (member_joined_channel) or left ``channel``."""
+        event = {
+            "type": "member_joined_channel" if joined else "member_left_channel",
+            "user": person.user_id,
+            "channel": channel,
+            "channel_type": "C",
+            "team": person.team_id,
+            "event_ts": self.next_ts(),
         }
         return await self.event(event)
 

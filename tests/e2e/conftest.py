@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.doubles.slack_api import SlackPerson, SlackWebApiDouble
+from tests.doubles.slack_api import BOT_USER_ID, STAFF_CHANNEL, SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 
@@ -26,9 +26,10 @@ ANNE = SlackPerson("U0ANNE", "Anne Staff")
 
 @pytest.fixture
 async def slack_api() -> AsyncIterator[SlackWebApiDouble]:
-    """The Slack Web API double, with Anne of the staff among its people."""
+    """The Slack Web API double, with Anne of the staff (and the app) in the staff channel."""
     double = SlackWebApiDouble()
-    double.add(ANNE)
+    double.join(ANNE)
+    double.channel_members[STAFF_CHANNEL].insert(0, BOT_USER_ID)
     async with double.running():
         yield double
 
