@@ -128,14 +128,19 @@ async def test_a_stale_signed_event_is_refused_without_its_words_in_the_log(
     assert "its timestamp is more than five minutes off" in bot.log()
 
 
-async def test_an_oversized_telegram_webhook_update_gets_413(bot_factory: BotFactory) -> None:
+async def test_telegram_webhook_refuses_oversized_bodies_and_non_updates(
+    bot_factory: BotFactory,
+) -> None:
     bot = bot_factory(TELEGRAM_WEBHOOK_SECRET=SECRET)
     url = f"{bot.url}/telegram/webhook"
     bot.environment["TELEGRAM_WEBHOOK_URL"] = url
     await bot.start()
-    big = await post(
-        url, b"[" + b"1," * LIMIT + b"1]", **{"X-Telegram-Bot-Api-Secret-Token": SECRET}
-    )
+    signed = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    big = await post(url, b"[" + b"1," * LIMIT + b"1]", **signed)
     assert big.status_code == 413
     wrong = await post(url, b"{}", **{"X-Telegram-Bot-Api-Secret-Token": "not-the-secret-at-all"})
     assert wrong.status_code == 403
+    for junk in ['"Wobblecorn"', '{"update_id": "Wobblecorn"}', '{"update_id": 5, "message": "x"}']:
+        assert (await post(url, junk.encode(), **signed)).status_code == 400
+    assert "Wobblecorn" not in bot.log()
+    assert "Traceback" not in bot.log()
