@@ -34,6 +34,7 @@ from bot.pacing import Pacer
 from bot.scheduler import run_every
 from bot.settings import Settings
 from bot.slack_channel import SlackChannel
+from bot.slack_requests import SignedSlackRequests
 from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
 from bot.slack_sender import PLATFORM as SLACK
 from bot.slack_sender import SlackSender
@@ -399,10 +400,16 @@ async def serve(settings: Settings) -> None:
                         slack_channel.run_socket_mode(app_token), name="slack-socket-mode"
                     )
                 )
-            else:
-                slack_events = slack_channel.events_endpoint
+            elif signing_secret is not None:
+                slack_events = SignedSlackRequests(
+                    signing_secret=signing_secret.get_secret_value(),
+                    endpoint=slack_channel.events_endpoint,
+                ).handle
         app = build_http_app(
-            metrics=runtime.metrics, telegram_webhook=telegram_webhook, slack_events=slack_events
+            metrics=runtime.metrics,
+            telegram_webhook=telegram_webhook,
+            slack_events=slack_events,
+            max_body_bytes=settings.http_max_body_bytes,
         )
         server = uvicorn.Server(
             uvicorn.Config(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import getpass
 import json
 import logging
@@ -27,6 +26,7 @@ from bot.app import (
     serve,
 )
 from bot.app import chat as run_chat
+from bot.csv_cells import write_csv
 from bot.digest_format import digest_text
 from bot.settings import Settings
 from bot.status import status_report
@@ -424,14 +424,22 @@ def _merge(change: MergeChange) -> None:
 @ideas_app.command("export")
 def ideas_export(
     output_format: Annotated[
-        ExportFormat, typer.Option("--format", help="json or csv.")
+        ExportFormat,
+        typer.Option(
+            "--format", help="json (as stored) or csv (for spreadsheets: formulas kept as text)."
+        ),
     ] = ExportFormat.JSON,
     status: StatusOption = None,
     tag: TagOption = None,
     search: SearchOption = None,
     top: TopOption = False,
 ) -> None:
-    """Write the ideas (all, or those the filters pick) to standard output as JSON or CSV."""
+    """Write the ideas (all, or those the filters pick) to standard output as JSON or CSV.
+
+    JSON is written as stored. CSV is for spreadsheets: UTF-8 with a BOM, and a cell that
+    begins with = + - @, a tab or a carriage return (after any spaces) gets a ' in front, so
+    a spreadsheet shows it as text instead of running it as a formula.
+    """
     ideas = _ideas(IdeaFilter(status=status, tag=tag, text=search, top=top))
     if output_format is ExportFormat.JSON:
         json.dump(ideas, sys.stdout, ensure_ascii=False, indent=2)
@@ -458,22 +466,24 @@ def ideas_export(
         "status_history",
         "created_at",
     ]
-    writer = csv.DictWriter(sys.stdout, fieldnames=columns)
-    writer.writeheader()
-    for idea in ideas:
-        customer = idea["customer"]
-        writer.writerow(
+    sys.stdout.flush()
+    write_csv(
+        sys.stdout.buffer,
+        columns=columns,
+        rows=(
             {
-                **{column: idea.get(column) for column in columns},
-                "customer_platform": customer["platform"],
-                "customer_name": customer["name"],
-                "customer_id": customer["id"],
+                **idea,
+                "customer_platform": idea["customer"]["platform"],
+                "customer_name": idea["customer"]["name"],
+                "customer_id": idea["customer"]["id"],
                 "answers": json.dumps(idea["answers"], ensure_ascii=False),
                 "tags": " ".join(idea["tags"]),
                 "linked_customers": len(idea["linked_customers"]),
                 "status_history": json.dumps(idea["status_history"], ensure_ascii=False),
             }
-        )
+            for idea in ideas
+        ),
+    )
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ class ConsoleScreen:
     def button_for(self, line: str) -> str | None:
         """The payload of the option a typed number picks, if it picks one."""
         choice = line.strip().rstrip(".")
-        if choice.isdigit() and 1 <= int(choice) <= len(self._options):
+        if choice.isdecimal() and 1 <= int(choice) <= len(self._options):
             return self._options[int(choice) - 1]
         return None
 

@@ -6,19 +6,28 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.body_limit import BodyLimit
 from bot.metrics import Metrics
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
 def build_http_app(
-    *, metrics: Metrics, telegram_webhook: Endpoint | None, slack_events: Endpoint | None = None
+    *,
+    metrics: Metrics,
+    telegram_webhook: Endpoint | None,
+    slack_events: Endpoint | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Starlette:
-    """The Starlette app with the routes this configuration serves."""
+    """The Starlette app with the routes this configuration serves, bodies capped in size."""
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -34,4 +43,4 @@ def build_http_app(
         routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
     if slack_events is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)])

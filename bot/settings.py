@@ -66,6 +66,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    http_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     outbox_max_in_flight: int = Field(default=16, ge=1)

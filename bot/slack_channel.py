@@ -29,6 +29,7 @@ from bot.slack_commands import (
     parse_ideas_command,
     search_results,
 )
+from bot.slack_requests import WithoutRequestBodies
 from bot.slack_translate import (
     PLATFORM,
     SLASH_COMMAND,
@@ -409,6 +410,7 @@ def _bolt_logger() -> logging.Logger:
     bolt_logger = logging.getLogger("slack_bolt.ideabot")
     if not bolt_logger.filters:
         bolt_logger.addFilter(_SkipTokenNotice())
+        bolt_logger.addFilter(WithoutRequestBodies())
     return bolt_logger
 
 

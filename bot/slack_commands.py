@@ -94,7 +94,7 @@ def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
         return AskDigest()
     if verb in ("merge", "unmerge"):
         numbers = [word.lstrip("#") for word in parts[1:] if word.casefold() != "into"]
-        if not all(number.isdigit() for number in numbers) or len(numbers) != (
+        if not all(number.isdecimal() for number in numbers) or len(numbers) != (
             2 if verb == "merge" else 1
         ):
             return usage(labels)
@@ -103,7 +103,7 @@ def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
     if len(parts) < 3 or verb not in ("status", "update", "tag"):
         return usage(labels)
     number = parts[1].lstrip("#")
-    if not number.isdigit():
+    if not number.isdecimal():
         return f"“{parts[1]}” is not an idea number. " + usage(labels)
     if verb == "update":
         return SetStatus(idea_id=int(number), status=None, message=" ".join(parts[2:]))

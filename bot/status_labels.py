@@ -8,6 +8,7 @@ import yaml
 
 from bot.settings import Settings
 from handlers.idea_status import DEFAULT_LABELS, IdeaStatus, StatusLabels
+from handlers.safe_yaml import UnsafeYaml, load_yaml, read_yaml_text
 
 
 class StatusLabelsError(Exception):
@@ -24,7 +25,11 @@ def load_status_labels(settings: Settings) -> StatusLabels:
 
 def _merged(path: Path) -> dict[IdeaStatus, dict[str, str]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(read_yaml_text(path)) or {}
+    except UnsafeYaml as error:
+        raise StatusLabelsError(f"{path}:{error.line}: {error.message}") from None
+    except UnicodeDecodeError:
+        raise StatusLabelsError(f"{path}: is not UTF-8 text") from None
     except (OSError, yaml.YAMLError) as error:
         raise StatusLabelsError(f"{path}: cannot read the status labels ({error})") from None
     if not isinstance(data, dict):

@@ -176,8 +176,12 @@ class WebhookEndpoint:
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
             data = await request.json()
+            # PTB takes any update_id; ours must be a number, as it is named in our logs.
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+                raise TypeError("not an update")
             update = Update.de_json(data, self._bot)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
+            # Never the body or the error's text in the log: either may carry anyone's words.
             logger.warning("ignored a Telegram webhook request that is not an update")
             return JSONResponse({"error": "not an update"}, status_code=400)
         try:

@@ -317,7 +317,7 @@ def parse_answer(step: Step, answer: Answer, flow: FlowDefinition) -> AnswerValu
 def _parse_choice(step: Step, raw: str, flow: FlowDefinition) -> str | None:
     choices = step.choices or []
     folded = raw.casefold().rstrip(".!")
-    if folded.isdigit() and 1 <= int(folded) <= len(choices):
+    if folded.isdecimal() and 1 <= int(folded) <= len(choices):
         return choices[int(folded) - 1].id
     for choice in choices:
         labels = {label.casefold() for label in choice.label.values()}

@@ -20,6 +20,7 @@ from handlers.flow_schema import (
     FlowDefinition,
     LocalizedText,
 )
+from handlers.safe_yaml import UnsafeYaml, compose_yaml, load_yaml, read_yaml_text
 
 Location = tuple[str | int, ...]
 
@@ -221,7 +222,9 @@ def _branch_problems(
 def parse_flow(text: str, *, source: str) -> LoadedFlow:
     """Parse and check one flow file's text; FlowFileError lists every problem found."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
+    except UnsafeYaml as error:
+        raise FlowFileError([FlowProblem(source, error.line, error.message)]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 1
@@ -233,7 +236,7 @@ def parse_flow(text: str, *, source: str) -> LoadedFlow:
         raise FlowFileError([FlowProblem(source, 1, "the file is empty")])
     lines: dict[Location, int] = {}
     _line_index(root, (), lines)
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     if not isinstance(data, dict):
         raise FlowFileError([FlowProblem(source, 1, "a flow file must be a mapping of settings")])
     try:
@@ -262,7 +265,13 @@ def load_flows(path: Path) -> list[LoadedFlow]:
     flows: list[LoadedFlow] = []
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
+            text = read_yaml_text(file)
+        except UnsafeYaml as error:
+            problems.append(FlowProblem(str(file), error.line, error.message))
+            continue
+        except UnicodeDecodeError:
+            problems.append(FlowProblem(str(file), 1, "is not UTF-8 text"))
+            continue
         except OSError as error:
             problems.append(FlowProblem(str(file), 1, f"cannot read the file: {error.strerror}"))
             continue

@@ -57,6 +57,17 @@ def _idea_document(idea: IdeaRow, customer: CustomerRow) -> dict[str, Any]:
     }
 
 
+LIKE_ESCAPE = "\\"
+
+
+def contains_pattern(word: str) -> str:
+    """A LIKE pattern (with ESCAPE LIKE_ESCAPE) for text containing ``word`` literally."""
+    # Unescaped, a search for "%" or "_" would match every idea.
+    for special in (LIKE_ESCAPE, "%", "_"):
+        word = word.replace(special, LIKE_ESCAPE + special)
+    return f"%{word}%"
+
+
 @dataclass(frozen=True, slots=True)
 class IdeaFilter:
     """Which ideas to read: by status, tag, words in them; or the most requested first."""
@@ -95,9 +106,12 @@ async def export_ideas(
             .where(_TAG.c.tag == normalize_tag(where.tag))
         )
     for word in (where.text or "").split():
-        pattern = f"%{word}%"
+        pattern = contains_pattern(word)
         query = query.where(
-            or_(col(IdeaRow.title).ilike(pattern), col(IdeaRow.description).ilike(pattern))
+            or_(
+                col(IdeaRow.title).ilike(pattern, escape=LIKE_ESCAPE),
+                col(IdeaRow.description).ilike(pattern, escape=LIKE_ESCAPE),
+            )
         )
     if where.top:
         query = query.order_by(followers.desc(), col(IdeaRow.id))

@@ -49,7 +49,7 @@ def test_console_conversation_records_an_idea_in_the_default_sqlite_file(tmp_pat
     assert (idea["frequency"], idea["importance"], idea["may_contact"]) == ("monthly", 4, False)
     assert idea["customer"]["platform"] == "console"
     csv_lines = ideabot("ideas", "export", "--format", "csv", cwd=tmp_path).splitlines()
-    assert csv_lines[0].startswith("id,title,description,status")
+    assert csv_lines[0].startswith("\ufeffid,title,description,status")  # BOM for Excel
     assert len(csv_lines) == 2
     listing = ideabot("ideas", "list", cwd=tmp_path)
     assert "Export my reports to a spreadsheet every month please" in listing

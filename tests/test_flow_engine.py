@@ -94,6 +94,8 @@ def test_begin_welcomes_and_asks_the_first_question(flow: FlowDefinition) -> Non
         ("often", "rarely.", "rarely"),
         ("often", "3", None),
         ("often", "sometimes", None),
+        ("often", "²", None),  # a digit to isdigit(), but no number: asked again, no crash
+        ("often", "١", "daily"),  # Arabic-Indic one
         ("score", "4", 4),
         ("score", "I'd say 5", 5),
         ("score", "6", None),

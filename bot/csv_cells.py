@@ -1,0 +1,38 @@
+"""CSV for spreadsheets: cells that a spreadsheet would run as formulas are kept as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from typing import BinaryIO
+
+# OWASP "CSV injection": a cell starting with one of these is a formula (or DDE) in Excel,
+# LibreOffice and Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """``value``, with a ``'`` in front when it is text a spreadsheet would run as a formula."""
+    if not isinstance(value, str) or not value:
+        return value
+    # Spreadsheets skip leading spaces before they look for a formula, so we do too.
+    if value.startswith(FORMULA_STARTS) or value.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(
+    output: BinaryIO, *, columns: list[str], rows: Iterable[Mapping[str, object]]
+) -> None:
+    """Write ``rows`` as UTF-8 CSV with a BOM (so Excel reads æøå), every cell made safe."""
+    text = io.TextIOWrapper(output, encoding="utf-8-sig", newline="")
+    try:
+        writer = csv.DictWriter(text, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({column: spreadsheet_safe(row.get(column)) for column in columns})
+        text.flush()
+    finally:
+        # The stream belongs to the caller; detaching keeps the wrapper from closing it.
+        text.detach()
