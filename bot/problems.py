@@ -125,8 +125,10 @@ def telegram_problem(error: BaseException, api_base_url: str) -> Problem | None:
         case NetworkError():
             # PTB's network messages name the cause ("All connection attempts failed"), not
             # the URL, which would carry the token.
+            # "httpx.ConnectError: All connection attempts failed": the words are enough.
+            said = error.message.partition(": ")[2] if error.message.startswith("httpx.") else ""
             return Problem(
-                f"Telegram cannot be reached at {api_base_url} ({error.message}): "
+                f"Telegram cannot be reached at {api_base_url} ({said or error.message}): "
                 "check the network or TELEGRAM_API_BASE_URL",
                 True,
             )

@@ -93,6 +93,7 @@ def test_merge_show_and_unmerge_from_the_command_line(tmp_path: Path) -> None:
     assert merged.stdout.strip() == "idea #2 is merged into #1; 1 customer(s) will be told"
     shown = ideabot("ideas", "show", "2", cwd=tmp_path).stdout
     assert "Status:   duplicate" in shown
+    assert "Merged:   duplicate of #1" in shown
     assert "Linked customers: 0" in shown
     again = ideabot("ideas", "merge", "2", "1", cwd=tmp_path)
     assert again.returncode == 2
