@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import select
@@ -46,10 +47,9 @@ class Terminal:
     def _drain(self, wait: float) -> None:
         readable, _, _ = select.select([self._master], [], [], wait)
         if readable:
-            try:
+            # OSError: the child has gone and the pty is closed.
+            with contextlib.suppress(OSError):
                 self.screen += os.read(self._master, 65536).decode(errors="replace")
-            except OSError:  # the child has gone and the pty is closed
-                pass
 
     def wait_for(self, text: str, *, after: int = 0, timeout: float = 30.0) -> None:
         """Read until ``text`` shows on the screen after position ``after``."""
