@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.doubles.slack_api import SlackWebApiDouble
 from tests.doubles.telegram_bot_api import TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess, free_port
 from tests.waiting import eventually
@@ -124,3 +125,24 @@ async def test_a_database_refusing_connections_at_start_is_waited_for(
         "running?; trying again in 1 s"
     ) in bot.log()
     assert "Traceback" not in bot.log()
+
+
+async def test_a_rejected_slack_token_stops_the_start_in_one_line(
+    slack_api: SlackWebApiDouble, tmp_path: Path, sqlite_url: str
+) -> None:
+    token = "xoxb-a-token-slack-never-issued"
+    bot = started(
+        {
+            "DATABASE_URL": sqlite_url,
+            "SLACK_BOT_TOKEN": token,
+            "SLACK_SIGNING_SECRET": "a-signing-secret-for-the-test",
+            "SLACK_API_BASE_URL": slack_api.base_url,
+        },
+        tmp_path,
+    )
+    await spawn(bot)
+    assert await asyncio.wait_for(bot.wait_exit(), 60) == 2
+    assert bot.log().splitlines() == [
+        "ideabot: SLACK_BOT_TOKEN was rejected by Slack (invalid_auth): copy the Bot User OAuth "
+        "Token again from the app's OAuth & Permissions page"
+    ]
