@@ -31,6 +31,7 @@ from bot.files import (
 from bot.http_server import build_http_app
 from bot.metrics import Metrics
 from bot.pacing import Pacer
+from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.scheduler import run_every
 from bot.settings import Settings
 from bot.slack_channel import SlackChannel
@@ -38,6 +39,7 @@ from bot.slack_requests import SignedSlackRequests
 from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
 from bot.slack_sender import PLATFORM as SLACK
 from bot.slack_sender import SlackSender
+from bot.startup import until_reachable
 from bot.status_labels import load_status_labels
 from bot.telegram_channel import TelegramChannel
 from bot.telegram_sender import MESSAGE_LIMIT, TelegramSender
@@ -84,11 +86,22 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Migrate the database and yield its sessions; the engine is closed afterwards."""
+async def open_database(
+    settings: Settings, *, wait: bool = False
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Migrate the database and yield its sessions; the engine is closed afterwards.
+
+    With ``wait``, a database that cannot be reached yet is tried again with backoff.
+    """
     engine = create_engine(settings.database_url)
     try:
-        await migrate(engine)
+        if wait:
+            await until_reachable(
+                lambda: migrate(engine),
+                describe=lambda error: database_problem(error, settings.database_url),
+            )
+        else:
+            await migrate(engine)
         yield create_sessions(engine)
     finally:
         await engine.dispose()
@@ -101,10 +114,11 @@ async def open_runtime(
     channels: Mapping[str, Channel],
     staff_room: StaffRoom | None = None,
     labels: StatusLabels | None = None,
+    wait: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Migrate, load and register the flows, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
-    async with open_database(settings) as sessions:
+    async with open_database(settings, wait=wait) as sessions:
         await register_flows(sessions, flows)
         catalog = await SqlFlowCatalog.load(
             sessions=sessions, current=flows, default_flow_id=settings.default_flow
@@ -162,15 +176,26 @@ async def open_runtime(
         )
 
 
-async def chat(settings: Settings) -> None:
+def chat(settings: Settings) -> None:
     """Run ``ideabot chat``: one customer conversation in this terminal."""
     screen = ConsoleScreen(sys.stdout)
     # A terminal has no rate limit; the pacer is there because every channel has one.
     unpaced = Pacer(chat_rate=1000.0, chat_burst=1000, global_rate=1000.0)
-    async with open_runtime(
-        settings, channels={CONSOLE: Channel(sender=screen, pacer=unpaced)}
-    ) as runtime:
-        await run_console(dialogue=runtime.dialogue, worker=runtime.worker, screen=screen)
+    # The loop runs only while a line is handled: reading the next one blocks outside it,
+    # where Ctrl-C interrupts at once.
+    with asyncio.Runner() as runner:
+        opened = contextlib.AsyncExitStack()
+        runtime = runner.run(
+            opened.enter_async_context(
+                open_runtime(settings, channels={CONSOLE: Channel(sender=screen, pacer=unpaced)})
+            )
+        )
+        try:
+            run_console(
+                dialogue=runtime.dialogue, worker=runtime.worker, screen=screen, run=runner.run
+            )
+        finally:
+            runner.run(opened.aclose())
 
 
 def telegram_bot(settings: Settings) -> Bot:
@@ -325,6 +350,26 @@ def _platforms(settings: Settings) -> _Platforms:
     return _Platforms(channels=channels, bot=bot, slack=slack, staff_room=staff_room, labels=labels)
 
 
+async def _check_platforms(settings: Settings, platforms: _Platforms) -> None:
+    """Check the tokens before serving: a rejected one stops here; no network is waited for."""
+    if platforms.bot is not None:
+        try:
+            # initialize() calls getMe; polling and the webhook reuse what it learned.
+            await until_reachable(
+                platforms.bot.initialize,
+                describe=lambda error: telegram_problem(error, settings.telegram_api_base_url),
+            )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await platforms.bot.shutdown()
+            raise
+    if platforms.slack is not None:
+        await until_reachable(
+            platforms.slack.auth_test,
+            describe=lambda error: slack_problem(error, settings.slack_api_base_url),
+        )
+
+
 async def serve(settings: Settings) -> None:
     """Run ``ideabot run``: the HTTP server, delivery, and every configured platform."""
     if settings.telegram_bot_token is None and settings.slack_bot_token is None:
@@ -334,11 +379,13 @@ async def serve(settings: Settings) -> None:
         )
     platforms = _platforms(settings)
     bot, slack = platforms.bot, platforms.slack
+    await _check_platforms(settings, platforms)
     async with open_runtime(
         settings,
         channels=platforms.channels,
         staff_room=platforms.staff_room,
         labels=platforms.labels,
+        wait=True,
     ) as runtime:
         tasks = [
             asyncio.create_task(runtime.worker.run(), name="delivery"),

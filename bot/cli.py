@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from enum import StrEnum
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,11 +29,12 @@ from bot.app import (
 from bot.app import chat as run_chat
 from bot.csv_cells import write_csv
 from bot.digest_format import digest_text
+from bot.problems import described
 from bot.settings import Settings
 from bot.status import status_report
 from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.digest import Digest
-from handlers.flow_loader import FlowFileError, load_flows
+from handlers.flow_loader import FlowFileError, LoadedFlow, load_flows
 from handlers.idea_desk import ChangeOutcome, ChangeResult
 from handlers.idea_status import (
     IdeaStatus,
@@ -41,21 +43,42 @@ from handlers.idea_status import (
     StatusLabels,
     parse_status,
 )
-from storage.database import create_engine
-from storage.flow_store import FlowVersionConflict
+from storage.database import create_engine, sqlite_file
+from storage.flow_store import FlowVersionConflict, version_conflicts
 from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
 from storage.migrate import migrate as apply_migrations
 
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 # Pretty tracebacks print local variables, and those can hold tokens and message bodies.
 app = typer.Typer(
     help="ideabot: talk with customers about their ideas.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
 )
-flows_app = typer.Typer(help="Question flows.", no_args_is_help=True)
-ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True)
+flows_app = typer.Typer(help="Question flows.", no_args_is_help=True, context_settings=HELP_OPTIONS)
+ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True, context_settings=HELP_OPTIONS)
 app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"ideabot {package_version('ideabot')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and stop."
+        ),
+    ] = False,
+) -> None:
+    """ideabot: talk with customers about their ideas."""
+
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -106,15 +129,42 @@ def _configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     logging.getLogger("slack_bolt").setLevel(max(level, logging.INFO))
 
 
-def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
+    _guarded(lambda: asyncio.run(coroutine), settings)
+
+
+def _guarded(work: Callable[[], None], settings: Settings) -> None:
+    """Do ``work``; the errors a person can act on end it with one line and exit code 2."""
     try:
-        asyncio.run(coroutine)
+        work()
     except FlowFileError as error:
         raise _fail("the flows have problems, so ideabot will not start:\n" + str(error)) from None
     except (FlowVersionConflict, ConfigurationError, LookupError, StatusLabelsError) as error:
         raise _fail(str(error)) from None
     except KeyboardInterrupt:
         pass
+    except Exception as error:
+        problem = described(error, settings)
+        if problem is None:
+            raise
+        raise _fail(problem.reason) from None
+
+
+def _existing_database(settings: Settings) -> None:
+    """Refuse to read a SQLite file that is not there, instead of making an empty one."""
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        raise _fail(
+            f"no database at {path} (run ideabot from the folder with your .env, "
+            "or set DATABASE_URL)"
+        )
+
+
+def _say_database(settings: Settings) -> None:
+    """Name the SQLite file in use on standard error, so a wrong folder shows at once."""
+    path = sqlite_file(settings.database_url)
+    if path is not None:
+        typer.echo(f"ideabot: database {path}", err=True)
 
 
 @app.command()
@@ -122,7 +172,8 @@ def chat() -> None:
     """Talk to the bot as a customer in this terminal (no tokens needed)."""
     settings = _settings()
     _configure_logging(settings, quiet=True)
-    _run(run_chat(settings))
+    _say_database(settings)
+    _guarded(lambda: run_chat(settings), settings)
 
 
 @app.command()
@@ -130,7 +181,7 @@ def run() -> None:
     """Serve Telegram and/or Slack (and the HTTP endpoints) as configured."""
     settings = _settings()
     _configure_logging(settings)
-    _run(serve(settings))
+    _run(serve(settings), settings)
 
 
 @app.command()
@@ -159,7 +210,7 @@ def digest(
     async def build() -> None:
         made.append(await digest_now(settings, post=post))
 
-    _run(build())
+    _run(build(), settings)
     typer.echo(digest_text(made[0], _labels(settings)))
 
 
@@ -176,7 +227,7 @@ def migrate() -> None:
         finally:
             await engine.dispose()
 
-    _run(upgrade())
+    _run(upgrade(), settings)
     typer.echo("database is up to date")
 
 
@@ -184,8 +235,9 @@ def migrate() -> None:
 def flows_validate(
     path: Annotated[Path | None, typer.Argument(help="A flow file or a folder of them.")] = None,
 ) -> None:
-    """Check flow files; every problem is printed with its file and line."""
-    target = path or _settings().flows_path
+    """Check flow files, and their versions against the database `ideabot run` would use."""
+    settings = _settings()
+    target = path or settings.flows_path
     try:
         flows = load_flows(target)
     except FlowFileError as error:
@@ -194,12 +246,33 @@ def flows_validate(
         count = len(error.problems)
         typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
         raise typer.Exit(code=1) from None
+    conflicts = _version_conflicts(settings, flows)
     for flow in flows:
         definition = flow.definition
         typer.echo(
             f"{flow.source}: ok (flow '{definition.id}' version {definition.version}, "
             f"{len(definition.steps)} steps, languages {', '.join(definition.languages)})"
         )
+    for conflict in conflicts:
+        typer.echo(conflict, err=True)
+    if conflicts:
+        raise typer.Exit(code=1)
+
+
+def _version_conflicts(settings: Settings, flows: list[LoadedFlow]) -> list[str]:
+    """The versions `ideabot run` would refuse; none when there is no database yet."""
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        typer.echo(f"(no database at {path} yet, so no stored versions to compare)", err=True)
+        return []
+    conflicts: list[str] = []
+
+    async def compare() -> None:
+        async with open_database(settings) as sessions:
+            conflicts.extend(await version_conflicts(sessions, flows))
+
+    _run(compare(), settings)
+    return conflicts
 
 
 StatusOption = Annotated[
@@ -225,7 +298,9 @@ def _ideas(where: IdeaFilter | None = None) -> list[dict[str, Any]]:
         async with open_database(settings) as sessions:
             found.extend(await export_ideas(sessions, where=where))
 
-    _run(read())
+    _existing_database(settings)
+    _say_database(settings)
+    _run(read(), settings)
     return found
 
 
@@ -274,13 +349,16 @@ def ideas_show(idea_id: Annotated[int, typer.Argument(help="The idea's number.")
             if document is not None:
                 found.append(document)
 
-    _run(read())
+    _existing_database(settings)
+    _run(read(), settings)
     if not found:
         raise _fail(f"there is no idea #{idea_id}")
     idea = found[0]
     customer = idea["customer"]
     typer.echo(f"Idea #{idea['id']}: {idea['title']}")
     typer.echo(f"Status:   {idea['status']}")
+    if idea["duplicate_of"] is not None:
+        typer.echo(f"Merged:   duplicate of #{idea['duplicate_of']}")
     typer.echo(f"Customer: {customer['name']} ({customer['platform']}, {customer['language']})")
     typer.echo(f"Recorded: {idea['created_at']}")
     typer.echo("")
@@ -363,20 +441,21 @@ def _change(
         changed_by=by or getpass.getuser(),
         message=message,
     )
-    result = _outcome(lambda: change_idea_status(settings, change))
+    result = _outcome(lambda: change_idea_status(settings, change), settings)
     if result.outcome is ChangeOutcome.NOT_FOUND:
         raise _fail(f"there is no idea #{idea_id}")
     return result
 
 
-def _outcome(work: Callable[[], Awaitable[ChangeResult]]) -> ChangeResult:
+def _outcome(work: Callable[[], Awaitable[ChangeResult]], settings: Settings) -> ChangeResult:
     """Run one idea change to its result, with the command line's error handling."""
     results: list[ChangeResult] = []
 
     async def apply() -> None:
         results.append(await work())
 
-    _run(apply())
+    _existing_database(settings)
+    _run(apply(), settings)
     return results[0]
 
 
@@ -402,7 +481,7 @@ def ideas_unmerge(
 def _merge(change: MergeChange) -> None:
     settings = _settings()
     _configure_logging(settings, quiet=True)
-    result = _outcome(lambda: merge_ideas(settings, change))
+    result = _outcome(lambda: merge_ideas(settings, change), settings)
     outcome = result.outcome
     if outcome is ChangeOutcome.NOT_FOUND:
         raise _fail("there is no such idea")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import locale
 import os
 import sys
 import uuid
-from typing import TextIO
+from collections.abc import Callable, Coroutine
+from typing import Any, TextIO
 
 from bot.delivery import DeliveryWorker
 from handlers.conversation import ConversationKey, IncomingMessage
@@ -18,6 +18,8 @@ from storage.outbox_store import OutboxItem
 
 PLATFORM = "console"
 PROMPT = "you> "
+# A terminal in line mode passes on at most this many characters of one line (Linux's N_TTY).
+TERMINAL_LINE_LIMIT = 4095
 
 
 class ConsoleScreen:
@@ -60,19 +62,59 @@ def console_language() -> str:
     return (locale.getlocale()[0] or "en").split(".")[0]
 
 
-async def run_console(
+class LineReader:
+    """Reads typed lines: with line editing and history on a terminal, plain from a pipe."""
+
+    def __init__(self, input_stream: TextIO, output: TextIO) -> None:
+        self._input = input_stream
+        self._output = output
+        self.interactive = input_stream.isatty() and input_stream is sys.stdin
+        self._editing = self.interactive and _line_editing()
+
+    def read(self) -> str | None:
+        """The next line without its newline; None at end of input. Ctrl-C raises at once."""
+        if self.interactive:
+            try:
+                line = input(PROMPT)  # readline edits the line; Ctrl-C interrupts it
+            except EOFError:
+                return None
+            if not self._editing and len(line) >= TERMINAL_LINE_LIMIT:
+                self._output.write(
+                    f"(That line reached the terminal's limit of {TERMINAL_LINE_LIMIT} "
+                    "characters, so its end may be cut off. Send a long text in parts.)\n"
+                )
+            return line
+        line = self._input.readline()
+        return line.removesuffix("\n") if line else None
+
+
+def _line_editing() -> bool:
+    """Load readline, which gives input() arrow keys and history and lifts the line limit."""
+    try:
+        import readline  # noqa: F401  # imported for its effect on input()
+    except ImportError:  # not on every platform (Windows)
+        return False
+    return True
+
+
+def run_console(
     *,
     dialogue: Dialogue,
     worker: DeliveryWorker,
-    screen: ConsoleScreen,
+    run: Callable[[Coroutine[Any, Any, None]], None],
     input_stream: TextIO = sys.stdin,
     output: TextIO = sys.stdout,
+    screen: ConsoleScreen,
 ) -> None:
-    """Hold a conversation on the terminal until end of input or /quit."""
+    """Hold a conversation on the terminal until end of input, /quit or Ctrl-C.
+
+    Lines are read outside the event loop, by ``run``'s caller, so Ctrl-C ends the chat
+    while it waits for a line instead of after the next Enter.
+    """
     user = getpass.getuser()
     key = ConversationKey(platform=PLATFORM, chat_id=user, user_id=user)
     language = console_language()
-    interactive = input_stream.isatty()
+    reader = LineReader(input_stream, output)
     output.write("Talking to ideabot as a customer. Type /help for commands, /quit to leave.\n")
 
     async def say(text: str, button: str | None = None) -> None:
@@ -90,19 +132,17 @@ async def run_console(
         )
         await worker.deliver_pending()
 
-    await say("/start")
-    while True:
-        if interactive:
-            output.write(PROMPT)
+    try:
+        run(say("/start"))
+        while True:
             output.flush()
-        line = await asyncio.to_thread(input_stream.readline)
-        if not line:
-            break
-        line = line.rstrip("\n")
-        if line.strip() in ("/quit", "/exit"):
-            break
-        if not interactive:
-            output.write(f"{PROMPT}{line}\n")
-        await say(line, screen.button_for(line))
+            line = reader.read()
+            if line is None or line.strip() in ("/quit", "/exit"):
+                break
+            if not reader.interactive:
+                output.write(f"{PROMPT}{line}\n")
+            run(say(line, screen.button_for(line)))
+    except KeyboardInterrupt:
+        output.write("\n")
     output.write("Bye! Your answers are saved; `ideabot ideas list` shows the ideas.\n")
     output.flush()

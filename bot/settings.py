@@ -9,8 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from handlers.digest import Frequency
+from storage.database import sqlite_file, with_async_driver
 
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
@@ -72,6 +75,24 @@ class Settings(BaseSettings):
     outbox_max_in_flight: int = Field(default=16, ge=1)
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_backoff_base_seconds: float = Field(default=1.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver_and_absolute_file(cls, value: str) -> str:
+        # A relative SQLite path is taken from the current folder (where .env is read) once,
+        # here, so every message can name the one file in use.
+        url = with_async_driver(value.strip())
+        try:
+            path = sqlite_file(url)
+        except ArgumentError:
+            raise ValueError(
+                "not a database address; use postgresql://user:password@host/database "
+                "or sqlite:///path/to/ideabot.db"
+            ) from None
+        if path is None:
+            return url
+        absolute = make_url(url).set(database=str(path.resolve()))
+        return absolute.render_as_string(hide_password=False)
 
     @field_validator("telegram_api_base_url")
     @classmethod

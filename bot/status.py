@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import TelegramError
 
 from bot.app import open_database, slack_client, telegram_bot
+from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.settings import Settings
+from storage.database import sqlite_file
 from storage.event_queue import SqlEventQueue
 from storage.outbox_store import SqlOutboxStore
 from storage.tables import EventState
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,9 +38,28 @@ class StatusReport:
 async def status_report(settings: Settings) -> StatusReport:
     """Check configuration, connectivity and the outbox, without changing anything."""
     report = StatusReport()
-    report.add(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    if settings.telegram_bot_token is None and settings.slack_bot_token is None:
+        report.add(
+            "nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see .env.example)",
+            problem=True,
+        )
     await _telegram(settings, report)
     await _slack(settings, report)
+    await _database(settings, report)
+    return report
+
+
+async def _database(settings: Settings, report: StatusReport) -> None:
+    report.add(f"database: {make_url(settings.database_url).render_as_string(hide_password=True)}")
+    path = sqlite_file(settings.database_url)
+    if path is not None and not path.exists():
+        # Checking must not leave an empty database behind in the wrong folder.
+        report.add(
+            f"database: no database at {path} (run ideabot from the folder with your .env, "
+            "or set DATABASE_URL)",
+            problem=True,
+        )
+        return
     try:
         async with open_database(settings) as sessions:
             outbox = SqlOutboxStore(sessions)
@@ -58,9 +81,12 @@ async def status_report(settings: Settings) -> StatusReport:
                     f"{failure.created_at:%Y-%m-%d %H:%M}: {failure.last_error}",
                     problem=True,
                 )
-    except (SQLAlchemyError, OSError) as error:
-        report.add(f"database unreachable: {type(error).__name__}", problem=True)
-    return report
+    except Exception as error:
+        problem = database_problem(error, settings.database_url)
+        if problem is None:
+            logger.debug("database check failed", exc_info=True)
+        reason = problem.reason if problem else f"database: unreachable ({type(error).__name__})"
+        report.add(reason, problem=True)
 
 
 async def _telegram(settings: Settings, report: StatusReport) -> None:
@@ -73,7 +99,10 @@ async def _telegram(settings: Settings, report: StatusReport) -> None:
         me = await bot.get_me()
         report.add(f"telegram: @{me.username}, {mode}, answering")
     except TelegramError as error:
-        report.add(f"telegram: {mode}, not answering: {error.message}", problem=True)
+        problem = telegram_problem(error, settings.telegram_api_base_url)
+        report.add(
+            f"telegram: {mode}: {problem.reason if problem else 'not answering'}", problem=True
+        )
     finally:
         with contextlib.suppress(Exception):
             await bot.shutdown()
@@ -92,8 +121,6 @@ async def _slack(settings: Settings, report: StatusReport) -> None:
             f"slack: workspace {answer['team_id']} as {answer['user_id']}, {mode}, "
             f"staff channel {channel}"
         )
-    except SlackApiError as error:
-        code = error.response.get("error", "") if isinstance(error.response.data, dict) else ""
-        report.add(f"slack: {mode}, refused: {code or error.response.status_code}", problem=True)
-    except (aiohttp.ClientError, TimeoutError) as error:
-        report.add(f"slack: {mode}, unreachable: {type(error).__name__}", problem=True)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        problem = slack_problem(error, settings.slack_api_base_url)
+        report.add(f"slack: {mode}: {problem.reason if problem else 'not answering'}", problem=True)

@@ -29,7 +29,7 @@ from handlers.flow_engine import (
     revise,
     same_or_not,
 )
-from handlers.flow_schema import END, FlowDefinition
+from handlers.flow_schema import END, AnswerKind, FlowDefinition
 from handlers.handoff import HandOff
 from handlers.keyed_locks import KeyedLocks
 from handlers.ports import (
@@ -96,6 +96,7 @@ class Greeting(StrEnum):
 
     FLOW_WELCOME = "flow_welcome"
     WELCOME_BACK = "welcome_back"
+    IDEA_TAKEN = "idea_taken"
     NONE = "none"
 
 
@@ -278,6 +279,13 @@ class Dialogue:
     ) -> None:
         if turn.conversation is None:
             returning = turn.customer.has_history
+            if returning and self._opens_the_flow(message):
+                # They were told to write any time to share another idea: this is that idea.
+                await self._begin(turn, greeting=Greeting.IDEA_TAKEN)
+                await self._advance(
+                    transaction, turn, Answer(text=message.text, attachments=message.attachments)
+                )
+                return
             await self._begin(
                 turn, greeting=Greeting.WELCOME_BACK if returning else Greeting.FLOW_WELCOME
             )
@@ -298,6 +306,15 @@ class Dialogue:
             return
         await self._advance(
             transaction, turn, Answer(text=message.text, attachments=message.attachments)
+        )
+
+    def _opens_the_flow(self, message: IncomingMessage) -> bool:
+        """True when the message can answer the first question of a new conversation."""
+        if message.button_payload is not None:
+            return False
+        first = self._flows.default_flow.first_step
+        return first.kind is AnswerKind.TEXT and bool(
+            message.text.strip() or (message.attachments and first.accepts_attachments)
         )
 
     async def _take_edit(
@@ -415,6 +432,10 @@ class Dialogue:
             state=transition.state,
         )
         welcome, first_question = transition.replies
+        if greeting is Greeting.IDEA_TAKEN:
+            # The message in hand answers the first question, so it is not asked.
+            turn.replies.append(OutgoingMessage(text(Text.NEW_IDEA_TAKEN, turn.language)))
+            return
         if greeting is Greeting.WELCOME_BACK:
             turn.replies.append(OutgoingMessage(text(Text.WELCOME_BACK, turn.language)))
         elif greeting is Greeting.FLOW_WELCOME:

@@ -18,6 +18,7 @@ class Text(StrEnum):
     RESTARTING = "restarting"
     RESUMING = "resuming"
     WELCOME_BACK = "welcome_back"
+    NEW_IDEA_TAKEN = "new_idea_taken"
     CHOOSE_LANGUAGE = "choose_language"
     LANGUAGE_SET = "language_set"
     UNKNOWN_LANGUAGE = "unknown_language"
@@ -111,6 +112,10 @@ _TEXTS: dict[Text, dict[str, str]] = {
     Text.WELCOME_BACK: {
         "en": "Welcome back! Let's record a new idea.",
         "nb": "Velkommen tilbake! La oss registrere en ny idé.",
+    },
+    Text.NEW_IDEA_TAKEN: {
+        "en": "Welcome back! I've noted that as your new idea.",
+        "nb": "Velkommen tilbake! Jeg har notert det som den nye ideen din.",
     },
     Text.CHOOSE_LANGUAGE: {
         "en": "Which language would you like?",

@@ -27,9 +27,32 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_PASSING_ERRORS = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
 
 
+# The scheme people copy from hosting providers and docs, and the async driver ideabot uses.
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def with_async_driver(database_url: str) -> str:
+    """``postgres://``, ``postgresql://`` and ``sqlite://`` with the async driver ideabot uses."""
+    scheme, separator, rest = database_url.partition("://")
+    driver = _ASYNC_DRIVERS.get(scheme.lower())
+    return f"{driver}{separator}{rest}" if separator and driver else database_url
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The SQLite file ``database_url`` names, or None (PostgreSQL, or SQLite in memory)."""
+    url = make_url(with_async_driver(database_url))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).expanduser()
+
+
 def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
     """An engine for ``database_url``; SQLite gets WAL, a busy timeout and write transactions."""
-    url = make_url(database_url)
+    url = make_url(with_async_driver(database_url))
     if url.get_backend_name() != "sqlite":
         # hide_parameters: error messages would otherwise carry customers' words into logs.
         return create_async_engine(url, echo=echo, pool_pre_ping=True, hide_parameters=True)

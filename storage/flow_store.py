@@ -44,11 +44,35 @@ async def register_flows(
                 )
             ).scalar_one()
             if stored != flow.checksum:
-                raise FlowVersionConflict(
-                    f"{flow.source}: flow '{definition.id}' version {definition.version} is not "
-                    f"the version {definition.version} conversations already use; the file was "
-                    f"changed without a new version. Set 'version: {definition.version + 1}'."
-                )
+                raise FlowVersionConflict(conflict_message(flow))
+
+
+def conflict_message(flow: LoadedFlow) -> str:
+    """What to do about a flow whose version is stored with other content."""
+    definition = flow.definition
+    return (
+        f"{flow.source}: flow '{definition.id}' version {definition.version} was changed but "
+        f"its version was not raised (conversations already use the stored version "
+        f"{definition.version}): set 'version: {definition.version + 1}'"
+    )
+
+
+async def version_conflicts(
+    sessions: async_sessionmaker[AsyncSession], flows: list[LoadedFlow]
+) -> list[str]:
+    """Without writing: what ``register_flows`` would refuse, one message per flow."""
+    async with sessions() as session:
+        stored = {
+            (flow_id, version): checksum
+            for flow_id, version, checksum in await session.execute(
+                select(FlowVersionRow.flow_id, FlowVersionRow.version, FlowVersionRow.checksum)
+            )
+        }
+    return [
+        conflict_message(flow)
+        for flow in flows
+        if stored.get((flow.definition.id, flow.definition.version), flow.checksum) != flow.checksum
+    ]
 
 
 class SqlFlowCatalog:

@@ -35,6 +35,7 @@ def _idea_document(idea: IdeaRow, customer: CustomerRow) -> dict[str, Any]:
         "title": idea.title,
         "description": idea.description,
         "status": idea.status,
+        "duplicate_of": idea.duplicate_of,
         "problem": idea.problem,
         "frequency": idea.frequency,
         "importance": idea.importance,

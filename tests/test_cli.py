@@ -52,11 +52,20 @@ def test_bot_refuses_a_changed_flow_that_kept_its_version(tmp_path: Path) -> Non
     (flows / "idea.yaml").write_text(text.replace("Thank you!", "Thanks a lot!"))
     result = ideabot("chat", cwd=tmp_path, FLOWS_PATH=str(flows))
     assert result.returncode == 2
-    assert "changed without a new version" in result.stderr
-    assert "Set 'version: 3'" in result.stderr
+    assert "flow 'idea' version 2 was changed but its version was not raised" in result.stderr
+    assert "set 'version: 3'" in result.stderr
+    # validate says what run says, from the same database
+    checked = ideabot("flows", "validate", cwd=tmp_path, FLOWS_PATH=str(flows))
+    assert checked.returncode == 1
+    assert result.stderr.splitlines()[-1].removeprefix("ideabot: ") in checked.stderr
+    (flows / "idea.yaml").write_text(
+        text.replace("Thank you!", "Thanks a lot!").replace("version: 2", "version: 3")
+    )
+    assert ideabot("flows", "validate", cwd=tmp_path, FLOWS_PATH=str(flows)).returncode == 0
 
 
 def test_show_names_a_missing_idea(tmp_path: Path) -> None:
+    assert ideabot("migrate", cwd=tmp_path).returncode == 0
     result = ideabot("ideas", "show", "42", cwd=tmp_path)
     assert result.returncode == 2
     assert "there is no idea #42" in result.stderr
@@ -84,6 +93,7 @@ def test_merge_show_and_unmerge_from_the_command_line(tmp_path: Path) -> None:
     assert merged.stdout.strip() == "idea #2 is merged into #1; 1 customer(s) will be told"
     shown = ideabot("ideas", "show", "2", cwd=tmp_path).stdout
     assert "Status:   duplicate" in shown
+    assert "Merged:   duplicate of #1" in shown
     assert "Linked customers: 0" in shown
     again = ideabot("ideas", "merge", "2", "1", cwd=tmp_path)
     assert again.returncode == 2

@@ -178,11 +178,31 @@ async def test_cancel_restart_help_and_unknown_commands(customer: Customer) -> N
     assert texts(await customer.say("hello again"))[0].startswith("Welcome back!")
 
 
-async def test_writing_after_finishing_starts_a_new_idea(customer: Customer) -> None:
+async def test_writing_after_finishing_is_the_first_answer_of_a_new_idea(
+    customer: Customer, sqlite_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await finish_default_flow(customer)
+    replies = texts(await customer.say("A calendar view of my bookings, one week per page"))
+    assert replies == [
+        "Welcome back! I've noted that as your new idea.\n\nWhat problem would it solve for you?"
+    ]
+    await customer.say("I lose track of which days are already full")
+    await customer.press("Every week")
+    await customer.press("4")
+    assert texts(await customer.press("No"))[-1].startswith("Thank you! Your idea is recorded.")
+    titles = [idea["title"] for idea in await export_ideas(sqlite_sessions)]
+    assert titles == [
+        "A dark mode for the mobile app, please, for the evening",
+        "A calendar view of my bookings, one week per page",
+    ]
+
+
+async def test_a_short_first_line_after_finishing_gets_the_follow_up(customer: Customer) -> None:
     await finish_default_flow(customer)
     replies = texts(await customer.say("One more thing"))
     assert replies == [
-        "Welcome back! Let's record a new idea.\n\nWhat would you like us to improve or create?"
+        "Welcome back! I've noted that as your new idea.\n\n"
+        "Could you tell me a bit more? What would it look like, or what should it do?"
     ]
 
 

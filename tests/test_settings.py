@@ -26,9 +26,33 @@ def test_defaults_run_without_any_configuration(monkeypatch: pytest.MonkeyPatch)
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
     settings = Settings(_env_file=None)
-    assert settings.database_url == "sqlite+aiosqlite:///./ideabot.db"
+    # ./ideabot.db, made absolute once, so every message names the one file in use
+    assert settings.database_url == "sqlite+aiosqlite:////ideabot.db"
     assert settings.telegram_bot_token is None
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        (
+            "postgres://ideabot:pw@db:5432/ideabot",
+            "postgresql+asyncpg://ideabot:pw@db:5432/ideabot",
+        ),
+        ("postgresql://ideabot@db/ideabot", "postgresql+asyncpg://ideabot@db/ideabot"),
+        ("postgresql+asyncpg://ideabot@db/ideabot", "postgresql+asyncpg://ideabot@db/ideabot"),
+        ("sqlite:///data/ideabot.db", "sqlite+aiosqlite:////srv/data/ideabot.db"),
+        ("sqlite+aiosqlite:////var/ideabot.db", "sqlite+aiosqlite:////var/ideabot.db"),
+        ("sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite:///:memory:"),
+    ],
+)
+def test_database_urls_get_the_async_driver_and_an_absolute_file(
+    given: str, used: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "srv").mkdir()
+    monkeypatch.chdir(tmp_path / "srv")
+    expected = used.replace("////srv/", f"///{tmp_path}/srv/")
+    assert Settings(_env_file=None, database_url=given).database_url == expected
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,12 @@ from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_loader import LoadedFlow, parse_flow
 from handlers.ports import ConversationRecord, ConversationStatus, Direction, TranscriptEntry
 from storage.dialogue_store import SqlDialogueStore
-from storage.flow_store import FlowVersionConflict, SqlFlowCatalog, register_flows
+from storage.flow_store import (
+    FlowVersionConflict,
+    SqlFlowCatalog,
+    register_flows,
+    version_conflicts,
+)
 from storage.idea_queries import export_ideas, idea_with_transcript
 from storage.outbox_store import SqlOutboxStore
 from storage.types import utc_now
@@ -229,8 +234,13 @@ def tiny(version: int, welcome: str = "Hi") -> LoadedFlow:
 async def test_flow_versions_are_kept_and_edits_need_a_new_version(sessions: Sessions) -> None:
     await register_flows(sessions, [tiny(1)])
     await register_flows(sessions, [tiny(1)])  # the same content again is fine
-    with pytest.raises(FlowVersionConflict, match="Set 'version: 2'"):
-        await register_flows(sessions, [tiny(1, welcome="Hello")])
+    edited = tiny(1, welcome="Hello")
+    # validate's check, without writing, finds what register_flows refuses, in its words
+    (conflict,) = await version_conflicts(sessions, [edited, tiny(7)])
+    assert "flow 'tiny' version 1 was changed but its version was not raised" in conflict
+    with pytest.raises(FlowVersionConflict, match="set 'version: 2'") as refused:
+        await register_flows(sessions, [edited])
+    assert str(refused.value) == conflict
     await register_flows(sessions, [tiny(2, welcome="Hello")])
     catalog = SqlFlowCatalog(sessions=sessions, current=[tiny(2, "Hello")], default_flow_id="tiny")
     assert catalog.default_flow.version == 2
