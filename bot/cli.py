@@ -29,6 +29,7 @@ from bot.app import (
 from bot.app import chat as run_chat
 from bot.digest_format import digest_text
 from bot.settings import Settings
+from bot.shutdown import StopForced
 from bot.status import status_report
 from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.digest import Digest
@@ -113,6 +114,9 @@ def _run(coroutine: Coroutine[Any, Any, None]) -> None:
         raise _fail("the flows have problems, so ideabot will not start:\n" + str(error)) from None
     except (FlowVersionConflict, ConfigurationError, LookupError, StatusLabelsError) as error:
         raise _fail(str(error)) from None
+    except StopForced:
+        # The log says what was abandoned; the exit code says the stop was not clean.
+        raise typer.Exit(code=1) from None
     except KeyboardInterrupt:
         pass
 

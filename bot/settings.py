@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=12, ge=1)
     outbox_backoff_base_seconds: float = Field(default=1.0, gt=0)
 
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
+
     @field_validator("telegram_api_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
