@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import signal
 
+import httpx
 import pytest
 
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import BotFactory
 from tests.e2e.test_restart import EXPECTED, IDEA, PROBLEM
+from tests.e2e.test_telegram_webhook import SECRET, text_update
 from tests.waiting import eventually
 
 # The stop under test is bounded by SHUTDOWN_TIMEOUT_SECONDS; this is the slack on top of it
@@ -138,3 +140,31 @@ async def test_a_second_signal_stops_at_once(
     assert await exit_code_within(bot, EXIT_MARGIN_SECONDS) == 1
     assert "abandoned: delivery (1 send(s) under way)" in bot.log()
     telegram_api.release_sends(drop_held=True)
+
+
+async def test_webhook_mode_stops_cleanly_and_leaves_the_webhook_registered(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory
+) -> None:
+    bot = bot_factory(TELEGRAM_WEBHOOK_SECRET=SECRET)
+    bot.environment["TELEGRAM_WEBHOOK_URL"] = f"{bot.url}/telegram/webhook"
+    await bot.start()
+    await telegram_api.wait_until(lambda: bool(telegram_api.webhook))
+    una = Customer(user_id=615)
+    telegram_api.hold_sends()
+    async with httpx.AsyncClient() as client:
+        answer = await client.post(
+            f"{bot.url}/telegram/webhook",
+            json=text_update(1, una, "/start"),
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        )
+    assert answer.status_code == 200
+    await telegram_api.wait_until(lambda: telegram_api.held_sends == 1)
+    assert bot.process is not None
+    bot.process.send_signal(signal.SIGTERM)
+    await stopping(bot)
+    telegram_api.release_sends()
+    assert await exit_code_within(bot, EXIT_MARGIN_SECONDS) == 0
+    assert "ideabot stopped" in bot.log()
+    assert len(telegram_api.messages_to(una)) == 1
+    # Telegram keeps pushing to it (and retries while nobody answers) until the restart.
+    assert telegram_api.webhook["url"] == bot.environment["TELEGRAM_WEBHOOK_URL"]
