@@ -28,12 +28,13 @@ from bot.files import (
     SlackFiles,
     TelegramFiles,
 )
-from bot.http_server import build_http_app
+from bot.http_server import HttpServer, build_http_app
 from bot.metrics import Metrics
 from bot.pacing import Pacer
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.scheduler import run_every
 from bot.settings import Settings
+from bot.shutdown import Service, StopForced, StopSignals, supervise
 from bot.slack_channel import SlackChannel
 from bot.slack_requests import SignedSlackRequests
 from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
@@ -371,7 +372,7 @@ async def _check_platforms(settings: Settings, platforms: _Platforms) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    """Run ``ideabot run``: the HTTP server, delivery, and every configured platform."""
+    """Run ``ideabot run`` until SIGTERM or SIGINT: HTTP, delivery, every configured platform."""
     if settings.telegram_bot_token is None and settings.slack_bot_token is None:
         raise ConfigurationError(
             "nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see .env.example), "
@@ -380,6 +381,7 @@ async def serve(settings: Settings) -> None:
     platforms = _platforms(settings)
     bot, slack = platforms.bot, platforms.slack
     await _check_platforms(settings, platforms)
+    signals = StopSignals()
     async with open_runtime(
         settings,
         channels=platforms.channels,
@@ -387,114 +389,156 @@ async def serve(settings: Settings) -> None:
         labels=platforms.labels,
         wait=True,
     ) as runtime:
-        tasks = [
-            asyncio.create_task(runtime.worker.run(), name="delivery"),
-            asyncio.create_task(
-                run_every(
-                    settings.reminder_sweep_seconds,
-                    lambda: runtime.reminders.sweep(utc_now()),
-                    name="reminders",
-                ),
-                name="reminders",
-            ),
-            asyncio.create_task(
-                run_every(
-                    settings.reminder_sweep_seconds,
-                    lambda: runtime.digest.tick(utc_now()),
-                    name="digest",
-                ),
-                name="digest",
-            ),
-        ]
-        telegram_webhook = None
-        telegram = None
-        if bot is not None:
-            telegram = TelegramChannel(
-                bot=bot,
-                dialogue=runtime.dialogue,
-                metrics=runtime.metrics,
-                poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
-            )
-            secret = settings.telegram_webhook_secret
-            if settings.telegram_webhook_url is not None and secret is not None:
-                telegram_webhook = telegram.webhook_endpoint(secret=secret.get_secret_value())
-        slack_events = None
-        if slack is not None:
-            signing_secret = settings.slack_signing_secret
-            slack_channel = SlackChannel(
-                client=slack,
-                signing_secret=None
-                if settings.slack_socket_mode or signing_secret is None
-                else signing_secret.get_secret_value(),
-                queue=runtime.events,
-                dialogue=runtime.dialogue,
-                staff_desk=runtime.staff_desk,
-                metrics=runtime.metrics,
-                staff_channel=settings.slack_staff_channel,
-                staff_user_ids=settings.slack_admin_user_ids,
-                idea_desk=runtime.idea_desk,
-                ideas=runtime.ideas,
-                labels=platforms.labels,
-                digest=runtime.digest,
-                lease_seconds=settings.outbox_lease_seconds,
-                staff_cache_seconds=settings.slack_staff_cache_seconds,
-            )
-            tasks.append(asyncio.create_task(slack_channel.process(), name="slack-events"))
-            if settings.slack_app_token is not None:
-                app_token = settings.slack_app_token.get_secret_value()
-                tasks.append(
-                    asyncio.create_task(
-                        slack_channel.run_socket_mode(app_token), name="slack-socket-mode"
-                    )
-                )
-            elif signing_secret is not None:
-                slack_events = SignedSlackRequests(
-                    signing_secret=signing_secret.get_secret_value(),
-                    endpoint=slack_channel.events_endpoint,
-                ).handle
-        app = build_http_app(
-            metrics=runtime.metrics,
-            telegram_webhook=telegram_webhook,
-            slack_events=slack_events,
-            max_body_bytes=settings.http_max_body_bytes,
-        )
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, host=settings.host, port=settings.port, log_config=None, lifespan="off"
-            )
-        )
-        tasks.append(asyncio.create_task(server.serve(), name="http"))
-        if telegram is not None:
-            if telegram_webhook is not None:
-                assert settings.telegram_webhook_url is not None
-                assert settings.telegram_webhook_secret is not None
-                await telegram.start_webhook(
-                    url=settings.telegram_webhook_url,
-                    secret=settings.telegram_webhook_secret.get_secret_value(),
-                )
-            else:
-                tasks.append(asyncio.create_task(telegram.poll(), name="telegram-polling"))
+        services = _services(settings, runtime, platforms)
         logger.info(
             "ideabot is running: http://%s:%s; Telegram: %s; Slack: %s",
             settings.host,
             settings.port,
-            "off" if bot is None else "webhook" if telegram_webhook else "long polling",
+            "off"
+            if bot is None
+            else "webhook"
+            if settings.telegram_webhook_mode
+            else "long polling",
             "off"
             if slack is None
             else "Socket Mode"
             if settings.slack_socket_mode
             else "events at /slack/events",
         )
+        signals.install()
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            outcome = await supervise(
+                services, signals=signals, grace_seconds=settings.shutdown_timeout_seconds
+            )
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             if bot is not None:
                 with contextlib.suppress(Exception):
                     await bot.shutdown()
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-        logger.info("ideabot stopped")
+            # The Slack client opens a session per call: nothing of it is left to close.
+    # Here the database connections are closed too.
+    signals.remove()
+    logger.info("ideabot stopped")
+    if outcome.crash is not None:
+        raise outcome.crash
+    if outcome.abandoned:
+        raise StopForced(", ".join(outcome.abandoned))
+
+
+def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> list[Service]:
+    """Every long-lived part of ``ideabot run``, built and wired, not yet started."""
+    stopping = asyncio.Event()
+    services = [
+        Service(
+            "delivery",
+            runtime.worker.run,
+            stop=runtime.worker.stop,
+            under_way=runtime.worker.under_way,
+        ),
+        Service(
+            "reminders",
+            lambda: run_every(
+                settings.reminder_sweep_seconds,
+                lambda: runtime.reminders.sweep(utc_now()),
+                name="reminders",
+                stopping=stopping,
+            ),
+            stop=stopping.set,
+        ),
+        Service(
+            "digest",
+            lambda: run_every(
+                settings.reminder_sweep_seconds,
+                lambda: runtime.digest.tick(utc_now()),
+                name="digest",
+                stopping=stopping,
+            ),
+            stop=stopping.set,
+        ),
+    ]
+    telegram_webhook = None
+    if platforms.bot is not None:
+        telegram = TelegramChannel(
+            bot=platforms.bot,
+            dialogue=runtime.dialogue,
+            metrics=runtime.metrics,
+            poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
+        )
+        url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
+        if url is not None and secret is not None:
+            telegram_webhook = telegram.webhook_endpoint(secret=secret.get_secret_value())
+            services.append(
+                Service(
+                    "telegram-webhook",
+                    lambda: telegram.run_webhook(url=url, secret=secret.get_secret_value()),
+                    stop=telegram.stop,
+                )
+            )
+        else:
+            services.append(Service("telegram-polling", telegram.poll, stop=telegram.stop))
+    slack_events = None
+    if platforms.slack is not None:
+        slack_channel = _slack_channel(settings, runtime, platforms.slack, platforms.labels)
+        services.append(Service("slack-events", slack_channel.process, stop=slack_channel.stop))
+        if settings.slack_app_token is not None:
+            app_token = settings.slack_app_token.get_secret_value()
+            # Nothing of its own to finish: an event is acked only once it is stored.
+            services.append(
+                Service(
+                    "slack-socket-mode", lambda: slack_channel.run_socket_mode(app_token), stop=None
+                )
+            )
+        elif (signing_secret := settings.slack_signing_secret) is not None:
+            slack_events = SignedSlackRequests(
+                signing_secret=signing_secret.get_secret_value(),
+                endpoint=slack_channel.events_endpoint,
+            ).handle
+    app = build_http_app(
+        metrics=runtime.metrics,
+        telegram_webhook=telegram_webhook,
+        slack_events=slack_events,
+        max_body_bytes=settings.http_max_body_bytes,
+    )
+    server = HttpServer(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            lifespan="off",
+            timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_seconds)),
+        )
+    )
+    services.append(
+        Service(
+            "http",
+            server.serve,
+            stop=server.stop,
+            under_way=lambda: f"{len(server.server_state.tasks)} request(s) under way",
+        )
+    )
+    return services
+
+
+def _slack_channel(
+    settings: Settings, runtime: Runtime, client: AsyncWebClient, labels: StatusLabels
+) -> SlackChannel:
+    """Slack's way in, over HTTP or Socket Mode, handing events to the runtime's desks."""
+    signing_secret = settings.slack_signing_secret
+    return SlackChannel(
+        client=client,
+        signing_secret=None
+        if settings.slack_socket_mode or signing_secret is None
+        else signing_secret.get_secret_value(),
+        queue=runtime.events,
+        dialogue=runtime.dialogue,
+        staff_desk=runtime.staff_desk,
+        metrics=runtime.metrics,
+        staff_channel=settings.slack_staff_channel,
+        staff_user_ids=settings.slack_admin_user_ids,
+        idea_desk=runtime.idea_desk,
+        ideas=runtime.ideas,
+        labels=labels,
+        digest=runtime.digest,
+        lease_seconds=settings.outbox_lease_seconds,
+        staff_cache_seconds=settings.slack_staff_cache_seconds,
+    )

@@ -31,6 +31,7 @@ from bot.csv_cells import write_csv
 from bot.digest_format import digest_text
 from bot.problems import described
 from bot.settings import Settings
+from bot.shutdown import StopForced
 from bot.status import status_report
 from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.digest import Digest
@@ -141,6 +142,9 @@ def _guarded(work: Callable[[], None], settings: Settings) -> None:
         raise _fail("the flows have problems, so ideabot will not start:\n" + str(error)) from None
     except (FlowVersionConflict, ConfigurationError, LookupError, StatusLabelsError) as error:
         raise _fail(str(error)) from None
+    except StopForced:
+        # The log says what was abandoned; the exit code says the stop was not clean.
+        raise typer.Exit(code=1) from None
     except KeyboardInterrupt:
         pass
     except Exception as error:

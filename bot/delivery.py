@@ -89,6 +89,7 @@ class DeliveryWorker:
         self._max_in_flight = max_in_flight
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         # Accepted by the platform, recorded as sent with the next claim (one transaction).
         self._receipts: list[SentReceipt] = []
@@ -97,11 +98,20 @@ class DeliveryWorker:
         """Wake the worker: new rows wait in the outbox."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Claim nothing more; ``run`` returns once the sends under way are done and recorded."""
+        self._stopping.set()
+        self._wake.set()
+
+    def under_way(self) -> str:
+        """The sends under way, in words, for the log of a stop that abandons them."""
+        return f"{len(self._in_flight)} send(s) under way" if self._in_flight else ""
+
     async def run(self) -> None:
-        """Deliver until cancelled; in-flight sends finish or are left to their lease."""
+        """Deliver until stopped or cancelled; cancelled sends are given back to the outbox."""
         failures = 0
         try:
-            while True:
+            while not self._stopping.is_set():
                 try:
                     claimed = await self._claim()
                     if not claimed:
@@ -116,7 +126,8 @@ class DeliveryWorker:
                         type(error).__name__,
                         delay,
                     )
-                    await asyncio.sleep(delay)
+                    await self._stopped_within(delay)
+            await self._finish_under_way()
         finally:
             in_flight = list(self._in_flight.values())
             for task in in_flight:
@@ -130,6 +141,35 @@ class DeliveryWorker:
                 logger.error(
                     "could not record %s sent message(s) on the way out", len(self._receipts)
                 )
+
+    async def _finish_under_way(self) -> None:
+        """Let the sends under way end, and record those the platform accepted."""
+        while self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()))
+        failures = 0
+        while True:
+            try:
+                await self._record_receipts()
+                return
+            except (SQLAlchemyError, OSError) as error:
+                # Until the stop's time is up: each one recorded is one not sent twice.
+                failures += 1
+                delay = min(DATABASE_RETRY_CAP_SECONDS, 0.25 * 2**failures)
+                logger.error(
+                    "cannot record %s sent message(s) (%s); retrying in %.1f s",
+                    len(self._receipts),
+                    type(error).__name__,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if a stop comes; whether it came."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel (a forced stop).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()
 
     async def deliver_pending(self) -> None:
         """Deliver everything due now and return once nothing due is left (for the console)."""
@@ -191,7 +231,8 @@ class DeliveryWorker:
         if any(paused):
             timeout = min(timeout, max(min(p for p in paused if p), 0.01))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.005))
+            async with asyncio.timeout(max(timeout, 0.005)):
+                await self._wake.wait()
 
     async def _deliver(self, item: OutboxItem) -> None:
         channel = self._channels[item.platform]
@@ -204,9 +245,18 @@ class DeliveryWorker:
                 )
                 return
             waited += wait
-            await asyncio.sleep(wait)
+            if await self._stopped_within(wait):
+                # Not sent: the next process may send it at once, not after the lease.
+                await self._outbox.release(item)
+                return
         try:
             message_id = await channel.sender.deliver(item)
+        except asyncio.CancelledError:
+            # A forced stop cut the send; whether it arrived is unknown, so it goes again
+            # at once after the restart rather than after the lease (a possible duplicate).
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await self._outbox.release(item)
+            raise
         except RetryLater as error:
             await self._retry_after(item, channel, error.seconds)
         except TransientDeliveryError as error:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 
+import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -44,3 +46,20 @@ def build_http_app(
     if slack_events is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     return Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)])
+
+
+class HttpServer(uvicorn.Server):
+    """uvicorn, stopped by ideabot's own signal handling (``should_exit``), never by its own.
+
+    uvicorn would take SIGTERM and SIGINT for itself and raise them again once it is done,
+    which kills the process before the rest of ideabot has finished its work.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Leave the signals to ideabot."""
+        yield
+
+    def stop(self) -> None:
+        """Accept no new connections; answer the requests under way, then return from serve."""
+        self.should_exit = True

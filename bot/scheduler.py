@@ -1,8 +1,9 @@
-"""Runs periodic work (reminders) in ``ideabot run``; what is due lives in the database."""
+"""Runs periodic work (reminders, the digest) in ``ideabot run``; what is due is in the database."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,9 +12,15 @@ from sqlalchemy.exc import SQLAlchemyError
 logger = logging.getLogger(__name__)
 
 
-async def run_every(seconds: float, job: Callable[[], Awaitable[object]], *, name: str) -> None:
-    """Run ``job`` now and then every ``seconds`` until cancelled; an error waits for the next."""
-    while True:
+async def run_every(
+    seconds: float,
+    job: Callable[[], Awaitable[object]],
+    *,
+    name: str,
+    stopping: asyncio.Event,
+) -> None:
+    """Run ``job`` now and then every ``seconds`` until ``stopping`` is set; an error waits."""
+    while not stopping.is_set():
         try:
             await job()
         except (SQLAlchemyError, OSError) as error:
@@ -22,4 +29,7 @@ async def run_every(seconds: float, job: Callable[[], Awaitable[object]], *, nam
             )
         except Exception:
             logger.exception("%s failed; trying again later", name)
-        await asyncio.sleep(seconds)
+        # A stop ends the wait, never a job under way: its transaction finishes first.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await stopping.wait()

@@ -146,6 +146,7 @@ class SlackChannel:
         )
         self._translator: SlackTranslator | None = None
         self._wake = asyncio.Event()
+        self._stopping = False
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret,
@@ -320,11 +321,16 @@ class SlackChannel:
             self._metrics.duplicates_skipped.labels(PLATFORM).inc()
             logger.info("Slack sent %s again; it was stored before", external_id)
 
+    def stop(self) -> None:
+        """Claim no more events; ``process`` returns once the events under way are handled."""
+        self._stopping = True
+        self._wake.set()
+
     async def process(self) -> None:
-        """Handle stored events until cancelled: each key in order, different keys at once."""
+        """Handle stored events until stopped: each key in order, different keys at once."""
         if self._translator is None:
             await self.connect()
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 events = await self._queue.claim_due(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,6 +23,8 @@ from handlers.texts import COMMANDS, FALLBACK_LANGUAGE
 from storage.database import is_database_outage
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -42,6 +46,11 @@ class TelegramChannel:
         self._poll_timeout = poll_timeout_seconds
         self._tries: dict[int, int] = {}
         self._failed_batches = 0
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Fetch no more updates; ``poll`` returns once the batch under way is handled."""
+        self._stopping.set()
 
     async def handle_update(self, update: Update) -> None:
         """Translate one update, hand it to the dialogue, then stop a pressed button's spinner."""
@@ -65,6 +74,11 @@ class TelegramChannel:
         await self._bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         logger.info("Telegram webhook registered (%s)", url)
 
+    async def run_webhook(self, *, url: str, secret: str) -> None:
+        """Register the webhook, then wait until stopped: the HTTP server receives the updates."""
+        await self.start_webhook(url=url, secret=secret)
+        await self._stopping.wait()
+
     async def _publish_commands(self) -> None:
         """Fill the chat's command menu, in each language ideabot speaks."""
         try:
@@ -76,22 +90,24 @@ class TelegramChannel:
             logger.warning("could not publish the command menu: %s", error)
 
     async def poll(self) -> None:
-        """Long-poll until cancelled; an update is confirmed only after it has been handled."""
+        """Long-poll until stopped; an update is confirmed only after it has been handled."""
         await self._bot.initialize()
         await self._publish_commands()
         await self._bot.delete_webhook(drop_pending_updates=False)
         logger.info("polling Telegram for updates as @%s", self._bot.username)
         offset: int | None = None
         failures_in_a_row = 0
-        while True:
+        while not self._stopping.is_set():
             try:
-                updates = await self._bot.get_updates(
-                    offset=offset,
-                    timeout=self._poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
+                updates = await self._unless_stopped(
+                    self._bot.get_updates(
+                        offset=offset,
+                        timeout=self._poll_timeout,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
                 )
             except RetryAfter as error:
-                await asyncio.sleep(retry_after_seconds(error))
+                await self._unless_stopped(asyncio.sleep(retry_after_seconds(error)))
                 continue
             except InvalidToken:
                 raise
@@ -99,11 +115,30 @@ class TelegramChannel:
                 failures_in_a_row += 1
                 delay = min(30.0, 0.5 * 2**failures_in_a_row)
                 logger.warning("getUpdates failed (%s); trying again in %.1f s", error, delay)
-                await asyncio.sleep(delay)
+                await self._unless_stopped(asyncio.sleep(delay))
                 continue
             failures_in_a_row = 0
             if updates:
                 offset = await self._handle_batch(updates)
+
+    async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
+        """``work``'s result; None, with ``work`` dropped, once a stop has come.
+
+        A getUpdates dropped this way confirms nothing: Telegram hands its updates out again.
+        """
+        task = asyncio.ensure_future(work)
+        stopped = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done() or self._stopping.is_set():
+                task.cancel()
+        if not self._stopping.is_set():
+            return task.result()
+        with contextlib.suppress(asyncio.CancelledError, TelegramError):
+            await task
+        return None
 
     async def _handle_batch(self, updates: Sequence[Update]) -> int:
         """Handle a batch; the offset to confirm: past the batch, or at the first failure."""

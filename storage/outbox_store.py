@@ -239,6 +239,10 @@ class SqlOutboxStore:
             last_error=error[:1024],
         )
 
+    async def release(self, item: OutboxItem) -> None:
+        """Give the claim back unsent: the message is due again at once, here or elsewhere."""
+        await self._settle(item)
+
     async def fail(self, item: OutboxItem, *, error: str) -> None:
         """Give up on this message for good; the chat's next message goes on."""
         async with self._sessions() as session, session.begin():

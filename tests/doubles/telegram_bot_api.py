@@ -105,6 +105,8 @@ class TelegramBotApiDouble:
     refused_for_flooding: int = 0
     handed_out: set[int] = field(default_factory=set)
     held_sends: int = 0
+    # getUpdates calls waiting for an update right now (long polls under way)
+    polls_waiting: int = 0
     sent_by_chat: dict[int, list[SentMessage]] = field(default_factory=dict)
     # file id -> bytes of the files customers "sent", served by getFile and /file/
     stored_files: dict[str, bytes] = field(default_factory=dict)
@@ -292,8 +294,13 @@ class TelegramBotApiDouble:
         self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
         if not self.pending_updates:
             self._updates_arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._updates_arrived.wait(), timeout)
+            self.polls_waiting += 1
+            await self._notify()
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._updates_arrived.wait(), timeout)
+            finally:
+                self.polls_waiting -= 1
         batch = [u for u in self.pending_updates if u["update_id"] >= offset][:limit]
         self.handed_out.update(update["update_id"] for update in batch)
         return _ok(batch)

@@ -1,0 +1,102 @@
+"""The supervisor: a stop lets services finish their work, bounded in time; a crash stops all."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.shutdown import Service, StopSignals, supervise
+
+
+@dataclass
+class Worker:
+    """A service that, when asked to stop, finishes the one job it has under way."""
+
+    name: str
+    job_done: asyncio.Event = field(default_factory=asyncio.Event)
+    stop_asked: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: bool = False
+    cancelled: bool = False
+
+    async def run(self) -> None:
+        try:
+            await self.stop_asked.wait()
+            await self.job_done.wait()
+            self.finished = True
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+
+    def service(self) -> Service:
+        return Service(
+            self.name, self.run, stop=self.stop_asked.set, under_way=lambda: "1 job under way"
+        )
+
+
+async def test_a_stop_waits_for_the_work_under_way() -> None:
+    signals = StopSignals()
+    worker = Worker("worker")
+    worker.job_done.set()
+    signals.requested.set()
+    outcome = await supervise([worker.service()], signals=signals, grace_seconds=10)
+    assert (outcome.abandoned, outcome.crash) == ([], None)
+    assert worker.finished
+    assert not worker.cancelled
+
+
+async def test_a_crash_stops_the_others_cleanly_and_is_reported() -> None:
+    async def crash() -> None:
+        raise RuntimeError("broken")
+
+    worker = Worker("worker")
+    worker.job_done.set()
+    outcome = await supervise(
+        [Service("crasher", crash, stop=None), worker.service()],
+        signals=StopSignals(),
+        grace_seconds=10,
+    )
+    assert isinstance(outcome.crash, RuntimeError)
+    assert outcome.abandoned == []
+    assert worker.finished
+
+
+async def test_past_the_bound_the_work_is_abandoned_and_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    signals = StopSignals()
+    stuck = Worker("stuck")  # its job never finishes
+    signals.requested.set()
+    outcome = await supervise([stuck.service()], signals=signals, grace_seconds=0.2)
+    assert outcome.abandoned == ["stuck (1 job under way)"]
+    assert stuck.cancelled
+    assert "(not done in 0.2 s); abandoned: stuck (1 job under way)" in caplog.text
+
+
+async def test_a_second_signal_does_not_wait_for_the_bound() -> None:
+    signals = StopSignals()
+    stuck = Worker("stuck")
+    signals.requested.set()
+    running = asyncio.create_task(supervise([stuck.service()], signals=signals, grace_seconds=60))
+    await stuck.stop_asked.wait()
+    signals.forced.set()
+    outcome = await asyncio.wait_for(running, 5)
+    assert outcome.abandoned == ["stuck (1 job under way)"]
+
+
+async def test_a_service_without_work_of_its_own_is_cancelled_not_abandoned() -> None:
+    signals = StopSignals()
+    listening = asyncio.Event()
+
+    async def listen() -> None:
+        listening.set()
+        await asyncio.Event().wait()
+
+    running = asyncio.create_task(
+        supervise([Service("listener", listen, stop=None)], signals=signals, grace_seconds=10)
+    )
+    await listening.wait()
+    signals.requested.set()
+    outcome = await asyncio.wait_for(running, 5)
+    assert (outcome.abandoned, outcome.crash) == ([], None)
