@@ -51,6 +51,7 @@ from handlers.reminders import Reminders
 from handlers.staff import StaffRoom
 from handlers.staff_desk import StaffDesk
 from storage.database import create_engine, create_sessions
+from storage.dead_letters import SqlDeadLetters
 from storage.dialogue_store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.event_queue import SqlEventQueue
@@ -78,6 +79,7 @@ class Runtime:
     idea_desk: IdeaDesk
     ideas: IdeaCatalog
     events: SqlEventQueue
+    dead_letters: SqlDeadLetters
     reminders: Reminders
     digest: DigestDesk
 
@@ -156,6 +158,7 @@ async def open_runtime(
             idea_desk=idea_desk,
             ideas=IdeaCatalog(sessions),
             events=SqlEventQueue(sessions),
+            dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
             digest=digest_desk(settings, sessions, staff_room, outbox_signal=worker),
         )
@@ -366,6 +369,8 @@ async def serve(settings: Settings) -> None:
                 dialogue=runtime.dialogue,
                 metrics=runtime.metrics,
                 poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
+                dead_letters=runtime.dead_letters,
+                events=runtime.events,
             )
             secret = settings.telegram_webhook_secret
             if settings.telegram_webhook_url is not None and secret is not None:
@@ -379,6 +384,7 @@ async def serve(settings: Settings) -> None:
                 if settings.slack_socket_mode or signing_secret is None
                 else signing_secret.get_secret_value(),
                 queue=runtime.events,
+                dead_letters=runtime.dead_letters,
                 dialogue=runtime.dialogue,
                 staff_desk=runtime.staff_desk,
                 metrics=runtime.metrics,
@@ -419,6 +425,9 @@ async def serve(settings: Settings) -> None:
                 )
             else:
                 tasks.append(asyncio.create_task(telegram.poll(), name="telegram-polling"))
+            tasks.append(
+                asyncio.create_task(telegram.process_retried(), name="telegram-retried-updates")
+            )
         logger.info(
             "ideabot is running: http://%s:%s; Telegram: %s; Slack: %s",
             settings.host,

@@ -44,6 +44,9 @@ from handlers.idea_desk import IdeaDesk
 from handlers.idea_status import MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
+from handlers.text_repair import repair_json, repair_text
+from storage.database import is_database_outage
+from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue, StoredEvent
 from storage.idea_queries import IdeaCatalog, IdeaFilter
 from storage.types import utc_now
@@ -73,14 +76,16 @@ class SlackUsers:
         profile = data.get("profile") or {}
         user = SlackUser(
             id=user_id,
-            name=str(
-                profile.get("display_name")
-                or profile.get("real_name")
-                or data.get("real_name")
-                or data.get("name")
-                or user_id
+            name=repair_text(
+                str(
+                    profile.get("display_name")
+                    or profile.get("real_name")
+                    or data.get("real_name")
+                    or data.get("name")
+                    or user_id
+                )
             ),
-            locale=str(data.get("locale", "")),
+            locale=repair_text(str(data.get("locale", ""))),
             team_id=str(data.get("team_id", "")),
             is_bot=bool(data.get("is_bot", False)),
         )
@@ -103,6 +108,7 @@ class SlackChannel:
         client: AsyncWebClient,
         signing_secret: str | None,
         queue: SqlEventQueue,
+        dead_letters: SqlDeadLetters,
         dialogue: Dialogue,
         staff_desk: StaffDesk | None,
         metrics: Metrics,
@@ -121,6 +127,7 @@ class SlackChannel:
         self._lease_seconds = lease_seconds
         self._client = client
         self._queue = queue
+        self._dead_letters = dead_letters
         self._dialogue = dialogue
         self._staff_desk = staff_desk
         self._metrics = metrics
@@ -233,10 +240,27 @@ class SlackChannel:
         if identity is None:
             return
         external_id, ordering_key = identity
-        # Any error here reaches bolt, which answers 500: Slack then sends the event again.
-        stored = await self._queue.store(
-            platform=PLATFORM, external_id=external_id, ordering_key=ordering_key, payload=body
-        )
+        try:
+            # NUL and lone surrogates would make the insert fail on PostgreSQL: repair them.
+            stored = await self._queue.store(
+                platform=PLATFORM,
+                external_id=external_id,
+                ordering_key=ordering_key,
+                payload=repair_json(body),
+            )
+        except Exception as error:
+            if is_database_outage(error):
+                raise  # bolt answers 500: Slack sends the event again, and it is stored then
+            # Slack's retries would fail the same way: keep it aside and acknowledge it.
+            logger.error("Slack event %s could not be stored: %s", external_id, _brief(error))
+            await self._dead_letters.put(
+                platform=PLATFORM,
+                external_id=external_id,
+                ordering_key=ordering_key,
+                reason=f"could not be stored: {_brief(error)}",
+                payload=body,
+            )
+            return
         if stored:
             self._wake.set()
         else:
