@@ -290,8 +290,15 @@ class SlackChannel:
         try:
             await self._take(event)
         except (SQLAlchemyError, OSError) as error:
-            # The lease runs out and the event is tried again once the database is back.
-            logger.error("Slack event %s waits for the database (%s)", event.id, _brief(error))
+            if is_database_outage(error):
+                # The lease runs out and the event is tried again once the database is back.
+                logger.error("Slack event %s waits for the database (%s)", event.id, _brief(error))
+                return
+            # The data is at fault (a constraint, a value the database refuses): retrying
+            # for ever would not help, so it counts as a failed attempt.
+            logger.error("Slack event %s failed in the database (%s)", event.id, _brief(error))
+            self._metrics.handling_failures.labels(PLATFORM).inc()
+            await self._retry(event, f"database refused it: {_brief(error)}")
             return
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             await self._retry(event, f"Slack API: {_brief(error)}")

@@ -66,9 +66,23 @@ def read_update(data: Any, bot: Bot) -> RawUpdate:
         return RawUpdate(ident, chat, data, None, f"unreadable update: {_kind(error)}")
     if ident < 0:
         return RawUpdate(ident, chat, data, None, "unreadable update: no update_id")
+    missing = _missing_part(update)
+    if missing:
+        return RawUpdate(ident, chat, data, None, f"unreadable update: {missing}")
     return RawUpdate(
         ident, str(update.effective_chat.id) if update.effective_chat else chat, data, update
     )
+
+
+def _missing_part(update: Update) -> str:
+    """What a parsed update lacks that Telegram always sends (PTB lets some of it be None)."""
+    for message in (update.message, update.edited_message):
+        if message is not None and (message.chat is None or message.date is None):
+            return "message without chat or date"
+    query = update.callback_query
+    if query is not None and query.from_user is None:
+        return "callback query without sender"
+    return ""
 
 
 def _raw_chat(data: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 from storage.database import create_engine, create_sessions
@@ -15,6 +16,7 @@ from tests.doubles.slack_api import SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
 from tests.e2e.test_slack_staff import events_to, start_bot
+from tests.e2e.test_telegram_webhook import SECRET, text_update
 from tests.waiting import eventually
 
 SECRET_WORDS = "turquoise-elephant-idea"
@@ -187,3 +189,29 @@ async def test_nul_and_lone_surrogates_in_a_slack_dm_are_stored_and_answered(
     texts = {row[0] for row in await query(database_url, "SELECT text FROM message")}
     assert {"hello\ufffdthere", "hello \ufffd there"} <= texts
     assert await dead_letters(database_url) == []
+
+
+async def test_webhook_puts_an_unreadable_update_aside_and_answers_200(
+    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory, sqlite_url: str
+) -> None:
+    bot = bot_factory(TELEGRAM_WEBHOOK_SECRET=SECRET)
+    webhook_url = f"{bot.url}/telegram/webhook"
+    bot.environment["TELEGRAM_WEBHOOK_URL"] = webhook_url
+    await bot.start()
+    kari = Customer(user_id=641)
+    unreadable = text_update(50, kari, SECRET_WORDS)
+    del unreadable["message"]["chat"]
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with httpx.AsyncClient(timeout=30) as client:
+        # 200, or Telegram would send it again and again.
+        assert (await client.post(webhook_url, json=unreadable, headers=headers)).status_code == 200
+        again = await client.post(webhook_url, json=unreadable, headers=headers)
+        assert again.status_code == 200
+        not_json = await client.post(webhook_url, content=b"{oops", headers=headers)
+        assert not_json.status_code == 400
+        fine = await client.post(webhook_url, json=text_update(51, kari, "/start"), headers=headers)
+        assert fine.status_code == 200
+    await telegram_api.wait_for_messages(kari, 1)
+    letters = await dead_letters(sqlite_url)
+    assert letters == [("telegram", "50", "unreadable update: message without chat or date")]
+    assert SECRET_WORDS not in bot.log()
