@@ -232,8 +232,8 @@ class TelegramChannel:
         known = [update.update_id for update in updates if update.update_id >= 0]
         return max(known) + 1 if known else offset
 
-    async def _handle_safely(self, raw: RawUpdate) -> bool:
-        """Handle one update; False if it must be tried again (the offset stays before it)."""
+    async def _handle_safely(self, raw: RawUpdate, *, pushed: bool = False) -> bool:
+        """Handle one update; False if it must be tried again (polled: the offset stays)."""
         if raw.update is None:
             return await self._put_aside(raw, raw.problem)
         try:
@@ -243,7 +243,9 @@ class TelegramChannel:
             if is_database_outage(error):
                 # Not the update's fault: keep it, however long the outage lasts.
                 logger.error(
-                    "database unavailable while handling Telegram update %s (%s); will retry",
+                    "handling Telegram update %s failed (%s); Telegram sends it again"
+                    if pushed
+                    else "database unavailable while handling Telegram update %s (%s); will retry",
                     raw.update_id,
                     type(error).__name__,
                 )
@@ -329,7 +331,7 @@ class TelegramChannel:
 
     async def handle_webhook_update(self, data: dict[str, Any]) -> bool:
         """Handle a pushed update; False if Telegram should send it again (answer 500)."""
-        return await self._handle_safely(read_update(data, self._bot))
+        return await self._handle_safely(read_update(data, self._bot), pushed=True)
 
 
 async def _quietly(work: Awaitable[None]) -> None:
