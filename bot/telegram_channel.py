@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import warnings
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -21,10 +19,11 @@ from telegram.warnings import PTBUserWarning
 from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
+from bot.telegram_updates import RawUpdate, error_kind, external_id, read_update
 from handlers.dialogue import Dialogue
 from handlers.texts import COMMANDS, FALLBACK_LANGUAGE
 from storage.database import is_database_outage
-from storage.dead_letters import SqlDeadLetters, raw_json
+from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue, StoredEvent
 
 logger = logging.getLogger(__name__)
@@ -41,73 +40,6 @@ RETRIED_LEASE_SECONDS = 60.0
 # PTB warns that get_updates exists; ideabot asks for the raw updates on purpose, so that one
 # unreadable update is put aside instead of failing the whole batch (see _fetch_updates).
 _RAW_GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates'"
-
-
-@dataclass(frozen=True, slots=True)
-class RawUpdate:
-    """One update as Telegram sent it, and what PTB made of it (None: it could not be read)."""
-
-    update_id: int
-    chat: str
-    data: dict[str, Any]
-    update: Update | None
-    problem: str = ""
-
-
-def read_update(data: Any, bot: Bot) -> RawUpdate:
-    """Parse one raw update on its own; an unreadable one says why, without its words."""
-    data = data if isinstance(data, dict) else {"not_an_update": raw_json(data)}
-    update_id = data.get("update_id")
-    ident = update_id if isinstance(update_id, int) and not isinstance(update_id, bool) else -1
-    chat = _raw_chat(data) or f"update-{ident}"
-    try:
-        update = Update.de_json(data, bot)
-    except Exception as error:  # PTB raises whatever the constructors raise on missing fields
-        return RawUpdate(ident, chat, data, None, f"unreadable update: {_kind(error)}")
-    if ident < 0:
-        return RawUpdate(ident, chat, data, None, "unreadable update: no update_id")
-    missing = _missing_part(update)
-    if missing:
-        return RawUpdate(ident, chat, data, None, f"unreadable update: {missing}")
-    return RawUpdate(
-        ident, str(update.effective_chat.id) if update.effective_chat else chat, data, update
-    )
-
-
-def _missing_part(update: Update) -> str:
-    """What a parsed update lacks that Telegram always sends (PTB lets some of it be None)."""
-    for message in (update.message, update.edited_message):
-        if message is not None and (message.chat is None or message.date is None):
-            return "message without chat or date"
-    query = update.callback_query
-    if query is not None and query.from_user is None:
-        return "callback query without sender"
-    return ""
-
-
-def _raw_chat(data: dict[str, Any]) -> str:
-    """The chat id in a raw update, if it has one where messages keep it."""
-    for field_name in ("message", "edited_message"):
-        message = data.get(field_name)
-        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-            return str(message["chat"].get("id", ""))
-    query = data.get("callback_query")
-    if isinstance(query, dict) and isinstance(query.get("from"), dict):
-        return str(query["from"].get("id", ""))
-    return ""
-
-
-def _kind(error: BaseException) -> str:
-    """An error's type and, for a missing argument or key, which: never a customer's words."""
-    if isinstance(error, TypeError | KeyError):
-        return f"{type(error).__name__}: {str(error)[:200]}"
-    return type(error).__name__
-
-
-def _external_id(data: dict[str, Any], update_id: int) -> str:
-    if update_id >= 0:
-        return str(update_id)
-    return "raw-" + hashlib.sha256(raw_json(data).encode()).hexdigest()[:24]
 
 
 class TelegramChannel:
@@ -273,7 +205,7 @@ class TelegramChannel:
         try:
             await self._dead_letters.put(
                 platform=PLATFORM,
-                external_id=_external_id(raw.data, raw.update_id),
+                external_id=external_id(raw.data, raw.update_id),
                 ordering_key=raw.chat,
                 reason=reason,
                 payload=raw.data,
@@ -318,7 +250,7 @@ class TelegramChannel:
             if is_database_outage(error):
                 return  # the lease runs out and the update is tried again
             logger.error(
-                "retried Telegram update %s failed again: %s", event.external_id, _kind(error)
+                "retried Telegram update %s failed again: %s", event.external_id, error_kind(error)
             )
             # The dead letters keep it again, with the new reason.
             await _quietly(self._events.fail(event, error=f"retry failed: {type(error).__name__}"))
