@@ -91,8 +91,6 @@ def is_database_outage(error: BaseException) -> bool:
         # sqlite3 files syntax errors under OperationalError too; only these are passing.
         message = str(error.orig).lower()
         return any(sign in message for sign in _SQLITE_PASSING_ERRORS)
-    if isinstance(error, DBAPIError) and isinstance(error.orig, sqlite3.Error):
-        return False  # sqlite3's other errors are about the statement or the data
     return isinstance(error, DBAPIError | PoolTimeoutError | OSError | TimeoutError)
 
 
