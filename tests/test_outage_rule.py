@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import create_engine, is_database_outage
 from tests.conftest import POSTGRES_SERVER
+from tests.waiting import eventually
 
 
 async def _error_of(engine: AsyncEngine, statement: str, **values: object) -> BaseException:
@@ -72,12 +74,19 @@ async def test_an_unreachable_database_is_an_outage(kind: str, tmp_path: Path) -
         # A directory where the database file should be: SQLite cannot open it.
         (tmp_path / "ideabot.db").mkdir()
         url = f"sqlite+aiosqlite:///{tmp_path / 'ideabot.db'}"
+    threads = threading.active_count()
     engine = create_engine(url)
     try:
         error = await _error_of(engine, "SELECT 1")
     finally:
         await engine.dispose()
     assert is_database_outage(error), repr(error)
+
+    async def driver_thread_ended() -> bool:
+        # aiosqlite stops its thread after a failed connect, answering on this event loop.
+        return threading.active_count() <= threads
+
+    await eventually(driver_thread_ended, what="the database driver's thread ending")
 
 
 @pytest.mark.postgres
