@@ -55,6 +55,7 @@ from handlers.reminders import Reminders
 from handlers.staff import StaffRoom
 from handlers.staff_desk import StaffDesk
 from storage.database import create_engine, create_sessions
+from storage.dead_letters import SqlDeadLetters
 from storage.dialogue_store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.event_queue import SqlEventQueue
@@ -82,6 +83,7 @@ class Runtime:
     idea_desk: IdeaDesk
     ideas: IdeaCatalog
     events: SqlEventQueue
+    dead_letters: SqlDeadLetters
     reminders: Reminders
     digest: DigestDesk
 
@@ -172,6 +174,7 @@ async def open_runtime(
             idea_desk=idea_desk,
             ideas=IdeaCatalog(sessions),
             events=SqlEventQueue(sessions),
+            dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
             digest=digest_desk(settings, sessions, staff_room, outbox_signal=worker),
         )
@@ -462,6 +465,11 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
             dialogue=runtime.dialogue,
             metrics=runtime.metrics,
             poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
+            dead_letters=runtime.dead_letters,
+            events=runtime.events,
+        )
+        services.append(
+            Service("telegram-retried-updates", telegram.process_retried, stop=telegram.stop)
         )
         url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
         if url is not None and secret is not None:
@@ -530,6 +538,7 @@ def _slack_channel(
         if settings.slack_socket_mode or signing_secret is None
         else signing_secret.get_secret_value(),
         queue=runtime.events,
+        dead_letters=runtime.dead_letters,
         dialogue=runtime.dialogue,
         staff_desk=runtime.staff_desk,
         metrics=runtime.metrics,

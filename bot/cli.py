@@ -45,6 +45,7 @@ from handlers.idea_status import (
     parse_status,
 )
 from storage.database import create_engine, sqlite_file
+from storage.dead_letters import DeadLetter, SqlDeadLetters
 from storage.flow_store import FlowVersionConflict, version_conflicts
 from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
 from storage.migrate import migrate as apply_migrations
@@ -61,6 +62,11 @@ flows_app = typer.Typer(help="Question flows.", no_args_is_help=True, context_se
 ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True, context_settings=HELP_OPTIONS)
 app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
+deadletters_app = typer.Typer(
+    help="Updates and events that could not be read or handled, kept aside.",
+    no_args_is_help=True,
+)
+app.add_typer(deadletters_app, name="deadletters")
 
 
 def _print_version(wanted: bool) -> None:
@@ -567,6 +573,95 @@ def ideas_export(
             for idea in ideas
         ),
     )
+
+
+IdsArgument = Annotated[
+    list[int] | None, typer.Argument(help="The dead letters' numbers (see `list`).")
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Every dead letter.")]
+
+
+def _letters(work: Callable[[SqlDeadLetters], Awaitable[Any]]) -> Any:
+    settings = _settings()
+    _existing_database(settings)
+    done: list[Any] = []
+
+    async def run() -> None:
+        async with open_database(settings) as sessions:
+            done.append(await work(SqlDeadLetters(sessions)))
+
+    _run(run(), settings)
+    return done[0]
+
+
+def _chosen(ids: list[int] | None, every: bool) -> list[int] | None:
+    """The ids asked for (None: all), or a usage error when neither or both were given."""
+    if every == bool(ids):
+        raise _fail("give the numbers of dead letters, or --all")
+    return None if every else ids
+
+
+@deadletters_app.command("list")
+def deadletters_list(
+    show: Annotated[
+        int | None, typer.Option("--show", help="Also print this one's raw payload.")
+    ] = None,
+) -> None:
+    """List dead letters: number, platform, when, why, size (not the customers' words)."""
+    letters: list[DeadLetter] = _letters(lambda store: store.all())
+    if not letters:
+        typer.echo("no dead letters")
+    for letter in letters:
+        typer.echo(
+            f"#{letter.id:<5} {letter.platform:<9} {letter.created_at:%Y-%m-%d %H:%M}  "
+            f"{letter.external_id:<20} {letter.size_bytes:>7} bytes  {letter.reason}"
+        )
+    if show is not None:
+        _print_payload(letters, show)
+
+
+@deadletters_app.command("show")
+def deadletters_show(
+    letter_id: Annotated[int, typer.Argument(help="The dead letter's number.")],
+) -> None:
+    """Print one dead letter's raw payload, as the platform sent it (JSON)."""
+    _print_payload(_letters(lambda store: store.all()), letter_id)
+
+
+def _print_payload(letters: list[DeadLetter], letter_id: int) -> None:
+    for letter in letters:
+        if letter.id == letter_id:
+            typer.echo(json.dumps(json.loads(letter.payload), indent=2, ensure_ascii=True))
+            return
+    raise _fail(f"there is no dead letter #{letter_id}")
+
+
+@deadletters_app.command("retry")
+def deadletters_retry(ids: IdsArgument = None, every: AllOption = False) -> None:
+    """Send dead letters back to be handled by the running `ideabot run` (any process)."""
+    chosen = _chosen(ids, every)
+    queued: list[int] = _letters(lambda store: store.retry(ids=chosen))
+    missing = sorted(set(chosen or ()) - set(queued))
+    if queued:
+        typer.echo(f"queued again: {', '.join(f'#{found}' for found in queued)}")
+    if missing:
+        raise _fail(f"no dead letter {', '.join(f'#{absent}' for absent in missing)}")
+    if not queued:
+        typer.echo("no dead letters")
+
+
+@deadletters_app.command("drop")
+def deadletters_drop(ids: IdsArgument = None, every: AllOption = False) -> None:
+    """Delete dead letters for good."""
+    chosen = _chosen(ids, every)
+    dropped: list[int] = _letters(lambda store: store.drop(ids=chosen))
+    missing = sorted(set(chosen or ()) - set(dropped))
+    if dropped:
+        typer.echo(f"dropped: {', '.join(f'#{found}' for found in dropped)}")
+    if missing:
+        raise _fail(f"no dead letter {', '.join(f'#{absent}' for absent in missing)}")
+    if not dropped:
+        typer.echo("no dead letters")
 
 
 def main() -> None:

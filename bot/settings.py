@@ -93,6 +93,7 @@ class Settings(BaseSettings):
             return url
         absolute = make_url(url).set(database=str(path.resolve()))
         return absolute.render_as_string(hide_password=False)
+
     shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     @field_validator("telegram_api_base_url")

@@ -53,6 +53,9 @@ from handlers.idea_desk import IdeaDesk
 from handlers.idea_status import MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, StaffDirectMessage, StaffMessage
 from handlers.staff_desk import StaffDesk
+from handlers.text_repair import repair_json, repair_text
+from storage.database import is_database_outage
+from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue, StoredEvent
 from storage.idea_queries import IdeaCatalog, IdeaFilter
 from storage.types import utc_now
@@ -82,14 +85,16 @@ class SlackUsers:
         profile = data.get("profile") or {}
         user = SlackUser(
             id=user_id,
-            name=str(
-                profile.get("display_name")
-                or profile.get("real_name")
-                or data.get("real_name")
-                or data.get("name")
-                or user_id
+            name=repair_text(
+                str(
+                    profile.get("display_name")
+                    or profile.get("real_name")
+                    or data.get("real_name")
+                    or data.get("name")
+                    or user_id
+                )
             ),
-            locale=str(data.get("locale", "")),
+            locale=repair_text(str(data.get("locale", ""))),
             team_id=str(data.get("team_id", "")),
             is_bot=bool(data.get("is_bot", False)),
         )
@@ -112,6 +117,7 @@ class SlackChannel:
         client: AsyncWebClient,
         signing_secret: str | None,
         queue: SqlEventQueue,
+        dead_letters: SqlDeadLetters,
         dialogue: Dialogue,
         staff_desk: StaffDesk | None,
         metrics: Metrics,
@@ -131,6 +137,7 @@ class SlackChannel:
         self._lease_seconds = lease_seconds
         self._client = client
         self._queue = queue
+        self._dead_letters = dead_letters
         self._dialogue = dialogue
         self._staff_desk = staff_desk
         self._metrics = metrics
@@ -311,10 +318,27 @@ class SlackChannel:
         if identity is None:
             return
         external_id, ordering_key = identity
-        # Any error here reaches bolt, which answers 500: Slack then sends the event again.
-        stored = await self._queue.store(
-            platform=PLATFORM, external_id=external_id, ordering_key=ordering_key, payload=body
-        )
+        try:
+            # NUL and lone surrogates would make the insert fail on PostgreSQL: repair them.
+            stored = await self._queue.store(
+                platform=PLATFORM,
+                external_id=external_id,
+                ordering_key=ordering_key,
+                payload=repair_json(body),
+            )
+        except Exception as error:
+            if is_database_outage(error):
+                raise  # bolt answers 500: Slack sends the event again, and it is stored then
+            # Slack's retries would fail the same way: keep it aside and acknowledge it.
+            logger.error("Slack event %s could not be stored: %s", external_id, _brief(error))
+            await self._dead_letters.put(
+                platform=PLATFORM,
+                external_id=external_id,
+                ordering_key=ordering_key,
+                reason=f"could not be stored: {_brief(error)}",
+                payload=body,
+            )
+            return
         if stored:
             self._wake.set()
         else:
@@ -349,8 +373,15 @@ class SlackChannel:
         try:
             await self._take(event)
         except (SQLAlchemyError, OSError) as error:
-            # The lease runs out and the event is tried again once the database is back.
-            logger.error("Slack event %s waits for the database (%s)", event.id, _brief(error))
+            if is_database_outage(error):
+                # The lease runs out and the event is tried again once the database is back.
+                logger.error("Slack event %s waits for the database (%s)", event.id, _brief(error))
+                return
+            # The data is at fault (a constraint, a value the database refuses): retrying
+            # for ever would not help, so it counts as a failed attempt.
+            logger.error("Slack event %s failed in the database (%s)", event.id, _brief(error))
+            self._metrics.handling_failures.labels(PLATFORM).inc()
+            await self._retry(event, f"database refused it: {_brief(error)}")
             return
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
             await self._retry(event, f"Slack API: {_brief(error)}")

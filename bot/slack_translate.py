@@ -22,6 +22,7 @@ from handlers.conversation import Attachment, AttachmentKind, ConversationKey, I
 from handlers.digest import DigestRequest
 from handlers.idea_status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.staff import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
+from handlers.text_repair import repair_json
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,8 @@ class SlackTranslator:
 
     async def translate(self, body: dict[str, Any]) -> Translated:
         """The core's value for this payload, or None when nothing should happen."""
+        # Every string a customer or Slack wrote is made storable once, here, for all paths.
+        body = repair_json(body)
         if body.get("type") == "event_callback":
             return await self._message_event(str(body["event_id"]), body.get("event") or {})
         if body.get("type") == "block_actions":

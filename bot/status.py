@@ -15,6 +15,7 @@ from bot.app import open_database, slack_client, telegram_bot
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.settings import Settings
 from storage.database import sqlite_file
+from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
 from storage.outbox_store import SqlOutboxStore
 from storage.tables import EventState
@@ -68,12 +69,21 @@ async def _database(settings: Settings, report: StatusReport) -> None:
             report.add(f"outbox: {counts}")
             events = await SqlEventQueue(sessions).counts()
             if events:
-                waiting = events.get(EventState.PENDING, 0)
-                failed = events.get(EventState.FAILED, 0)
+                # Failed events are also dead letters: the line below is the one to act on.
                 report.add(
-                    f"slack events: waiting: {waiting}, handled: "
-                    f"{events.get(EventState.HANDLED, 0)}, failed: {failed}",
-                    problem=failed > 0,
+                    f"stored events: waiting: {events.get(EventState.PENDING, 0)}, handled: "
+                    f"{events.get(EventState.HANDLED, 0)}, failed: "
+                    f"{events.get(EventState.FAILED, 0)}"
+                )
+            letters = await SqlDeadLetters(sessions).counts()
+            if letters:
+                each = ", ".join(
+                    f"{platform}: {count}" for platform, count in sorted(letters.items())
+                )
+                report.add(
+                    f"dead letters: {sum(letters.values())} ({each}); "
+                    "see `ideabot deadletters list`",
+                    problem=True,
                 )
             for failure in await outbox.recent_failures(limit=10):
                 report.add(

@@ -6,21 +6,26 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import warnings
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
 
 from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
+from bot.telegram_updates import RawUpdate, error_kind, external_id, read_update
 from handlers.dialogue import Dialogue
 from handlers.texts import COMMANDS, FALLBACK_LANGUAGE
 from storage.database import is_database_outage
+from storage.dead_letters import SqlDeadLetters
+from storage.event_queue import SqlEventQueue, StoredEvent
 
 logger = logging.getLogger(__name__)
 
@@ -28,22 +33,37 @@ T = TypeVar("T")
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-# An update that keeps failing is skipped after this many tries, so one bad update
-# cannot stop every customer's messages behind it.
+# An update that keeps failing goes to the dead letters after this many tries, so one bad
+# update cannot stop every customer's messages behind it.
 MAX_TRIES_PER_UPDATE = 5
 RETRY_CAP_SECONDS = 2.0
+# How often a process looks for dead letters that `ideabot deadletters retry` sent back.
+RETRIED_POLL_SECONDS = 2.0
+RETRIED_LEASE_SECONDS = 60.0
+# PTB warns that get_updates exists; ideabot asks for the raw updates on purpose, so that one
+# unreadable update is put aside instead of failing the whole batch (see _fetch_updates).
+_RAW_GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates'"
 
 
 class TelegramChannel:
     """Feeds Telegram updates to the dialogue, one chat in order, chats side by side."""
 
     def __init__(
-        self, *, bot: Bot, dialogue: Dialogue, metrics: Metrics, poll_timeout_seconds: int
+        self,
+        *,
+        bot: Bot,
+        dialogue: Dialogue,
+        metrics: Metrics,
+        poll_timeout_seconds: int,
+        dead_letters: SqlDeadLetters,
+        events: SqlEventQueue,
     ) -> None:
         self._bot = bot
         self._dialogue = dialogue
         self._metrics = metrics
         self._poll_timeout = poll_timeout_seconds
+        self._dead_letters = dead_letters
+        self._events = events
         self._tries: dict[int, int] = {}
         self._failed_batches = 0
         self._stopping = asyncio.Event()
@@ -99,13 +119,7 @@ class TelegramChannel:
         failures_in_a_row = 0
         while not self._stopping.is_set():
             try:
-                updates = await self._unless_stopped(
-                    self._bot.get_updates(
-                        offset=offset,
-                        timeout=self._poll_timeout,
-                        allowed_updates=ALLOWED_UPDATES,
-                    )
-                )
+                raw = await self._unless_stopped(self._fetch_updates(offset))
             except RetryAfter as error:
                 await self._unless_stopped(asyncio.sleep(retry_after_seconds(error)))
                 continue
@@ -117,9 +131,12 @@ class TelegramChannel:
                 logger.warning("getUpdates failed (%s); trying again in %.1f s", error, delay)
                 await self._unless_stopped(asyncio.sleep(delay))
                 continue
+            if raw is None:
+                break  # stopped while polling: nothing of that poll is confirmed
             failures_in_a_row = 0
+            updates = [read_update(data, self._bot) for data in raw]
             if updates:
-                offset = await self._handle_batch(updates)
+                offset = await self._handle_batch(updates, offset)
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
         """``work``'s result; None, with ``work`` dropped, once a stop has come.
@@ -140,17 +157,31 @@ class TelegramChannel:
             await task
         return None
 
-    async def _handle_batch(self, updates: Sequence[Update]) -> int:
-        """Handle a batch; the offset to confirm: past the batch, or at the first failure."""
-        by_chat: dict[str, list[Update]] = defaultdict(list)
-        for update in updates:
-            chat = update.effective_chat
-            by_chat[str(chat.id) if chat is not None else f"update-{update.update_id}"].append(
-                update
+    async def _fetch_updates(self, offset: int | None) -> list[Any]:
+        """The next updates as raw dicts: ``get_updates`` would fail the batch for one bad one."""
+        asked: dict[str, Any] = {"timeout": self._poll_timeout, "allowed_updates": ALLOWED_UPDATES}
+        if offset is not None:
+            asked["offset"] = offset
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=_RAW_GET_UPDATES_WARNING, category=PTBUserWarning
             )
+            # "getUpdates" goes through the bot's getUpdates request, with its long read timeout.
+            result = await self._bot.do_api_request(
+                "getUpdates", api_kwargs=asked, return_type=None
+            )
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates did not answer with a list")
+        return result
+
+    async def _handle_batch(self, updates: list[RawUpdate], offset: int | None) -> int | None:
+        """Handle a batch; the offset to confirm: past the batch, or at the first failure."""
+        by_chat: dict[str, list[RawUpdate]] = defaultdict(list)
+        for update in updates:
+            by_chat[update.chat].append(update)
         failed: list[int] = []
 
-        async def handle_chat(chat_updates: list[Update]) -> None:
+        async def handle_chat(chat_updates: list[RawUpdate]) -> None:
             for index, update in enumerate(chat_updates):
                 if not await self._handle_safely(update):
                     # Later updates of this chat must wait for this one, to keep their order.
@@ -161,39 +192,120 @@ class TelegramChannel:
         if failed:
             self._failed_batches += 1
             await asyncio.sleep(min(RETRY_CAP_SECONDS, 0.25 * 2**self._failed_batches))
-            return min(failed)
+            known = [update_id for update_id in failed if update_id >= 0]
+            return min(known) if known else offset
         self._failed_batches = 0
-        return max(update.update_id for update in updates) + 1
+        known = [update.update_id for update in updates if update.update_id >= 0]
+        return max(known) + 1 if known else offset
 
-    async def _handle_safely(self, update: Update) -> bool:
+    async def _handle_safely(self, raw: RawUpdate, *, pushed: bool = False) -> bool:
+        """Handle one update; False if it must be tried again (polled: the offset stays)."""
+        if raw.update is None:
+            return await self._put_aside(raw, raw.problem)
         try:
-            await self.handle_update(update)
+            await self.handle_update(raw.update)
         except Exception as error:
             self._metrics.handling_failures.labels(PLATFORM).inc()
             if is_database_outage(error):
                 # Not the update's fault: keep it, however long the outage lasts.
                 logger.error(
-                    "database unavailable while handling Telegram update %s (%s); will retry",
-                    update.update_id,
+                    "handling Telegram update %s failed (%s); Telegram sends it again"
+                    if pushed
+                    else "database unavailable while handling Telegram update %s (%s); will retry",
+                    raw.update_id,
                     type(error).__name__,
                 )
                 return False
-            tries = self._tries.get(update.update_id, 0) + 1
-            if tries >= MAX_TRIES_PER_UPDATE:
-                self._tries.pop(update.update_id, None)
-                logger.exception(
-                    "gave up on Telegram update %s after %s tries", update.update_id, tries
-                )
-                return True
-            self._tries[update.update_id] = tries
-            logger.exception("handling Telegram update %s failed (try %s)", update.update_id, tries)
-            return False
-        self._tries.pop(update.update_id, None)
+            tries = self._tries.get(raw.update_id, 0) + 1
+            logger.error(
+                "handling Telegram update %s failed (try %s): %s",
+                raw.update_id,
+                tries,
+                type(error).__name__,
+                exc_info=True,
+            )
+            if tries < MAX_TRIES_PER_UPDATE:
+                self._tries[raw.update_id] = tries
+                return False
+            self._tries.pop(raw.update_id, None)
+            return await self._put_aside(
+                raw, f"handling failed {tries} times: {type(error).__name__}"
+            )
+        self._tries.pop(raw.update_id, None)
         return True
+
+    async def _put_aside(self, raw: RawUpdate, reason: str) -> bool:
+        """Store ``raw`` as a dead letter; False if even that failed (then it is tried again)."""
+        try:
+            await self._dead_letters.put(
+                platform=PLATFORM,
+                external_id=external_id(raw.data, raw.update_id),
+                ordering_key=raw.chat,
+                reason=reason,
+                payload=raw.data,
+            )
+        except Exception as error:
+            logger.error(
+                "could not put Telegram update %s aside (%s); will retry",
+                raw.update_id,
+                type(error).__name__,
+            )
+            return False
+        logger.warning(
+            "Telegram update %s is in the dead letters (%s); `ideabot deadletters` shows it",
+            raw.update_id,
+            reason,
+        )
+        return True
+
+    async def process_retried(self) -> None:
+        """Handle dead letters sent back by `ideabot deadletters retry`, until stopped."""
+        while not self._stopping.is_set():
+            try:
+                events = await self._events.claim_due(
+                    platform=PLATFORM, limit=8, lease_seconds=RETRIED_LEASE_SECONDS
+                )
+            except Exception as error:
+                logger.error("cannot look for retried Telegram updates (%s)", type(error).__name__)
+                events = []
+            for event in events:
+                await self._handle_retried(event)
+            if not events:
+                await self._unless_stopped(asyncio.sleep(RETRIED_POLL_SECONDS))
+
+    async def _handle_retried(self, event: StoredEvent) -> None:
+        raw = read_update(event.payload, self._bot)
+        try:
+            if raw.update is None:
+                await self._events.fail(event, error=raw.problem)
+                return
+            await self.handle_update(raw.update)
+        except Exception as error:
+            if is_database_outage(error):
+                return  # the lease runs out and the update is tried again
+            logger.error(
+                "retried Telegram update %s failed again: %s", event.external_id, error_kind(error)
+            )
+            # The dead letters keep it again, with the new reason.
+            await _quietly(self._events.fail(event, error=f"retry failed: {type(error).__name__}"))
+            return
+        await _quietly(self._events.done(event))
 
     def webhook_endpoint(self, *, secret: str) -> Callable[[Request], Awaitable[Response]]:
         """The request handler for POST /telegram/webhook."""
         return WebhookEndpoint(channel=self, bot=self._bot, secret=secret).handle
+
+    async def handle_webhook_update(self, data: dict[str, Any]) -> bool:
+        """Handle a pushed update; False if Telegram should send it again (answer 500)."""
+        return await self._handle_safely(read_update(data, self._bot), pushed=True)
+
+
+async def _quietly(work: Awaitable[None]) -> None:
+    """Do ``work``; if the database fails meanwhile, the lease runs out and it is done again."""
+    try:
+        await work
+    except Exception as error:
+        logger.error("could not record a retried Telegram update (%s)", type(error).__name__)
 
 
 class WebhookEndpoint:
@@ -211,18 +323,16 @@ class WebhookEndpoint:
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
             data = await request.json()
-            # PTB takes any update_id; ours must be a number, as it is named in our logs.
-            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
-                raise TypeError("not an update")
-            update = Update.de_json(data, self._bot)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            # Never the body or the error's text in the log: either may carry anyone's words.
+        except ValueError:
+            logger.warning("ignored a Telegram webhook request that is not JSON")
+            return JSONResponse({"error": "not an update"}, status_code=400)
+        # PTB takes any update_id; ours must be a number, as it is named in our logs.
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
             logger.warning("ignored a Telegram webhook request that is not an update")
             return JSONResponse({"error": "not an update"}, status_code=400)
-        try:
-            await self._channel.handle_update(update)
-        except Exception:
-            logger.exception("handling Telegram update %s failed", update.update_id)
-            # Telegram delivers the update again later; the inbox keeps that from acting twice.
-            return JSONResponse({"error": "try again"}, status_code=500)
-        return JSONResponse({"ok": True})
+        # An unreadable update is put aside and answered 200, so Telegram does not send it for
+        # ever; one that failed for a passing reason gets 500 and comes again (the inbox keeps
+        # that from acting twice).
+        if await self._channel.handle_webhook_update(data):
+            return JSONResponse({"ok": True})
+        return JSONResponse({"error": "try again"}, status_code=500)

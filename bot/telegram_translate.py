@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Message, Update, User
 
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
+from handlers.text_repair import repair_text
 
 PLATFORM = "telegram"
 
@@ -35,8 +36,8 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
                     kind,
                     platform=PLATFORM,
                     file_id=media.file_id,
-                    file_name=getattr(media, "file_name", None) or "",
-                    mime_type=getattr(media, "mime_type", None) or "",
+                    file_name=repair_text(getattr(media, "file_name", None) or ""),
+                    mime_type=repair_text(getattr(media, "mime_type", None) or ""),
                     size_bytes=media.file_size,
                 )
             )
@@ -46,7 +47,7 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
                 AttachmentKind.STICKER,
                 platform=PLATFORM,
                 file_id=message.sticker.file_id,
-                details={"emoji": message.sticker.emoji or ""},
+                details={"emoji": repair_text(message.sticker.emoji or "")},
             )
         )
     if message.location is not None:
@@ -64,11 +65,13 @@ def _attachments(message: Message) -> tuple[Attachment, ...]:
             Attachment(
                 AttachmentKind.CONTACT,
                 details={
-                    "phone_number": message.contact.phone_number,
-                    "name": " ".join(
-                        part
-                        for part in (message.contact.first_name, message.contact.last_name)
-                        if part
+                    "phone_number": repair_text(message.contact.phone_number),
+                    "name": repair_text(
+                        " ".join(
+                            part
+                            for part in (message.contact.first_name, message.contact.last_name)
+                            if part
+                        )
                     ),
                 },
             )
@@ -90,11 +93,11 @@ def to_incoming_message(update: Update) -> IncomingMessage | None:
         return IncomingMessage(
             key=_key(chat_id, query.from_user),
             external_id=external_id,
-            display_name=query.from_user.full_name,
-            language_code=query.from_user.language_code or "",
-            button_payload=query.data or "",
+            display_name=repair_text(query.from_user.full_name),
+            language_code=repair_text(query.from_user.language_code or ""),
+            button_payload=repair_text(query.data or ""),
             button_message_id=str(carrier.message_id) if carrier is not None else "",
-            button_message_text=(carrier.text or "") if carrier is not None else "",
+            button_message_text=repair_text(carrier.text or "") if carrier is not None else "",
             is_private_chat=carrier is None or carrier.chat.type == "private",
         )
     message = update.message or update.edited_message
@@ -104,9 +107,9 @@ def to_incoming_message(update: Update) -> IncomingMessage | None:
     return IncomingMessage(
         key=_key(message.chat.id, message.from_user),
         external_id=external_id,
-        text=message.text or message.caption or "",
-        display_name=message.from_user.full_name,
-        language_code=message.from_user.language_code or "",
+        text=repair_text(message.text or message.caption or ""),
+        display_name=repair_text(message.from_user.full_name),
+        language_code=repair_text(message.from_user.language_code or ""),
         attachments=_attachments(message),
         platform_message_id=str(message.message_id),
         edited=update.edited_message is not None,

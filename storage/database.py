@@ -25,6 +25,13 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _SQLITE_PASSING_ERRORS = ("locked", "busy", "unable to open", "disk i/o", "disk is full")
+# SQLSTATE classes (and codes) of errors about reaching the database, not about what was
+# sent: 08 connection exception, 28 authorization, 3D database missing, 53 insufficient
+# resources, 55 not in the state to accept connections (ALLOW_CONNECTIONS false) or a lock
+# timeout, 57 operator intervention (shutdown, cannot connect now, cancelled), 58 system
+# (I/O) error, 40001/40P01 serialization failure and deadlock. Everything else (22 data
+# exception such as a NUL in text, 23 constraint, 42 statement) is the data's fault.
+_PASSING_SQLSTATES = ("08", "28", "3D", "53", "55", "57", "58", "40001", "40P01")
 
 
 # The scheme people copy from hosting providers and docs, and the async driver ideabot uses.
@@ -97,6 +104,10 @@ def create_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def is_database_outage(error: BaseException) -> bool:
     """True for errors that say the database is unreachable, not that a statement was wrong."""
+    sqlstate = _sqlstate(error)
+    if sqlstate is not None:
+        # PostgreSQL says exactly what went wrong: only these classes pass by themselves.
+        return sqlstate.startswith(_PASSING_SQLSTATES)
     if isinstance(error, IntegrityError | DataError | ProgrammingError | NotSupportedError):
         return False  # the statement or its data is at fault: retrying will not help
     if isinstance(error, DBAPIError) and isinstance(error.orig, sqlite3.OperationalError):
@@ -104,3 +115,17 @@ def is_database_outage(error: BaseException) -> bool:
         message = str(error.orig).lower()
         return any(sign in message for sign in _SQLITE_PASSING_ERRORS)
     return isinstance(error, DBAPIError | PoolTimeoutError | OSError | TimeoutError)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE PostgreSQL gave for ``error``, looked for through SQLAlchemy's wrapping."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        code = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(code, str) and len(code) == 5:
+            return code
+        orig = getattr(seen, "orig", None)
+        seen = orig if isinstance(orig, BaseException) else seen.__cause__
+    return None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.dead_letters import insert_dead_letter
 from storage.tables import EventState, PlatformEventRow
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
@@ -123,10 +124,27 @@ class SqlEventQueue:
         )
 
     async def fail(self, event: StoredEvent, *, error: str) -> None:
-        """Give up on the event (kept for a person to look at); its key's next event goes on."""
-        await self._settle(
-            event, state=EventState.FAILED, attempts=event.attempts + 1, last_error=error[:1024]
-        )
+        """Give up on the event: it moves to the dead letters; its key's next event goes on."""
+        async with self._sessions() as session, session.begin():
+            # The row stays (as failed) so that Slack's retries of it are still recognised.
+            await session.execute(
+                update(_EVENT)
+                .where(_EVENT.c.id == event.id)
+                .values(
+                    lease_until=None,
+                    state=EventState.FAILED,
+                    attempts=event.attempts + 1,
+                    last_error=error[:1024],
+                )
+            )
+            await insert_dead_letter(
+                session,
+                platform=event.platform,
+                external_id=event.external_id,
+                ordering_key=event.ordering_key,
+                reason=error,
+                payload=event.payload,
+            )
 
     async def _settle(self, event: StoredEvent, **values: Any) -> None:
         async with self._sessions() as session, session.begin():

@@ -299,3 +299,22 @@ class IdeaMergeRow(SQLModel, table=True):
     merged_by: str = Field(default="", max_length=256)
     created_at: datetime = _timestamp()
     undone_at: datetime | None = _timestamp(nullable=True)
+
+
+class DeadLetterRow(SQLModel, table=True):
+    """An update or event that could not be parsed or handled, kept aside for a person."""
+
+    __tablename__ = "dead_letter"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_dead_letter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    external_id: str = Field(max_length=128)
+    # The chat or thread it belongs to, so a retry keeps that chat's order ("" if unknown).
+    ordering_key: str = Field(default="", max_length=160)
+    # What went wrong, in ideabot's words: never the customer's.
+    reason: str = Field(default="", max_length=512)
+    # The raw payload as ASCII JSON, so NUL and lone surrogates are kept exactly as they came.
+    payload: str = Field(default="", sa_column=Column(Text, nullable=False))
+    size_bytes: int = 0
+    created_at: datetime = _timestamp(index=True)

@@ -67,6 +67,7 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
             client=slack_client(settings),
             signing_secret=SIGNING_SECRET,
             queue=queue,
+            dead_letters=runtime.dead_letters,
             dialogue=runtime.dialogue,
             staff_desk=runtime.staff_desk,
             metrics=runtime.metrics,

@@ -169,8 +169,19 @@ class TelegramBotApiDouble:
         return await self.push({"message": message})
 
     async def send_update(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Queue any update body (message, edited_message, ...); returns it with its id."""
+        """Queue any update body as given, however malformed; returns it with its id."""
         return await self.push(payload)
+
+    def message_from(self, customer: Customer, **fields: Any) -> dict[str, Any]:
+        """A well-formed private message of ``customer``; ``fields`` add to or replace its own."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": customer.as_user(),
+            "chat": {"id": customer.chat_id, "type": "private", "first_name": customer.first_name},
+            "date": int(time.time()),
+            **fields,
+        }
+        return message
 
     async def press(self, customer: Customer, message: SentMessage, label: str) -> dict[str, Any]:
         """The customer taps the button ``label`` under ``message``."""
@@ -458,7 +469,9 @@ async def _params(request: Request) -> dict[str, Any]:
 
 
 def _ok(result: Any) -> Response:
-    return JSONResponse({"ok": True, "result": result})
+    # ASCII escapes, as Telegram sends them: a lone surrogate in an update cannot be UTF-8.
+    body = json.dumps({"ok": True, "result": result}, ensure_ascii=True)
+    return Response(body, media_type="application/json")
 
 
 def _error(code: int, description: str, parameters: dict[str, Any] | None = None) -> Response:
