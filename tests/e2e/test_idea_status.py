@@ -64,10 +64,10 @@ async def ideabot_cli(database_url: str, *arguments: str) -> str:
         *arguments,
         env={**os.environ, "DATABASE_URL": database_url},
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stderr=asyncio.subprocess.PIPE,
     )
-    output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
+    output, errors = await process.communicate()
+    assert process.returncode == 0, (output + errors).decode()
     return output.decode()
 
 
