@@ -1,7 +1,8 @@
 """Soak: rounds of customers at once while Telegram fails at random; every reply once, in order.
 
 Each round has its own fault seed, so a failure names the seed that replays it. More and
-bigger rounds for a longer soak: IDEABOT_SOAK_ROUNDS, IDEABOT_SOAK_CUSTOMERS, IDEABOT_SOAK_SEED.
+bigger rounds for a longer soak: IDEABOT_SOAK_ROUNDS, IDEABOT_SOAK_CUSTOMERS, IDEABOT_SOAK_SEED
+(and IDEABOT_SOAK_SERVER_ERROR_RATE, IDEABOT_SOAK_RATE_LIMIT_RATE, IDEABOT_SOAK_ROUND_SECONDS).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tests.waiting import eventually
 ROUNDS = int(os.environ.get("IDEABOT_SOAK_ROUNDS", "3"))
 CUSTOMERS = int(os.environ.get("IDEABOT_SOAK_CUSTOMERS", "60"))
 FIRST_SEED = int(os.environ.get("IDEABOT_SOAK_SEED", "1"))
+SERVER_ERROR_RATE = float(os.environ.get("IDEABOT_SOAK_SERVER_ERROR_RATE", "0.10"))
+RATE_LIMIT_RATE = float(os.environ.get("IDEABOT_SOAK_RATE_LIMIT_RATE", "0.03"))
 # Each round must be over by then; the lease is far longer, so a message that waits for a
 # lease to run out while nothing crashed (a lost wake-up, a stuck row) fails the round.
 ROUND_SECONDS = float(os.environ.get("IDEABOT_SOAK_ROUND_SECONDS", "40"))
@@ -104,7 +107,9 @@ async def test_every_customer_gets_every_reply_once_and_in_order_through_random_
     await bot.start()
     for number in range(ROUNDS):
         seed = FIRST_SEED + number
-        telegram_api.faults = FaultPlan(seed=seed, server_error_rate=0.10, rate_limit_rate=0.03)
+        telegram_api.faults = FaultPlan(
+            seed=seed, server_error_rate=SERVER_ERROR_RATE, rate_limit_rate=RATE_LIMIT_RATE
+        )
         people = [
             Customer(user_id=100_000 * (number + 1) + n, first_name=f"C{n}")
             for n in range(CUSTOMERS)
