@@ -197,14 +197,19 @@ class DeliveryWorker:
             await self._record_receipts()
             return 0
         receipts = list(self._receipts)
+        # A row whose task has settled it but not yet ended may be due again already: leased
+        # and then skipped here, it would wait out the whole lease. So rows in flight are not
+        # claimed; their task's end wakes the next claim.
         items = await self._outbox.claim_due(
-            platforms=platforms, limit=free, lease_seconds=self._lease_seconds, sent=receipts
+            platforms=platforms,
+            limit=free,
+            lease_seconds=self._lease_seconds,
+            sent=receipts,
+            busy=list(self._in_flight),
         )
         # Only now are they recorded; had the claim failed, they would be tried again.
         del self._receipts[: len(receipts)]
         for item in items:
-            if item.id in self._in_flight:
-                continue
             task = asyncio.create_task(self._deliver(item), name=f"deliver-{item.id}")
             self._in_flight[item.id] = task
             task.add_done_callback(self._finished(item.id))

@@ -173,17 +173,20 @@ class SqlOutboxStore:
         limit: int,
         lease_seconds: float,
         sent: Sequence[SentReceipt] = (),
+        busy: Collection[int] = (),
     ) -> list[OutboxItem]:
         """Record ``sent``, then lease the oldest due message of up to ``limit`` chats.
 
         Both in one transaction: under load that halves the transactions per message, and a
         chat's next message becomes due in the same step its predecessor is recorded.
+        Rows in ``busy`` are still in the caller's hands and are left alone.
         """
         now = utc_now()
         heads = (
             select(_OUTBOX.c.id)
             .where(_OUTBOX.c.state == OutboxState.PENDING)
             .where(_OUTBOX.c.platform.in_(list(platforms)))
+            .where(_OUTBOX.c.id.not_in(list(busy)))
             .where(_OUTBOX.c.next_attempt_at <= now)
             .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
             .where(_is_head())

@@ -7,6 +7,8 @@ import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,6 +28,7 @@ from handlers.conversation import ConversationKey, OutgoingMessage
 from storage.dialogue_store import SqlDialogueStore
 from storage.outbox_store import OutboxItem, SqlOutboxStore
 from storage.tables import CustomerRow
+from storage.types import utc_now
 from tests.waiting import eventually
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -79,11 +82,15 @@ async def enqueue(sessions: Sessions, chat: str, *texts: str) -> None:
 
 @contextlib.asynccontextmanager
 async def running_worker(
-    sessions: Sessions, sender: ScriptedSender, *, max_attempts: int = 5
+    sessions: Sessions,
+    sender: ScriptedSender,
+    *,
+    max_attempts: int = 5,
+    outbox: SqlOutboxStore | None = None,
 ) -> AsyncIterator[tuple[DeliveryWorker, Pacer]]:
     pacer = Pacer(chat_rate=1000, chat_burst=1000, global_rate=1000)
     worker = DeliveryWorker(
-        outbox=SqlOutboxStore(sessions),
+        outbox=outbox or SqlOutboxStore(sessions),
         channels={"telegram": Channel(sender=sender, pacer=pacer)},
         metrics=Metrics.create(),
         lease_seconds=30,
@@ -139,6 +146,50 @@ async def test_network_errors_are_retried_with_backoff(sqlite_sessions: Sessions
     assert len(sender.attempts) == 3
     backlog = await SqlOutboxStore(sqlite_sessions).backlog()
     assert (backlog.sent, backlog.failed) == (1, 0)
+
+
+class SlowToLetGo(SqlOutboxStore):
+    """After settling a retry, the task lingers until the worker has claimed again.
+
+    As on PostgreSQL under load: the pool closes a surplus (overflow) connection on its way
+    back, an await after the commit, so the row is due again while its old task still runs.
+    """
+
+    def __init__(self, sessions: Sessions) -> None:
+        super().__init__(sessions)
+        self.due_at: datetime | None = None
+        self.claimed_after_due = asyncio.Event()
+
+    async def claim_due(self, **arguments: Any) -> list[OutboxItem]:
+        started = utc_now()
+        items = await super().claim_due(**arguments)
+        if arguments["limit"] > 0 and self.due_at is not None and started >= self.due_at:
+            self.claimed_after_due.set()
+        return items
+
+    async def retry_later(
+        self, item: OutboxItem, *, delay_seconds: float, error: str, counts_as_attempt: bool
+    ) -> None:
+        await super().retry_later(
+            item, delay_seconds=delay_seconds, error=error, counts_as_attempt=counts_as_attempt
+        )
+        self.due_at = utc_now() + timedelta(seconds=delay_seconds)
+        await asyncio.wait_for(self.claimed_after_due.wait(), 5)
+
+
+async def test_a_retry_due_before_its_old_task_ended_is_not_left_to_the_lease(
+    sessions: Sessions,
+) -> None:
+    # The claim used to lease the row again, see its id still in flight and skip it: the
+    # message then waited for the whole lease (30 s here, the default in production).
+    sender = ScriptedSender(script={"a": [TransientDeliveryError("502 Bad Gateway")]})
+    await enqueue(sessions, "a", "hello")
+    outbox = SlowToLetGo(sessions)
+    async with running_worker(sessions, sender, outbox=outbox) as (worker, _):
+        worker.outbox_changed()
+        await wait_for(lambda: len(sender.sent) == 1, sender.changed, timeout=5)
+    assert outbox.claimed_after_due.is_set()
+    assert sender.texts_to("a") == ["hello"]
 
 
 async def test_nothing_retries_forever(sqlite_sessions: Sessions) -> None:

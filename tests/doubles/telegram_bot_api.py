@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +77,36 @@ class SentMessage:
 
 
 @dataclass
+class FaultPlan:
+    """Random failures on chosen methods, from a seeded RNG so a failing run can be replayed.
+
+    A 5xx or a 429 is answered before the method does anything: the message is not sent. For
+    getUpdates the offset is applied first, as Telegram confirms updates on the request itself.
+    """
+
+    seed: int
+    server_error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: int = 1
+    methods: frozenset[str] = frozenset({"sendMessage", "getUpdates"})
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def fault_for(self, method: str) -> int | None:
+        """The status code to fail this call with, or None to answer it."""
+        if method not in self.methods:
+            return None
+        draw = self.rng.random()
+        if draw < self.server_error_rate:
+            return 502 if self.rng.random() < 0.5 else 500
+        if draw < self.server_error_rate + self.rate_limit_rate:
+            return 429
+        return None
+
+
+@dataclass
 class ApiCall:
     """Any Bot API request the double answered."""
 
@@ -108,6 +140,9 @@ class TelegramBotApiDouble:
     # getUpdates calls waiting for an update right now (long polls under way)
     polls_waiting: int = 0
     sent_by_chat: dict[int, list[SentMessage]] = field(default_factory=dict)
+    # Random 5xx and 429 answers (None: no random faults); ``injected`` counts them by method.
+    faults: FaultPlan | None = None
+    injected: Counter[str] = field(default_factory=Counter)
     # file id -> bytes of the files customers "sent", served by getFile and /file/
     stored_files: dict[str, bytes] = field(default_factory=dict)
     # files the bot sent: method, chat id, file name, bytes
@@ -277,10 +312,26 @@ class TelegramBotApiDouble:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return _error(404, "Not Found")
-        response: Response = await handler(params)
+        response: Response = await self._injected_fault(method, params) or await handler(params)
         self.calls.append(ApiCall(method, params, self.clock(), response.status_code))
         await self._notify()
         return response
+
+    async def _injected_fault(self, method: str, params: dict[str, Any]) -> Response | None:
+        status = self.faults.fault_for(method) if self.faults is not None else None
+        if status is None:
+            return None
+        assert self.faults is not None
+        self.injected[method] += 1
+        if method == "getUpdates":
+            offset = int(params.get("offset") or 0)
+            self.pending_updates = [u for u in self.pending_updates if u["update_id"] >= offset]
+        if status == 429:
+            retry_after = self.faults.retry_after
+            return _error(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
+        return _error(status, "Bad Gateway" if status == 502 else "Internal Server Error")
 
     async def _api_getMe(self, params: dict[str, Any]) -> Response:
         return _ok(BOT_USER)
