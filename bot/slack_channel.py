@@ -366,8 +366,11 @@ class SlackChannel:
             if events:
                 await asyncio.gather(*(self._handle(event) for event in events))
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel (a forced stop)
+            # that comes in the same turn as a wake-up, and the loop would go on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_POLL_SECONDS)
+                async with asyncio.timeout(IDLE_POLL_SECONDS):
+                    await self._wake.wait()
 
     async def _handle(self, event: StoredEvent) -> None:
         try:
