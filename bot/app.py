@@ -534,7 +534,7 @@ def _slack_channel(
         staff_desk=runtime.staff_desk,
         metrics=runtime.metrics,
         staff_channel=settings.slack_staff_channel,
-        staff_user_ids=settings.slack_admin_user_ids,
+        admin_user_ids=settings.slack_admin_user_ids,
         idea_desk=runtime.idea_desk,
         ideas=runtime.ideas,
         labels=labels,

@@ -42,7 +42,7 @@ async def test_a_cancel_that_comes_with_a_wake_ends_the_processor(
             staff_desk=runtime.staff_desk,
             metrics=runtime.metrics,
             staff_channel=STAFF_CHANNEL,
-            staff_user_ids=frozenset(),
+            admin_user_ids=frozenset(),
         )
         processing = asyncio.create_task(channel.process())
 
