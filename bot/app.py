@@ -7,7 +7,7 @@ import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -429,7 +429,6 @@ async def serve(settings: Settings) -> None:
 
 def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> list[Service]:
     """Every long-lived part of ``ideabot run``, built and wired, not yet started."""
-    stopping = asyncio.Event()
     services = [
         Service(
             "delivery",
@@ -437,26 +436,8 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
             stop=runtime.worker.stop,
             under_way=runtime.worker.under_way,
         ),
-        Service(
-            "reminders",
-            lambda: run_every(
-                settings.reminder_sweep_seconds,
-                lambda: runtime.reminders.sweep(utc_now()),
-                name="reminders",
-                stopping=stopping,
-            ),
-            stop=stopping.set,
-        ),
-        Service(
-            "digest",
-            lambda: run_every(
-                settings.reminder_sweep_seconds,
-                lambda: runtime.digest.tick(utc_now()),
-                name="digest",
-                stopping=stopping,
-            ),
-            stop=stopping.set,
-        ),
+        _periodic("reminders", lambda: runtime.reminders.sweep(utc_now()), settings=settings),
+        _periodic("digest", lambda: runtime.digest.tick(utc_now()), settings=settings),
     ]
     telegram_webhook = None
     if platforms.bot is not None:
@@ -527,6 +508,16 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
     return services
 
 
+def _periodic(name: str, job: Callable[[], Awaitable[object]], *, settings: Settings) -> Service:
+    """A service that runs ``job`` every sweep; a stop ends its wait, never a job under way."""
+    stopping = asyncio.Event()
+    return Service(
+        name,
+        lambda: run_every(settings.reminder_sweep_seconds, job, name=name, stopping=stopping),
+        stop=stopping.set,
+    )
+
+
 def _slack_channel(
     settings: Settings, runtime: Runtime, client: AsyncWebClient, labels: StatusLabels
 ) -> SlackChannel:
@@ -543,7 +534,7 @@ def _slack_channel(
         staff_desk=runtime.staff_desk,
         metrics=runtime.metrics,
         staff_channel=settings.slack_staff_channel,
-        staff_user_ids=settings.slack_admin_user_ids,
+        admin_user_ids=settings.slack_admin_user_ids,
         idea_desk=runtime.idea_desk,
         ideas=runtime.ideas,
         labels=labels,

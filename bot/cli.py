@@ -640,27 +640,24 @@ def _print_payload(letters: list[DeadLetter], letter_id: int) -> None:
 def deadletters_retry(ids: IdsArgument = None, every: AllOption = False) -> None:
     """Send dead letters back to be handled by the running `ideabot run` (any process)."""
     chosen = _chosen(ids, every)
-    queued: list[int] = _letters(lambda store: store.retry(ids=chosen))
-    missing = sorted(set(chosen or ()) - set(queued))
-    if queued:
-        typer.echo(f"queued again: {', '.join(f'#{found}' for found in queued)}")
-    if missing:
-        raise _fail(f"no dead letter {', '.join(f'#{absent}' for absent in missing)}")
-    if not queued:
-        typer.echo("no dead letters")
+    _tell_done("queued again", done=_letters(lambda store: store.retry(ids=chosen)), chosen=chosen)
 
 
 @deadletters_app.command("drop")
 def deadletters_drop(ids: IdsArgument = None, every: AllOption = False) -> None:
     """Delete dead letters for good."""
     chosen = _chosen(ids, every)
-    dropped: list[int] = _letters(lambda store: store.drop(ids=chosen))
-    missing = sorted(set(chosen or ()) - set(dropped))
-    if dropped:
-        typer.echo(f"dropped: {', '.join(f'#{found}' for found in dropped)}")
+    _tell_done("dropped", done=_letters(lambda store: store.drop(ids=chosen)), chosen=chosen)
+
+
+def _tell_done(done_what: str, *, done: list[int], chosen: list[int] | None) -> None:
+    """Name the dead letters acted on; fail for the numbers asked for that were not there."""
+    missing = sorted(set(chosen or ()) - set(done))
+    if done:
+        typer.echo(f"{done_what}: {', '.join(f'#{found}' for found in done)}")
     if missing:
         raise _fail(f"no dead letter {', '.join(f'#{absent}' for absent in missing)}")
-    if not dropped:
+    if not done:
         typer.echo("no dead letters")
 
 

@@ -122,7 +122,7 @@ class SlackChannel:
         staff_desk: StaffDesk | None,
         metrics: Metrics,
         staff_channel: str | None,
-        staff_user_ids: frozenset[str],
+        admin_user_ids: frozenset[str],
         idea_desk: IdeaDesk | None = None,
         ideas: IdeaCatalog | None = None,
         digest: DigestDesk | None = None,
@@ -142,12 +142,12 @@ class SlackChannel:
         self._staff_desk = staff_desk
         self._metrics = metrics
         self._staff_channel = staff_channel
-        self._staff_user_ids = staff_user_ids
+        self._admin_user_ids = admin_user_ids
         self._users = SlackUsers(client)
         self._access = StaffAccess(
             client=client,
             staff_channel=staff_channel,
-            admin_user_ids=staff_user_ids,
+            admin_user_ids=admin_user_ids,
             team_of=self._team_of,
             cache_seconds=staff_cache_seconds,
         )
@@ -189,7 +189,7 @@ class SlackChannel:
                 team_id=team_id,
                 bot_user_id=bot_user_id,
                 staff_channel=self._staff_channel,
-                staff_user_ids=self._staff_user_ids,
+                admin_user_ids=self._admin_user_ids,
             ),
             users=self._users.get,
             roles=self._access.role_of,
@@ -366,8 +366,11 @@ class SlackChannel:
             if events:
                 await asyncio.gather(*(self._handle(event) for event in events))
                 continue
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel (a forced stop)
+            # that comes in the same turn as a wake-up, and the loop would go on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_POLL_SECONDS)
+                async with asyncio.timeout(IDLE_POLL_SECONDS):
+                    await self._wake.wait()
 
     async def _handle(self, event: StoredEvent) -> None:
         try:

@@ -74,7 +74,7 @@ class Workspace:
     team_id: str
     bot_user_id: str
     staff_channel: str | None
-    staff_user_ids: frozenset[str]
+    admin_user_ids: frozenset[str]
 
 
 def event_identity(body: dict[str, Any]) -> tuple[str, str] | None:
@@ -230,8 +230,8 @@ class SlackTranslator:
             return None
         user_id = str(message["user"])
         key = ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id)
-        if user_id in self._workspace.staff_user_ids:
-            # Configured staff are never customers; they are told where customers are.
+        if user_id in self._workspace.admin_user_ids:
+            # Admins are never customers; they are told where customers are.
             return None if edited else StaffDirectMessage(external_id=event_id, chat=key)
         user = await self._users(user_id)
         if user.is_bot:
@@ -347,7 +347,7 @@ class SlackTranslator:
     async def _command(self, body: dict[str, Any]) -> Translated:
         channel = str(body.get("channel_id", ""))
         user_id = str(body.get("user_id", ""))
-        if not channel.startswith("D") or user_id in self._workspace.staff_user_ids:
+        if not channel.startswith("D") or user_id in self._workspace.admin_user_ids:
             return None
         user = await self._users(user_id)
         words = str(body.get("text", "")).strip()

@@ -32,7 +32,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         """Compose one node, refusing an alias before it is resolved."""
         if self.check_event(AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML is untyped
             raise UnsafeYaml(
                 "uses YAML aliases (*name), which ideabot's files do not allow; "
                 "write the value out in full",

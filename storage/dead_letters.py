@@ -124,7 +124,7 @@ class SqlDeadLetters:
                     .where(_EVENT.c.external_id == letter.external_id)
                     .values(**waiting)
                 )
-                if moved.rowcount == 0:  # type: ignore[attr-defined]
+                if moved.rowcount == 0:  # type: ignore[attr-defined]  # Result of an UPDATE has it
                     await session.execute(
                         _EVENT.insert().values(
                             platform=letter.platform,

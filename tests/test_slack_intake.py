@@ -72,7 +72,7 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
             staff_desk=runtime.staff_desk,
             metrics=runtime.metrics,
             staff_channel=STAFF_CHANNEL,
-            staff_user_ids=frozenset(),
+            admin_user_ids=frozenset(),
         )
         app = build_http_app(
             metrics=runtime.metrics, telegram_webhook=None, slack_events=channel.events_endpoint

@@ -32,7 +32,7 @@ WORKSPACE = Workspace(
     team_id="T0IDEABOT",
     bot_user_id="U0BOT",
     staff_channel="C0STAFF",
-    staff_user_ids=frozenset({"U0BOSS"}),
+    admin_user_ids=frozenset({"U0BOSS"}),
 )
 PEOPLE = {
     "U0SIRI": SlackUser("U0SIRI", "Siri", "nb-NO", "T0IDEABOT", False),

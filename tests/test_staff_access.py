@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import staff_access
 from bot.slack_channel import SlackUsers
 from bot.staff_access import AccessUnknown, Role, StaffAccess
 from tests.doubles.slack_api import (
@@ -17,6 +20,7 @@ from tests.doubles.slack_api import (
     SlackPerson,
     SlackWebApiDouble,
 )
+from tests.waiting import eventually
 
 ANNE = SlackPerson("U0ANNE", "Anne Staff")
 PARTNER = SlackPerson("U0PARTNER", "Pat Partner", team_id=OTHER_TEAM_ID)
@@ -154,3 +158,50 @@ async def test_slack_down_is_refused_too(slack_api: SlackWebApiDouble) -> None:
     slack_api.down = True
     with pytest.raises(AccessUnknown):
         await access_to(slack_api).role_of(user_id=ANNE.user_id, team_id=TEAM_ID)
+
+
+class SlowMembersClient(AsyncWebClient):
+    """The double's client, but conversations.members answers only once the test lets it."""
+
+    def __init__(self, *, base_url: str) -> None:
+        super().__init__(token=BOT_TOKEN, base_url=base_url)
+        self.gate = asyncio.Event()
+        self.member_calls = 0
+
+    async def conversations_members(self, **kwargs: Any) -> Any:
+        self.member_calls += 1
+        await self.gate.wait()
+        return await super().conversations_members(**kwargs)
+
+
+async def test_a_member_list_slower_than_one_check_is_not_thrown_away(
+    slack_api: SlackWebApiDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staff_access, "CHECK_TIMEOUT_SECONDS", 0.05)
+    client = SlowMembersClient(base_url=slack_api.base_url)
+    users = SlackUsers(client)
+
+    async def team_of(user_id: str) -> str:
+        return (await users.get(user_id)).team_id
+
+    access = StaffAccess(
+        client=client,
+        staff_channel=STAFF_CHANNEL,
+        admin_user_ids=frozenset(),
+        team_of=team_of,
+        cache_seconds=300.0,
+        clock=Clock(),
+    )
+    with pytest.raises(AccessUnknown):
+        await access.role_of(user_id=ANNE.user_id, team_id=TEAM_ID)
+    client.gate.set()  # the list arrives after the first check gave up
+
+    async def staff() -> bool:
+        try:
+            return await access.role_of(user_id=ANNE.user_id, team_id=TEAM_ID) is Role.STAFF
+        except AccessUnknown:
+            return False
+
+    await eventually(staff, what="Anne known as staff")
+    # The first load went on past its check: it was not cancelled and started over.
+    assert client.member_calls == 1
