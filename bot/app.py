@@ -34,7 +34,7 @@ from bot.pacing import Pacer
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.scheduler import run_every
 from bot.settings import Settings
-from bot.shutdown import Service, StopForced, StopSignals, supervise
+from bot.shutdown import Service, StopForced, StopOutcome, StopSignals, supervise
 from bot.slack_channel import SlackChannel
 from bot.slack_requests import SignedSlackRequests
 from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
@@ -381,10 +381,52 @@ async def serve(settings: Settings) -> None:
             "nothing to serve: set TELEGRAM_BOT_TOKEN and/or SLACK_BOT_TOKEN (see .env.example), "
             "or try `ideabot chat` to talk to the bot in this terminal"
         )
+    signals = StopSignals()
+    # Taken over before the start-up waits for Telegram, Slack or the database, so that a
+    # stop then (systemd, Ctrl-C) ends the process cleanly as well.
+    signals.install()
+    try:
+        outcome = await _serve_unless_stopped_first(settings, signals)
+    finally:
+        signals.remove()
+    logger.info("ideabot stopped")
+    if outcome is None:
+        return
+    if outcome.crash is not None:
+        raise outcome.crash
+    if outcome.abandoned:
+        raise StopForced(", ".join(outcome.abandoned))
+
+
+async def _serve_unless_stopped_first(
+    settings: Settings, signals: StopSignals
+) -> StopOutcome | None:
+    """Start and serve; a stop signal before the services run abandons the start (None)."""
+    running = asyncio.Event()
+    main = asyncio.create_task(_start_and_supervise(settings, signals, running))
+    requested = asyncio.create_task(signals.requested.wait())
+    try:
+        await asyncio.wait([main, requested], return_when=asyncio.FIRST_COMPLETED)
+        if not main.done() and not running.is_set():
+            why = signals.first.name if signals.first is not None else "stop signal"
+            logger.info("ideabot is stopping (%s) before it started", why)
+            # Nothing is under way yet: what is waited for (a platform, the database) is
+            # given up, and cancelling runs the cleanup that closes its connections.
+            main.cancel()
+        await asyncio.wait([main])
+    finally:
+        requested.cancel()
+        main.cancel()
+    return None if main.cancelled() else main.result()
+
+
+async def _start_and_supervise(
+    settings: Settings, signals: StopSignals, running: asyncio.Event
+) -> StopOutcome:
+    """Check the platforms, open the runtime and supervise the services until they stop."""
     platforms = _platforms(settings)
     bot, slack = platforms.bot, platforms.slack
     await _check_platforms(settings, platforms)
-    signals = StopSignals()
     async with open_runtime(
         settings,
         channels=platforms.channels,
@@ -408,7 +450,7 @@ async def serve(settings: Settings) -> None:
             if settings.slack_socket_mode
             else "events at /slack/events",
         )
-        signals.install()
+        running.set()
         try:
             outcome = await supervise(
                 services, signals=signals, grace_seconds=settings.shutdown_timeout_seconds
@@ -419,12 +461,7 @@ async def serve(settings: Settings) -> None:
                     await bot.shutdown()
             # The Slack client opens a session per call: nothing of it is left to close.
     # Here the database connections are closed too.
-    signals.remove()
-    logger.info("ideabot stopped")
-    if outcome.crash is not None:
-        raise outcome.crash
-    if outcome.abandoned:
-        raise StopForced(", ".join(outcome.abandoned))
+    return outcome
 
 
 def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> list[Service]:

@@ -46,7 +46,7 @@ from handlers.idea_status import (
 )
 from storage.database import create_engine, sqlite_file
 from storage.dead_letters import DeadLetter, SqlDeadLetters
-from storage.flow_store import FlowVersionConflict, version_conflicts
+from storage.flow_store import FlowVersionConflict, conflict_message, version_conflicts
 from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
 from storage.migrate import migrate as apply_migrations
 
@@ -258,6 +258,8 @@ def flows_validate(
         raise typer.Exit(code=1) from None
     conflicts = _version_conflicts(settings, flows)
     for flow in flows:
+        if conflict_message(flow) in conflicts:
+            continue  # its line below says what is wrong; it is not "ok"
         definition = flow.definition
         typer.echo(
             f"{flow.source}: ok (flow '{definition.id}' version {definition.version}, "

@@ -144,5 +144,12 @@ def run_console(
             run(say(line, screen.button_for(line)))
     except KeyboardInterrupt:
         output.write("\n")
-    output.write("Bye! Your answers are saved; `ideabot ideas list` shows the ideas.\n")
+    output.write(f"Bye! Your answers are saved; `{command_name()} ideas list` shows the ideas.\n")
     output.flush()
+
+
+def command_name(argv0: str | None = None) -> str:
+    """The command as it was started (`.venv/bin/ideabot` from `make chat`), to repeat it."""
+    started = sys.argv[0] if argv0 is None else argv0
+    # Not on PATH after `make chat`: a bare `ideabot` would be "command not found".
+    return started if os.path.basename(started) == "ideabot" else "ideabot"

@@ -58,6 +58,8 @@ def test_bot_refuses_a_changed_flow_that_kept_its_version(tmp_path: Path) -> Non
     checked = ideabot("flows", "validate", cwd=tmp_path, FLOWS_PATH=str(flows))
     assert checked.returncode == 1
     assert result.stderr.splitlines()[-1].removeprefix("ideabot: ") in checked.stderr
+    # the refused flow is not also called "ok"
+    assert "ok (flow 'idea'" not in checked.stdout
     (flows / "idea.yaml").write_text(
         text.replace("Thank you!", "Thanks a lot!").replace("version: 2", "version: 3")
     )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.console import command_name
+
 
 def ideabot(*arguments: str, cwd: Path, stdin: str = "", language: str = "en_US.UTF-8") -> str:
     environment = {
@@ -62,3 +64,9 @@ def test_console_speaks_norwegian_from_the_locale(tmp_path: Path) -> None:
     output = ideabot("chat", cwd=tmp_path, stdin="/cancel\n", language="nb_NO.UTF-8")
     assert "bot> Hva vil du at vi skal forbedre eller lage?" in output
     assert "Greit, jeg stopper her." in output
+
+
+def test_the_goodbye_names_the_command_as_it_was_started() -> None:
+    assert command_name(".venv/bin/ideabot") == ".venv/bin/ideabot"
+    assert command_name("/usr/local/bin/ideabot") == "/usr/local/bin/ideabot"
+    assert command_name("/src/ideabot/bot/__main__.py") == "ideabot"  # python -m bot

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
 
@@ -119,11 +120,45 @@ async def test_a_database_refusing_connections_at_start_is_waited_for(
 
         await eventually(retried_twice, timeout=30, what="two retries in the log")
     finally:
-        await bot.stop()
+        exit_code = await bot.stop()
     assert (
         f"database: cannot connect to 127.0.0.1:{port} (connection refused): is PostgreSQL "
         "running?; trying again in 1 s"
     ) in bot.log()
+    # A stop while the start waits is a clean stop, as systemd or Ctrl-C expect.
+    assert exit_code == 0
+    assert "ideabot is stopping (SIGTERM) before it started" in bot.log()
+    assert bot.log().rstrip().endswith("ideabot stopped")
+    assert "Traceback" not in bot.log()
+
+
+async def test_ctrl_c_while_telegram_is_waited_for_stops_cleanly(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    double = TelegramBotApiDouble(port=free_port())  # never listening
+    bot = started(
+        {
+            "DATABASE_URL": sqlite_url,
+            "TELEGRAM_BOT_TOKEN": double.token,
+            "TELEGRAM_API_BASE_URL": double.base_url,
+        },
+        tmp_path,
+    )
+    await spawn(bot)
+    try:
+
+        async def retried() -> bool:
+            return "trying again in" in bot.log()
+
+        await eventually(retried, timeout=30, what="a retry in the log")
+        assert bot.process is not None
+        bot.process.send_signal(signal.SIGINT)
+        exit_code = await asyncio.wait_for(bot.wait_exit(), 15)
+    finally:
+        await bot.stop()
+    assert exit_code == 0
+    assert "ideabot is stopping (SIGINT) before it started" in bot.log()
+    assert bot.log().rstrip().endswith("ideabot stopped")
     assert "Traceback" not in bot.log()
 
 
