@@ -64,7 +64,8 @@ class StaffAccess:
         # One channel's members: bounded by the channel, replaced on every refresh.
         self._members: set[str] | None = None
         self._loaded_at = 0.0
-        self._refresh = asyncio.Lock()
+        # The one read of the member list under way, shared by every check that needs it.
+        self._loading: asyncio.Task[set[str]] | None = None
         # Joins and leaves seen while a refresh runs; applied over what the refresh returns.
         self._changes_while_loading: dict[str, bool] | None = None
 
@@ -119,17 +120,26 @@ class StaffAccess:
         return self._own_team
 
     async def _current_members(self) -> set[str]:
-        async with self._refresh:
-            if self._members is None or self._clock() - self._loaded_at >= self._cache_seconds:
-                self._changes_while_loading = {}
-                try:
-                    members = await self._fetch_members()
-                finally:
-                    changes, self._changes_while_loading = self._changes_while_loading, None
-                for user_id, joined in changes.items():
-                    (members.add if joined else members.discard)(user_id)
-                self._members, self._loaded_at = members, self._clock()
+        if self._members is not None and self._clock() - self._loaded_at < self._cache_seconds:
             return self._members
+        if self._loading is None:
+            self._loading = asyncio.create_task(self._load_members())
+            self._loading.add_done_callback(_seen)
+        # A check gives up after CHECK_TIMEOUT_SECONDS, but the read goes on: a list that takes
+        # longer than that (a big channel, a slow Slack) is still read once, for later checks.
+        return await asyncio.shield(self._loading)
+
+    async def _load_members(self) -> set[str]:
+        self._changes_while_loading = {}
+        try:
+            members = await self._fetch_members()
+        finally:
+            changes, self._changes_while_loading = self._changes_while_loading, None
+            self._loading = None
+        for user_id, joined in changes.items():
+            (members.add if joined else members.discard)(user_id)
+        self._members, self._loaded_at = members, self._clock()
+        return members
 
     async def _fetch_members(self) -> set[str]:
         assert self._staff_channel is not None
@@ -145,6 +155,12 @@ class StaffAccess:
                 break
         logger.info("the staff channel has %s members", len(members))
         return members
+
+
+def _seen(task: asyncio.Task[set[str]]) -> None:
+    """Take a read's error, so one no check waited for is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _brief(error: BaseException) -> str:

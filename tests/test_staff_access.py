@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import staff_access
 from bot.slack_channel import SlackUsers
 from bot.staff_access import AccessUnknown, Role, StaffAccess
 from tests.doubles.slack_api import (
@@ -17,6 +18,7 @@ from tests.doubles.slack_api import (
     SlackPerson,
     SlackWebApiDouble,
 )
+from tests.waiting import eventually
 
 ANNE = SlackPerson("U0ANNE", "Anne Staff")
 PARTNER = SlackPerson("U0PARTNER", "Pat Partner", team_id=OTHER_TEAM_ID)
@@ -154,3 +156,24 @@ async def test_slack_down_is_refused_too(slack_api: SlackWebApiDouble) -> None:
     slack_api.down = True
     with pytest.raises(AccessUnknown):
         await access_to(slack_api).role_of(user_id=ANNE.user_id, team_id=TEAM_ID)
+
+
+async def test_a_member_list_slower_to_read_than_one_check_is_read_once_for_the_next_checks(
+    slack_api: SlackWebApiDouble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A big staff channel (or a slow Slack): five pages take longer than one check may wait.
+    monkeypatch.setattr(staff_access, "CHECK_TIMEOUT_SECONDS", 0.5)
+    slack_api.channel_members[STAFF_CHANNEL][:0] = [f"U{n:06d}" for n in range(800)]
+    slack_api.latency["conversations.members"] = 0.2
+    access = access_to(slack_api)
+    with pytest.raises(AccessUnknown):
+        await access.role_of(user_id=ANNE.user_id, team_id=TEAM_ID)
+
+    async def anne_is_staff() -> bool:
+        try:
+            return await access.role_of(user_id=ANNE.user_id, team_id=TEAM_ID) is Role.STAFF
+        except AccessUnknown:
+            return False
+
+    await eventually(anne_is_staff, what="the slow member list read to its end")
+    assert member_lookups(slack_api) == 5  # one read, not one restarted by every check

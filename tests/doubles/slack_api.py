@@ -128,6 +128,8 @@ class SlackWebApiDouble:
     uploads: list[dict[str, Any]] = field(default_factory=list)
     # channel id -> its members' user ids, in the order they joined (conversations.members)
     channel_members: dict[str, list[str]] = field(default_factory=dict)
+    # method -> seconds each call of it takes before it answers (a slow Slack)
+    latency: dict[str, float] = field(default_factory=dict)
 
     # Where Socket Mode clients connect (set by a running SocketModeDouble).
     socket_url: str | None = None
@@ -217,6 +219,8 @@ class SlackWebApiDouble:
     async def _endpoint(self, request: Request) -> Response:
         method = request.path_params["method"]
         params = await _params(request)
+        if method in self.latency:
+            await asyncio.sleep(self.latency[method])
         response = await self._answer(method, params, request.headers.get("authorization", ""))
         body = json.loads(response.body) if response.status_code != 503 else {}
         self.calls.append(
