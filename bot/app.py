@@ -7,9 +7,10 @@ import contextlib
 import logging
 import sys
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
@@ -383,15 +384,19 @@ async def serve(settings: Settings) -> None:
         )
     platforms = _platforms(settings)
     bot, slack = platforms.bot, platforms.slack
-    await _check_platforms(settings, platforms)
     signals = StopSignals()
-    async with open_runtime(
-        settings,
-        channels=platforms.channels,
-        staff_room=platforms.staff_room,
-        labels=platforms.labels,
-        wait=True,
-    ) as runtime:
+    # From the start: a stop while Telegram, Slack or the database is waited for ends it cleanly.
+    signals.install()
+    async with contextlib.AsyncExitStack() as stack:
+        runtime = await _unless_stopped(_start(settings, platforms, stack), signals)
+        if runtime is None:
+            if bot is not None:
+                with contextlib.suppress(Exception):
+                    await bot.shutdown()
+            signals.remove()
+            assert signals.first is not None
+            logger.info("ideabot stopped (%s) before it was running", signals.first.name)
+            return
         services = _services(settings, runtime, platforms)
         logger.info(
             "ideabot is running: http://%s:%s; Telegram: %s; Slack: %s",
@@ -408,7 +413,6 @@ async def serve(settings: Settings) -> None:
             if settings.slack_socket_mode
             else "events at /slack/events",
         )
-        signals.install()
         try:
             outcome = await supervise(
                 services, signals=signals, grace_seconds=settings.shutdown_timeout_seconds
@@ -425,6 +429,40 @@ async def serve(settings: Settings) -> None:
         raise outcome.crash
     if outcome.abandoned:
         raise StopForced(", ".join(outcome.abandoned))
+
+
+async def _start(
+    settings: Settings, platforms: _Platforms, stack: contextlib.AsyncExitStack
+) -> Runtime:
+    """Check the platforms and open the runtime (both wait for what cannot be reached yet)."""
+    await _check_platforms(settings, platforms)
+    return await stack.enter_async_context(
+        open_runtime(
+            settings,
+            channels=platforms.channels,
+            staff_room=platforms.staff_room,
+            labels=platforms.labels,
+            wait=True,
+        )
+    )
+
+
+async def _unless_stopped(
+    starting: Coroutine[Any, Any, Runtime], signals: StopSignals
+) -> Runtime | None:
+    """The runtime once started; None, with the start abandoned, if a stop signal came first."""
+    task = asyncio.ensure_future(starting)
+    stopped = asyncio.ensure_future(signals.requested.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
 
 
 def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> list[Service]:
