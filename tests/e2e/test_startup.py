@@ -181,3 +181,26 @@ async def test_a_rejected_slack_token_stops_the_start_in_one_line(
         "ideabot: SLACK_BOT_TOKEN was rejected by Slack (invalid_auth): copy the Bot User OAuth "
         "Token again from the app's OAuth & Permissions page"
     ]
+
+
+async def test_a_stop_while_waiting_at_start_is_clean(tmp_path: Path, sqlite_url: str) -> None:
+    double = TelegramBotApiDouble(port=free_port())  # never listening
+    bot = started(
+        {
+            "DATABASE_URL": sqlite_url,
+            "TELEGRAM_BOT_TOKEN": double.token,
+            "TELEGRAM_API_BASE_URL": double.base_url,
+        },
+        tmp_path,
+    )
+    await spawn(bot)
+
+    async def waiting() -> bool:
+        return "trying again in" in bot.log()
+
+    await eventually(waiting, timeout=30, what="a retry at start")
+    # What systemctl stop or docker stop sends, before ideabot is running.
+    assert await bot.stop() == 0
+    assert "ideabot is stopping (SIGTERM) before it started" in bot.log()
+    assert bot.log().rstrip().endswith("ideabot stopped")
+    assert "Traceback" not in bot.log()
