@@ -658,7 +658,7 @@ def _tell_done(done_what: str, *, done: list[int], chosen: list[int] | None) -> 
     if done:
         typer.echo(f"{done_what}: {', '.join(f'#{found}' for found in done)}")
     if missing:
-        raise _fail(f"no dead letter {', '.join(f'#{absent}' for absent in missing)}")
+        raise _fail(f"there is no dead letter {', '.join(f'#{absent}' for absent in missing)}")
     if not done:
         typer.echo("no dead letters")
 

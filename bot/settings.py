@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     http_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     outbox_max_in_flight: int = Field(default=16, ge=1)
@@ -93,8 +94,6 @@ class Settings(BaseSettings):
             return url
         absolute = make_url(url).set(database=str(path.resolve()))
         return absolute.render_as_string(hide_password=False)
-
-    shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
 
     @field_validator("telegram_api_base_url")
     @classmethod

@@ -172,7 +172,7 @@ class SlackChannel:
         self._http = AsyncSlackRequestHandler(self.app)
 
     async def connect(self) -> None:
-        """Learn who the bot is (auth.test), retrying while Slack cannot be reached."""
+        """Learn who the bot is (auth.test), retrying until Slack answers or a stop comes."""
         delay = 1.0
         while True:
             try:
@@ -182,7 +182,18 @@ class SlackChannel:
                 logger.error(
                     "Slack auth.test failed (%s); retrying in %.0f s", _brief(error), delay
                 )
-                await asyncio.sleep(delay)
+                # A stop wakes this wait, so it does not run out the stop's whole grace time;
+                # an event stored meanwhile must not cut the backoff short.
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        while not self._stopping:
+                            await self._wake.wait()
+                            self._wake.clear()
+                if self._stopping:
+                    return
                 delay = min(delay * 2, 60.0)
         self._translator = SlackTranslator(
             workspace=Workspace(
@@ -408,22 +419,25 @@ class SlackChannel:
         if isinstance(translated, IncomingMessage):
             self._metrics.messages_received.labels(PLATFORM).inc()
             await self._dialogue.handle(translated)
-        elif self._staff_desk is None:
             return
-        elif isinstance(translated, StaffMessage):
-            await self._staff_desk.handle_message(translated)
-        elif isinstance(translated, CardAction):
-            await self._staff_desk.handle_card_action(translated)
-        elif isinstance(translated, StaffDirectMessage):
-            await self._staff_desk.handle_direct_message(translated)
-        elif isinstance(translated, StatusChange) and self._idea_desk is not None:
-            await self._idea_desk.change_status(translated)
-        elif isinstance(translated, TagChange) and self._idea_desk is not None:
-            await self._idea_desk.change_tags(translated)
-        elif isinstance(translated, MergeChange) and self._idea_desk is not None:
-            await self._idea_desk.merge(translated)
-        elif isinstance(translated, DigestRequest) and self._digest is not None:
-            await self._digest.post_now(utc_now(), external_id=translated.external_id)
+        staff, ideas, digest = self._staff_desk, self._idea_desk, self._digest
+        if staff is None:
+            return  # no staff channel: nothing but customers' words is handled
+        match translated:
+            case StaffMessage():
+                await staff.handle_message(translated)
+            case CardAction():
+                await staff.handle_card_action(translated)
+            case StaffDirectMessage():
+                await staff.handle_direct_message(translated)
+            case StatusChange() if ideas is not None:
+                await ideas.change_status(translated)
+            case TagChange() if ideas is not None:
+                await ideas.change_tags(translated)
+            case MergeChange() if ideas is not None:
+                await ideas.merge(translated)
+            case DigestRequest() if digest is not None:
+                await digest.post_now(utc_now(), external_id=translated.external_id)
 
     async def _retry(self, event: StoredEvent, reason: str) -> None:
         attempts = event.attempts + 1

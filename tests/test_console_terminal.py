@@ -72,6 +72,11 @@ class Terminal:
             if time.monotonic() > deadline:
                 raise AssertionError(f"still running after {timeout} s:\n{self.screen}")
             self._drain(0.05)
+        # What the child wrote just before it ended may still wait in the pty: read it all.
+        before = None
+        while before != len(self.screen):
+            before = len(self.screen)
+            self._drain(0.05)
         return self.process.returncode
 
     def close(self) -> None:

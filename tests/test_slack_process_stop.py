@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import open_runtime, slack_client
+from bot.app import Runtime, open_runtime, slack_client
 from bot.settings import Settings
 from bot.slack_channel import SlackChannel
 from tests.doubles.slack_api import BOT_TOKEN, SIGNING_SECRET, STAFF_CHANNEL, SlackWebApiDouble
@@ -21,10 +21,8 @@ async def slack_api() -> AsyncIterator[SlackWebApiDouble]:
         yield double
 
 
-async def test_a_cancel_that_comes_with_a_wake_ends_the_processor(
-    slack_api: SlackWebApiDouble, sqlite_url: str
-) -> None:
-    settings = Settings(
+def slack_settings(slack_api: SlackWebApiDouble, sqlite_url: str) -> Settings:
+    return Settings(
         _env_file=None,  # type: ignore[call-arg]
         database_url=sqlite_url,
         slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
@@ -32,18 +30,28 @@ async def test_a_cancel_that_comes_with_a_wake_ends_the_processor(
         slack_api_base_url=slack_api.base_url,
         slack_staff_channel=STAFF_CHANNEL,
     )
+
+
+def slack_channel(settings: Settings, runtime: Runtime) -> SlackChannel:
+    return SlackChannel(
+        client=slack_client(settings),
+        signing_secret=SIGNING_SECRET,
+        queue=runtime.events,
+        dead_letters=runtime.dead_letters,
+        dialogue=runtime.dialogue,
+        staff_desk=runtime.staff_desk,
+        metrics=runtime.metrics,
+        staff_channel=STAFF_CHANNEL,
+        admin_user_ids=frozenset(),
+    )
+
+
+async def test_a_cancel_that_comes_with_a_wake_ends_the_processor(
+    slack_api: SlackWebApiDouble, sqlite_url: str
+) -> None:
+    settings = slack_settings(slack_api, sqlite_url)
     async with open_runtime(settings, channels={}) as runtime:
-        channel = SlackChannel(
-            client=slack_client(settings),
-            signing_secret=SIGNING_SECRET,
-            queue=runtime.events,
-            dead_letters=runtime.dead_letters,
-            dialogue=runtime.dialogue,
-            staff_desk=runtime.staff_desk,
-            metrics=runtime.metrics,
-            staff_channel=STAFF_CHANNEL,
-            admin_user_ids=frozenset(),
-        )
+        channel = slack_channel(settings, runtime)
         processing = asyncio.create_task(channel.process())
 
         async def idle() -> bool:
@@ -59,3 +67,22 @@ async def test_a_cancel_that_comes_with_a_wake_ends_the_processor(
             channel.stop()
             await processing
         assert processing.cancelled(), "the cancel was swallowed: the processor kept running"
+
+
+async def test_a_stop_ends_the_wait_for_slack_at_once(
+    slack_api: SlackWebApiDouble, sqlite_url: str
+) -> None:
+    settings = slack_settings(slack_api, sqlite_url)
+    slack_api.down = True  # auth.test fails, so the processor waits to retry (1 s, 2 s, ...)
+    async with open_runtime(settings, channels={}) as runtime:
+        channel = slack_channel(settings, runtime)
+        processing = asyncio.create_task(channel.process())
+
+        async def tried_twice() -> bool:
+            return sum(call.method == "auth.test" for call in slack_api.calls) >= 2
+
+        await eventually(tried_twice, what="auth.test tried again after its backoff")
+        channel.stop()
+        # Well within the next backoff (2 s, then 4 s): the stop does not wait it out.
+        done, _ = await asyncio.wait([processing], timeout=0.5)
+        assert done, "the processor went on waiting for Slack after the stop"
