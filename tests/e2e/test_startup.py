@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.doubles.slack_api import SlackWebApiDouble
 from tests.doubles.telegram_bot_api import TelegramBotApiDouble
@@ -132,8 +133,9 @@ async def test_a_database_refusing_connections_at_start_is_waited_for(
     assert "Traceback" not in bot.log()
 
 
-async def test_ctrl_c_while_telegram_is_waited_for_stops_cleanly(
-    tmp_path: Path, sqlite_url: str
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stop_while_telegram_is_waited_for_at_start_is_clean(
+    stop_signal: signal.Signals, tmp_path: Path, sqlite_url: str
 ) -> None:
     double = TelegramBotApiDouble(port=free_port())  # never listening
     bot = started(
@@ -152,12 +154,13 @@ async def test_ctrl_c_while_telegram_is_waited_for_stops_cleanly(
 
         await eventually(retried, timeout=30, what="a retry in the log")
         assert bot.process is not None
-        bot.process.send_signal(signal.SIGINT)
+        # What systemctl stop or docker stop sends, or Ctrl-C, before ideabot is running.
+        bot.process.send_signal(stop_signal)
         exit_code = await asyncio.wait_for(bot.wait_exit(), 15)
     finally:
         await bot.stop()
     assert exit_code == 0
-    assert "ideabot is stopping (SIGINT) before it started" in bot.log()
+    assert f"ideabot is stopping ({stop_signal.name}) before it started" in bot.log()
     assert bot.log().rstrip().endswith("ideabot stopped")
     assert "Traceback" not in bot.log()
 
@@ -181,26 +184,3 @@ async def test_a_rejected_slack_token_stops_the_start_in_one_line(
         "ideabot: SLACK_BOT_TOKEN was rejected by Slack (invalid_auth): copy the Bot User OAuth "
         "Token again from the app's OAuth & Permissions page"
     ]
-
-
-async def test_a_stop_while_waiting_at_start_is_clean(tmp_path: Path, sqlite_url: str) -> None:
-    double = TelegramBotApiDouble(port=free_port())  # never listening
-    bot = started(
-        {
-            "DATABASE_URL": sqlite_url,
-            "TELEGRAM_BOT_TOKEN": double.token,
-            "TELEGRAM_API_BASE_URL": double.base_url,
-        },
-        tmp_path,
-    )
-    await spawn(bot)
-
-    async def waiting() -> bool:
-        return "trying again in" in bot.log()
-
-    await eventually(waiting, timeout=30, what="a retry at start")
-    # What systemctl stop or docker stop sends, before ideabot is running.
-    assert await bot.stop() == 0
-    assert "ideabot is stopping (SIGTERM) before it started" in bot.log()
-    assert bot.log().rstrip().endswith("ideabot stopped")
-    assert "Traceback" not in bot.log()
