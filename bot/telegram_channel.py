@@ -20,7 +20,7 @@ from telegram.warnings import PTBUserWarning
 from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
-from bot.telegram_updates import RawUpdate, error_kind, external_id, read_update
+from bot.telegram_updates import RawUpdate, error_kind, read_update
 from handlers.dialogue import Dialogue
 from handlers.texts import COMMANDS, FALLBACK_LANGUAGE
 from storage.database import is_database_outage
@@ -64,7 +64,7 @@ class TelegramChannel:
         self._poll_timeout = poll_timeout_seconds
         self._dead_letters = dead_letters
         self._events = events
-        self._tries: dict[int, int] = {}
+        self._tries: dict[str, int] = {}
         self._failed_batches = 0
         self._stopping = asyncio.Event()
 
@@ -72,9 +72,12 @@ class TelegramChannel:
         """Fetch no more updates; ``poll`` returns once the batch under way is handled."""
         self._stopping.set()
 
-    async def handle_update(self, update: Update) -> None:
-        """Translate one update, hand it to the dialogue, then stop a pressed button's spinner."""
-        incoming = to_incoming_message(update)
+    async def handle_update(self, update: Update, *, key: str) -> None:
+        """Translate one update, hand it to the dialogue, then stop a pressed button's spinner.
+
+        ``key`` is the update's id for the inbox (``telegram_updates.external_id``).
+        """
+        incoming = to_incoming_message(update, external_id=key)
         if incoming is None:
             return
         handled = await self._dialogue.handle(incoming)
@@ -203,7 +206,7 @@ class TelegramChannel:
         if raw.update is None:
             return await self._put_aside(raw, raw.problem)
         try:
-            await self.handle_update(raw.update)
+            await self.handle_update(raw.update, key=raw.key)
         except Exception as error:
             self._metrics.handling_failures.labels(PLATFORM).inc()
             if is_database_outage(error):
@@ -216,7 +219,7 @@ class TelegramChannel:
                     type(error).__name__,
                 )
                 return False
-            tries = self._tries.get(raw.update_id, 0) + 1
+            tries = self._tries.get(raw.key, 0) + 1
             logger.error(
                 "handling Telegram update %s failed (try %s): %s",
                 raw.update_id,
@@ -225,13 +228,13 @@ class TelegramChannel:
                 exc_info=True,
             )
             if tries < MAX_TRIES_PER_UPDATE:
-                self._tries[raw.update_id] = tries
+                self._tries[raw.key] = tries
                 return False
-            self._tries.pop(raw.update_id, None)
+            self._tries.pop(raw.key, None)
             return await self._put_aside(
                 raw, f"handling failed {tries} times: {type(error).__name__}"
             )
-        self._tries.pop(raw.update_id, None)
+        self._tries.pop(raw.key, None)
         return True
 
     async def _put_aside(self, raw: RawUpdate, reason: str) -> bool:
@@ -239,7 +242,7 @@ class TelegramChannel:
         try:
             await self._dead_letters.put(
                 platform=PLATFORM,
-                external_id=external_id(raw.data, raw.update_id),
+                external_id=raw.key,
                 ordering_key=raw.chat,
                 reason=reason,
                 payload=raw.data,
@@ -279,7 +282,7 @@ class TelegramChannel:
             if raw.update is None:
                 await self._events.fail(event, error=raw.problem)
                 return
-            await self.handle_update(raw.update)
+            await self.handle_update(raw.update, key=raw.key)
         except Exception as error:
             if is_database_outage(error):
                 return  # the lease runs out and the update is tried again
