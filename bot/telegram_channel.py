@@ -40,6 +40,9 @@ RETRY_CAP_SECONDS = 2.0
 # How often a process looks for dead letters that `ideabot deadletters retry` sent back.
 RETRIED_POLL_SECONDS = 2.0
 RETRIED_LEASE_SECONDS = 60.0
+# The getUpdates that confirms the last batch at a stop may take this long; a stop waits no
+# longer for a Telegram it cannot reach.
+CONFIRM_AT_STOP_SECONDS = 2.0
 # PTB warns that get_updates exists; ideabot asks for the raw updates on purpose, so that one
 # unreadable update is put aside instead of failing the whole batch (see _fetch_updates).
 _RAW_GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates'"
@@ -140,6 +143,27 @@ class TelegramChannel:
             updates = [read_update(data, self._bot) for data in raw]
             if updates:
                 offset = await self._handle_batch(updates, offset)
+        if offset is not None:
+            await self._confirm_handled(offset)
+
+    async def _confirm_handled(self, offset: int) -> None:
+        """Tell Telegram, at a stop, that the updates below ``offset`` are handled.
+
+        Otherwise it sends the last batch again after the restart. An update this call
+        returns is at or past ``offset``: it stays unconfirmed and comes again after the restart.
+        """
+        asked = {"offset": offset, "timeout": 0, "limit": 1, "allowed_updates": ALLOWED_UPDATES}
+        try:
+            async with asyncio.timeout(CONFIRM_AT_STOP_SECONDS):
+                await self._get_updates(asked)
+        except (TimeoutError, TelegramError) as error:
+            logger.warning(
+                "could not confirm the handled Telegram updates at the stop (%s); Telegram sends "
+                "the last of them again, and the inbox skips them",
+                type(error).__name__,
+            )
+            return
+        logger.info("confirmed the handled Telegram updates (up to %s)", offset - 1)
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
         """``work``'s result; None, with ``work`` dropped, once a stop has come.
@@ -165,17 +189,19 @@ class TelegramChannel:
         asked: dict[str, Any] = {"timeout": self._poll_timeout, "allowed_updates": ALLOWED_UPDATES}
         if offset is not None:
             asked["offset"] = offset
+        result = await self._get_updates(asked)
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates did not answer with a list")
+        return result
+
+    async def _get_updates(self, asked: dict[str, Any]) -> Any:
+        """Call getUpdates with ``asked`` and return its raw result."""
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore", message=_RAW_GET_UPDATES_WARNING, category=PTBUserWarning
             )
             # "getUpdates" goes through the bot's getUpdates request, with its long read timeout.
-            result = await self._bot.do_api_request(
-                "getUpdates", api_kwargs=asked, return_type=None
-            )
-        if not isinstance(result, list):
-            raise TelegramError("getUpdates did not answer with a list")
-        return result
+            return await self._bot.do_api_request("getUpdates", api_kwargs=asked, return_type=None)
 
     async def _handle_batch(self, updates: list[RawUpdate], offset: int | None) -> int | None:
         """Handle a batch; the offset to confirm: past the batch, or at the first failure."""
