@@ -20,7 +20,7 @@ from telegram.warnings import PTBUserWarning
 from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
-from bot.telegram_updates import RawUpdate, error_kind, external_id, read_update
+from bot.telegram_updates import RawUpdate, error_kind, read_update
 from handlers.dialogue import Dialogue
 from handlers.texts import COMMANDS, FALLBACK_LANGUAGE
 from storage.database import is_database_outage
@@ -40,6 +40,9 @@ RETRY_CAP_SECONDS = 2.0
 # How often a process looks for dead letters that `ideabot deadletters retry` sent back.
 RETRIED_POLL_SECONDS = 2.0
 RETRIED_LEASE_SECONDS = 60.0
+# The getUpdates that confirms the last batch at a stop may take this long; a stop waits no
+# longer for a Telegram it cannot reach.
+CONFIRM_AT_STOP_SECONDS = 2.0
 # PTB warns that get_updates exists; ideabot asks for the raw updates on purpose, so that one
 # unreadable update is put aside instead of failing the whole batch (see _fetch_updates).
 _RAW_GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates'"
@@ -64,7 +67,7 @@ class TelegramChannel:
         self._poll_timeout = poll_timeout_seconds
         self._dead_letters = dead_letters
         self._events = events
-        self._tries: dict[int, int] = {}
+        self._tries: dict[str, int] = {}
         self._failed_batches = 0
         self._stopping = asyncio.Event()
 
@@ -72,9 +75,12 @@ class TelegramChannel:
         """Fetch no more updates; ``poll`` returns once the batch under way is handled."""
         self._stopping.set()
 
-    async def handle_update(self, update: Update) -> None:
-        """Translate one update, hand it to the dialogue, then stop a pressed button's spinner."""
-        incoming = to_incoming_message(update)
+    async def handle_update(self, update: Update, *, key: str) -> None:
+        """Translate one update, hand it to the dialogue, then stop a pressed button's spinner.
+
+        ``key`` is the update's id for the inbox (``telegram_updates.external_id``).
+        """
+        incoming = to_incoming_message(update, external_id=key)
         if incoming is None:
             return
         handled = await self._dialogue.handle(incoming)
@@ -137,6 +143,27 @@ class TelegramChannel:
             updates = [read_update(data, self._bot) for data in raw]
             if updates:
                 offset = await self._handle_batch(updates, offset)
+        if offset is not None:
+            await self._confirm_handled(offset)
+
+    async def _confirm_handled(self, offset: int) -> None:
+        """Tell Telegram, at a stop, that the updates below ``offset`` are handled.
+
+        Otherwise it sends the last batch again after the restart. An update this call
+        returns is at or past ``offset``: it stays unconfirmed and comes again after the restart.
+        """
+        asked = {"offset": offset, "timeout": 0, "limit": 1, "allowed_updates": ALLOWED_UPDATES}
+        try:
+            async with asyncio.timeout(CONFIRM_AT_STOP_SECONDS):
+                await self._get_updates(asked)
+        except (TimeoutError, TelegramError) as error:
+            logger.warning(
+                "could not confirm the handled Telegram updates at the stop (%s); Telegram sends "
+                "the last of them again, and the inbox skips them",
+                type(error).__name__,
+            )
+            return
+        logger.info("confirmed the handled Telegram updates (up to %s)", offset - 1)
 
     async def _unless_stopped(self, work: Awaitable[T]) -> T | None:
         """``work``'s result; None, with ``work`` dropped, once a stop has come.
@@ -162,17 +189,19 @@ class TelegramChannel:
         asked: dict[str, Any] = {"timeout": self._poll_timeout, "allowed_updates": ALLOWED_UPDATES}
         if offset is not None:
             asked["offset"] = offset
+        result = await self._get_updates(asked)
+        if not isinstance(result, list):
+            raise TelegramError("getUpdates did not answer with a list")
+        return result
+
+    async def _get_updates(self, asked: dict[str, Any]) -> Any:
+        """Call getUpdates with ``asked`` and return its raw result."""
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore", message=_RAW_GET_UPDATES_WARNING, category=PTBUserWarning
             )
             # "getUpdates" goes through the bot's getUpdates request, with its long read timeout.
-            result = await self._bot.do_api_request(
-                "getUpdates", api_kwargs=asked, return_type=None
-            )
-        if not isinstance(result, list):
-            raise TelegramError("getUpdates did not answer with a list")
-        return result
+            return await self._bot.do_api_request("getUpdates", api_kwargs=asked, return_type=None)
 
     async def _handle_batch(self, updates: list[RawUpdate], offset: int | None) -> int | None:
         """Handle a batch; the offset to confirm: past the batch, or at the first failure."""
@@ -203,7 +232,7 @@ class TelegramChannel:
         if raw.update is None:
             return await self._put_aside(raw, raw.problem)
         try:
-            await self.handle_update(raw.update)
+            await self.handle_update(raw.update, key=raw.key)
         except Exception as error:
             self._metrics.handling_failures.labels(PLATFORM).inc()
             if is_database_outage(error):
@@ -216,7 +245,7 @@ class TelegramChannel:
                     type(error).__name__,
                 )
                 return False
-            tries = self._tries.get(raw.update_id, 0) + 1
+            tries = self._tries.get(raw.key, 0) + 1
             logger.error(
                 "handling Telegram update %s failed (try %s): %s",
                 raw.update_id,
@@ -225,13 +254,13 @@ class TelegramChannel:
                 exc_info=True,
             )
             if tries < MAX_TRIES_PER_UPDATE:
-                self._tries[raw.update_id] = tries
+                self._tries[raw.key] = tries
                 return False
-            self._tries.pop(raw.update_id, None)
+            self._tries.pop(raw.key, None)
             return await self._put_aside(
                 raw, f"handling failed {tries} times: {type(error).__name__}"
             )
-        self._tries.pop(raw.update_id, None)
+        self._tries.pop(raw.key, None)
         return True
 
     async def _put_aside(self, raw: RawUpdate, reason: str) -> bool:
@@ -239,7 +268,7 @@ class TelegramChannel:
         try:
             await self._dead_letters.put(
                 platform=PLATFORM,
-                external_id=external_id(raw.data, raw.update_id),
+                external_id=raw.key,
                 ordering_key=raw.chat,
                 reason=reason,
                 payload=raw.data,
@@ -279,7 +308,7 @@ class TelegramChannel:
             if raw.update is None:
                 await self._events.fail(event, error=raw.problem)
                 return
-            await self.handle_update(raw.update)
+            await self.handle_update(raw.update, key=raw.key)
         except Exception as error:
             if is_database_outage(error):
                 return  # the lease runs out and the update is tried again

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from telegram import Message, Update, User
 
+from bot.telegram_updates import earlier_external_id
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.text_repair import repair_text
 
@@ -83,9 +84,10 @@ def _key(chat_id: int, user: User) -> ConversationKey:
     return ConversationKey(platform=PLATFORM, chat_id=str(chat_id), user_id=str(user.id))
 
 
-def to_incoming_message(update: Update) -> IncomingMessage | None:
-    """The customer event in ``update``, or None for updates that are not from a customer."""
-    external_id = str(update.update_id)
+def to_incoming_message(update: Update, *, external_id: str) -> IncomingMessage | None:
+    """The customer event in ``update``, kept as ``external_id``; None if not a customer's."""
+    # Rows an older ideabot wrote name the update by its update_id alone.
+    earlier_id = earlier_external_id(update.update_id)
     query = update.callback_query
     if query is not None:
         carrier = query.message if isinstance(query.message, Message) else None
@@ -93,6 +95,7 @@ def to_incoming_message(update: Update) -> IncomingMessage | None:
         return IncomingMessage(
             key=_key(chat_id, query.from_user),
             external_id=external_id,
+            earlier_external_id=earlier_id,
             display_name=repair_text(query.from_user.full_name),
             language_code=repair_text(query.from_user.language_code or ""),
             button_payload=repair_text(query.data or ""),
@@ -107,6 +110,7 @@ def to_incoming_message(update: Update) -> IncomingMessage | None:
     return IncomingMessage(
         key=_key(message.chat.id, message.from_user),
         external_id=external_id,
+        earlier_external_id=earlier_id,
         text=repair_text(message.text or message.caption or ""),
         display_name=repair_text(message.from_user.full_name),
         language_code=repair_text(message.from_user.language_code or ""),

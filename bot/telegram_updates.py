@@ -10,6 +10,9 @@ from telegram import Bot, Update
 
 from storage.dead_letters import raw_json
 
+# The inbox and the dead letters keep external ids of at most this many characters.
+MAX_KEY_LENGTH = 128
+
 
 @dataclass(frozen=True, slots=True)
 class RawUpdate:
@@ -20,6 +23,11 @@ class RawUpdate:
     data: dict[str, Any]
     update: Update | None
     problem: str = ""
+
+    @property
+    def key(self) -> str:
+        """The id the inbox and the dead letters keep this update under (see ``external_id``)."""
+        return external_id(self.data, self.update_id)
 
 
 def read_update(data: Any, bot: Bot) -> RawUpdate:
@@ -73,7 +81,43 @@ def error_kind(error: BaseException) -> str:
 
 
 def external_id(data: dict[str, Any], update_id: int) -> str:
-    """The id a dead letter keeps an update under: its update_id, or a digest of it."""
-    if update_id >= 0:
-        return str(update_id)
-    return "raw-" + hashlib.sha256(raw_json(data).encode()).hexdigest()[:24]
+    """The update's id for ever: update_id with the chat and message, or the callback query id.
+
+    Telegram picks update_ids at random again after a quiet week, so update_id alone could name
+    an update handled long ago; the same update sent again keeps all of these parts.
+    """
+    key = _key(data, update_id) if update_id >= 0 else ""
+    # An absurd id in a forged or broken update must not grow past the column.
+    return key if 0 < len(key) <= MAX_KEY_LENGTH else "raw-" + _digest(data)
+
+
+def _key(data: dict[str, Any], update_id: int) -> str:
+    query = data.get("callback_query")
+    if isinstance(query, dict) and _plain_id(query.get("id")):
+        # Telegram gives every callback query an id of its own, unique across all chats.
+        return f"{update_id}:callback_query:{query['id']}"
+    for field_name in ("message", "edited_message"):
+        message = data.get(field_name)
+        if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+            chat_id, message_id = message["chat"].get("id"), message.get("message_id")
+            if _plain_id(chat_id) and _plain_id(message_id):
+                return f"{update_id}:{field_name}:{chat_id}:{message_id}"
+    return f"{update_id}:raw-{_digest(data)}"
+
+
+def earlier_external_id(update_id: int) -> str:
+    """The id ideabot kept a Telegram update under before ``external_id``: its update_id."""
+    return str(update_id)
+
+
+def _plain_id(value: Any) -> bool:
+    """Whether ``value`` is an id as Telegram sends them: a number, or letters and digits."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.lstrip("-").isalnum()
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(raw_json(data).encode()).hexdigest()[:24]

@@ -131,6 +131,9 @@ class IncomingMessage:
     button_message_text: str = ""
     edited: bool = False
     is_private_chat: bool = True
+    # The id an older ideabot kept this same event under ("" if none): a fresh row of it means
+    # the event was handled before an upgrade and is now sent again.
+    earlier_external_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

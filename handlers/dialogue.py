@@ -140,7 +140,9 @@ class Dialogue:
         """Take one customer message; False when it had been handled before (a redelivery)."""
         async with self._locks.hold(message.key), self._store.transaction() as transaction:
             claimed = await transaction.claim_inbound(
-                platform=message.key.platform, external_id=message.external_id
+                platform=message.key.platform,
+                external_id=message.external_id,
+                earlier_id=message.earlier_external_id,
             )
             if not claimed:
                 logger.info(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -13,6 +13,10 @@ from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_schema import FlowDefinition
 from handlers.idea_status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
 from handlers.staff import PostDigest, StaffAction, StaffCard, StaffRoom
+
+# How long after an event a platform may send it again: Telegram keeps an update for 24 hours
+# at most, and Slack retries within minutes.
+REDELIVERY_WINDOW = timedelta(days=1)
 
 
 class ConversationStatus(StrEnum):
@@ -101,8 +105,12 @@ class TranscriptEntry:
 class DialogueTransaction(Protocol):
     """Everything one turn of the dialogue reads and writes, committed together or not at all."""
 
-    async def claim_inbound(self, *, platform: str, external_id: str) -> bool:
-        """Record that this platform event arrived; False if it was handled before."""
+    async def claim_inbound(self, *, platform: str, external_id: str, earlier_id: str = "") -> bool:
+        """Record that this platform event arrived; False if it was handled before.
+
+        ``earlier_id`` is the id an older ideabot kept the event under: a row of it received
+        within ``REDELIVERY_WINDOW`` is this event; an older one may be another that got the id.
+        """
         ...
 
     async def customer_for(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.conversation import ConversationKey, OutboundAction
 from handlers.flow_engine import FlowState
 from handlers.ports import (
+    REDELIVERY_WINDOW,
     ConversationRecord,
     ConversationStatus,
     CustomerProfile,
@@ -68,8 +69,10 @@ class SqlDialogueTransaction(IdeaTransactionPart, StaffTransactionPart):
         self._transcript: list[dict[str, Any]] = []
         self._chats: dict[int, ConversationKey] = {}
 
-    async def claim_inbound(self, *, platform: str, external_id: str) -> bool:
-        """Record the event; False if this platform event id was seen before."""
+    async def claim_inbound(self, *, platform: str, external_id: str, earlier_id: str = "") -> bool:
+        """Record the event; False if its id, or a fresh row of its earlier id, was seen before."""
+        if earlier_id and await self._seen_lately(platform, earlier_id):
+            return False
         inserted = await insert_if_absent(
             self._session,
             InboxRow,
@@ -77,6 +80,17 @@ class SqlDialogueTransaction(IdeaTransactionPart, StaffTransactionPart):
             values={"platform": platform, "external_id": external_id, "received_at": utc_now()},
         )
         return inserted is not None
+
+    async def _seen_lately(self, platform: str, external_id: str) -> bool:
+        """Whether the inbox got this id within the window in which platforms send again."""
+        found = await self._session.execute(
+            select(_INBOX.c.id)
+            .where(_INBOX.c.platform == platform)
+            .where(_INBOX.c.external_id == external_id)
+            .where(_INBOX.c.received_at >= utc_now() - REDELIVERY_WINDOW)
+            .limit(1)
+        )
+        return found.first() is not None
 
     async def customer_for(
         self, *, key: ConversationKey, display_name: str, language: str

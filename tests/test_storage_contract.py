@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import Button, ButtonsUsed, ConversationKey, OutgoingMessage
 from handlers.flow_engine import FlowState, IdeaDraft
 from handlers.flow_loader import LoadedFlow, parse_flow
-from handlers.ports import ConversationRecord, ConversationStatus, Direction, TranscriptEntry
+from handlers.ports import (
+    REDELIVERY_WINDOW,
+    ConversationRecord,
+    ConversationStatus,
+    Direction,
+    TranscriptEntry,
+)
 from storage.dialogue_store import SqlDialogueStore
 from storage.flow_store import (
     FlowVersionConflict,
@@ -20,6 +28,7 @@ from storage.flow_store import (
 )
 from storage.idea_queries import export_ideas, idea_with_transcript
 from storage.outbox_store import SqlOutboxStore
+from storage.tables import InboxRow
 from storage.types import utc_now
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -39,6 +48,35 @@ async def test_an_event_is_claimed_once(sessions: Sessions) -> None:
     async with store.transaction() as transaction:
         assert not await transaction.claim_inbound(platform="telegram", external_id="1")
         assert await transaction.claim_inbound(platform="slack", external_id="1")
+
+
+async def inbox_row(sessions: Sessions, external_id: str, *, age: timedelta) -> None:
+    """An inbox row as an older ideabot wrote it, ``age`` ago."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(InboxRow.__table__).values(  # type: ignore[attr-defined]
+                platform="telegram", external_id=external_id, received_at=utc_now() - age
+            )
+        )
+
+
+async def test_a_fresh_row_of_the_earlier_id_is_the_same_event(sessions: Sessions) -> None:
+    # Handled by the older ideabot just before the upgrade; Telegram sends it again after it.
+    await inbox_row(sessions, "870", age=timedelta(minutes=5))
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        assert not await transaction.claim_inbound(
+            platform="telegram", external_id="870:message:42:7", earlier_id="870"
+        )
+        assert await transaction.claim_inbound(platform="slack", external_id="s", earlier_id="870")
+
+
+async def test_an_old_row_of_the_earlier_id_is_another_event(sessions: Sessions) -> None:
+    # Past the window Telegram no longer sends an update again: the id was given out anew.
+    await inbox_row(sessions, "870", age=REDELIVERY_WINDOW + timedelta(minutes=1))
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        assert await transaction.claim_inbound(
+            platform="telegram", external_id="870:message:42:7", earlier_id="870"
+        )
 
 
 async def test_a_failed_turn_leaves_no_trace(sessions: Sessions) -> None:

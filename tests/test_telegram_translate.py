@@ -9,6 +9,7 @@ import pytest
 from telegram import Bot, Update
 
 from bot.telegram_translate import to_incoming_message
+from bot.telegram_updates import external_id
 from handlers.conversation import AttachmentKind, ConversationKey, IncomingMessage
 
 PAYLOADS = Path(__file__).parent / "data" / "telegram"
@@ -17,14 +18,16 @@ KARI = ConversationKey(platform="telegram", chat_id="111222333", user_id="111222
 
 def translate(name: str) -> IncomingMessage | None:
     data = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
-    return to_incoming_message(Update.de_json(data, Bot("1:unused")))
+    key = external_id(data, data["update_id"])
+    return to_incoming_message(Update.de_json(data, Bot("1:unused")), external_id=key)
 
 
 def test_private_text() -> None:
     message = translate("private_text")
     assert message == IncomingMessage(
         key=KARI,
-        external_id="870311001",
+        external_id="870311001:message:111222333:52",
+        earlier_external_id="870311001",
         text="Mørk modus, takk <b>nå</b>",
         display_name="Kari Nordmann",
         language_code="nb",

@@ -84,9 +84,15 @@ async def test_unreadable_updates_are_put_aside_and_everyone_else_is_served(
     await telegram_api.wait_for_messages(ola, 1)
 
     # Chats go side by side, so the letters are in the order their chats got to them.
-    letters = sorted(await dead_letters(database_url), key=lambda letter: int(letter[1]))
-    assert [(platform, external_id) for platform, external_id, _ in letters] == [
-        ("telegram", str(poison["update_id"])) for poison in poisons
+    letters = sorted(
+        await dead_letters(database_url), key=lambda letter: int(letter[1].split(":")[0])
+    )
+    # Each is kept under its update_id with its chat and message (a digest where it has none).
+    assert [platform for platform, _, _ in letters] == ["telegram"] * 3
+    assert letters[0][1].startswith(f"{poisons[0]['update_id']}:raw-")
+    assert [external_id for _, external_id, _ in letters[1:]] == [
+        f"{poison['update_id']}:message:{kari.chat_id}:{poison['message']['message_id']}"
+        for poison in poisons[1:]
     ]
     assert [reason.split(":")[1].strip() for _, _, reason in letters] == [
         "KeyError",
@@ -213,5 +219,8 @@ async def test_webhook_puts_an_unreadable_update_aside_and_answers_200(
         assert fine.status_code == 200
     await telegram_api.wait_for_messages(kari, 1)
     letters = await dead_letters(sqlite_url)
-    assert letters == [("telegram", "50", "unreadable update: message without chat or date")]
+    # Sent twice, kept once: under its update_id and a digest, as it names no chat.
+    ((platform, key, reason),) = letters
+    assert (platform, reason) == ("telegram", "unreadable update: message without chat or date")
+    assert key.startswith("50:raw-")
     assert SECRET_WORDS not in bot.log()

@@ -75,11 +75,12 @@ async def inbox_has(engine: AsyncEngine, update_ids: list[int]) -> list[int]:
     """Which of these update ids the bot recorded as handled."""
     async with engine.connect() as connection:
         rows = await connection.execute(
-            select(_INBOX.c.external_id).where(
-                _INBOX.c.external_id.in_([str(number) for number in update_ids])
-            )
+            select(_INBOX.c.external_id).where(_INBOX.c.platform == "telegram")
         )
-        return sorted(int(external_id) for external_id in rows.scalars())
+        # A Telegram update's external id starts with its update_id.
+        handled = (int(external_id.split(":")[0]) for external_id in rows.scalars())
+        wanted = set(update_ids)
+        return sorted(number for number in handled if number in wanted)
 
 
 async def converse(

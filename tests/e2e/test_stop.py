@@ -7,7 +7,10 @@ import signal
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.database import create_engine
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import BotFactory
@@ -89,6 +92,60 @@ async def test_a_send_in_flight_at_the_signal_is_sent_once(
     assert importance.text == EXPECTED[3]
     assert times_sent(telegram_api, ola, EXPECTED[2]) == 1
     assert len(telegram_api.messages_to(ola)) == 4
+
+
+async def sessions_waiting_for_a_lock(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        waiting = await connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return int(waiting.scalar_one())
+
+
+@pytest.mark.postgres
+async def test_a_stop_during_a_batch_confirms_it_and_nothing_after_it(
+    telegram_api: TelegramBotApiDouble,
+    postgres_url: str,  # before bot_factory: the bots stop before the database is dropped
+    bot_factory: BotFactory,
+) -> None:
+    ada, bo = Customer(user_id=615), Customer(user_id=616)
+    bot = bot_factory(postgres_url, SHUTDOWN_TIMEOUT_SECONDS="20")
+    await answered_the_idea(telegram_api, bot, ada)
+    engine = create_engine(postgres_url)
+    try:
+        async with engine.connect() as holder:
+            # Holding Ada's customer row keeps her next turn, and so the batch, under way.
+            await holder.execute(
+                text("SELECT id FROM customer WHERE platform_user_id = '615' FOR UPDATE")
+            )
+            await telegram_api.send_text(ada, PROBLEM)
+
+            async def turn_waits() -> bool:
+                return await sessions_waiting_for_a_lock(engine) > 0
+
+            await eventually(turn_waits, what="Ada's turn waiting for her customer row")
+            assert bot.process is not None
+            bot.process.send_signal(signal.SIGTERM)
+            await stopping(bot)
+            # Bo writes while ideabot stops: it fetches no more, so his update stays pending.
+            late = await telegram_api.send_text(bo, "/start")
+            await holder.rollback()
+        assert await exit_code_within(bot, 20 + EXIT_MARGIN_SECONDS) == 0
+    finally:
+        await engine.dispose()
+    # The batch handled during the stop is confirmed; Bo's update is not.
+    assert [update["update_id"] for update in telegram_api.pending_updates] == [late["update_id"]]
+
+    restarted = bot_factory(postgres_url)
+    await restarted.start()
+    (welcome,) = await telegram_api.wait_for_messages(bo, 1)
+    assert welcome.text.endswith(EXPECTED[0])
+    await telegram_api.wait_for_messages(ada, 3)
+    assert times_sent(telegram_api, ada, EXPECTED[2]) == 1
+    assert "skipped a redelivered" not in restarted.log()
 
 
 async def test_a_stop_with_nothing_under_way_does_not_wait_for_the_long_poll(
