@@ -523,6 +523,7 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
         telegram_webhook=telegram_webhook,
         slack_events=slack_events,
         max_body_bytes=settings.http_max_body_bytes,
+        body_timeout_seconds=settings.http_body_timeout_seconds,
     )
     server = HttpServer(
         uvicorn.Config(
@@ -531,6 +532,8 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
             port=settings.port,
             log_config=None,
             lifespan="off",
+            # Over this many connections (or requests under way), uvicorn answers 503 at once.
+            limit_concurrency=settings.http_max_connections,
             timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_seconds)),
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,6 +11,7 @@ logger = logging.getLogger(__name__)
 
 TOO_LARGE = b'{"error":"request body too large"}'
 BAD_LENGTH = b'{"error":"bad content-length"}'
+TOO_SLOW = b'{"error":"request body not received in time"}'
 
 
 class BodyLimit:
@@ -18,12 +20,14 @@ class BodyLimit:
     A declared Content-Length over the limit is refused before a byte is read; a chunked
     body is counted as it arrives and refused the moment it passes the limit. What the app
     behind sees is the complete body in one message, so no endpoint can be made to buffer
-    more than the limit.
+    more than the limit. A body not complete within ``timeout_seconds`` gets 408 and its
+    connection is closed, so a sender that stalls cannot hold a connection and its buffer.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout_seconds: float) -> None:
         self._app = app
         self._max_bytes = max_bytes
+        self._timeout = timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one ASGI connection: HTTP requests go through the limit, the rest straight on."""
@@ -39,30 +43,50 @@ class BodyLimit:
             await _refuse(send, status=413, body=TOO_LARGE)
             return
         chunks: list[bytes] = []
+        try:
+            async with asyncio.timeout(self._timeout):
+                complete = await self._read(scope, receive, send, chunks)
+        except TimeoutError:
+            chunks.clear()  # nothing of a body that did not arrive is kept
+            logger.warning(
+                "refused a request to %s: its body did not arrive within %s s",
+                _path(scope),
+                self._timeout,
+            )
+            await _refuse(send, status=408, body=TOO_SLOW, close=True)
+            return
+        if complete:
+            await self._app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _read(self, scope: Scope, receive: Receive, send: Send, chunks: list[bytes]) -> bool:
+        """Read the body into ``chunks``; False if it was refused or the client went away."""
         size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                return  # the client went away; there is nothing to answer
+                return False  # the client went away; there is nothing to answer
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > self._max_bytes:
                 self._log_refusal(scope, size)
                 await _refuse(send, status=413, body=TOO_LARGE)
-                return
+                return False
             chunks.append(chunk)
             if not message.get("more_body", False):
-                break
-        await self._app(scope, _replay(b"".join(chunks), receive), send)
+                return True
 
     def _log_refusal(self, scope: Scope, size: int) -> None:
         logger.warning(
             "refused a request to %s: body of %s bytes or more is over the limit of %s",
-            # The path is the sender's; ascii() keeps a newline in it from starting a new line.
-            ascii(str(scope.get("path", ""))[:80]),
+            _path(scope),
             size,
             self._max_bytes,
         )
+
+
+def _path(scope: Scope) -> str:
+    # The path is the sender's; ascii() keeps a newline in it from starting a new line.
+    return ascii(str(scope.get("path", ""))[:80])
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -88,18 +112,16 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _refuse(send: Send, *, status: int, body: bytes) -> None:
-    # No "Connection: close": closing with the body still arriving resets the connection and
-    # the client never sees this answer. The server discards the rest of a body that comes
-    # after the response (nothing of it is kept), and then the connection ends normally.
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
+async def _refuse(send: Send, *, status: int, body: bytes, close: bool = False) -> None:
+    # No "Connection: close" for a body still arriving: closing then resets the connection
+    # and the client never sees this answer. The server discards the rest of a body that
+    # comes after the response (nothing of it is kept), and then the connection ends
+    # normally. A stalled body (``close``) is not arriving, and its connection must end.
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -20,6 +20,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024
+DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 
 
 def build_http_app(
@@ -28,8 +29,9 @@ def build_http_app(
     telegram_webhook: Endpoint | None,
     slack_events: Endpoint | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS,
 ) -> Starlette:
-    """The Starlette app with the routes this configuration serves, bodies capped in size."""
+    """The Starlette app with this configuration's routes, bodies capped in size and in time."""
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -45,7 +47,8 @@ def build_http_app(
         routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
     if slack_events is not None:
         routes.append(Route("/slack/events", slack_events, methods=["POST"]))
-    return Starlette(routes=routes, middleware=[Middleware(BodyLimit, max_bytes=max_body_bytes)])
+    limit = Middleware(BodyLimit, max_bytes=max_body_bytes, timeout_seconds=body_timeout_seconds)
+    return Starlette(routes=routes, middleware=[limit])
 
 
 class HttpServer(uvicorn.Server):

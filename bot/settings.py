@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     http_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     shutdown_timeout_seconds: float = Field(default=20.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_max_connections: int = Field(default=500, ge=1)
 
     outbox_lease_seconds: float = Field(default=30.0, gt=0)
     outbox_max_in_flight: int = Field(default=16, ge=1)

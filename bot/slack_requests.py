@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
+from slack_bolt.request.internals import extract_content_type, parse_body
 from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from bot.json_body import TooDeep, check_depth, why_unread
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,10 @@ class SignedSlackRequests:
             # One line, of our own words: the body and headers are the sender's, never logged.
             logger.warning("refused a Slack request (%s bytes): %s", len(body), problem)
             return JSONResponse({"error": "invalid request"}, status_code=401)
+        unread = _unreadable(body, request.headers.get("content-type"))
+        if unread is not None:
+            logger.warning("refused a signed Slack request (%s bytes): %s", len(body), unread)
+            return JSONResponse({"error": "unreadable request"}, status_code=400)
         return await self._endpoint(request)
 
     def problem(self, *, body: bytes, headers: Mapping[str, str]) -> str | None:
@@ -55,6 +62,22 @@ class SignedSlackRequests:
         if not self._verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
             return "its signature does not match"
         return None
+
+
+def _unreadable(body: bytes, content_type: str | None) -> str | None:
+    """Why bolt could not read this body (a 500 with a traceback in bolt), or None if it can.
+
+    The body is read by bolt's own rule, so what passes here is what bolt will read; a body
+    too deeply nested would fail in bolt or in any recursive walk over it later.
+    """
+    try:
+        headers: dict[str, Sequence[str]] = {"content-type": [content_type or ""]}
+        check_depth(parse_body(body.decode("utf-8"), extract_content_type(headers)))
+    except RecursionError:
+        return str(TooDeep())
+    except ValueError as error:
+        return why_unread(error)
+    return None
 
 
 # bolt's log lines that carry a request body (its own f-strings), cut where the body begins.

@@ -17,6 +17,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.json_body import read_json, why_unread
 from bot.metrics import Metrics
 from bot.telegram_sender import retry_after_seconds
 from bot.telegram_translate import PLATFORM, to_incoming_message
@@ -351,9 +352,9 @@ class WebhookEndpoint:
         if not hmac.compare_digest(given, self._secret):
             return JSONResponse({"error": "forbidden"}, status_code=403)
         try:
-            data = await request.json()
-        except ValueError:
-            logger.warning("ignored a Telegram webhook request that is not JSON")
+            data = read_json(await request.body())
+        except ValueError as error:
+            logger.warning("ignored a Telegram webhook request: %s", why_unread(error))
             return JSONResponse({"error": "not an update"}, status_code=400)
         # PTB takes any update_id; ours must be a number, as it is named in our logs.
         if not isinstance(data, dict) or type(data.get("update_id")) is not int:

@@ -92,6 +92,23 @@ def _describe(location: Location) -> str:
     return "".join(parts) or "the file"
 
 
+# pydantic's bound errors, the key of the bound in their context, and how to say it.
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _shown(value: object) -> str:
+    """A wrong value as its YAML reads: yes/no is a true/false, and a huge number is cut."""
+    if isinstance(value, bool):
+        return "yes/no (true/false)"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}… ({len(text)} characters)"
+
+
 def _explain(error: dict[str, Any]) -> str:
     """Turn one pydantic error into a sentence a non-programmer can act on."""
     kind = error["type"]
@@ -109,6 +126,14 @@ def _explain(error: dict[str, Any]) -> str:
             f"'{where}' must start with a lowercase letter and use only lowercase letters, "
             f"digits and _ (got {error['input']!r})"
         )
+    if kind == "int_type":
+        return f"'{where}' must be a whole number such as 2, not {_shown(error['input'])}"
+    if kind == "float_type":
+        return f"'{where}' must be a number such as 24, not {_shown(error['input'])}"
+    if kind in _BOUNDS:
+        bound = error.get("ctx", {})[_BOUNDS[kind][0]]
+        shown = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
+        return f"'{where}' must be {_BOUNDS[kind][1]} {shown}"
     if kind == "value_error":
         message = str(error.get("ctx", {}).get("error", error["msg"]))
         return f"{where}: {message}"
@@ -223,6 +248,7 @@ def parse_flow(text: str, *, source: str) -> LoadedFlow:
     """Parse and check one flow file's text; FlowFileError lists every problem found."""
     try:
         root = compose_yaml(text)
+        data = load_yaml(text)
     except UnsafeYaml as error:
         raise FlowFileError([FlowProblem(source, error.line, error.message)]) from None
     except yaml.YAMLError as error:
@@ -236,7 +262,6 @@ def parse_flow(text: str, *, source: str) -> LoadedFlow:
         raise FlowFileError([FlowProblem(source, 1, "the file is empty")])
     lines: dict[Location, int] = {}
     _line_index(root, (), lines)
-    data = load_yaml(text)
     if not isinstance(data, dict):
         raise FlowFileError([FlowProblem(source, 1, "a flow file must be a mapping of settings")])
     try:

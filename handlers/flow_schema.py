@@ -6,12 +6,31 @@ import re
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 LocalizedText = dict[str, str]
 """A text in each of the flow's languages, keyed by language code (``en``, ``nb``)."""
 
 StepId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+
+# Numbers are strict: YAML reads yes as true and 2.0 as a float, which pydantic would quietly
+# turn into 1 and 2. Bounds keep every number within what the database column (a 32-bit
+# INTEGER on PostgreSQL) and timedelta can hold.
+MAX_VERSION = 1_000_000
+# A rating is answered with 1 to 5 stars.
+RATING_MIN, RATING_MAX = 1, 5
+Rating = Annotated[StrictInt, Field(ge=RATING_MIN, le=RATING_MAX)]
+# A year: longer than any reminder makes sense, and finite (.inf is a YAML float).
+MAX_HOURS = 24 * 365
+Hours = Annotated[StrictFloat, Field(gt=0, le=MAX_HOURS)]
 
 END = "end"
 # A step may go here to end the flow and hand the conversation to a person at once.
@@ -56,7 +75,7 @@ class ChoiceOption(StrictModel):
 class ShortAnswerFollowUp(StrictModel):
     """Ask for more when an answer has fewer words than ``min_words``."""
 
-    min_words: int = Field(ge=1, le=100)
+    min_words: StrictInt = Field(ge=1, le=100)
     question: LocalizedText
 
 
@@ -72,8 +91,8 @@ class Branch(StrictModel):
 
     goto: str
     answer_in: list[str] | None = None
-    answer_at_least: int | None = None
-    answer_at_most: int | None = None
+    answer_at_least: Rating | None = None
+    answer_at_most: Rating | None = None
     answer_contains: list[str] | None = None
 
     @model_validator(mode="after")
@@ -103,7 +122,7 @@ class Step(StrictModel):
     optional: bool = False
     choices: list[ChoiceOption] | None = None
     retry: LocalizedText | None = None
-    max_attempts: int = Field(default=3, ge=1, le=10)
+    max_attempts: StrictInt = Field(default=3, ge=1, le=10)
     accepts_attachments: bool = False
     follow_up: ShortAnswerFollowUp | None = None
     keyword_follow_ups: list[KeywordFollowUp] = Field(default_factory=list)
@@ -138,9 +157,9 @@ class FlowReminder(StrictModel):
     """A nudge for a customer who stopped halfway, and when the answers become a draft idea."""
 
     enabled: bool = True
-    after_hours: float = Field(default=24, gt=0)
+    after_hours: Hours = 24
     # Left this long, the answers so far are kept as a draft idea staff can see.
-    draft_after_hours: float = Field(default=72, gt=0)
+    draft_after_hours: Hours = 72
     text: LocalizedText | None = None
 
     @model_validator(mode="after")
@@ -155,7 +174,7 @@ class FlowDefinition(StrictModel):
     """A whole question flow: its identity, languages, steps and end."""
 
     id: StepId
-    version: int = Field(ge=1)
+    version: StrictInt = Field(ge=1, le=MAX_VERSION)
     name: str = ""
     languages: list[str] = Field(min_length=1)
     default_language: str

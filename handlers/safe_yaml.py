@@ -40,6 +40,19 @@ class _NoAliasLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Construct one value; one PyYAML cannot (a huge number, a bad date) names its line."""
+        try:
+            return super().construct_object(node, deep)
+        except ValueError as error:
+            # Python reads at most 4300 digits; PyYAML lets that ValueError out as it is.
+            message = (
+                "this number has too many digits"
+                if node.tag == "tag:yaml.org,2002:int"
+                else f"this value cannot be read ({error})"
+            )
+            raise UnsafeYaml(message, line=node.start_mark.line + 1) from None
+
 
 def _check_size(text: str) -> None:
     if len(text) > MAX_YAML_BYTES or len(text.encode("utf-8")) > MAX_YAML_BYTES:

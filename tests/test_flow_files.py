@@ -73,7 +73,7 @@ def test_a_valid_flow_loads() -> None:
         ),
         (
             ("version: 1", "version: zero"),
-            "flow.yaml:2: 'version': Input should be a valid integer",
+            "flow.yaml:2: 'version' must be a whole number such as 2, not 'zero'",
         ),
         (("welcome: {en: Hi, nb: Hei}\n", ""), "flow.yaml:1: 'welcome' is missing"),
         (
@@ -129,3 +129,89 @@ def test_cli_validate_accepts_the_shipped_flows() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "ok (flow 'idea' version" in result.stdout
+
+
+RATED = VALID.replace(
+    "    question: {en: Idea, nb: Idé}\n",
+    "    question: {en: Idea, nb: Idé}\n"
+    "  - id: stars\n"
+    "    kind: rating\n"
+    "    question: {en: Stars, nb: Stjerner}\n"
+    "    max_attempts: 3\n"
+    "    branches:\n"
+    "      - {goto: end, answer_at_least: 4}\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # YAML's yes, floats and quoted numbers are not whole numbers; huge ones do not fit.
+        ("version: 1", "version: yes", "flow.yaml:2: 'version' must be a whole number"),
+        ("version: 1", "version: 2.0", "flow.yaml:2: 'version' must be a whole number"),
+        ("version: 1", 'version: "3"', "flow.yaml:2: 'version' must be a whole number"),
+        ("version: 1", "version: 0", "flow.yaml:2: 'version' must be at least 1"),
+        ("version: 1", "version: 1000001", "flow.yaml:2: 'version' must be at most 1000000"),
+        (
+            "version: 1",
+            "version: 99999999999999999999",
+            "flow.yaml:2: 'version' must be at most 1000000",
+        ),
+        ("version: 1", "version: " + "4" * 4000, "flow.yaml:2: 'version' must be at most"),
+        ("version: 1", "version: " + "5" * 5000, "flow.yaml:2: this number has too many digits"),
+        (
+            "max_attempts: 3",
+            "max_attempts: true",
+            "flow.yaml:13: 'steps[2].max_attempts' must be a whole number such as 2, not yes/no",
+        ),
+        (
+            "answer_at_least: 4",
+            "answer_at_least: 4.5",
+            "flow.yaml:15: 'steps[2].branches[1].answer_at_least' must be a whole number",
+        ),
+        (
+            "answer_at_least: 4",
+            "answer_at_least: 6",
+            "flow.yaml:15: 'steps[2].branches[1].answer_at_least' must be at most 5",
+        ),
+        (
+            "answer_at_least: 4",
+            "answer_at_most: 0",
+            "flow.yaml:15: 'steps[2].branches[1].answer_at_most' must be at least 1",
+        ),
+    ],
+)
+def test_numbers_are_strict_whole_numbers_in_range(old: str, new: str, expected: str) -> None:
+    assert old in RATED
+    found = problems(RATED.replace(old, new, 1))
+    assert any(problem.startswith(expected) for problem in found), found
+
+
+@pytest.mark.parametrize(
+    ("reminder", "expected"),
+    [
+        ("  after_hours: .inf\n", "'reminder.after_hours' must be at most 8760"),
+        ("  after_hours: .nan\n", "'reminder.after_hours'"),
+        ("  after_hours: yes\n", "'reminder.after_hours' must be a number"),
+        ("  draft_after_hours: 100000\n", "'reminder.draft_after_hours' must be at most 8760"),
+        (
+            "  after_hours: 24\n  text: {en: Hi, nb: Hei}\n  enabled: true\n"
+            "  draft_after_hours: 1.0e+400\n",
+            "'reminder.draft_after_hours' must be at most 8760",
+        ),
+    ],
+)
+def test_reminder_hours_are_finite_and_at_most_a_year(reminder: str, expected: str) -> None:
+    found = problems(RATED + "reminder:\n" + reminder)
+    assert any(expected in problem for problem in found), found
+
+
+def test_numbers_in_range_load() -> None:
+    flow = parse_flow(
+        RATED.replace("version: 1", "version: 1000000")
+        + "reminder:\n  after_hours: 1\n  draft_after_hours: 8760\n",
+        source="flow.yaml",
+    ).definition
+    assert flow.version == 1_000_000
+    assert flow.steps[1].branches[0].answer_at_least == 4
+    assert flow.reminder.draft_after_hours == 8760

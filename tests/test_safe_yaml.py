@@ -9,7 +9,7 @@ import pytest
 from bot.settings import Settings
 from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.flow_loader import FlowFileError, load_flows, parse_flow
-from handlers.safe_yaml import MAX_YAML_BYTES
+from handlers.safe_yaml import MAX_YAML_BYTES, UnsafeYaml, load_yaml
 from tests.conftest import SHIPPED_FLOWS
 
 # "Billion laughs": nine levels of nine aliases each, 9**9 values once expanded.
@@ -84,3 +84,16 @@ def test_status_labels_over_the_size_limit_are_refused(tmp_path: Path) -> None:
     with pytest.raises(StatusLabelsError) as raised:
         load_status_labels(labels_from(labels))
     assert str(raised.value) == f"{labels}:1: is larger than 1 MB"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9" * 5000, "this number has too many digits"),
+        ("2024-13-45", "this value cannot be read (month must be in 1..12)"),
+    ],
+)
+def test_a_value_yaml_cannot_construct_is_named_with_its_line(value: str, message: str) -> None:
+    with pytest.raises(UnsafeYaml) as raised:
+        load_yaml(f"a: 1\nb:\n  c: {value}\n")
+    assert (raised.value.line, raised.value.message) == (3, message)

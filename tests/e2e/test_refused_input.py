@@ -147,3 +147,62 @@ async def test_telegram_webhook_refuses_oversized_bodies_and_non_updates(
     assert unreadable.status_code == 200
     assert "Wobblecorn" not in bot.log()
     assert "Traceback" not in bot.log()
+
+
+# Far deeper than any real update or event, far under the body limit.
+DEEP = 50_000
+
+
+async def test_a_deeply_nested_webhook_body_gets_400_without_a_traceback(
+    bot_factory: BotFactory,
+) -> None:
+    bot = bot_factory(TELEGRAM_WEBHOOK_SECRET=SECRET)
+    url = f"{bot.url}/telegram/webhook"
+    bot.environment["TELEGRAM_WEBHOOK_URL"] = url
+    await bot.start()
+    signed = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for deep in [
+        b"[" * DEEP + b"]" * DEEP,
+        b'{"update_id": 7, "message": ' + b'{"a": ' * DEEP + b"1" + b"}" * DEEP + b"}",
+        b'{"update_id": 8, "message": ' + b"[" * 900 + b"]" * 900 + b"}",
+    ]:
+        assert (await post(url, deep, **signed)).status_code == 400
+    assert (await post(f"{bot.url}/healthz", b"")).status_code == 405  # still serving
+    assert "Traceback" not in bot.log()
+    assert " ERROR " not in bot.log()
+
+
+async def test_a_deeply_nested_signed_slack_body_gets_400_without_a_traceback(
+    bot_factory: BotFactory, slack_api: SlackWebApiDouble
+) -> None:
+    bot = await start_bot(bot_factory, slack_api)
+    events = events_to(bot)
+    nested = '{"type": "event_callback", "event": ' + "[" * DEEP + "]" * DEEP + "}"
+    payload = "[" * 900 + "]" * 900
+    for body, content_type in [
+        (nested, "application/json"),
+        ("[" * DEEP + "]" * DEEP, "application/json"),
+        (f"payload={'%5B' * DEEP}{'%5D' * DEEP}", "application/x-www-form-urlencoded"),
+        (
+            f'payload={{"type": "block_actions", "x": {payload}}}',
+            "application/x-www-form-urlencoded",
+        ),
+    ]:
+        response = await events.post(body, content_type=content_type)
+        assert response.status_code == 400, body[:40]
+    assert "Traceback" not in bot.log(), bot.log()
+    assert " ERROR " not in bot.log()
+    # A normal event is still taken.
+    slack_api.add(KARI)
+    response, _ = await events.event(
+        {
+            "type": "message",
+            "channel": KARI.dm_channel,
+            "channel_type": "im",
+            "user": KARI.user_id,
+            "team": KARI.team_id,
+            "text": "hello",
+            "ts": events.next_ts(),
+        }
+    )
+    assert response.status_code == 200
