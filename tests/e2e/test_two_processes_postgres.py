@@ -17,8 +17,9 @@ pytestmark = pytest.mark.postgres
 
 
 async def test_two_processes_share_the_conversation_and_send_each_reply_once(
-    telegram_api: TelegramBotApiDouble, bot_factory: BotFactory, postgres_url: str
+    postgres_url: str, telegram_api: TelegramBotApiDouble, bot_factory: BotFactory
 ) -> None:
+    # The database is asked for first, so it is dropped only after the bots have stopped.
     bots = [bot_factory(postgres_url, TELEGRAM_WEBHOOK_SECRET=SECRET) for _ in range(2)]
     for bot in bots:
         bot.environment["TELEGRAM_WEBHOOK_URL"] = f"{bot.url}/telegram/webhook"
@@ -51,10 +52,10 @@ async def test_two_processes_share_the_conversation_and_send_each_reply_once(
 
 
 async def test_two_processes_relay_staff_replies_once_each_and_in_order(
+    postgres_url: str,
     telegram_api: TelegramBotApiDouble,
     slack_api: SlackWebApiDouble,
     bot_factory: BotFactory,
-    postgres_url: str,
 ) -> None:
     bots = [bot_factory(postgres_url, **slack_settings(slack_api)) for _ in range(2)]
     # Only one process may poll Telegram; the other serves Slack events (and delivers).
