@@ -14,7 +14,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.similarity import similarity
+from handlers.ideas.similarity import similarity
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "similar_ideas.yaml"
 THRESHOLDS = [0.25, 0.30, 0.35, 0.40, 0.45, 0.50]

@@ -18,7 +18,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.similarity import SimilarityIndex
+from handlers.ideas.similarity import SimilarityIndex
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "similar_ideas.yaml"
 IDEAS = 100_000

@@ -17,10 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.console import PLATFORM as CONSOLE
-from bot.console import ConsoleScreen, run_console
-from bot.delivery import Channel, DeliveryWorker
-from bot.files import (
+from bot.console.channel import PLATFORM as CONSOLE
+from bot.console.channel import ConsoleScreen, run_console
+from bot.delivery.files import (
     SLACK_FILE_LIMITS,
     TELEGRAM_FILE_LIMITS,
     Files,
@@ -28,41 +27,42 @@ from bot.files import (
     SlackFiles,
     TelegramFiles,
 )
-from bot.http_server import HttpServer, build_http_app
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import Channel, DeliveryWorker
+from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
-from bot.pacing import Pacer
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.scheduler import run_every
 from bot.settings import Settings
 from bot.shutdown import Service, StopForced, StopOutcome, StopSignals, supervise
-from bot.slack_channel import SlackChannel
-from bot.slack_requests import SignedSlackRequests
-from bot.slack_sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
-from bot.slack_sender import PLATFORM as SLACK
-from bot.slack_sender import SlackSender
+from bot.slack.channel import SlackChannel
+from bot.slack.sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
+from bot.slack.sender import PLATFORM as SLACK
+from bot.slack.sender import SlackSender
+from bot.slack.signed_requests import SignedSlackRequests
 from bot.startup import until_reachable
 from bot.status_labels import load_status_labels
-from bot.telegram_channel import TelegramChannel
-from bot.telegram_sender import MESSAGE_LIMIT, TelegramSender
-from bot.telegram_translate import PLATFORM as TELEGRAM
-from handlers.dialogue import Dialogue
-from handlers.digest import Digest, DigestDesk, DigestSchedule
-from handlers.flow_loader import load_flows
-from handlers.idea_desk import ChangeResult, IdeaDesk
-from handlers.idea_status import MergeChange, StatusChange, StatusLabels
+from bot.telegram.channel import TelegramChannel
+from bot.telegram.sender import MESSAGE_LIMIT, TelegramSender
+from bot.telegram.translate import PLATFORM as TELEGRAM
+from handlers.dialogue.dialogue import Dialogue
+from handlers.flows.loader import load_flows
+from handlers.ideas.desk import ChangeResult, IdeaDesk
+from handlers.ideas.digest import Digest, DigestDesk, DigestSchedule
+from handlers.ideas.reminders import Reminders
+from handlers.ideas.status import MergeChange, StatusChange, StatusLabels
 from handlers.ports import OutboxSignal
-from handlers.reminders import Reminders
-from handlers.staff import StaffRoom
-from handlers.staff_desk import StaffDesk
+from handlers.staff.desk import StaffDesk
+from handlers.staff.room import StaffRoom
 from storage.database import create_engine, create_sessions
 from storage.dead_letters import SqlDeadLetters
-from storage.dialogue_store import SqlDialogueStore
+from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.event_queue import SqlEventQueue
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
-from storage.outbox_store import SqlOutboxStore
+from storage.outbox.store import SqlOutboxStore
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)

@@ -34,10 +34,10 @@ from bot.settings import Settings
 from bot.shutdown import StopForced
 from bot.status import status_report
 from bot.status_labels import StatusLabelsError, load_status_labels
-from handlers.digest import Digest
-from handlers.flow_loader import FlowFileError, LoadedFlow, load_flows
-from handlers.idea_desk import ChangeOutcome, ChangeResult
-from handlers.idea_status import (
+from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
+from handlers.ideas.desk import ChangeOutcome, ChangeResult
+from handlers.ideas.digest import Digest
+from handlers.ideas.status import (
     IdeaStatus,
     MergeChange,
     StatusChange,

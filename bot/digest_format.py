@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from handlers.digest import Digest, DigestIdea
-from handlers.idea_status import IdeaStatus, StatusLabels
+from handlers.ideas.digest import Digest, DigestIdea
+from handlers.ideas.status import IdeaStatus, StatusLabels
 
 
 def _plain(text: str) -> str:

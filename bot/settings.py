@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from handlers.digest import Frequency
+from handlers.ideas.digest import Frequency
 from storage.database import sqlite_file, with_async_driver
 
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from storage.database import sqlite_file
 from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
-from storage.outbox_store import SqlOutboxStore
+from storage.outbox.store import SqlOutboxStore
 from storage.tables import EventState
 
 logger = logging.getLogger(__name__)

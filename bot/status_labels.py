@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from bot.settings import Settings
-from handlers.idea_status import DEFAULT_LABELS, IdeaStatus, StatusLabels
-from handlers.safe_yaml import UnsafeYaml, load_yaml, read_yaml_text
+from handlers.flows.safe_yaml import UnsafeYaml, load_yaml, read_yaml_text
+from handlers.ideas.status import DEFAULT_LABELS, IdeaStatus, StatusLabels
 
 
 class StatusLabelsError(Exception):

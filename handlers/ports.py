@@ -9,10 +9,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from handlers.conversation import Attachment, ConversationKey, OutboundAction, OutgoingMessage
-from handlers.flow_engine import FlowState, IdeaDraft
-from handlers.flow_schema import FlowDefinition
-from handlers.idea_status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
-from handlers.staff import PostDigest, StaffAction, StaffCard, StaffRoom
+from handlers.flows.engine import FlowState, IdeaDraft
+from handlers.flows.schema import FlowDefinition
+from handlers.ideas.status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
+from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
 
 # How long after an event a platform may send it again: Telegram keeps an update for 24 hours
 # at most, and Slack retries within minutes.

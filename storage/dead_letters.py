@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.text_repair import repair_json
+from handlers.dialogue.text_repair import repair_json
 from storage.tables import DeadLetterRow, EventState, PlatformEventRow
 from storage.types import utc_now
 from storage.upsert import insert_if_absent

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.digest import Digest, DigestChange, DigestIdea, WaitingConversation
-from handlers.idea_status import IdeaStatus
+from handlers.ideas.digest import Digest, DigestChange, DigestIdea, WaitingConversation
+from handlers.ideas.similarity import SimilarityIndex
+from handlers.ideas.status import IdeaStatus
 from handlers.ports import ConversationStatus, Direction
-from handlers.similarity import SimilarityIndex
 from storage.tables import (
     ConversationRow,
     CustomerRow,

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from handlers.flow_loader import LoadedFlow
-from handlers.flow_schema import FlowDefinition
+from handlers.flows.loader import LoadedFlow
+from handlers.flows.schema import FlowDefinition
 from storage.tables import FlowVersionRow
 from storage.upsert import insert_if_absent
 

@@ -10,7 +10,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from handlers.idea_status import normalize_tag
+from handlers.ideas.status import normalize_tag
 from storage.tables import (
     CustomerRow,
     IdeaFollowerRow,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_database
 from bot.settings import Settings
-from handlers.flow_loader import LoadedFlow, load_flows
+from handlers.flows.loader import LoadedFlow, load_flows
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_FLOWS = ROOT / "flows"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.console import command_name
+from bot.console.channel import command_name
 
 
 def ideabot(*arguments: str, cwd: Path, stdin: str = "", language: str = "en_US.UTF-8") -> str:

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from bot.delivery import (
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import (
     Channel,
     DeliveryWorker,
     PermanentDeliveryError,
@@ -23,10 +24,9 @@ from bot.delivery import (
     backoff_seconds,
 )
 from bot.metrics import Metrics
-from bot.pacing import Pacer
 from handlers.conversation import ConversationKey, OutgoingMessage
-from storage.dialogue_store import SqlDialogueStore
-from storage.outbox_store import OutboxItem, SqlOutboxStore
+from storage.dialogue.store import SqlDialogueStore
+from storage.outbox.store import OutboxItem, SqlOutboxStore
 from storage.tables import CustomerRow
 from storage.types import utc_now
 from tests.waiting import eventually

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from bot.delivery import Channel, DeliveryWorker
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import Channel, DeliveryWorker
 from bot.metrics import Metrics
-from bot.pacing import Pacer
-from storage.outbox_store import OutboxItem, SqlOutboxStore
+from storage.outbox.store import OutboxItem, SqlOutboxStore
 from storage.tables import OutboxRow
 from tests.test_delivery import enqueue
 from tests.waiting import eventually

@@ -20,10 +20,12 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("path", sorted(HANDLERS.rglob("*.py")), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path", sorted(HANDLERS.rglob("*.py")), ids=lambda path: path.relative_to(HANDLERS).as_posix()
+)
 def test_handlers_import_no_platform_or_database_code(path: Path) -> None:
     offending = {name for name in imported_modules(path) if name.split(".")[0] in FORBIDDEN}
-    assert not offending, f"{path.name} imports {sorted(offending)}"
+    assert not offending, f"{path.relative_to(HANDLERS)} imports {sorted(offending)}"
 
 
 def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
-from handlers.dialogue import Dialogue, merge_replies, resolve_language
-from handlers.flow_loader import LoadedFlow
-from storage.dialogue_store import SqlDialogueStore
+from handlers.dialogue.dialogue import Dialogue, merge_replies, resolve_language
+from handlers.flows.loader import LoadedFlow
+from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.idea_queries import export_ideas
-from storage.outbox_store import OutboxItem, SqlOutboxStore
+from storage.outbox.store import OutboxItem, SqlOutboxStore
 
 KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
 
@@ -315,7 +315,7 @@ def test_replies_without_buttons_merge_into_the_next() -> None:
 async def test_a_conversation_finishes_the_flow_version_it_started(
     sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
 ) -> None:
-    from handlers.flow_loader import parse_flow
+    from handlers.flows.loader import parse_flow
     from tests.conftest import SHIPPED_FLOWS
 
     old = await make_customer(sqlite_sessions, shipped_flows)

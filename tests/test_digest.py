@@ -8,15 +8,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digest_format import digest_text
-from bot.slack_format import escape
+from bot.slack.format import escape
 from handlers.conversation import ConversationKey
-from handlers.digest import DigestDesk, DigestSchedule, Frequency
-from handlers.flow_loader import LoadedFlow
-from handlers.idea_status import IdeaStatus, StatusLabels, TagChange
-from handlers.staff import StaffRoom
-from storage.dialogue_store import SqlDialogueStore
+from handlers.flows.loader import LoadedFlow
+from handlers.ideas.digest import DigestDesk, DigestSchedule, Frequency
+from handlers.ideas.status import IdeaStatus, StatusLabels, TagChange
+from handlers.staff.room import StaffRoom
+from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
-from storage.outbox_store import SqlOutboxStore
+from storage.outbox.store import SqlOutboxStore
 from storage.types import utc_now
 from tests.test_dialogue import CountingSignal, finish_default_flow, make_customer
 from tests.test_idea_desk import change, desk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.flow_engine import (
+from handlers.flows.engine import (
     END,
     SKIP_VALUE,
     Answer,
@@ -15,8 +15,8 @@ from handlers.flow_engine import (
     question,
     revise,
 )
-from handlers.flow_loader import LoadedFlow, parse_flow
-from handlers.flow_schema import FlowDefinition
+from handlers.flows.loader import LoadedFlow, parse_flow
+from handlers.flows.schema import FlowDefinition
 
 SMALL_FLOW = """
 id: small
@@ -232,7 +232,7 @@ def test_finishing_records_an_idea_with_every_answer(flow: FlowDefinition) -> No
 
 
 def test_long_titles_are_cut_on_a_word() -> None:
-    from handlers.flow_engine import _title
+    from handlers.flows.engine import _title
 
     title = _title("word " * 40)
     assert len(title) <= 80

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.flow_loader import FlowFileError, LoadedFlow, load_flows, parse_flow
-from handlers.flow_schema import AnswerKind, IdeaField
+from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows, parse_flow
+from handlers.flows.schema import AnswerKind, IdeaField
 
 VALID = """\
 id: tiny

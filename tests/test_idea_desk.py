@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_commands import (
+from bot.slack.commands import (
     Merge,
     Search,
     SetStatus,
@@ -15,9 +15,9 @@ from bot.slack_commands import (
     search_results,
 )
 from handlers.conversation import ConversationKey
-from handlers.flow_loader import LoadedFlow
-from handlers.idea_desk import ChangeOutcome, IdeaDesk
-from handlers.idea_status import (
+from handlers.flows.loader import LoadedFlow
+from handlers.ideas.desk import ChangeOutcome, IdeaDesk
+from handlers.ideas.status import (
     IdeaStatus,
     MergeChange,
     StatusChange,
@@ -25,10 +25,10 @@ from handlers.idea_status import (
     TagChange,
     parse_status,
 )
-from storage.dialogue_store import SqlDialogueStore
+from storage.dialogue.store import SqlDialogueStore
 from storage.idea_queries import IdeaFilter, export_ideas
-from storage.outbox_rows import BULK
-from storage.outbox_store import SqlOutboxStore
+from storage.outbox.rows import BULK
+from storage.outbox.store import SqlOutboxStore
 from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow
 from storage.types import utc_now
 from tests.test_dialogue import (

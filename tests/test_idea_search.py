@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_commands import Search, parse_ideas_command
-from handlers.idea_status import StatusLabels
+from bot.slack.commands import Search, parse_ideas_command
+from handlers.ideas.status import StatusLabels
 from storage.idea_queries import IdeaCatalog, IdeaFilter, export_ideas
 from storage.tables import ConversationRow, CustomerRow, IdeaRow
 from storage.types import utc_now

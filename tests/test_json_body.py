@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.json_body import MAX_DEPTH, TooDeep, check_depth, read_json, why_unread
+from bot.http.json_body import MAX_DEPTH, TooDeep, check_depth, read_json, why_unread
 
 
 def nested(levels: int) -> str:

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.flow_loader import LoadedFlow
-from handlers.reminders import Reminders, SweepResult
-from storage.dialogue_store import SqlDialogueStore
+from handlers.flows.loader import LoadedFlow
+from handlers.ideas.reminders import Reminders, SweepResult
+from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog
 from storage.idea_queries import export_ideas
 from storage.types import utc_now

@@ -8,8 +8,8 @@ import pytest
 
 from bot.settings import Settings
 from bot.status_labels import StatusLabelsError, load_status_labels
-from handlers.flow_loader import FlowFileError, load_flows, parse_flow
-from handlers.safe_yaml import MAX_YAML_BYTES, UnsafeYaml, load_yaml
+from handlers.flows.loader import FlowFileError, load_flows, parse_flow
+from handlers.flows.safe_yaml import MAX_YAML_BYTES, UnsafeYaml, load_yaml
 from tests.conftest import SHIPPED_FLOWS
 
 # "Billion laughs": nine levels of nine aliases each, 9**9 values once expanded.

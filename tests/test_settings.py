@@ -121,7 +121,7 @@ def test_slack_socket_mode_needs_no_signing_secret() -> None:
 
 def test_status_labels_can_be_renamed_and_mistakes_are_named(tmp_path: Path) -> None:
     from bot.status_labels import StatusLabelsError, load_status_labels
-    from handlers.idea_status import IdeaStatus
+    from handlers.ideas.status import IdeaStatus
 
     labels_file = tmp_path / "statuses.yaml"
     labels_file.write_text("planned: {en: Coming soon, nb: Kommer snart}\n", encoding="utf-8")

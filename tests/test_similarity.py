@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.similarity_eval import labelled_pairs, scores
-from handlers.similarity import SimilarityIndex, features, similarity
+from handlers.ideas.similarity import SimilarityIndex, features, similarity
 
 THRESHOLD = 0.30
 

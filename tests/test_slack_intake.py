@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.app import open_runtime, slack_client
-from bot.http_server import build_http_app
+from bot.http.server import build_http_app
 from bot.settings import Settings
-from bot.slack_channel import SlackChannel
+from bot.slack.channel import SlackChannel
 from storage.event_queue import SqlEventQueue
 from tests.doubles.slack_api import BOT_TOKEN, SIGNING_SECRET, STAFF_CHANNEL, SlackWebApiDouble
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from bot.slack_commands import IDEAS_COMMAND
-from bot.slack_translate import SLASH_COMMAND
+from bot.slack.commands import IDEAS_COMMAND
+from bot.slack.translate import SLASH_COMMAND
 
 MANIFEST = Path(__file__).resolve().parent.parent / "docs" / "slack-app-manifest.yaml"
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.app import Runtime, open_runtime, slack_client
 from bot.settings import Settings
-from bot.slack_channel import SlackChannel
+from bot.slack.channel import SlackChannel
 from tests.doubles.slack_api import BOT_TOKEN, SIGNING_SECRET, STAFF_CHANNEL, SlackWebApiDouble
 from tests.waiting import eventually
 

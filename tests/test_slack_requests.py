@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.slack_requests import SignedSlackRequests, WithoutRequestBodies
+from bot.slack.signed_requests import SignedSlackRequests, WithoutRequestBodies
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 

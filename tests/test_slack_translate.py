@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from bot.slack_format import card_blocks, escape, question_blocks
-from bot.slack_translate import (
+from bot.slack.format import card_blocks, escape, question_blocks
+from bot.slack.staff_access import Role
+from bot.slack.translate import (
     SlackTranslator,
     SlackUser,
     Workspace,
     event_identity,
     slack_to_plain,
 )
-from bot.staff_access import Role
 from handlers.conversation import ConversationKey, IncomingMessage
-from handlers.staff import (
+from handlers.staff.room import (
     CardAction,
     CardActionKind,
     HandOffReason,
@@ -50,7 +50,7 @@ async def lookup(user_id: str) -> SlackUser:
     return PEOPLE[user_id]
 
 
-# Who is staff here: Anne (in the staff channel); bot.staff_access has its own tests.
+# Who is staff here: Anne (in the staff channel); bot.slack.staff_access has its own tests.
 STAFF = {"U0ANNE"}
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import staff_access
-from bot.slack_channel import SlackUsers
-from bot.staff_access import AccessUnknown, Role, StaffAccess
+from bot.slack import staff_access
+from bot.slack.channel import SlackUsers
+from bot.slack.staff_access import AccessUnknown, Role, StaffAccess
 from tests.doubles.slack_api import (
     BOT_TOKEN,
     OTHER_TEAM_ID,

@@ -10,19 +10,19 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import ConversationKey
-from handlers.dialogue import Dialogue
-from handlers.flow_loader import LoadedFlow
-from handlers.staff import (
+from handlers.dialogue.dialogue import Dialogue
+from handlers.flows.loader import LoadedFlow
+from handlers.staff.desk import STAFF_IN_DIRECT_MESSAGE, StaffDesk, StaffOutcome
+from handlers.staff.room import (
     CardAction,
     CardActionKind,
     StaffDirectMessage,
     StaffMessage,
     StaffRoom,
 )
-from handlers.staff_desk import STAFF_IN_DIRECT_MESSAGE, StaffDesk, StaffOutcome
-from storage.dialogue_store import SqlDialogueStore
+from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
-from storage.outbox_store import OutboxItem, SentReceipt, SqlOutboxStore
+from storage.outbox.store import OutboxItem, SentReceipt, SqlOutboxStore
 from storage.types import utc_now
 from tests.test_dialogue import CountingSignal, Customer, finish_default_flow, texts
 

@@ -10,8 +10,8 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import Button, ButtonsUsed, ConversationKey, OutgoingMessage
-from handlers.flow_engine import FlowState, IdeaDraft
-from handlers.flow_loader import LoadedFlow, parse_flow
+from handlers.flows.engine import FlowState, IdeaDraft
+from handlers.flows.loader import LoadedFlow, parse_flow
 from handlers.ports import (
     REDELIVERY_WINDOW,
     ConversationRecord,
@@ -19,7 +19,7 @@ from handlers.ports import (
     Direction,
     TranscriptEntry,
 )
-from storage.dialogue_store import SqlDialogueStore
+from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import (
     FlowVersionConflict,
     SqlFlowCatalog,
@@ -27,7 +27,7 @@ from storage.flow_store import (
     version_conflicts,
 )
 from storage.idea_queries import export_ideas, idea_with_transcript
-from storage.outbox_store import SqlOutboxStore
+from storage.outbox.store import SqlOutboxStore
 from storage.tables import InboxRow
 from storage.types import utc_now
 

@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.conversation import ConversationKey, DeliveryReport, OutgoingMessage
-from handlers.flow_engine import FlowState
+from handlers.flows.engine import FlowState
 from handlers.ports import ConversationRecord, ConversationStatus
-from handlers.staff import HandOffReason, PostCard, StaffCard, StaffRoom, ThreadPost
-from storage.dialogue_store import SqlDialogueStore
+from handlers.staff.room import HandOffReason, PostCard, StaffCard, StaffRoom, ThreadPost
+from storage.dialogue.store import SqlDialogueStore
 from storage.event_queue import SqlEventQueue
-from storage.outbox_actions import OutboxAction
-from storage.outbox_store import SentReceipt, SqlOutboxStore
+from storage.outbox.actions import OutboxAction
+from storage.outbox.store import SentReceipt, SqlOutboxStore
 from storage.tables import OutboxRow
 from storage.types import utc_now
 

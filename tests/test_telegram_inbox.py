@@ -10,9 +10,9 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.telegram_translate import to_incoming_message
-from bot.telegram_updates import read_update
-from handlers.flow_loader import LoadedFlow
+from bot.telegram.translate import to_incoming_message
+from bot.telegram.updates import read_update
+from handlers.flows.loader import LoadedFlow
 from storage.tables import InboxRow
 from storage.types import utc_now
 from tests.test_dialogue import Customer, make_customer, texts

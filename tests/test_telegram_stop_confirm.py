@@ -11,7 +11,7 @@ import pytest
 from telegram import Bot
 
 from bot.metrics import Metrics
-from bot.telegram_channel import TelegramChannel
+from bot.telegram.channel import TelegramChannel
 from handlers.conversation import IncomingMessage
 from tests.doubles.telegram_bot_api import Customer, FaultPlan, TelegramBotApiDouble
 
@@ -94,7 +94,7 @@ async def test_a_telegram_it_cannot_reach_at_the_stop_is_a_warning(
         seed=1, server_error_rate=1.0, methods=frozenset({"getUpdates"})
     )
     channel.stop()
-    with caplog.at_level(logging.WARNING, logger="bot.telegram_channel"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.channel"):
         dialogue.release.set()
         await asyncio.wait_for(running, 10)
     assert telegram_api.injected["getUpdates"] == 1

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from telegram import Bot, Update
 
-from bot.telegram_translate import to_incoming_message
-from bot.telegram_updates import external_id
+from bot.telegram.translate import to_incoming_message
+from bot.telegram.updates import external_id
 from handlers.conversation import AttachmentKind, ConversationKey, IncomingMessage
 
 PAYLOADS = Path(__file__).parent / "data" / "telegram"

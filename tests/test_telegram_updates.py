@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from telegram import Bot
 
-from bot.telegram_updates import read_update
+from bot.telegram.updates import read_update
 from storage.dead_letters import raw_json
 
 WORDS = "private words of a customer"

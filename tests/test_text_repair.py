@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.text_repair import repair_json, repair_text
+from handlers.dialogue.text_repair import repair_json, repair_text
 
 
 @pytest.mark.parametrize(

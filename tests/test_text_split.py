@@ -2,7 +2,7 @@
 
 import pytest
 
-from handlers.text_split import split_text
+from handlers.dialogue.text_split import split_text
 
 
 def units(text: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from bot.staff_access import CANNOT_CHECK, NO_STAFF_CHANNEL, REFUSAL
+from bot.slack.staff_access import CANNOT_CHECK, NO_STAFF_CHANNEL, REFUSAL
 from tests.doubles.slack_api import (
     OTHER_TEAM_ID,
     STAFF_CHANNEL,

@@ -1,0 +1,1 @@
+"""Slack: customers' DMs, the staff channel and its /ideas command, and who may use them."""

@@ -1,0 +1,182 @@
+"""Sends outbox items through the Slack Web API, and sorts its errors for the delivery worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery.files import Files
+from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
+from bot.digest_format import digest_text
+from bot.slack.format import card_blocks, escape, question_blocks
+from handlers.conversation import Attachment
+from handlers.ideas.digest import Digest
+from handlers.ideas.status import StatusLabels
+from handlers.staff.room import StaffCard
+from storage.outbox.actions import OutboxAction
+from storage.outbox.store import OutboxItem
+
+PLATFORM = "slack"
+# A bot message's section text; longer messages are split by the dialogue before this.
+MESSAGE_LIMIT = 3000
+CUSTOMER_ICON = ":speech_balloon:"
+
+# Errors that no retry can fix: the channel, the token or the app's rights are gone.
+_PERMANENT = {
+    "channel_not_found": "the channel does not exist or the app cannot see it",
+    "is_archived": "the channel is archived",
+    "not_in_channel": "the app is not in the channel (invite it with /invite @ideabot)",
+    "invalid_auth": "the bot token is not valid",
+    "token_revoked": "the bot token was revoked",
+    "token_expired": "the bot token expired",
+    "account_inactive": "the bot's account is deactivated",
+    "not_authed": "no bot token was sent",
+    "missing_scope": "the app lacks a scope it needs (see docs/slack-app-manifest.yaml)",
+    "restricted_action": "the workspace does not allow the app to post there",
+    "user_not_found": "the Slack user does not exist",
+    "cannot_dm_bot": "that user is a bot",
+    "user_disabled": "the customer's Slack account is deactivated",
+}
+# Of those, the ones that mean a customer's direct-message chat cannot be reached any more.
+_CUSTOMER_GONE = {"channel_not_found", "is_archived", "user_not_found", "user_disabled"}
+
+
+class SlackSender:
+    """Carries out customer messages, staff cards, thread posts, notices and reactions."""
+
+    def __init__(
+        self, client: AsyncWebClient, *, files: Files, labels: StatusLabels | None = None
+    ) -> None:
+        self._client = client
+        self._files = files
+        self._labels = labels or StatusLabels.default()
+
+    async def deliver(self, item: OutboxItem) -> str:
+        """Make the Web API call; the Slack message ``ts`` on success."""
+        try:
+            return await self._call(item)
+        except SlackApiError as error:
+            raise _sorted(item, error) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise TransientDeliveryError(f"Slack unreachable: {type(error).__name__}") from error
+        except SlackRequestError as error:
+            # files_upload_v2's own upload step failed (not a Web API error).
+            raise TransientDeliveryError("Slack file upload failed") from error
+
+    async def _call(self, item: OutboxItem) -> str:
+        payload = item.payload
+        channel = item.chat_id
+        action = item.action
+        if action == OutboxAction.SEND:
+            if payload.get("attachments"):
+                return await self._upload(channel, None, payload["attachments"][0])
+            text = payload["text"]
+            response = await self._client.chat_postMessage(
+                channel=channel,
+                text=escape(text),
+                blocks=question_blocks(text, payload.get("buttons", [])),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return str(response["ts"])
+        if action == OutboxAction.MARK_BUTTONS_USED:
+            text = payload["text"] or "✔"
+            await self._client.chat_update(
+                channel=channel,
+                ts=payload["message_id"],
+                text=escape(text),
+                blocks=question_blocks(text, []),
+            )
+            return str(payload["message_id"])
+        if action == OutboxAction.POST_DIGEST:
+            digest = Digest.from_json(payload["digest"])
+            response = await self._client.chat_postMessage(
+                channel=channel,
+                text=digest_text(digest, self._labels, escape=escape, bold="*"),
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            return str(response["ts"])
+        if action == OutboxAction.POST_CARD:
+            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]), self._labels)
+            response = await self._client.chat_postMessage(
+                channel=channel, text=fallback, blocks=blocks, unfurl_links=False
+            )
+            return str(response["ts"])
+        thread_ref = payload.get("thread_ref")
+        if not thread_ref:
+            raise PermanentDeliveryError(
+                f"conversation {payload['conversation_id']} has no staff thread "
+                "(its card was never posted)"
+            )
+        if action == OutboxAction.UPDATE_CARD:
+            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]), self._labels)
+            await self._client.chat_update(
+                channel=channel, ts=thread_ref, text=fallback, blocks=blocks
+            )
+            return str(thread_ref)
+        if action == OutboxAction.THREAD_POST:
+            return await self._post_in_thread(channel, thread_ref, payload)
+        if action == OutboxAction.STAFF_NOTICE:
+            response = await self._client.chat_postEphemeral(
+                channel=channel, user=payload["user_id"], text=payload["text"], thread_ts=thread_ref
+            )
+            return str(response.get("message_ts", ""))
+        if action == OutboxAction.REACT:
+            try:
+                await self._client.reactions_add(
+                    channel=channel, timestamp=payload["message_ref"], name=payload["name"]
+                )
+            except SlackApiError as error:
+                # A retried reaction that landed the first time.
+                if error.response.get("error") != "already_reacted":
+                    raise
+            return str(payload["message_ref"])
+        raise PermanentDeliveryError(f"Slack cannot carry out '{action}'")
+
+    async def _upload(self, channel: str, thread_ref: str | None, data: dict[str, Any]) -> str:
+        fetched = await self._files.fetch(Attachment.from_json(data))
+        extra: dict[str, Any] = {"thread_ts": thread_ref} if thread_ref else {}
+        response = await self._client.files_upload_v2(
+            channel=channel, file=fetched.data, filename=fetched.name, title=fetched.name, **extra
+        )
+        return str((response.get("file") or {}).get("id", ""))
+
+    async def _post_in_thread(self, channel: str, thread_ref: str, payload: dict[str, Any]) -> str:
+        author = payload.get("author", "")
+        if payload.get("attachments"):
+            return await self._upload(channel, thread_ref, payload["attachments"][0])
+        words = escape(payload.get("text", ""))
+        extra: dict[str, Any] = {}
+        if author:
+            # Shown under the customer's name (needs the chat:write.customize scope).
+            extra = {"username": author[:80], "icon_emoji": CUSTOMER_ICON}
+        response = await self._client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ref,
+            text=words or "(empty message)",
+            unfurl_links=False,
+            unfurl_media=False,
+            **extra,
+        )
+        return str(response["ts"])
+
+
+def _sorted(item: OutboxItem, error: SlackApiError) -> Exception:
+    """The delivery error a Slack API error amounts to."""
+    response = error.response
+    status = response.status_code
+    code = str(response.get("error", "")) if isinstance(response.data, dict) else ""
+    if status == 429 or code == "ratelimited":
+        retry_after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        return RetryLater(float(retry_after) if retry_after else 1.0)
+    if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable"):
+        return TransientDeliveryError(f"Slack answered {status} {code}".strip())
+    reason = _PERMANENT.get(code, f"Slack refused the request: {code or status}")
+    is_customer_chat = item.action in (OutboxAction.SEND, OutboxAction.MARK_BUTTONS_USED)
+    return PermanentDeliveryError(
+        reason, recipient_unreachable=is_customer_chat and code in _CUSTOMER_GONE
+    )

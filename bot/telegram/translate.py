@@ -1,0 +1,121 @@
+"""Translates Telegram updates into the core's IncomingMessage, and nothing more."""
+
+from __future__ import annotations
+
+from telegram import Message, Update, User
+
+from bot.telegram.updates import earlier_external_id
+from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
+from handlers.dialogue.text_repair import repair_text
+
+PLATFORM = "telegram"
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if message.photo:
+        largest = max(message.photo, key=lambda size: size.width * size.height)
+        found.append(
+            Attachment(
+                AttachmentKind.PHOTO,
+                platform=PLATFORM,
+                file_id=largest.file_id,
+                mime_type="image/jpeg",
+                size_bytes=largest.file_size,
+                details={"width": largest.width, "height": largest.height},
+            )
+        )
+    for kind, media in (
+        (AttachmentKind.DOCUMENT, message.document),
+        (AttachmentKind.AUDIO, message.audio),
+        (AttachmentKind.VIDEO, message.video),
+        (AttachmentKind.VOICE, message.voice),
+    ):
+        if media is not None:
+            found.append(
+                Attachment(
+                    kind,
+                    platform=PLATFORM,
+                    file_id=media.file_id,
+                    file_name=repair_text(getattr(media, "file_name", None) or ""),
+                    mime_type=repair_text(getattr(media, "mime_type", None) or ""),
+                    size_bytes=media.file_size,
+                )
+            )
+    if message.sticker is not None:
+        found.append(
+            Attachment(
+                AttachmentKind.STICKER,
+                platform=PLATFORM,
+                file_id=message.sticker.file_id,
+                details={"emoji": repair_text(message.sticker.emoji or "")},
+            )
+        )
+    if message.location is not None:
+        found.append(
+            Attachment(
+                AttachmentKind.LOCATION,
+                details={
+                    "latitude": message.location.latitude,
+                    "longitude": message.location.longitude,
+                },
+            )
+        )
+    if message.contact is not None:
+        found.append(
+            Attachment(
+                AttachmentKind.CONTACT,
+                details={
+                    "phone_number": repair_text(message.contact.phone_number),
+                    "name": repair_text(
+                        " ".join(
+                            part
+                            for part in (message.contact.first_name, message.contact.last_name)
+                            if part
+                        )
+                    ),
+                },
+            )
+        )
+    return tuple(found)
+
+
+def _key(chat_id: int, user: User) -> ConversationKey:
+    return ConversationKey(platform=PLATFORM, chat_id=str(chat_id), user_id=str(user.id))
+
+
+def to_incoming_message(update: Update, *, external_id: str) -> IncomingMessage | None:
+    """The customer event in ``update``, kept as ``external_id``; None if not a customer's."""
+    # Rows an older ideabot wrote name the update by its update_id alone.
+    earlier_id = earlier_external_id(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        carrier = query.message if isinstance(query.message, Message) else None
+        chat_id = carrier.chat.id if carrier is not None else query.from_user.id
+        return IncomingMessage(
+            key=_key(chat_id, query.from_user),
+            external_id=external_id,
+            earlier_external_id=earlier_id,
+            display_name=repair_text(query.from_user.full_name),
+            language_code=repair_text(query.from_user.language_code or ""),
+            button_payload=repair_text(query.data or ""),
+            button_message_id=str(carrier.message_id) if carrier is not None else "",
+            button_message_text=repair_text(carrier.text or "") if carrier is not None else "",
+            is_private_chat=carrier is None or carrier.chat.type == "private",
+        )
+    message = update.message or update.edited_message
+    # Channel posts and service messages have no sender; they are not customers talking.
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    return IncomingMessage(
+        key=_key(message.chat.id, message.from_user),
+        external_id=external_id,
+        earlier_external_id=earlier_id,
+        text=repair_text(message.text or message.caption or ""),
+        display_name=repair_text(message.from_user.full_name),
+        language_code=repair_text(message.from_user.language_code or ""),
+        attachments=_attachments(message),
+        platform_message_id=str(message.message_id),
+        edited=update.edited_message is not None,
+        is_private_chat=message.chat.type == "private",
+    )

@@ -1,0 +1,569 @@
+"""The one door into the core: each customer message becomes one transaction and its replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from enum import StrEnum
+
+from handlers.conversation import (
+    Button,
+    ButtonsUsed,
+    FileLimits,
+    IncomingMessage,
+    OutboundAction,
+    OutgoingMessage,
+)
+from handlers.dialogue.handoff import HandOff
+from handlers.dialogue.keyed_locks import KeyedLocks
+from handlers.dialogue.text_split import split_text
+from handlers.dialogue.turn import Turn
+from handlers.flows.engine import (
+    SAME_AS,
+    Answer,
+    Transition,
+    advance,
+    ask_if_same,
+    begin,
+    draft_idea,
+    finish,
+    parse_button_payload,
+    question,
+    revise,
+    same_or_not,
+)
+from handlers.flows.schema import END, AnswerKind, FlowDefinition
+from handlers.ports import (
+    ConversationRecord,
+    ConversationStatus,
+    DialogueStore,
+    DialogueTransaction,
+    Direction,
+    FlowCatalog,
+    OutboxSignal,
+    TranscriptEntry,
+)
+from handlers.staff.room import StaffRoom
+from handlers.texts import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, Text, text
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE_PAYLOAD = "lang:"
+# Commands that work the same whether the conversation is with the flow or with staff.
+_ANYTIME_COMMANDS = ("/help", "/language", "/unsubscribe", "/subscribe")
+USED_BUTTON_MARK = "✔"
+_LANGUAGE_ALIASES = {
+    "no": "nb",
+    "nn": "nb",
+    "norsk": "nb",
+    "bokmål": "nb",
+    "bokmal": "nb",
+    "norwegian": "nb",
+    "english": "en",
+    "engelsk": "en",
+}
+
+
+def resolve_language(code: str, supported: Sequence[str], fallback: str) -> str:
+    """The supported language closest to a platform's code (``nb-NO`` → nb, ``no`` → nb)."""
+    folded = code.strip().casefold().replace("_", "-")
+    primary = folded.split("-")[0]
+    for candidate in (
+        folded,
+        primary,
+        _LANGUAGE_ALIASES.get(folded),
+        _LANGUAGE_ALIASES.get(primary),
+    ):
+        if candidate is not None and candidate in supported:
+            return candidate
+    return fallback
+
+
+def merge_replies(replies: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
+    """Join a reply without buttons to the next one, so a turn costs as few messages as it can."""
+    merged: list[OutgoingMessage] = []
+    for reply in replies:
+        if merged and not merged[-1].buttons:
+            merged[-1] = OutgoingMessage(f"{merged[-1].text}\n\n{reply.text}", reply.buttons)
+        else:
+            merged.append(reply)
+    return merged
+
+
+class Greeting(StrEnum):
+    """How a new conversation opens."""
+
+    FLOW_WELCOME = "flow_welcome"
+    WELCOME_BACK = "welcome_back"
+    IDEA_TAKEN = "idea_taken"
+    NONE = "none"
+
+
+class Dialogue:
+    """Handles customer messages one at a time per conversation, each in one transaction."""
+
+    def __init__(
+        self,
+        *,
+        store: DialogueStore,
+        flows: FlowCatalog,
+        outbox_signal: OutboxSignal,
+        message_limits: Mapping[str, int],
+        staff_room: StaffRoom | None = None,
+        similar_at_least: float = 0.0,
+        file_limits: Mapping[str, FileLimits] | None = None,
+        reopen_closed_threads: bool = False,
+    ) -> None:
+        # 0 turns the similar-idea question off; docs/benchmarks.md measures the threshold.
+        self._similar_at_least = similar_at_least
+        self._handoff = HandOff(
+            room=staff_room,
+            file_limits=file_limits or {},
+            reopen_closed_threads=reopen_closed_threads,
+        )
+        self._store = store
+        self._flows = flows
+        self._outbox_signal = outbox_signal
+        self._message_limits = message_limits
+        self._locks = KeyedLocks()
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages customers can choose: the default flow's that ideabot has texts for."""
+        flow_languages = self._flows.default_flow.languages
+        return [language for language in flow_languages if language in SUPPORTED_LANGUAGES] or [
+            self._flows.default_flow.default_language
+        ]
+
+    async def handle(self, message: IncomingMessage) -> bool:
+        """Take one customer message; False when it had been handled before (a redelivery)."""
+        async with self._locks.hold(message.key), self._store.transaction() as transaction:
+            claimed = await transaction.claim_inbound(
+                platform=message.key.platform,
+                external_id=message.external_id,
+                earlier_id=message.earlier_external_id,
+            )
+            if not claimed:
+                logger.info(
+                    "skipped a redelivered %s event %s",
+                    message.key.platform,
+                    message.external_id,
+                )
+                return False
+            await self._take_turn(transaction, message)
+        self._outbox_signal.outbox_changed()
+        return True
+
+    async def _take_turn(self, transaction: DialogueTransaction, message: IncomingMessage) -> None:
+        if not message.is_private_chat:
+            if message.text.startswith("/"):
+                default = self._flows.default_flow.default_language
+                language = resolve_language(message.language_code, self.languages, default)
+                reply = OutgoingMessage(text(Text.PRIVATE_CHATS_ONLY, language))
+                await transaction.enqueue(key=message.key, actions=[reply])
+            return
+        flow = self._flows.default_flow
+        customer = await transaction.customer_for(
+            key=message.key,
+            display_name=message.display_name,
+            language=resolve_language(message.language_code, self.languages, flow.default_language),
+        )
+        turn = Turn(
+            customer=customer,
+            language=customer.language,
+            conversation=await transaction.open_conversation(customer_id=customer.id),
+            replies=[],
+            actions_first=[],
+        )
+        command, _, argument = message.text.strip().partition(" ")
+        command = command.split("@")[0].casefold()
+        is_command = message.button_payload is None and command.startswith("/")
+        if (
+            turn.conversation is None
+            and not is_command
+            and message.button_payload is None
+            and not message.edited
+        ):
+            await self._handoff.reopen_last_thread(transaction, turn)
+        with_staff = (
+            turn.conversation is not None
+            and turn.conversation.status is ConversationStatus.WITH_STAFF
+        )
+        language_button = bool(
+            message.button_payload and message.button_payload.startswith(LANGUAGE_PAYLOAD)
+        )
+        if with_staff and not language_button and not (is_command and command in _ANYTIME_COMMANDS):
+            await self._take_with_staff(transaction, turn, message, command if is_command else "")
+        elif message.edited:
+            await self._take_edit(transaction, turn, message)
+        elif language_button:
+            assert message.button_payload is not None
+            await self._choose_language(
+                transaction, turn, message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
+            )
+            self._mark_button_used(turn, message, language_chosen=True)
+        elif is_command and not message.attachments:
+            await self._take_command(transaction, turn, command, argument.strip())
+        else:
+            await self._take_answer(transaction, turn, message)
+        await self._finish_turn(transaction, turn, message)
+
+    async def _take_command(
+        self, transaction: DialogueTransaction, turn: Turn, command: str, argument: str
+    ) -> None:
+        language = turn.language
+        if command == "/start":
+            if turn.conversation is not None:
+                turn.replies.append(OutgoingMessage(text(Text.RESUMING, language)))
+                turn.replies.append(await self._current_question(turn))
+            else:
+                await self._begin(turn, greeting=Greeting.FLOW_WELCOME)
+        elif command == "/restart":
+            await self._close(transaction, turn, ConversationStatus.CANCELLED)
+            turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
+            await self._begin(turn, greeting=Greeting.NONE)
+        elif command == "/cancel":
+            if turn.conversation is None:
+                turn.replies.append(OutgoingMessage(text(Text.NOTHING_TO_CANCEL, language)))
+            else:
+                await self._close(transaction, turn, ConversationStatus.CANCELLED)
+                turn.replies.append(OutgoingMessage(text(Text.CANCELLED, language)))
+        elif command == "/help":
+            turn.replies.append(OutgoingMessage(text(Text.HELP, language)))
+        elif command == "/language":
+            await self._choose_language(transaction, turn, argument)
+        elif command == "/skip" and turn.conversation is not None:
+            await self._advance(transaction, turn, Answer(skip=True))
+        elif command in ("/unsubscribe", "/subscribe"):
+            wants = command == "/subscribe"
+            await transaction.set_wants_updates(customer_id=turn.customer.id, wants_updates=wants)
+            turn.replies.append(
+                OutgoingMessage(text(Text.SUBSCRIBED if wants else Text.UNSUBSCRIBED, language))
+            )
+            if (
+                turn.conversation is not None
+                and turn.conversation.status is ConversationStatus.ACTIVE
+            ):
+                turn.replies.append(await self._current_question(turn))
+        elif command == "/human":
+            handed = self._handoff.ask_for_a_person(turn, self._flows.default_flow)
+            if not handed and turn.conversation is not None:
+                turn.replies.append(await self._current_question(turn))
+        else:
+            turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, language)))
+
+    async def _choose_language(
+        self, transaction: DialogueTransaction, turn: Turn, choice: str
+    ) -> None:
+        if not choice:
+            buttons = tuple(
+                Button(LANGUAGE_NAMES.get(language, language), LANGUAGE_PAYLOAD + language)
+                for language in self.languages
+            )
+            turn.replies.append(OutgoingMessage(text(Text.CHOOSE_LANGUAGE, turn.language), buttons))
+            return
+        language = resolve_language(choice, self.languages, "")
+        if not language:
+            names = ", ".join(LANGUAGE_NAMES.get(code, code) for code in self.languages)
+            turn.replies.append(
+                OutgoingMessage(text(Text.UNKNOWN_LANGUAGE, turn.language, languages=names))
+            )
+            return
+        await transaction.set_customer_language(customer_id=turn.customer.id, language=language)
+        turn.language = language
+        turn.replies.append(OutgoingMessage(text(Text.LANGUAGE_SET, language)))
+        if turn.conversation is not None and turn.conversation.status is ConversationStatus.ACTIVE:
+            turn.replies.append(await self._current_question(turn))
+
+    async def _take_answer(
+        self, transaction: DialogueTransaction, turn: Turn, message: IncomingMessage
+    ) -> None:
+        if turn.conversation is None:
+            returning = turn.customer.has_history
+            if returning and self._opens_the_flow(message):
+                # They were told to write any time to share another idea: this is that idea.
+                await self._begin(turn, greeting=Greeting.IDEA_TAKEN)
+                await self._advance(
+                    transaction, turn, Answer(text=message.text, attachments=message.attachments)
+                )
+                return
+            await self._begin(
+                turn, greeting=Greeting.WELCOME_BACK if returning else Greeting.FLOW_WELCOME
+            )
+            return
+        if message.button_payload is not None:
+            step_and_value = parse_button_payload(message.button_payload)
+            state = turn.conversation.state
+            if step_and_value is None or step_and_value[0] != state.step or state.follow_up_asked:
+                turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, turn.language)))
+                turn.replies.append(await self._current_question(turn))
+                self._mark_button_used(turn, message)
+                return
+            self._mark_button_used(turn, message, chosen=await self._button_label(turn, message))
+            await self._advance(transaction, turn, Answer(button_value=step_and_value[1]))
+            return
+        if not message.text.strip() and not message.attachments:
+            turn.replies.append(OutgoingMessage(text(Text.EMPTY_MESSAGE, turn.language)))
+            return
+        await self._advance(
+            transaction, turn, Answer(text=message.text, attachments=message.attachments)
+        )
+
+    def _opens_the_flow(self, message: IncomingMessage) -> bool:
+        """True when the message can answer the first question of a new conversation."""
+        if message.button_payload is not None:
+            return False
+        first = self._flows.default_flow.first_step
+        return first.kind is AnswerKind.TEXT and bool(
+            message.text.strip() or (message.attachments and first.accepts_attachments)
+        )
+
+    async def _take_edit(
+        self, transaction: DialogueTransaction, turn: Turn, message: IncomingMessage
+    ) -> None:
+        conversation = turn.conversation
+        if conversation is None:
+            # The idea this edit belongs to is recorded; the edit stays in the transcript.
+            turn.replies.append(OutgoingMessage(text(Text.EDIT_KEPT, turn.language)))
+            return
+        answered = None
+        if conversation.id is not None:
+            answered = await transaction.answered_by(
+                conversation_id=conversation.id, platform_message_id=message.platform_message_id
+            )
+        if answered is None:
+            return  # not an answer (a command, say): kept in the transcript, nothing to say
+        flow = await self._flow_of(conversation)
+        revised = revise(flow, conversation.state, answered, message.text)
+        if revised is None:
+            turn.replies.append(OutgoingMessage(text(Text.EDIT_NOT_APPLIED, turn.language)))
+            return
+        turn.conversation = replace(conversation, state=revised)
+        turn.replies.append(OutgoingMessage(text(Text.EDIT_APPLIED, turn.language)))
+
+    async def _take_with_staff(
+        self,
+        transaction: DialogueTransaction,
+        turn: Turn,
+        message: IncomingMessage,
+        command: str,
+    ) -> None:
+        """The conversation is with staff: words and files go to the thread, commands act."""
+        language = turn.language
+        if command in ("/start", "/human"):
+            turn.replies.append(OutgoingMessage(text(Text.ALREADY_WITH_STAFF, language)))
+        elif command in ("/cancel", "/restart"):
+            starting_over = command == "/restart"
+            await self._handoff.close_by_customer(transaction, turn, starting_over=starting_over)
+            if starting_over:
+                turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
+                await self._begin(turn, greeting=Greeting.NONE)
+            else:
+                turn.replies.append(OutgoingMessage(text(Text.CANCELLED, language)))
+        elif command:
+            turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, language)))
+        elif message.button_payload is not None:
+            turn.replies.append(OutgoingMessage(text(Text.NO_QUESTION_NOW, language)))
+            self._mark_button_used(turn, message)
+        elif message.text.strip() or message.attachments:
+            self._handoff.relay(turn, message)
+
+    async def _advance(self, transaction: DialogueTransaction, turn: Turn, answer: Answer) -> None:
+        conversation = turn.conversation
+        assert conversation is not None  # callers start a conversation first
+        flow = await self._flow_of(conversation)
+        if conversation.state.step == SAME_AS:
+            await self._take_same_or_not(transaction, turn, flow, answer)
+            return
+        transition = advance(flow, conversation.state, answer, turn.language)
+        if transition.idea is not None and self._similar_at_least > 0:
+            draft = transition.idea
+            match = await transaction.similar_idea(
+                text=f"{draft.title} {draft.description}", at_least=self._similar_at_least
+            )
+            if match is not None:
+                idea_id, title = match
+                transition = ask_if_same(
+                    transition, idea_id=idea_id, title=title, language=turn.language
+                )
+        self._apply(turn, transition)
+
+    async def _take_same_or_not(
+        self, transaction: DialogueTransaction, turn: Turn, flow: FlowDefinition, answer: Answer
+    ) -> None:
+        """The customer says whether their idea is the one we asked about."""
+        conversation = turn.conversation
+        assert conversation is not None
+        assert conversation.id is not None
+        state = conversation.state
+        same = same_or_not(answer)
+        if same is None:
+            turn.replies.append(question(flow, state, turn.language))
+            return
+        if not same or state.same_as is None:
+            self._apply(turn, finish(flow, state, turn.language))
+            return
+        await transaction.join_idea(
+            idea_id=state.same_as,
+            customer_id=turn.customer.id,
+            conversation_id=conversation.id,
+            language=turn.language,
+            draft=draft_idea(flow, state, turn.language),
+        )
+        logger.info("customer %s joined idea %s", turn.customer.id, state.same_as)
+        turn.conversation = replace(
+            conversation,
+            status=ConversationStatus.FINISHED,
+            state=replace(state, step=END, same_as=None, same_as_title=""),
+        )
+        turn.replies.append(
+            OutgoingMessage(text(Text.SAME_IDEA_JOINED, turn.language, title=state.same_as_title))
+        )
+
+    async def _begin(self, turn: Turn, *, greeting: Greeting) -> None:
+        """Start the default flow with the greeting that fits how the customer came."""
+        flow = self._flows.default_flow
+        transition = begin(flow, turn.language)
+        turn.conversation = ConversationRecord(
+            id=None,
+            customer_id=turn.customer.id,
+            flow_id=flow.id,
+            flow_version=flow.version,
+            status=ConversationStatus.ACTIVE,
+            state=transition.state,
+        )
+        welcome, first_question = transition.replies
+        if greeting is Greeting.IDEA_TAKEN:
+            # The message in hand answers the first question, so it is not asked.
+            turn.replies.append(OutgoingMessage(text(Text.NEW_IDEA_TAKEN, turn.language)))
+            return
+        if greeting is Greeting.WELCOME_BACK:
+            turn.replies.append(OutgoingMessage(text(Text.WELCOME_BACK, turn.language)))
+        elif greeting is Greeting.FLOW_WELCOME:
+            turn.replies.append(welcome)
+        turn.replies.append(first_question)
+
+    def _apply(self, turn: Turn, transition: Transition) -> None:
+        assert turn.conversation is not None
+        status = turn.conversation.status
+        turn.replies.extend(transition.replies)
+        if transition.state.finished:
+            status = ConversationStatus.FINISHED
+            if self._handoff.flow_ended(
+                turn, wants_staff=transition.handoff, idea_recorded=transition.idea is not None
+            ):
+                status = ConversationStatus.WITH_STAFF
+        turn.conversation = replace(turn.conversation, state=transition.state, status=status)
+        turn.answered = transition.answered
+        turn.idea = transition.idea
+
+    async def _close(
+        self, transaction: DialogueTransaction, turn: Turn, status: ConversationStatus
+    ) -> None:
+        if turn.conversation is not None:
+            await transaction.save_conversation(replace(turn.conversation, status=status))
+            turn.conversation = None
+
+    async def _current_question(self, turn: Turn) -> OutgoingMessage:
+        assert turn.conversation is not None
+        flow = await self._flow_of(turn.conversation)
+        return question(flow, turn.conversation.state, turn.language)
+
+    async def _button_label(self, turn: Turn, message: IncomingMessage) -> str:
+        current = await self._current_question(turn)
+        for button in current.buttons:
+            if button.payload == message.button_payload:
+                return button.label
+        return ""
+
+    def _mark_button_used(
+        self,
+        turn: Turn,
+        message: IncomingMessage,
+        *,
+        chosen: str = "",
+        language_chosen: bool = False,
+    ) -> None:
+        if not message.button_message_id:
+            return
+        label = chosen
+        if language_chosen:
+            code = (
+                message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
+                if message.button_payload
+                else ""
+            )
+            label = LANGUAGE_NAMES.get(code, code)
+        marked = message.button_message_text
+        if label:
+            marked = f"{marked}\n\n{USED_BUTTON_MARK} {label}"
+        turn.actions_first.append(ButtonsUsed(message.button_message_id, marked))
+
+    async def _flow_of(self, conversation: ConversationRecord) -> FlowDefinition:
+        return await self._flows.get(
+            flow_id=conversation.flow_id, version=conversation.flow_version
+        )
+
+    async def _finish_turn(
+        self, transaction: DialogueTransaction, turn: Turn, message: IncomingMessage
+    ) -> None:
+        conversation_id: int | None = None
+        if turn.conversation is not None:
+            conversation_id = await transaction.save_conversation(turn.conversation)
+            idea_id = None
+            if turn.idea is not None:
+                idea_id = await transaction.record_idea(
+                    customer_id=turn.customer.id,
+                    conversation_id=conversation_id,
+                    language=turn.language,
+                    draft=turn.idea,
+                )
+                logger.info("recorded idea %s from customer %s", idea_id, turn.customer.id)
+            if turn.handoff is not None:
+                await self._handoff.open_thread(
+                    transaction,
+                    turn,
+                    message=message,
+                    flow=await self._flow_of(turn.conversation),
+                    conversation_id=conversation_id,
+                    idea_id=idea_id,
+                )
+        await self._handoff.post(transaction, turn)
+        await transaction.record_message(
+            TranscriptEntry(
+                conversation_id=conversation_id,
+                customer_id=turn.customer.id,
+                direction=Direction.INBOUND,
+                text=message.text or message.button_payload or "",
+                platform_message_id=message.platform_message_id,
+                answered=turn.answered,
+                attachments=message.attachments,
+                edited=message.edited,
+            )
+        )
+        replies = merge_replies(turn.replies)
+        for reply in replies:
+            await transaction.record_message(
+                TranscriptEntry(
+                    conversation_id=conversation_id,
+                    customer_id=turn.customer.id,
+                    direction=Direction.OUTBOUND,
+                    text=reply.text,
+                )
+            )
+        actions: list[OutboundAction] = list(turn.actions_first)
+        actions.extend(self._split(message.key.platform, replies))
+        if actions:
+            await transaction.enqueue(key=message.key, actions=actions)
+
+    def _split(self, platform: str, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
+        limit = self._message_limits.get(platform)
+        if limit is None:
+            return replies
+        parts: list[OutgoingMessage] = []
+        for reply in replies:
+            pieces = split_text(reply.text, limit)
+            parts.extend(OutgoingMessage(piece) for piece in pieces[:-1])
+            parts.append(OutgoingMessage(pieces[-1], reply.buttons))
+        return parts

@@ -1,0 +1,26 @@
+"""What one turn of a customer's dialogue has decided so far, shared by its parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from handlers.conversation import OutboundAction, OutgoingMessage
+from handlers.flows.engine import IdeaDraft
+from handlers.ports import ConversationRecord, CustomerProfile
+from handlers.staff.room import HandOffReason, StaffAction
+
+
+@dataclass(slots=True)
+class Turn:
+    """The conversation as this turn leaves it, and everything it will send."""
+
+    customer: CustomerProfile
+    language: str
+    conversation: ConversationRecord | None
+    replies: list[OutgoingMessage]
+    actions_first: list[OutboundAction]
+    answered: str | None = None
+    idea: IdeaDraft | None = None
+    handoff: HandOffReason | None = None
+    # Posts for a staff thread, by conversation (it may be closed by the end of the turn).
+    staff_posts: list[tuple[int, StaffAction]] = field(default_factory=list)

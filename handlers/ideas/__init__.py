@@ -1,0 +1,1 @@
+"""Ideas once recorded: statuses, the staff's moves, similar ideas, the digest and reminders."""

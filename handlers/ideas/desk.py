@@ -1,0 +1,271 @@
+"""Staff move ideas along; every customer linked to an idea hears of it in their language."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from handlers.conversation import ConversationKey, OutgoingMessage
+from handlers.ideas.status import (
+    IdeaFollower,
+    IdeaStatus,
+    IdeaSummary,
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    normalize_tag,
+)
+from handlers.ports import DialogueStore, DialogueTransaction, OutboxSignal
+from handlers.staff.room import StaffCard, StaffRoom, ThreadPost, UpdateCard
+from handlers.texts import Text, text
+
+logger = logging.getLogger(__name__)
+
+# Where idea changes come from, for the inbox: a click, a command, the command line.
+STAFF_EVENTS = "staff"
+
+_STATUS_TEXTS = {
+    IdeaStatus.DRAFT: Text.IDEA_NEW,
+    IdeaStatus.NEW: Text.IDEA_NEW,
+    IdeaStatus.UNDER_REVIEW: Text.IDEA_UNDER_REVIEW,
+    IdeaStatus.PLANNED: Text.IDEA_PLANNED,
+    IdeaStatus.IN_PROGRESS: Text.IDEA_IN_PROGRESS,
+    IdeaStatus.DONE: Text.IDEA_DONE,
+    IdeaStatus.DECLINED: Text.IDEA_DECLINED,
+    IdeaStatus.DUPLICATE: Text.IDEA_DUPLICATE,
+}
+
+
+class ChangeOutcome(StrEnum):
+    """What became of a status change."""
+
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    NOT_FOUND = "not_found"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeResult:
+    """How a status change went and how many customers will hear of it."""
+
+    outcome: ChangeOutcome
+    notified: int = 0
+    idea: IdeaSummary | None = None
+
+
+def news_for(
+    follower: IdeaFollower, idea: IdeaSummary, status: IdeaStatus | None, message: str
+) -> OutgoingMessage:
+    """What one linked customer is told: the change (or the team's words), and how to stop."""
+    language = follower.language
+    if status is None:
+        headline = text(Text.IDEA_UPDATE_FROM_TEAM, language, title=idea.title)
+    else:
+        headline = text(_STATUS_TEXTS[status], language, title=idea.title)
+    parts = [headline, message.strip(), text(Text.HOW_TO_STOP_UPDATES, language)]
+    return OutgoingMessage("\n\n".join(part for part in parts if part))
+
+
+class IdeaDesk:
+    """Changes ideas' statuses and tells their customers; one transaction per change."""
+
+    def __init__(
+        self,
+        *,
+        store: DialogueStore,
+        outbox_signal: OutboxSignal,
+        labels: StatusLabels,
+        staff_room: StaffRoom | None,
+    ) -> None:
+        self._store = store
+        self._outbox_signal = outbox_signal
+        self._labels = labels
+        self._staff_room = staff_room
+
+    async def change_status(self, change: StatusChange) -> ChangeResult:
+        """Move the idea, keep the change, tell every linked customer who wants news."""
+        async with self._store.transaction() as transaction:
+            if not await transaction.claim_inbound(
+                platform=STAFF_EVENTS, external_id=change.external_id
+            ):
+                return ChangeResult(ChangeOutcome.DUPLICATE)
+            idea = await transaction.idea_for_update(idea_id=change.idea_id)
+            if idea is None:
+                return ChangeResult(ChangeOutcome.NOT_FOUND)
+            status = change.new_status(idea.status)
+            moved = status is not idea.status
+            if not moved and not change.message.strip():
+                return ChangeResult(ChangeOutcome.UNCHANGED, idea=idea)
+            followers = await transaction.idea_followers(idea_id=idea.id)
+            news = [
+                (
+                    _key(follower),
+                    news_for(follower, idea, status if moved else None, change.message),
+                )
+                for follower in followers
+                if follower.wants_updates
+            ]
+            await transaction.record_status_change(idea=idea, change=change, notified=len(news))
+            await transaction.enqueue_news(news)
+            await self._show_on_card(transaction, idea, change, status, len(news))
+        self._outbox_signal.outbox_changed()
+        logger.info(
+            "idea %s: %s → %s, %s customer(s) to tell",
+            idea.id,
+            idea.status.value,
+            status.value,
+            len(news),
+        )
+        return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=idea)
+
+    async def change_tags(self, change: TagChange) -> ChangeResult:
+        """Tag an idea or take tags off; the card shows its tags."""
+        add = tuple(sorted({normalize_tag(tag) for tag in change.add} - {""}))
+        remove = tuple(sorted({normalize_tag(tag) for tag in change.remove} - {""}))
+        async with self._store.transaction() as transaction:
+            if not await transaction.claim_inbound(
+                platform=STAFF_EVENTS, external_id=change.external_id
+            ):
+                return ChangeResult(ChangeOutcome.DUPLICATE)
+            idea = await transaction.idea_for_update(idea_id=change.idea_id)
+            if idea is None:
+                return ChangeResult(ChangeOutcome.NOT_FOUND)
+            tags = await transaction.change_tags(idea_id=idea.id, add=add, remove=remove)
+            said = []
+            if add:
+                said.append("tagged it " + " ".join(f"#{tag}" for tag in add))
+            if remove:
+                said.append("took off " + " ".join(f"#{tag}" for tag in remove))
+            await self._on_card(
+                transaction,
+                idea,
+                lambda card: replace(card, tags=tags),
+                f"{change.changed_by} {' and '.join(said) or 'changed no tags'}.",
+            )
+        self._outbox_signal.outbox_changed()
+        return ChangeResult(ChangeOutcome.CHANGED, idea=idea)
+
+    async def merge(self, change: MergeChange) -> ChangeResult:
+        """Merge a duplicate into its original (its customers move and are told), or undo it."""
+        async with self._store.transaction() as transaction:
+            result = await self._merge(transaction, change)
+        if result.outcome is ChangeOutcome.CHANGED:
+            self._outbox_signal.outbox_changed()
+        return result
+
+    async def _merge(self, transaction: DialogueTransaction, change: MergeChange) -> ChangeResult:
+        if not await transaction.claim_inbound(
+            platform=STAFF_EVENTS, external_id=change.external_id
+        ):
+            return ChangeResult(ChangeOutcome.DUPLICATE)
+        duplicate = await transaction.idea_for_update(idea_id=change.duplicate_id)
+        if duplicate is None:
+            return ChangeResult(ChangeOutcome.NOT_FOUND)
+        if change.undo:
+            return await self._undo_merge(transaction, duplicate, change)
+        if change.original_id is None or change.original_id == duplicate.id:
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        original = await transaction.idea_for_update(idea_id=change.original_id)
+        if original is None:
+            return ChangeResult(ChangeOutcome.NOT_FOUND)
+        if duplicate.status is IdeaStatus.DUPLICATE:
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        followers = await transaction.idea_followers(idea_id=duplicate.id)
+        news = [
+            (
+                _key(follower),
+                news_for(follower, duplicate, IdeaStatus.DUPLICATE, f"→ «{original.title}»"),
+            )
+            for follower in followers
+            if follower.wants_updates
+        ]
+        record = await transaction.merge_ideas(
+            duplicate=duplicate, original=original, merged_by=change.changed_by
+        )
+        await transaction.enqueue_news(news)
+        await self._on_card(
+            transaction,
+            duplicate,
+            lambda card: replace(card, idea_status=IdeaStatus.DUPLICATE.value),
+            f"{change.changed_by} merged this idea into #{original.id}; "
+            f"{len(news)} customer(s) were told.",
+        )
+        await self._on_card(
+            transaction,
+            original,
+            lambda card: card,
+            f"{change.changed_by} merged #{duplicate.id} into this idea; "
+            f"{len(record.moved)} customer(s) joined it.",
+        )
+        return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=duplicate)
+
+    async def _undo_merge(
+        self, transaction: DialogueTransaction, duplicate: IdeaSummary, change: MergeChange
+    ) -> ChangeResult:
+        record = await transaction.undo_merge(duplicate_id=duplicate.id)
+        if record is None:
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        note = (
+            f"{change.changed_by} took back the merge into #{record.original_id}; "
+            f"its customers are linked to this idea again."
+        )
+        await self._on_card(
+            transaction,
+            duplicate,
+            lambda card: replace(card, idea_status=record.from_status.value),
+            note,
+        )
+        return ChangeResult(ChangeOutcome.CHANGED, idea=duplicate)
+
+    async def _show_on_card(
+        self,
+        transaction: DialogueTransaction,
+        idea: IdeaSummary,
+        change: StatusChange,
+        status: IdeaStatus,
+        notified: int,
+    ) -> None:
+        words = change.message.strip()
+        if status is idea.status:
+            note = f"{change.changed_by} sent an update: “{words}”; {notified} customer(s) get it."
+        else:
+            label = self._labels.label(status, "en")
+            said = f" with the message: “{words}”" if words else ""
+            note = (
+                f"{change.changed_by} set the status to {label}{said}; "
+                f"{notified} customer(s) will be told."
+            )
+        await self._on_card(
+            transaction, idea, lambda card: replace(card, idea_status=status.value), note
+        )
+
+    async def _on_card(
+        self,
+        transaction: DialogueTransaction,
+        idea: IdeaSummary,
+        change: Callable[[StaffCard], StaffCard],
+        note: str,
+    ) -> None:
+        """Show a change on the idea's card (if it has a staff thread) and say it in the thread."""
+        if self._staff_room is None:
+            return
+        thread = await transaction.thread_of(conversation_id=idea.conversation_id)
+        if thread is None:
+            return
+        card = change(thread.card)
+        await transaction.save_card(card)
+        await transaction.enqueue_to_staff(
+            room=self._staff_room,
+            conversation_id=idea.conversation_id,
+            actions=[UpdateCard(card), ThreadPost(note)],
+        )
+
+
+def _key(follower: IdeaFollower) -> ConversationKey:
+    return ConversationKey(
+        platform=follower.platform, chat_id=follower.chat_id, user_id=follower.user_id
+    )

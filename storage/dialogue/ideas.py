@@ -1,0 +1,379 @@
+"""The idea side of a turn's transaction: recording, statuses, tags, votes, merges, news."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.conversation import ConversationKey, OutgoingMessage
+from handlers.flows.engine import IdeaDraft
+from handlers.ideas.similarity import SimilarityIndex
+from handlers.ideas.status import (
+    IdeaFollower,
+    IdeaStatus,
+    IdeaSummary,
+    MergeRecord,
+    StatusChange,
+)
+from storage.outbox.actions import outbox_payload
+from storage.outbox.rows import BULK, outbox_row
+from storage.tables import (
+    CustomerRow,
+    IdeaFollowerRow,
+    IdeaMergeRow,
+    IdeaRow,
+    IdeaStatusChangeRow,
+    IdeaTagRow,
+    OutboxRow,
+)
+from storage.types import utc_now
+from storage.upsert import insert_if_absent
+
+_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
+_STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
+_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
+_MERGE = IdeaMergeRow.__table__  # type: ignore[attr-defined]
+# Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
+OPEN_STATUSES = (
+    IdeaStatus.NEW.value,
+    IdeaStatus.UNDER_REVIEW.value,
+    IdeaStatus.PLANNED.value,
+    IdeaStatus.IN_PROGRESS.value,
+)
+
+
+class SimilarIdeas:
+    """The similarity index of open ideas, kept in memory and caught up from the database.
+
+    Only a cache: any process builds it from the ideas table, and catches up with ideas
+    other processes recorded before each lookup.
+    """
+
+    def __init__(self) -> None:
+        self.index = SimilarityIndex()
+        self._seen = 0
+
+    async def catch_up(self, session: AsyncSession) -> None:
+        """Index the ideas recorded since the last look."""
+        rows = await session.execute(
+            select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
+            .where(_IDEA.c.id > self._seen)
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+            .order_by(_IDEA.c.id)
+        )
+        for row in rows:
+            self.index.add(row.id, f"{row.title} {row.description}")
+            self._seen = max(self._seen, row.id)
+
+
+class IdeaTransactionPart:
+    """The idea methods of the turn's transaction (mixed into SqlDialogueTransaction)."""
+
+    _session: AsyncSession
+    _similar: SimilarIdeas
+
+    async def record_idea(
+        self,
+        *,
+        customer_id: int,
+        conversation_id: int,
+        language: str,
+        draft: IdeaDraft,
+        status: str = "new",
+    ) -> int:
+        """Store the idea a flow recorded (or a draft of one)."""
+        now = utc_now()
+        inserted = await self._session.execute(
+            insert(_IDEA)
+            .values(
+                customer_id=customer_id,
+                conversation_id=conversation_id,
+                title=draft.title[:256],
+                description=draft.description,
+                problem=draft.problem,
+                frequency=draft.frequency,
+                importance=draft.importance,
+                may_contact=draft.may_contact,
+                email=draft.email,
+                answers=draft.answers,
+                attachments=[attachment.to_json() for attachment in draft.attachments],
+                status=status,
+                language=language,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(_IDEA.c.id)
+        )
+        idea_id: int = inserted.scalar_one()
+        await self._session.execute(
+            insert(_FOLLOWER).values(
+                idea_id=idea_id, customer_id=customer_id, kind="author", created_at=now
+            )
+        )
+        return idea_id
+
+    async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
+        """The open idea most like ``text``, from the similarity index kept up to date here."""
+        await self._similar.catch_up(self._session)
+        candidates = self._similar.index.search(text, limit=5, at_least=at_least)
+        if not candidates:
+            return None
+        rows = await self._session.execute(
+            select(_IDEA.c.id, _IDEA.c.title)
+            .where(_IDEA.c.id.in_([match.idea_id for match in candidates]))
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+        )
+        titles = {row.id: row.title for row in rows}
+        for match in candidates:
+            if match.idea_id in titles:
+                return match.idea_id, titles[match.idea_id]
+        return None
+
+    async def join_idea(
+        self,
+        *,
+        idea_id: int,
+        customer_id: int,
+        conversation_id: int,
+        language: str,
+        draft: IdeaDraft,
+    ) -> None:
+        """Keep the answers as a duplicate of ``idea_id`` and count the customer's vote."""
+        kept = await self.record_idea(
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            language=language,
+            draft=draft,
+            status=IdeaStatus.DUPLICATE.value,
+        )
+        await self._session.execute(
+            update(_IDEA).where(_IDEA.c.id == kept).values(duplicate_of=idea_id)
+        )
+        await insert_if_absent(
+            self._session,
+            IdeaFollowerRow,
+            conflict=["idea_id", "customer_id"],
+            values={
+                "idea_id": idea_id,
+                "customer_id": customer_id,
+                "kind": "vote",
+                "created_at": utc_now(),
+            },
+            returning="idea_id",
+        )
+
+    async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
+        """Remember whether the customer wants news about ideas."""
+        await self._session.execute(
+            update(_CUSTOMER)
+            .where(_CUSTOMER.c.id == customer_id)
+            .values(wants_updates=wants_updates, updated_at=utc_now())
+        )
+
+    async def idea_for_update(self, *, idea_id: int) -> IdeaSummary | None:
+        """The idea, locked for this transaction."""
+        row = (
+            await self._session.execute(
+                select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.status, _IDEA.c.conversation_id)
+                .where(_IDEA.c.id == idea_id)
+                .with_for_update()
+            )
+        ).first()
+        if row is None:
+            return None
+        return IdeaSummary(
+            id=row.id,
+            title=row.title,
+            status=IdeaStatus(row.status),
+            conversation_id=row.conversation_id,
+        )
+
+    async def record_status_change(
+        self, *, idea: IdeaSummary, change: StatusChange, notified: int
+    ) -> None:
+        """Move the idea to its new status and keep the change in its history."""
+        now = utc_now()
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == idea.id)
+            .values(status=change.new_status(idea.status).value, updated_at=now)
+        )
+        await self._session.execute(
+            insert(_STATUS_CHANGE).values(
+                idea_id=idea.id,
+                from_status=idea.status.value,
+                to_status=change.new_status(idea.status).value,
+                message=change.message,
+                changed_by=change.changed_by[:256],
+                notified=notified,
+                created_at=now,
+            )
+        )
+
+    async def change_tags(
+        self, *, idea_id: int, add: tuple[str, ...], remove: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """Add and take off tags; the idea's tags afterwards, sorted."""
+        if remove:
+            await self._session.execute(
+                delete(_TAG).where(_TAG.c.idea_id == idea_id).where(_TAG.c.tag.in_(remove))
+            )
+        for tag in add:
+            await insert_if_absent(
+                self._session,
+                IdeaTagRow,
+                conflict=["idea_id", "tag"],
+                values={"idea_id": idea_id, "tag": tag, "created_at": utc_now()},
+                returning="tag",
+            )
+        tags = await self._session.execute(
+            select(_TAG.c.tag).where(_TAG.c.idea_id == idea_id).order_by(_TAG.c.tag)
+        )
+        return tuple(tags.scalars())
+
+    async def merge_ideas(
+        self, *, duplicate: IdeaSummary, original: IdeaSummary, merged_by: str
+    ) -> MergeRecord:
+        """Move the duplicate's customers to the original and remember what moved."""
+        now = utc_now()
+        linked = set(
+            (
+                await self._session.execute(
+                    select(_FOLLOWER.c.customer_id).where(_FOLLOWER.c.idea_id == original.id)
+                )
+            ).scalars()
+        )
+        theirs = list(
+            (
+                await self._session.execute(
+                    select(_FOLLOWER.c.customer_id).where(_FOLLOWER.c.idea_id == duplicate.id)
+                )
+            ).scalars()
+        )
+        moved = [customer_id for customer_id in theirs if customer_id not in linked]
+        if moved:
+            await self._session.execute(
+                insert(_FOLLOWER),
+                [
+                    {"idea_id": original.id, "customer_id": c, "kind": "vote", "created_at": now}
+                    for c in moved
+                ],
+            )
+        await self._session.execute(delete(_FOLLOWER).where(_FOLLOWER.c.idea_id == duplicate.id))
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == duplicate.id)
+            .values(status=IdeaStatus.DUPLICATE.value, duplicate_of=original.id, updated_at=now)
+        )
+        await self._session.execute(
+            insert(_MERGE).values(
+                duplicate_id=duplicate.id,
+                original_id=original.id,
+                from_status=duplicate.status.value,
+                moved={"moved": moved, "linked": theirs},
+                merged_by=merged_by[:256],
+                created_at=now,
+            )
+        )
+        return MergeRecord(duplicate.id, original.id, duplicate.status, tuple(moved))
+
+    async def undo_merge(self, *, duplicate_id: int) -> MergeRecord | None:
+        """Put the customers and the status back as they were before the last merge."""
+        row = (
+            await self._session.execute(
+                select(_MERGE)
+                .where(_MERGE.c.duplicate_id == duplicate_id)
+                .where(_MERGE.c.undone_at.is_(None))
+                .order_by(_MERGE.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        now = utc_now()
+        merged = list(row.moved.get("moved", []))
+        # Everyone linked to the duplicate before comes back to it; those the merge brought
+        # to the original leave it again (those who were there already stay).
+        await self._session.execute(
+            delete(_FOLLOWER)
+            .where(_FOLLOWER.c.idea_id == row.original_id)
+            .where(_FOLLOWER.c.customer_id.in_(merged))
+        )
+        author = (
+            await self._session.execute(
+                select(_IDEA.c.customer_id).where(_IDEA.c.id == duplicate_id)
+            )
+        ).scalar_one()
+        back = set(row.moved.get("linked", [])) | {author}
+        await self._session.execute(
+            insert(_FOLLOWER),
+            [
+                {
+                    "idea_id": duplicate_id,
+                    "customer_id": customer_id,
+                    "kind": "author" if customer_id == author else "vote",
+                    "created_at": now,
+                }
+                for customer_id in sorted(back)
+            ],
+        )
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == duplicate_id)
+            .values(status=row.from_status, duplicate_of=None, updated_at=now)
+        )
+        await self._session.execute(
+            update(_MERGE).where(_MERGE.c.id == row.id).values(undone_at=now)
+        )
+        return MergeRecord(
+            duplicate_id, row.original_id, IdeaStatus(row.from_status), tuple(merged)
+        )
+
+    async def idea_followers(self, *, idea_id: int) -> list[IdeaFollower]:
+        """Every customer linked to the idea, with how to reach them."""
+        rows = await self._session.execute(
+            select(
+                _CUSTOMER.c.id,
+                _CUSTOMER.c.platform,
+                _CUSTOMER.c.chat_id,
+                _CUSTOMER.c.platform_user_id,
+                _CUSTOMER.c.language,
+                _CUSTOMER.c.wants_updates,
+                _CUSTOMER.c.unreachable,
+            )
+            .join(_FOLLOWER, _FOLLOWER.c.customer_id == _CUSTOMER.c.id)
+            .where(_FOLLOWER.c.idea_id == idea_id)
+            .order_by(_FOLLOWER.c.created_at, _CUSTOMER.c.id)
+        )
+        return [
+            IdeaFollower(
+                customer_id=row.id,
+                platform=row.platform,
+                chat_id=row.chat_id,
+                user_id=row.platform_user_id,
+                language=row.language,
+                wants_updates=bool(row.wants_updates) and not row.unreachable,
+            )
+            for row in rows
+        ]
+
+    async def enqueue_news(self, messages: list[tuple[ConversationKey, OutgoingMessage]]) -> None:
+        """Queue one message to each of many customers, behind live conversations."""
+        if not messages:
+            return
+        now = utc_now()
+        rows = [
+            outbox_row(
+                destination=key.destination,
+                platform=key.platform,
+                chat_id=key.chat_id,
+                payload=outbox_payload(message),
+                priority=BULK,
+                now=now,
+            )
+            for key, message in messages
+        ]
+        await self._session.execute(insert(_OUTBOX), rows)

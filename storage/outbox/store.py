@@ -1,0 +1,335 @@
+"""The delivery side of the outbox: claim the next message of each chat, record how it went."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.staff.room import StaffRoom
+from storage.outbox.actions import IN_THREAD, OutboxAction, report_failure, report_reaction
+from storage.outbox.rows import enqueue_rows
+from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow
+from storage.types import utc_now
+
+_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
+_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_MARK_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"))
+    .values(
+        state=OutboxState.SENT,
+        lease_until=None,
+        sent_at=bindparam("when_sent"),
+        platform_message_id=bindparam("message_id"),
+        attempts=bindparam("tries"),
+    )
+)
+
+
+def _is_head() -> Any:
+    """The row is the oldest pending one of its destination (the next to send there)."""
+    earlier = _OUTBOX.alias("earlier")
+    return ~(
+        exists()
+        .where(earlier.c.destination == _OUTBOX.c.destination)
+        .where(earlier.c.state == OutboxState.PENDING)
+        .where(earlier.c.id < _OUTBOX.c.id)
+    )
+
+
+def _receipt_parameters(receipt: SentReceipt) -> dict[str, Any]:
+    return {
+        "row_id": receipt.item.id,
+        "when_sent": receipt.sent_at,
+        "message_id": receipt.platform_message_id[:128],
+        "tries": receipt.item.attempts + 1,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One claimed outbox row: what to do, where, and how often it was tried."""
+
+    id: int
+    destination: str
+    platform: str
+    chat_id: str
+    action: str
+    payload: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SentReceipt:
+    """A claimed item the platform accepted, waiting to be recorded as sent."""
+
+    item: OutboxItem
+    platform_message_id: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """How many outbox rows wait, were sent, or failed."""
+
+    pending: int
+    sent: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """An outbox row given up on, for ``ideabot status``."""
+
+    id: int
+    destination: str
+    action: str
+    last_error: str
+    created_at: datetime
+
+
+async def _with_thread_refs(session: AsyncSession, items: list[OutboxItem]) -> list[OutboxItem]:
+    """Items for a staff thread, with the thread's id (known once its card was posted)."""
+    wanted = {item.payload["conversation_id"] for item in items if item.action in IN_THREAD}
+    if not wanted:
+        return items
+    rows = await session.execute(
+        select(_THREAD.c.conversation_id, _THREAD.c.thread_ref).where(
+            _THREAD.c.conversation_id.in_(wanted)
+        )
+    )
+    refs = {conversation_id: ref for conversation_id, ref in rows}
+    return [
+        replace(
+            item, payload={**item.payload, "thread_ref": refs.get(item.payload["conversation_id"])}
+        )
+        if item.action in IN_THREAD
+        else item
+        for item in items
+    ]
+
+
+async def _after_sent(session: AsyncSession, receipts: Sequence[SentReceipt]) -> None:
+    """What a delivery sets off: a posted card opens its thread; a reply gets its reaction."""
+    for receipt in receipts:
+        item = receipt.item
+        if item.action == OutboxAction.POST_CARD:
+            await session.execute(
+                update(_THREAD)
+                .where(_THREAD.c.conversation_id == item.payload["conversation_id"])
+                .values(thread_ref=receipt.platform_message_id, updated_at=receipt.sent_at)
+            )
+        elif report := item.payload.get("report"):
+            await _post_in_thread(session, report["conversation_id"], report_reaction(report))
+
+
+async def _report_failures(
+    session: AsyncSession, payloads: Sequence[dict[str, Any]], error: str
+) -> None:
+    for payload in payloads:
+        if report := payload.get("report"):
+            await _post_in_thread(session, report["conversation_id"], report_failure(report, error))
+
+
+async def _post_in_thread(
+    session: AsyncSession, conversation_id: int, action: tuple[str, dict[str, Any]]
+) -> None:
+    room = (
+        await session.execute(
+            select(_THREAD.c.room_platform, _THREAD.c.room_chat_id).where(
+                _THREAD.c.conversation_id == conversation_id
+            )
+        )
+    ).first()
+    if room is None:
+        return
+    staff_room = StaffRoom(platform=room.room_platform, chat_id=room.room_chat_id)
+    await enqueue_rows(
+        session,
+        destination=staff_room.destination(conversation_id),
+        platform=staff_room.platform,
+        chat_id=staff_room.chat_id,
+        payloads=[action],
+    )
+
+
+class SqlOutboxStore:
+    """Claims and settles outbox rows; safe with several processes on one database."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def claim_due(
+        self,
+        *,
+        platforms: Collection[str],
+        limit: int,
+        lease_seconds: float,
+        sent: Sequence[SentReceipt] = (),
+        busy: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Record ``sent``, then lease the oldest due message of up to ``limit`` chats.
+
+        Both in one transaction: under load that halves the transactions per message, and a
+        chat's next message becomes due in the same step its predecessor is recorded.
+        Rows in ``busy`` are still in the caller's hands and are left alone.
+        """
+        now = utc_now()
+        heads = (
+            select(_OUTBOX.c.id)
+            .where(_OUTBOX.c.state == OutboxState.PENDING)
+            .where(_OUTBOX.c.platform.in_(list(platforms)))
+            .where(_OUTBOX.c.id.not_in(list(busy)))
+            .where(_OUTBOX.c.next_attempt_at <= now)
+            .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
+            .where(_is_head())
+            .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
+            .limit(limit)
+        )
+        async with self._sessions() as session, session.begin():
+            if sent:
+                await session.execute(_MARK_SENT, [_receipt_parameters(r) for r in sent])
+                await _after_sent(session, sent)
+            if limit <= 0:
+                return []
+            if session.get_bind().dialect.name == "postgresql":
+                # Another process may be claiming too: skip what it holds instead of waiting.
+                heads = heads.with_for_update(skip_locked=True, of=_OUTBOX)
+            ids = list((await session.execute(heads)).scalars())
+            if not ids:
+                return []
+            rows = await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id.in_(ids))
+                .where(or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now))
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+                .returning(
+                    _OUTBOX.c.id,
+                    _OUTBOX.c.destination,
+                    _OUTBOX.c.platform,
+                    _OUTBOX.c.chat_id,
+                    _OUTBOX.c.action,
+                    _OUTBOX.c.payload,
+                    _OUTBOX.c.attempts,
+                    _OUTBOX.c.created_at,
+                )
+            )
+            items = [OutboxItem(**row._mapping) for row in rows]
+            items = await _with_thread_refs(session, items)
+        return sorted(items, key=lambda item: item.id)
+
+    async def mark_sent(self, item: OutboxItem, *, platform_message_id: str) -> None:
+        """The platform accepted the message."""
+        receipt = SentReceipt(item, platform_message_id, utc_now())
+        await self.claim_due(platforms=(), limit=0, lease_seconds=0, sent=[receipt])
+
+    async def retry_later(
+        self, item: OutboxItem, *, delay_seconds: float, error: str, counts_as_attempt: bool
+    ) -> None:
+        """Try again after ``delay_seconds``; the chat's later messages keep waiting behind it."""
+        await self._settle(
+            item,
+            state=OutboxState.PENDING,
+            next_attempt_at=utc_now() + timedelta(seconds=delay_seconds),
+            attempts=item.attempts + (1 if counts_as_attempt else 0),
+            last_error=error[:1024],
+        )
+
+    async def release(self, item: OutboxItem) -> None:
+        """Give the claim back unsent: the message is due again at once, here or elsewhere."""
+        await self._settle(item)
+
+    async def fail(self, item: OutboxItem, *, error: str) -> None:
+        """Give up on this message for good; the chat's next message goes on."""
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == item.id)
+                .values(
+                    lease_until=None,
+                    state=OutboxState.FAILED,
+                    attempts=item.attempts + 1,
+                    last_error=error[:1024],
+                )
+            )
+            await _report_failures(session, [item.payload], error)
+
+    async def fail_unreachable(self, item: OutboxItem, *, error: str) -> int:
+        """The chat cannot be reached: fail its waiting messages, mark the customer; how many."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.destination == item.destination)
+                .where(_OUTBOX.c.state == OutboxState.PENDING)
+                .values(state=OutboxState.FAILED, lease_until=None, last_error=error[:1024])
+                .returning(_OUTBOX.c.payload)
+            )
+            payloads = list(result.scalars())
+            await _report_failures(session, payloads, error)
+            await session.execute(
+                update(_CUSTOMER)
+                .where(_CUSTOMER.c.platform == item.platform)
+                .where(_CUSTOMER.c.chat_id == item.chat_id)
+                .values(unreachable=True, unreachable_reason=error[:512], updated_at=utc_now())
+            )
+        return len(payloads)
+
+    async def next_due_at(self, *, platforms: Collection[str]) -> datetime | None:
+        """When the first chat's next message may be claimed: its retry time or lease end.
+
+        Only the head of each chat counts: messages behind a head that waits (a 429, a
+        backoff) are not due before it, and counting them would make the worker spin.
+        """
+        heads = (
+            select(_OUTBOX.c.next_attempt_at, _OUTBOX.c.lease_until)
+            .where(_OUTBOX.c.state == OutboxState.PENDING)
+            .where(_OUTBOX.c.platform.in_(list(platforms)))
+            .where(_is_head())
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(heads)).all()
+        moments = [max(row.next_attempt_at, row.lease_until or row.next_attempt_at) for row in rows]
+        return min(moments, default=None)
+
+    async def recent_failures(self, *, limit: int = 10) -> list[FailedDelivery]:
+        """The newest messages given up on, with why."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(
+                    _OUTBOX.c.id,
+                    _OUTBOX.c.destination,
+                    _OUTBOX.c.action,
+                    _OUTBOX.c.last_error,
+                    _OUTBOX.c.created_at,
+                )
+                .where(_OUTBOX.c.state == OutboxState.FAILED)
+                .order_by(_OUTBOX.c.id.desc())
+                .limit(limit)
+            )
+            return [FailedDelivery(**row._mapping) for row in rows]
+
+    async def backlog(self) -> OutboxBacklog:
+        """Counts of outbox rows by state."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(_OUTBOX.c.state, func.count()).group_by(_OUTBOX.c.state)
+            )
+            counts = {state: count for state, count in rows}
+        return OutboxBacklog(
+            pending=counts.get(OutboxState.PENDING, 0),
+            sent=counts.get(OutboxState.SENT, 0),
+            failed=counts.get(OutboxState.FAILED, 0),
+        )
+
+    async def _settle(self, item: OutboxItem, **values: Any) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(
+                update(_OUTBOX).where(_OUTBOX.c.id == item.id).values(lease_until=None, **values)
+            )
