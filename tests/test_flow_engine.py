@@ -110,6 +110,8 @@ def test_begin_welcomes_and_asks_the_first_question(flow: FlowDefinition) -> Non
         ("contact", "maybe", None),
         ("email", "kari@example.no", "kari@example.no"),
         ("email", "kari at example", None),
+        ("email", "k" * 300 + "@example.no", None),  # longer than the column holds
+        ("email", "k" * 243 + "@example.no", "k" * 243 + "@example.no"),
         ("email", "<a@b.c>", None),
         ("idea", "  dark mode ", "dark mode"),
     ],

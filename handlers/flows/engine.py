@@ -28,6 +28,9 @@ TITLE_LENGTH = 80
 # A rating or a choice number is short; longer digit runs are no answer (and int() refuses
 # more than 4300 digits, which a Slack DM can hold).
 MAX_NUMBER_DIGITS = 6
+# No address is longer (RFC 5321), and the idea's email column holds 320 characters: a longer
+# answer would fail the turn on PostgreSQL rather than be asked again.
+MAX_EMAIL_LENGTH = 254
 
 _YES_WORDS = {
     "yes",
@@ -301,7 +304,7 @@ def parse_answer(step: Step, answer: Answer, flow: FlowDefinition) -> AnswerValu
     if step.kind is AnswerKind.TEXT:
         return raw
     if step.kind is AnswerKind.EMAIL:
-        return raw if _EMAIL.match(raw) else None
+        return raw if len(raw) <= MAX_EMAIL_LENGTH and _EMAIL.match(raw) else None
     if step.kind is AnswerKind.YES_NO:
         words = _words(raw)
         if words and words[0] in _YES_WORDS:
