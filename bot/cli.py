@@ -642,7 +642,22 @@ def _print_payload(letters: list[DeadLetter], letter_id: int) -> None:
 def deadletters_retry(ids: IdsArgument = None, every: AllOption = False) -> None:
     """Send dead letters back to be handled by the running `ideabot run` (any process)."""
     chosen = _chosen(ids, every)
-    _tell_done("queued again", done=_letters(lambda store: store.retry(ids=chosen)), chosen=chosen)
+    platforms = {letter.id: letter.platform for letter in _letters(lambda store: store.all())}
+    done = _letters(lambda store: store.retry(ids=chosen))
+    _tell_done("queued again", done=done, chosen=chosen)
+    # A letter of a platform this configuration lacks waits; without a word it looks lost.
+    for platform in sorted({platforms.get(found, "") for found in done} - _set_up(_settings())):
+        if platform:
+            typer.echo(
+                f"note: {platform} is not set up here; `ideabot run` handles its letters once "
+                "it is (`ideabot status` counts them as waiting stored events)"
+            )
+
+
+def _set_up(settings: Settings) -> set[str]:
+    """The platforms ``settings`` would run."""
+    running = {"telegram"} if settings.telegram_bot_token is not None else set()
+    return running | ({"slack"} if settings.slack_bot_token is not None else set())
 
 
 @deadletters_app.command("drop")

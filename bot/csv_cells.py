@@ -8,16 +8,32 @@ from collections.abc import Iterable, Mapping
 from typing import BinaryIO
 
 # OWASP "CSV injection": a cell starting with one of these is a formula (or DDE) in Excel,
-# LibreOffice and Google Sheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# LibreOffice and Google Sheets. A line feed is quoted like a carriage return, NUL as OWASP ASVS
+# 1.2.10 asks, and the full-width forms too: East Asian Excel may turn them into their ASCII
+# twins, and a quote in front of a harmless cell costs only a character.
+FORMULA_STARTS = (
+    "=",
+    "+",
+    "-",
+    "@",
+    "\t",
+    "\r",
+    "\n",
+    "\0",
+    "\uff1d",
+    "\uff0b",
+    "\uff0d",
+    "\uff20",
+)
 
 
 def spreadsheet_safe(value: object) -> object:
     """``value``, with a ``'`` in front when it is text a spreadsheet would run as a formula."""
     if not isinstance(value, str) or not value:
         return value
-    # Spreadsheets skip leading spaces before they look for a formula, so we do too.
-    if value.startswith(FORMULA_STARTS) or value.lstrip(" ").startswith(FORMULA_STARTS):
+    # Spreadsheets skip leading blanks (a space, a non-breaking space) before they look for a
+    # formula, so every kind of white space in front is skipped here too.
+    if value.startswith(FORMULA_STARTS) or value.lstrip().startswith(FORMULA_STARTS):
         return "'" + value
     return value
 

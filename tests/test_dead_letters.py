@@ -74,9 +74,15 @@ async def test_list_show_retry_and_drop(
     with_payload = ideabot("deadletters", "list", "--show", slack_id, **run)
     assert json.loads(with_payload.stdout.split("\n", 2)[2]) == SLACK_BODY
 
-    retried = ideabot("deadletters", "retry", slack_id, telegram_id, **run)
+    retried = ideabot(
+        "deadletters", "retry", slack_id, telegram_id, TELEGRAM_BOT_TOKEN="123:abc", **run
+    )
     assert retried.returncode == 0, retried.stderr
     assert await event_states(sessions) == {"Ev0POISON": "pending", "4242": "pending"}
+    # Slack is not set up for this command: it says the Slack letter waits until it is.
+    assert "note: slack is not set up here" in retried.stdout
+    assert "telegram is not set up" not in retried.stdout
+    assert "waiting: 2" in ideabot("status", **run).stdout
     assert ideabot("deadletters", "list", **run).stdout.strip() == "no dead letters"
     # The retried Telegram update is queued repaired, so PostgreSQL's JSON can hold it.
     queue = SqlEventQueue(sessions)

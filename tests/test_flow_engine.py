@@ -96,7 +96,10 @@ def test_begin_welcomes_and_asks_the_first_question(flow: FlowDefinition) -> Non
         ("often", "sometimes", None),
         ("often", "²", None),  # a digit to isdigit(), but no number: asked again, no crash
         ("often", "١", "daily"),  # Arabic-Indic one
+        ("often", "1" * 5000, None),  # past int()'s 4300 digits (a Slack DM can hold it)
         ("score", "4", 4),
+        ("score", "7" * 5000, None),
+        ("score", "0" * 4999 + "4", None),
         ("score", "I'd say 5", 5),
         ("score", "6", None),
         ("score", "4 or 5", None),
@@ -107,6 +110,8 @@ def test_begin_welcomes_and_asks_the_first_question(flow: FlowDefinition) -> Non
         ("contact", "maybe", None),
         ("email", "kari@example.no", "kari@example.no"),
         ("email", "kari at example", None),
+        ("email", "k" * 300 + "@example.no", None),  # longer than the column holds
+        ("email", "k" * 243 + "@example.no", "k" * 243 + "@example.no"),
         ("email", "<a@b.c>", None),
         ("idea", "  dark mode ", "dark mode"),
     ],

@@ -167,6 +167,9 @@ def test_ideas_command_is_understood(words: str, expected: SetStatus) -> None:
     [
         ("", "Usage:"),
         ("status x planned", "is not an idea number"),
+        ("status 2147483648 planned", "is not an idea number"),  # past PostgreSQL's integer
+        ("tag 9" + "9" * 5000 + " urgent", "is not an idea number"),  # past int()'s 4300 digits
+        ("merge 2147483648 into 1", "Usage:"),
         ("status 3 soon", "is not a status"),
     ],
 )

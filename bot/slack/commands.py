@@ -8,6 +8,8 @@ from typing import Any
 from bot.slack.format import escape
 from handlers.ideas.status import IdeaStatus, StatusLabels, normalize_tag, parse_status
 
+# Idea ids are PostgreSQL integers (int4).
+MAX_IDEA_ID = 2**31 - 1
 IDEAS_COMMAND = "/ideas"
 USAGE = (
     "Usage: `/ideas search WORDS`, `/ideas list [STATUS] [#tag]`, `/ideas top [#tag]`, "
@@ -94,7 +96,7 @@ def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
         return AskDigest()
     if verb in ("merge", "unmerge"):
         numbers = [word.lstrip("#") for word in parts[1:] if word.casefold() != "into"]
-        if not all(number.isdecimal() for number in numbers) or len(numbers) != (
+        if not all(_idea_number(number) for number in numbers) or len(numbers) != (
             2 if verb == "merge" else 1
         ):
             return usage(labels)
@@ -103,7 +105,7 @@ def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
     if len(parts) < 3 or verb not in ("status", "update", "tag"):
         return usage(labels)
     number = parts[1].lstrip("#")
-    if not number.isdecimal():
+    if not _idea_number(number):
         return f"“{parts[1]}” is not an idea number. " + usage(labels)
     if verb == "update":
         return SetStatus(idea_id=int(number), status=None, message=" ".join(parts[2:]))
@@ -148,3 +150,12 @@ def search_results(
     if more > 0:
         lines.append(f"…and {more} more (`ideabot ideas list` shows all).")
     return "\n".join(lines)
+
+
+def _idea_number(word: str) -> bool:
+    """True if ``word`` can be an idea's number: ids are PostgreSQL integers.
+
+    A larger number failed in the database (and int() refuses over 4300 digits) instead of
+    being explained to the person who typed it.
+    """
+    return word.isdecimal() and len(word) <= len(str(MAX_IDEA_ID)) and int(word) <= MAX_IDEA_ID

@@ -25,6 +25,12 @@ SKIP_VALUE = "__skip"
 SAME_AS = "__same_as"
 FOLLOW_UP_SUFFIX = ".more"
 TITLE_LENGTH = 80
+# A rating or a choice number is short; longer digit runs are no answer (and int() refuses
+# more than 4300 digits, which a Slack DM can hold).
+MAX_NUMBER_DIGITS = 6
+# No address is longer (RFC 5321), and the idea's email column holds 320 characters: a longer
+# answer would fail the turn on PostgreSQL rather than be asked again.
+MAX_EMAIL_LENGTH = 254
 
 _YES_WORDS = {
     "yes",
@@ -298,7 +304,7 @@ def parse_answer(step: Step, answer: Answer, flow: FlowDefinition) -> AnswerValu
     if step.kind is AnswerKind.TEXT:
         return raw
     if step.kind is AnswerKind.EMAIL:
-        return raw if _EMAIL.match(raw) else None
+        return raw if len(raw) <= MAX_EMAIL_LENGTH and _EMAIL.match(raw) else None
     if step.kind is AnswerKind.YES_NO:
         words = _words(raw)
         if words and words[0] in _YES_WORDS:
@@ -308,7 +314,7 @@ def parse_answer(step: Step, answer: Answer, flow: FlowDefinition) -> AnswerValu
         return None
     if step.kind is AnswerKind.RATING:
         numbers = re.findall(r"\b\d+\b", raw)
-        if len(numbers) == 1 and 1 <= int(numbers[0]) <= 5:
+        if len(numbers) == 1 and len(numbers[0]) <= MAX_NUMBER_DIGITS and 1 <= int(numbers[0]) <= 5:
             return int(numbers[0])
         return None
     return _parse_choice(step, raw, flow)
@@ -317,7 +323,7 @@ def parse_answer(step: Step, answer: Answer, flow: FlowDefinition) -> AnswerValu
 def _parse_choice(step: Step, raw: str, flow: FlowDefinition) -> str | None:
     choices = step.choices or []
     folded = raw.casefold().rstrip(".!")
-    if folded.isdecimal() and 1 <= int(folded) <= len(choices):
+    if folded.isdecimal() and len(folded) <= MAX_NUMBER_DIGITS and 1 <= int(folded) <= len(choices):
         return choices[int(folded) - 1].id
     for choice in choices:
         labels = {label.casefold() for label in choice.label.values()}
