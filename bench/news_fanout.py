@@ -15,8 +15,8 @@ from pathlib import Path
 
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
-from tests.e2e.test_idea_status import ideabot_cli, link_followers
-from tests.e2e.test_slack_staff import finish_flow_on_telegram
+from tests.helpers.idea_status import ideabot_cli, link_followers
+from tests.helpers.slack_staff import finish_flow_on_telegram
 
 
 async def run(customers: int, rate: int) -> None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot.backoff import doubled
 from bot.problems import Problem
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,9 @@ async def until_reachable(
     max_delay: float = 30.0,
 ) -> Result:
     """Run ``attempt`` until it succeeds; retry only problems that waiting may fix."""
-    delay = first_delay
+    retries = 0
     while True:
+        delay = doubled(retries, base=first_delay, cap=max_delay)
         try:
             return await attempt()
         except Exception as error:
@@ -33,4 +35,4 @@ async def until_reachable(
             # A service manager may start ideabot before the network or the database is up.
             logger.warning("%s; trying again in %.0f s", problem.reason, delay)
         await asyncio.sleep(delay)
-        delay = min(delay * 2, max_delay)
+        retries += 1

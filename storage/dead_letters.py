@@ -11,12 +11,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.dialogue.text_repair import repair_json
-from storage.tables import DeadLetterRow, EventState, PlatformEventRow
+from storage.tables import DeadLetterRow, EventState, PlatformEventRow, table_of
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
-_LETTER = DeadLetterRow.__table__  # type: ignore[attr-defined]
-_EVENT = PlatformEventRow.__table__  # type: ignore[attr-defined]
+_LETTER = table_of(DeadLetterRow)
+_EVENT = table_of(PlatformEventRow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,17 +21,18 @@ from storage.tables import (
     MessageRow,
     ScheduledRunRow,
     StaffThreadRow,
+    table_of,
 )
 
-_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
-_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
-_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
-_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
-_RUN = ScheduledRunRow.__table__  # type: ignore[attr-defined]
-_CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
-_MESSAGE = MessageRow.__table__  # type: ignore[attr-defined]
-_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
-_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_IDEA = table_of(IdeaRow)
+_FOLLOWER = table_of(IdeaFollowerRow)
+_CHANGE = table_of(IdeaStatusChangeRow)
+_TAG = table_of(IdeaTagRow)
+_RUN = table_of(ScheduledRunRow)
+_CONVERSATION = table_of(ConversationRow)
+_MESSAGE = table_of(MessageRow)
+_CUSTOMER = table_of(CustomerRow)
+_THREAD = table_of(StaffThreadRow)
 _SETTLED = (IdeaStatus.DONE, IdeaStatus.DECLINED, IdeaStatus.DUPLICATE, IdeaStatus.DRAFT)
 NEW_IDEAS_SHOWN = 20
 MOST_REQUESTED_SHOWN = 5

@@ -10,11 +10,11 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.dead_letters import insert_dead_letter
-from storage.tables import EventState, PlatformEventRow
+from storage.tables import EventState, PlatformEventRow, table_of
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
-_EVENT = PlatformEventRow.__table__  # type: ignore[attr-defined]
+_EVENT = table_of(PlatformEventRow)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,14 +19,15 @@ from storage.tables import (
     IdeaTagRow,
     MessageRow,
     StaffThreadRow,
+    table_of,
 )
 
-_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
-_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
-_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
-_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
-_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
-_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
+_FOLLOWER = table_of(IdeaFollowerRow)
+_TAG = table_of(IdeaTagRow)
+_CHANGE = table_of(IdeaStatusChangeRow)
+_CUSTOMER = table_of(CustomerRow)
+_THREAD = table_of(StaffThreadRow)
+_IDEA = table_of(IdeaRow)
 
 
 def _idea_document(idea: IdeaRow, customer: CustomerRow) -> dict[str, Any]:

@@ -6,10 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import JsonColumnType, UtcDateTime, utc_now
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy table of a table model, for core statements (upserts, joins, updates)."""
+    # SQLModel's metaclass sets __table__ but does not declare it to type checkers.
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table), f"{model.__name__} is not a table model"
+    return table
 
 
 def _timestamp(*, nullable: bool = False, index: bool = False) -> Any:

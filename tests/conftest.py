@@ -23,6 +23,9 @@ POSTGRES_SERVER = os.environ.get(
 # CI sets this, so a PostgreSQL that is down fails the run instead of skipping its tests.
 REQUIRE_POSTGRES = os.environ.get("IDEABOT_REQUIRE_POSTGRES") == "1"
 
+# The shared helpers assert too; rewritten like the test modules, a failure shows its values.
+pytest.register_assert_rewrite("tests.helpers")
+
 
 @pytest.fixture
 def shipped_flows() -> list[LoadedFlow]:

@@ -8,19 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import SHIPPED_FLOWS
-
-
-def ideabot(*arguments: str, cwd: Path, **environment: str) -> subprocess.CompletedProcess[str]:
-    base = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *arguments],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        cwd=cwd,
-        env={**base, "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'ideabot.db'}", **environment},
-    )
+from tests.helpers.cli import ideabot
 
 
 def test_migrate_creates_the_database(tmp_path: Path) -> None:

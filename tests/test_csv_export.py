@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.csv_cells import spreadsheet_safe, write_csv
-from tests.test_cli import ideabot
-from tests.test_idea_search import seed_ideas
+from tests.helpers.cli import ideabot
+from tests.helpers.ideas import seed_ideas
 
 FORMULA = '=HYPERLINK("http://127.0.0.1/x","click")'
 

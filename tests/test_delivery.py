@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
 from bot.delivery.pacing import Pacer
@@ -24,18 +23,11 @@ from bot.delivery.worker import (
     backoff_seconds,
 )
 from bot.metrics import Metrics
-from handlers.conversation import ConversationKey, OutgoingMessage
-from storage.dialogue.store import SqlDialogueStore
 from storage.outbox.store import OutboxItem, SqlOutboxStore
 from storage.tables import CustomerRow
 from storage.types import utc_now
+from tests.helpers.delivery import Sessions, enqueue
 from tests.waiting import eventually
-
-Sessions = async_sessionmaker[AsyncSession]
-
-
-def key(chat: str) -> ConversationKey:
-    return ConversationKey(platform="telegram", chat_id=chat, user_id=chat)
 
 
 @dataclass
@@ -72,12 +64,6 @@ async def wait_for(
             await event.wait()
 
     await asyncio.wait_for(waiting(), timeout)
-
-
-async def enqueue(sessions: Sessions, chat: str, *texts: str) -> None:
-    async with SqlDialogueStore(sessions).transaction() as transaction:
-        await transaction.customer_for(key=key(chat), display_name=chat, language="en")
-        await transaction.enqueue(key=key(chat), actions=[OutgoingMessage(t) for t in texts])
 
 
 @contextlib.asynccontextmanager

@@ -13,7 +13,7 @@ from bot.delivery.worker import Channel, DeliveryWorker
 from bot.metrics import Metrics
 from storage.outbox.store import OutboxItem, SqlOutboxStore
 from storage.tables import OutboxRow
-from tests.test_delivery import enqueue
+from tests.helpers.delivery import enqueue
 from tests.waiting import eventually
 
 Sessions = async_sessionmaker[AsyncSession]

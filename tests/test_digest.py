@@ -18,9 +18,9 @@ from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.outbox.store import SqlOutboxStore
 from storage.types import utc_now
-from tests.test_dialogue import CountingSignal, finish_default_flow, make_customer
-from tests.test_idea_desk import change, desk
-from tests.test_staff_desk import make_pair
+from tests.helpers.dialogue import CountingSignal, finish_default_flow, make_customer
+from tests.helpers.idea_desk import change, desk
+from tests.helpers.staff_desk import make_pair
 
 Sessions = async_sessionmaker[AsyncSession]
 ROOM = StaffRoom(platform="slack", chat_id="C0STAFF")

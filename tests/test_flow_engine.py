@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from handlers.flows.engine import (
-    END,
     SKIP_VALUE,
     Answer,
     FlowState,
@@ -16,7 +15,7 @@ from handlers.flows.engine import (
     revise,
 )
 from handlers.flows.loader import LoadedFlow, parse_flow
-from handlers.flows.schema import FlowDefinition
+from handlers.flows.schema import END, FlowDefinition
 
 SMALL_FLOW = """
 id: small

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from bot.slack.commands import (
     Merge,
@@ -16,7 +16,7 @@ from bot.slack.commands import (
 )
 from handlers.conversation import ConversationKey
 from handlers.flows.loader import LoadedFlow
-from handlers.ideas.desk import ChangeOutcome, IdeaDesk
+from handlers.ideas.desk import ChangeOutcome
 from handlers.ideas.status import (
     IdeaStatus,
     MergeChange,
@@ -25,21 +25,14 @@ from handlers.ideas.status import (
     TagChange,
     parse_status,
 )
-from storage.dialogue.store import SqlDialogueStore
 from storage.idea_queries import IdeaFilter, export_ideas
 from storage.outbox.rows import BULK
 from storage.outbox.store import SqlOutboxStore
-from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow
+from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow, table_of
 from storage.types import utc_now
-from tests.test_dialogue import (
-    CountingSignal,
-    Customer,
-    finish_default_flow,
-    make_customer,
-    texts,
-)
+from tests.helpers.dialogue import Customer, finish_default_flow, make_customer, texts
+from tests.helpers.idea_desk import Sessions, change, desk
 
-Sessions = async_sessionmaker[AsyncSession]
 OLA = ConversationKey(platform="telegram", chat_id="77", user_id="77")
 
 
@@ -54,7 +47,7 @@ async def two_followers(sessions: Sessions, flows: list[LoadedFlow]) -> tuple[Cu
     await ola.replies()
     async with sessions() as session, session.begin():
         await session.execute(
-            insert(IdeaFollowerRow.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(IdeaFollowerRow)).values(
                 idea_id=1, customer_id=2, kind="vote", created_at=utc_now()
             )
         )
@@ -70,21 +63,6 @@ async def delivered(sessions: Sessions) -> dict[str, list[str]]:
             await outbox.mark_sent(item, platform_message_id=str(item.id))
             found.setdefault(item.chat_id, []).append(item.payload["text"])
     return found
-
-
-def desk(sessions: Sessions) -> IdeaDesk:
-    return IdeaDesk(
-        store=SqlDialogueStore(sessions),
-        outbox_signal=CountingSignal(),
-        labels=StatusLabels.default(),
-        staff_room=None,
-    )
-
-
-def change(status: IdeaStatus, message: str = "", external_id: str = "c1") -> StatusChange:
-    return StatusChange(
-        external_id=external_id, idea_id=1, status=status, changed_by="Anne", message=message
-    )
 
 
 async def test_every_linked_customer_hears_in_their_language(
@@ -108,7 +86,7 @@ async def test_every_linked_customer_hears_in_their_language(
 
     async with sqlite_sessions() as session:
         history = (await session.execute(select(IdeaStatusChangeRow))).scalars().all()
-        priorities = set((await session.execute(select(OutboxRow.priority))).scalars())
+        priorities = set((await session.execute(select(col(OutboxRow.priority)))).scalars())
     assert [(h.from_status, h.to_status, h.changed_by, h.notified) for h in history] == [
         ("new", "planned", "Anne", 2)
     ]

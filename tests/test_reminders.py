@@ -12,7 +12,7 @@ from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog
 from storage.idea_queries import export_ideas
 from storage.types import utc_now
-from tests.test_dialogue import CountingSignal, Customer, make_customer, texts
+from tests.helpers.dialogue import CountingSignal, Customer, make_customer, texts
 
 Sessions = async_sessionmaker[AsyncSession]
 HOUR = timedelta(hours=1)

@@ -63,7 +63,7 @@ def test_the_shipped_flows_still_load() -> None:
 
 
 def labels_from(path: Path) -> Settings:
-    return Settings(_env_file=None, status_labels_path=path)  # type: ignore[call-arg]
+    return Settings(_env_file=None, status_labels_path=path)
 
 
 @pytest.mark.timeout(10)

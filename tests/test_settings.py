@@ -96,21 +96,21 @@ def test_bad_settings_are_refused(values: dict[str, str], message: str) -> None:
 
 
 def test_empty_values_count_as_unset() -> None:
-    settings = Settings(_env_file=None, telegram_bot_token="", telegram_webhook_url="")  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, telegram_bot_token="", telegram_webhook_url="")
     assert settings.telegram_bot_token is None
     assert not settings.telegram_webhook_mode
 
 
 def test_secrets_are_not_shown_in_repr() -> None:
-    settings = Settings(_env_file=None, telegram_bot_token="123:very-secret")  # type: ignore[arg-type]
+    settings = Settings(_env_file=None, telegram_bot_token="123:very-secret")
     assert "very-secret" not in repr(settings)
 
 
 def test_slack_socket_mode_needs_no_signing_secret() -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        slack_bot_token="xoxb-1",  # type: ignore[arg-type]
-        slack_app_token="xapp-1",  # type: ignore[arg-type]
+        _env_file=None,
+        slack_bot_token="xoxb-1",
+        slack_app_token="xapp-1",
         slack_api_base_url="http://127.0.0.1:9/api",
         slack_admin_users=" U1, U2 ,,",
     )
@@ -125,11 +125,11 @@ def test_status_labels_can_be_renamed_and_mistakes_are_named(tmp_path: Path) -> 
 
     labels_file = tmp_path / "statuses.yaml"
     labels_file.write_text("planned: {en: Coming soon, nb: Kommer snart}\n", encoding="utf-8")
-    settings = Settings(_env_file=None, status_labels_path=labels_file)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, status_labels_path=labels_file)
     labels = load_status_labels(settings)
     assert labels.label(IdeaStatus.PLANNED, "nb") == "Kommer snart"
     assert labels.label(IdeaStatus.DONE, "en") == "Done"
     labels_file.write_text("soon: {en: Soon}\n", encoding="utf-8")
     with pytest.raises(StatusLabelsError, match="'soon' is not a status"):
         load_status_labels(settings)
-    assert Settings(_env_file=None, status_labels_path="").status_labels_path is None  # type: ignore[call-arg]
+    assert Settings(_env_file=None, status_labels_path="").status_labels_path is None

@@ -54,10 +54,10 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
     slack_api: SlackWebApiDouble, sqlite_url: str
 ) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=sqlite_url,
-        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
         slack_api_base_url=slack_api.base_url,
         slack_staff_channel=STAFF_CHANNEL,
     )

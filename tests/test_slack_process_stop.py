@@ -23,10 +23,10 @@ async def slack_api() -> AsyncIterator[SlackWebApiDouble]:
 
 def slack_settings(slack_api: SlackWebApiDouble, sqlite_url: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url=sqlite_url,
-        slack_bot_token=BOT_TOKEN,  # type: ignore[arg-type]
-        slack_signing_secret=SIGNING_SECRET,  # type: ignore[arg-type]
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
         slack_api_base_url=slack_api.base_url,
         slack_staff_channel=STAFF_CHANNEL,
     )
@@ -56,7 +56,7 @@ async def test_a_cancel_that_comes_with_a_wake_ends_the_processor(
 
         async def idle() -> bool:
             # Parked on its wake-up event: nothing stored, waiting for the next event.
-            return bool(channel._wake._waiters)  # type: ignore[attr-defined]
+            return bool(channel._wake._waiters)
 
         await eventually(idle, what="the processor waiting for events")
         # An event is stored just as a forced stop cancels the processor (same loop turn).

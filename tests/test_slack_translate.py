@@ -159,7 +159,9 @@ def test_stored_identity_keeps_order_per_chat_and_thread() -> None:
         "Ev0STAFF0001",
         "C0STAFF:1732790050.000100",
     )
-    assert event_identity(payload("staff_message_changed"))[1] == "C0STAFF:1732790050.000100"
+    changed = event_identity(payload("staff_message_changed"))
+    assert changed is not None
+    assert changed[1] == "C0STAFF:1732790050.000100"
     assert event_identity(payload("card_button")) == (
         "action:1234567890.123456789.abcdef",
         "C0STAFF",

@@ -28,7 +28,7 @@ from storage.flow_store import (
 )
 from storage.idea_queries import export_ideas, idea_with_transcript
 from storage.outbox.store import SqlOutboxStore
-from storage.tables import InboxRow
+from storage.tables import InboxRow, table_of
 from storage.types import utc_now
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -54,7 +54,7 @@ async def inbox_row(sessions: Sessions, external_id: str, *, age: timedelta) -> 
     """An inbox row as an older ideabot wrote it, ``age`` ago."""
     async with sessions() as session, session.begin():
         await session.execute(
-            insert(InboxRow.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(InboxRow)).values(
                 platform="telegram", external_id=external_id, received_at=utc_now() - age
             )
         )

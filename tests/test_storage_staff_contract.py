@@ -15,7 +15,7 @@ from storage.dialogue.store import SqlDialogueStore
 from storage.event_queue import SqlEventQueue
 from storage.outbox.actions import OutboxAction
 from storage.outbox.store import SentReceipt, SqlOutboxStore
-from storage.tables import OutboxRow
+from storage.tables import OutboxRow, table_of
 from storage.types import utc_now
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -97,7 +97,7 @@ async def test_a_delivered_staff_reply_is_confirmed_and_a_failed_one_explained(
         platforms=["telegram"], limit=10, lease_seconds=30, sent=[receipt]
     )
     await outbox.fail_unreachable(second, error="the customer has blocked the bot")
-    outbox_table = OutboxRow.__table__  # type: ignore[attr-defined]
+    outbox_table = table_of(OutboxRow)
     async with sessions() as session:
         rows = (
             await session.execute(

@@ -13,9 +13,9 @@ from telegram import Bot
 from bot.telegram.translate import to_incoming_message
 from bot.telegram.updates import read_update
 from handlers.flows.loader import LoadedFlow
-from storage.tables import InboxRow
+from storage.tables import InboxRow, table_of
 from storage.types import utc_now
-from tests.test_dialogue import Customer, make_customer, texts
+from tests.helpers.dialogue import Customer, make_customer, texts
 
 Sessions = async_sessionmaker[AsyncSession]
 KARI = {"id": 42, "is_bot": False, "first_name": "Kari", "language_code": "en"}
@@ -41,7 +41,7 @@ async def row_of_an_older_ideabot(sessions: Sessions, update_id: int, *, age: ti
     """The inbox row an ideabot before the chat-and-message key wrote: the update_id alone."""
     async with sessions() as session, session.begin():
         await session.execute(
-            insert(InboxRow.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(InboxRow)).values(
                 platform="telegram", external_id=str(update_id), received_at=utc_now() - age
             )
         )

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.backoff import doubled
 from bot.delivery.pacing import Pacer
 from bot.metrics import Metrics
 from storage.outbox.store import OutboxItem, SentReceipt, SqlOutboxStore
@@ -64,7 +65,7 @@ class Channel:
 
 def backoff_seconds(attempt: int, *, base: float = 1.0, cap: float = 300.0) -> float:
     """Exponential backoff with full jitter: up to 1, 2, 4 ... seconds, at most ``cap``."""
-    return random.uniform(base / 2, min(cap, base * 2 ** max(0, attempt - 1)))
+    return random.uniform(base / 2, doubled(max(0, attempt - 1), base=base, cap=cap))
 
 
 class DeliveryWorker:
@@ -120,7 +121,7 @@ class DeliveryWorker:
                 except (SQLAlchemyError, OSError) as error:
                     # The database is away: keep what is in memory and try again, never exit.
                     failures += 1
-                    delay = min(DATABASE_RETRY_CAP_SECONDS, 0.25 * 2**failures)
+                    delay = doubled(failures, base=0.25, cap=DATABASE_RETRY_CAP_SECONDS)
                     logger.error(
                         "delivery cannot reach the database (%s); retrying in %.1f s",
                         type(error).__name__,
@@ -154,7 +155,7 @@ class DeliveryWorker:
             except (SQLAlchemyError, OSError) as error:
                 # Until the stop's time is up: each one recorded is one not sent twice.
                 failures += 1
-                delay = min(DATABASE_RETRY_CAP_SECONDS, 0.25 * 2**failures)
+                delay = doubled(failures, base=0.25, cap=DATABASE_RETRY_CAP_SECONDS)
                 logger.error(
                     "cannot record %s sent message(s) (%s); retrying in %.1f s",
                     len(self._receipts),

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 import re
-import time
 from typing import Any
 
 import aiohttp
+from cachetools import TTLCache
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.backoff import doubled
 from bot.metrics import Metrics
 from bot.slack.commands import (
     IDEAS_COMMAND,
@@ -66,6 +67,8 @@ CLAIM_BATCH = 8
 IDLE_POLL_SECONDS = 1.0
 MAX_HANDLING_ATTEMPTS = 5
 USER_CACHE_SECONDS = 3600.0
+# Bounded, so a workspace with many people (or a flood of unknown ids) cannot grow it forever.
+USER_CACHE_SIZE = 10_000
 
 
 class SlackUsers:
@@ -73,13 +76,15 @@ class SlackUsers:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._known: dict[str, tuple[float, SlackUser]] = {}
+        self._known: TTLCache[str, SlackUser] = TTLCache(
+            maxsize=USER_CACHE_SIZE, ttl=USER_CACHE_SECONDS
+        )
 
     async def get(self, user_id: str) -> SlackUser:
         """The user ``user_id``; raises SlackApiError when Slack cannot say."""
         cached = self._known.get(user_id)
-        if cached is not None and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
-            return cached[1]
+        if cached is not None:
+            return cached
         response = await self._client.users_info(user=user_id, include_locale=True)
         data: dict[str, Any] = response["user"]
         profile = data.get("profile") or {}
@@ -98,7 +103,7 @@ class SlackUsers:
             team_id=str(data.get("team_id", "")),
             is_bot=bool(data.get("is_bot", False)),
         )
-        self._known[user_id] = (time.monotonic(), user)
+        self._known[user_id] = user
         return user
 
 
@@ -173,8 +178,9 @@ class SlackChannel:
 
     async def connect(self) -> None:
         """Learn who the bot is (auth.test), retrying until Slack answers or a stop comes."""
-        delay = 1.0
+        failures = 0
         while True:
+            delay = doubled(failures, base=1.0, cap=60.0)
             try:
                 team_id, bot_user_id = await identify(self._client)
                 break
@@ -194,7 +200,7 @@ class SlackChannel:
                             self._wake.clear()
                 if self._stopping:
                     return
-                delay = min(delay * 2, 60.0)
+                failures += 1
         self._translator = SlackTranslator(
             workspace=Workspace(
                 team_id=team_id,
@@ -449,7 +455,7 @@ class SlackChannel:
                 await self._queue.fail(event, error=reason)
             else:
                 await self._queue.retry_later(
-                    event, delay_seconds=min(60.0, 2.0**attempts), error=reason
+                    event, delay_seconds=doubled(attempts, base=1.0, cap=60.0), error=reason
                 )
 
 

@@ -17,6 +17,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot.backoff import doubled
 from bot.http.json_body import read_json, why_unread
 from bot.metrics import Metrics
 from bot.telegram.sender import retry_after_seconds
@@ -134,7 +135,7 @@ class TelegramChannel:
                 raise
             except (NetworkError, TelegramError) as error:
                 failures_in_a_row += 1
-                delay = min(30.0, 0.5 * 2**failures_in_a_row)
+                delay = doubled(failures_in_a_row, base=0.5, cap=30.0)
                 logger.warning("getUpdates failed (%s); trying again in %.1f s", error, delay)
                 await self._unless_stopped(asyncio.sleep(delay))
                 continue
@@ -221,7 +222,7 @@ class TelegramChannel:
         await asyncio.gather(*(handle_chat(chat_updates) for chat_updates in by_chat.values()))
         if failed:
             self._failed_batches += 1
-            await asyncio.sleep(min(RETRY_CAP_SECONDS, 0.25 * 2**self._failed_batches))
+            await asyncio.sleep(doubled(self._failed_batches, base=0.25, cap=RETRY_CAP_SECONDS))
             known = [update_id for update_id in failed if update_id >= 0]
             return min(known) if known else offset
         self._failed_batches = 0

@@ -25,17 +25,18 @@ from storage.tables import (
     IdeaStatusChangeRow,
     IdeaTagRow,
     OutboxRow,
+    table_of,
 )
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
-_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
-_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
-_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
-_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
-_STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
-_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
-_MERGE = IdeaMergeRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = table_of(CustomerRow)
+_IDEA = table_of(IdeaRow)
+_OUTBOX = table_of(OutboxRow)
+_FOLLOWER = table_of(IdeaFollowerRow)
+_STATUS_CHANGE = table_of(IdeaStatusChangeRow)
+_TAG = table_of(IdeaTagRow)
+_MERGE = table_of(IdeaMergeRow)
 # Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
 OPEN_STATUSES = (
     IdeaStatus.NEW.value,

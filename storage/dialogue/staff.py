@@ -12,13 +12,13 @@ from handlers.ports import ConversationStatus, Direction, StaffThreadRecord
 from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
 from storage.outbox.actions import room_payload, staff_payload
 from storage.outbox.rows import enqueue_rows
-from storage.tables import ConversationRow, CustomerRow, MessageRow, StaffThreadRow
+from storage.tables import ConversationRow, CustomerRow, MessageRow, StaffThreadRow, table_of
 from storage.types import utc_now
 
-_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
-_CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
-_MESSAGE = MessageRow.__table__  # type: ignore[attr-defined]
-_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_CUSTOMER = table_of(CustomerRow)
+_CONVERSATION = table_of(ConversationRow)
+_MESSAGE = table_of(MessageRow)
+_THREAD = table_of(StaffThreadRow)
 
 
 class StaffTransactionPart:

@@ -37,22 +37,23 @@ from storage.tables import (
     OutboxRow,
     ScheduledRunRow,
     StaffThreadRow,
+    table_of,
 )
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
-_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
-_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
-_CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
-_MESSAGE = MessageRow.__table__  # type: ignore[attr-defined]
-_IDEA = IdeaRow.__table__  # type: ignore[attr-defined]
-_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
-_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_INBOX = table_of(InboxRow)
+_CUSTOMER = table_of(CustomerRow)
+_CONVERSATION = table_of(ConversationRow)
+_MESSAGE = table_of(MessageRow)
+_IDEA = table_of(IdeaRow)
+_OUTBOX = table_of(OutboxRow)
+_THREAD = table_of(StaffThreadRow)
 _OPEN = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
-_FOLLOWER = IdeaFollowerRow.__table__  # type: ignore[attr-defined]
-_STATUS_CHANGE = IdeaStatusChangeRow.__table__  # type: ignore[attr-defined]
-_TAG = IdeaTagRow.__table__  # type: ignore[attr-defined]
-_MERGE = IdeaMergeRow.__table__  # type: ignore[attr-defined]
+_FOLLOWER = table_of(IdeaFollowerRow)
+_STATUS_CHANGE = table_of(IdeaStatusChangeRow)
+_TAG = table_of(IdeaTagRow)
+_MERGE = table_of(IdeaMergeRow)
 
 
 class SqlDialogueTransaction(IdeaTransactionPart, StaffTransactionPart):

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.tables import OutboxRow, OutboxState
+from storage.tables import OutboxRow, OutboxState, table_of
 from storage.types import utc_now
 
-_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = table_of(OutboxRow)
 # Outbox priorities: a live conversation's messages go before news sent to many customers.
 LIVE = 0
 BULK = 1

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.staff.room import StaffRoom
 from storage.outbox.actions import IN_THREAD, OutboxAction, report_failure, report_reaction
 from storage.outbox.rows import enqueue_rows
-from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow
+from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow, table_of
 from storage.types import utc_now
 
-_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
-_CUSTOMER = CustomerRow.__table__  # type: ignore[attr-defined]
-_THREAD = StaffThreadRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = table_of(OutboxRow)
+_CUSTOMER = table_of(CustomerRow)
+_THREAD = table_of(StaffThreadRow)
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))

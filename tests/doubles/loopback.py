@@ -22,7 +22,6 @@ async def serving(app: Starlette, *, port: int = 0) -> AsyncIterator[int]:
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

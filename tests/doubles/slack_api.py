@@ -218,7 +218,7 @@ class SlackWebApiDouble:
         method = request.path_params["method"]
         params = await _params(request)
         response = await self._answer(method, params, request.headers.get("authorization", ""))
-        body = json.loads(response.body) if response.status_code != 503 else {}
+        body = json.loads(bytes(response.body)) if response.status_code != 503 else {}
         self.calls.append(
             SlackCall(method, params, time.monotonic(), response.status_code, body.get("error", ""))
         )

@@ -511,7 +511,7 @@ async def _params(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/json"):
         loaded: dict[str, Any] = json.loads(body or b"{}")
         return loaded
-    params: dict[str, Any] = dict(parse_qsl(body.decode()))
+    params = dict(parse_qsl(body.decode()))
     params.update(request.query_params)
     for name in ("reply_markup", "allowed_updates", "entities", "commands"):
         if isinstance(params.get(name), str):

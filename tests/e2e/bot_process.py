@@ -74,8 +74,10 @@ class BotProcess:
 
     async def stop(self) -> int:
         """Ask politely (SIGTERM) and wait; kill if it does not stop in time."""
-        if self.process is None or self.process.returncode is not None:
-            return self.process.returncode if self.process else 0
+        if self.process is None:
+            return 0
+        if self.process.returncode is not None:
+            return self.process.returncode
         self.process.send_signal(signal.SIGTERM)
         try:
             return await asyncio.wait_for(self.process.wait(), 15)

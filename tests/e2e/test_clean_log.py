@@ -16,7 +16,7 @@ from tests.doubles.slack_api import (
 )
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import ANNE, BotFactory
-from tests.e2e.test_slack_staff import events_settled, events_to, slack_settings
+from tests.helpers.slack_staff import events_settled, events_to, slack_settings
 from tests.waiting import eventually
 
 # Each bad input carries its own word, so a leak names the input it came from.

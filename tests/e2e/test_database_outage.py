@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import POSTGRES_SERVER
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
-from tests.e2e.test_telegram_webhook import SECRET, text_update
+from tests.helpers.telegram_webhook import SECRET, text_update
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.postgres

@@ -2,73 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from datetime import timedelta
 
-from sqlalchemy import insert, text
+from sqlalchemy import text
 
 from storage.database import create_engine, create_sessions
-from storage.tables import CustomerRow, IdeaFollowerRow
 from storage.types import utc_now
 from tests.doubles.slack_api import STAFF_CHANNEL, SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import ANNE, BotFactory
-from tests.e2e.test_slack_staff import (
+from tests.helpers.idea_status import ideabot_cli, link_followers
+from tests.helpers.slack_staff import (
     events_to,
     finish_flow_on_telegram,
     slack_settings,
     start_bot,
     wait_for_card,
 )
-
-
-async def link_followers(database_url: str, idea_id: int, customers: list[dict[str, str]]) -> None:
-    """Customers who said "me too" to the idea (the similar-idea question will make these)."""
-    engine = create_engine(database_url)
-    try:
-        async with create_sessions(engine)() as session, session.begin():
-            for customer in customers:
-                now = utc_now()
-                inserted = await session.execute(
-                    insert(CustomerRow.__table__)  # type: ignore[attr-defined]
-                    .values(
-                        unreachable=False,
-                        unreachable_reason="",
-                        wants_updates=True,
-                        created_at=now,
-                        updated_at=now,
-                        **customer,
-                    )
-                    .returning(CustomerRow.__table__.c.id)  # type: ignore[attr-defined]
-                )
-                await session.execute(
-                    insert(IdeaFollowerRow.__table__).values(  # type: ignore[attr-defined]
-                        idea_id=idea_id,
-                        customer_id=inserted.scalar_one(),
-                        kind="vote",
-                        created_at=now,
-                    )
-                )
-    finally:
-        await engine.dispose()
-
-
-async def ideabot_cli(database_url: str, *arguments: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *arguments,
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    output, errors = await process.communicate()
-    assert process.returncode == 0, (output + errors).decode()
-    return output.decode()
 
 
 async def test_staff_move_an_idea_and_every_linked_customer_hears(

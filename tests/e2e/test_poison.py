@@ -15,8 +15,8 @@ from storage.dead_letters import SqlDeadLetters
 from tests.doubles.slack_api import SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
-from tests.e2e.test_slack_staff import events_to, start_bot
-from tests.e2e.test_telegram_webhook import SECRET, text_update
+from tests.helpers.slack_staff import events_to, start_bot
+from tests.helpers.telegram_webhook import SECRET, text_update
 from tests.waiting import eventually
 
 SECRET_WORDS = "turquoise-elephant-idea"
@@ -189,9 +189,11 @@ async def test_nul_and_lone_surrogates_in_a_slack_dm_are_stored_and_answered(
         response, _ = await slack.direct_message(person, words)
         assert response.status_code == 200
     for person in (siri, nora):
-        await slack_api.wait_until(
-            lambda person=person: len(slack_api.posts_in(person.dm_channel)) == 1
-        )  # type: ignore[misc]
+
+        def answered(channel: str = person.dm_channel) -> bool:
+            return len(slack_api.posts_in(channel)) == 1
+
+        await slack_api.wait_until(answered)
     texts = {row[0] for row in await query(database_url, "SELECT text FROM message")}
     assert {"hello\ufffdthere", "hello \ufffd there"} <= texts
     assert await dead_letters(database_url) == []

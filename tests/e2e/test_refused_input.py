@@ -12,8 +12,8 @@ import httpx
 from tests.doubles.slack_api import SlackPerson, SlackWebApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import BotFactory
-from tests.e2e.test_slack_staff import events_to, start_bot
-from tests.e2e.test_telegram_webhook import SECRET
+from tests.helpers.slack_staff import events_to, start_bot
+from tests.helpers.telegram_webhook import SECRET
 
 HUGE = 64 * 1024 * 1024
 LIMIT = 2 * 1024 * 1024

@@ -5,17 +5,7 @@ from __future__ import annotations
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess, outbox_settled
 from tests.e2e.conftest import BotFactory
-
-IDEA = "A dark mode for the mobile app, please, for the evening"
-PROBLEM = "My eyes hurt when I read in bed at night"
-EXPECTED = [
-    "What would you like us to improve or create?",
-    "What problem would it solve for you?",
-    "How often do you run into this?",
-    "How important is this to you, from 1 (nice to have) to 5 (I really need it)?",
-    "May we contact you about this idea, to ask more or to tell you when it ships?",
-    "Thank you! Your idea is recorded.",
-]
+from tests.helpers.restart import EXPECTED, IDEA, PROBLEM
 
 
 def last_lines(telegram_api: TelegramBotApiDouble, customer: Customer) -> list[str]:

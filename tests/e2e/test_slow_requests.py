@@ -10,7 +10,7 @@ import httpx
 from tests.doubles.slack_api import SlackEvents, SlackWebApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import BotFactory
-from tests.e2e.test_slack_staff import slack_settings
+from tests.helpers.slack_staff import slack_settings
 
 # Small, so the test is quick; long enough for the other requests to be served meanwhile.
 DEADLINE_SECONDS = 3

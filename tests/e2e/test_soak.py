@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import create_engine
-from storage.tables import InboxRow, OutboxRow, OutboxState
+from storage.tables import InboxRow, OutboxRow, OutboxState, table_of
 from tests.doubles.telegram_bot_api import Customer, FaultPlan, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
 from tests.waiting import eventually
@@ -31,8 +31,8 @@ RATE_LIMIT_RATE = float(os.environ.get("IDEABOT_SOAK_RATE_LIMIT_RATE", "0.03"))
 ROUND_SECONDS = float(os.environ.get("IDEABOT_SOAK_ROUND_SECONDS", "40"))
 LEASE_SECONDS = 120
 IDEA = "A dark mode for the mobile app, please, for reading in the evening"
-_OUTBOX = OutboxRow.__table__  # type: ignore[attr-defined]
-_INBOX = InboxRow.__table__  # type: ignore[attr-defined]
+_OUTBOX = table_of(OutboxRow)
+_INBOX = table_of(InboxRow)
 
 
 @pytest.fixture

@@ -5,15 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 from bot.slack.staff_access import CANNOT_CHECK, NO_STAFF_CHANNEL, REFUSAL
-from tests.doubles.slack_api import (
-    OTHER_TEAM_ID,
-    STAFF_CHANNEL,
-    SlackPerson,
-    SlackWebApiDouble,
-)
+from tests.doubles.slack_api import OTHER_TEAM_ID, STAFF_CHANNEL, SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import ANNE, BotFactory
-from tests.e2e.test_slack_staff import (
+from tests.helpers.slack_staff import (
     events_settled,
     events_to,
     finish_flow_on_telegram,

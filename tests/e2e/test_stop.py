@@ -14,8 +14,8 @@ from storage.database import create_engine
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import BotFactory
-from tests.e2e.test_restart import EXPECTED, IDEA, PROBLEM
-from tests.e2e.test_telegram_webhook import SECRET, text_update
+from tests.helpers.restart import EXPECTED, IDEA, PROBLEM
+from tests.helpers.telegram_webhook import SECRET, text_update
 from tests.waiting import eventually
 
 # The stop under test is bounded by SHUTDOWN_TIMEOUT_SECONDS; this is the slack on top of it

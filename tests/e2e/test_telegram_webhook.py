@@ -5,27 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Any
 
 import httpx
 
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import BotFactory
-
-SECRET = "s3cret-for-the-webhook_0123456789"
-
-
-def text_update(update_id: int, customer: Customer, text: str) -> dict[str, Any]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "from": customer.as_user(),
-            "chat": {"id": customer.chat_id, "type": "private", "first_name": customer.first_name},
-            "date": 1_700_000_000,
-            "text": text,
-        },
-    }
+from tests.helpers.telegram_webhook import SECRET, text_update
 
 
 async def test_webhook_registers_checks_the_secret_and_handles_each_update_once(

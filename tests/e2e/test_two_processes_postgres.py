@@ -10,8 +10,8 @@ import pytest
 from tests.doubles.slack_api import SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import ANNE, BotFactory
-from tests.e2e.test_slack_staff import events_to, slack_settings, wait_for_card
-from tests.e2e.test_telegram_webhook import SECRET, text_update
+from tests.helpers.slack_staff import events_to, slack_settings, wait_for_card
+from tests.helpers.telegram_webhook import SECRET, text_update
 
 pytestmark = pytest.mark.postgres
 
