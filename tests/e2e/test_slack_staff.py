@@ -27,6 +27,7 @@ from tests.helpers.slack_staff import (
     events_settled,
     events_to,
     finish_flow_on_telegram,
+    hand_off,
     slack_settings,
     start_bot,
     wait_for_card,
@@ -114,8 +115,7 @@ async def test_only_own_people_replying_in_a_mapped_thread_reach_the_customer(
     outsider = slack_api.add(SlackPerson("U0OUTSIDE", "Outsider", team_id=OTHER_TEAM_ID))
     bot = await start_bot(bot_factory, slack_api)
     per = Customer(user_id=603, first_name="Per")
-    await telegram_api.send_text(per, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, per)
     slack = events_to(bot)
 
     await slack.staff_reply(ANNE, card.ts, "note: he wrote before, see #123")
@@ -191,8 +191,7 @@ async def test_internal_only_thread_and_edited_reply_are_explained_to_staff(
 ) -> None:
     bot = await start_bot(bot_factory, slack_api)
     liv = Customer(user_id=604, first_name="Liv")
-    await telegram_api.send_text(liv, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, liv)
     slack = events_to(bot)
 
     _, sent = await slack.staff_reply(ANNE, card.ts, "Hi Liv")
@@ -234,8 +233,7 @@ async def test_customer_text_is_escaped_in_slack(
         mallory, "<!here> ping <@U0ANNE> and <https://evil.example|your bank> & more, please read"
     )
     await telegram_api.wait_for_messages(mallory, 2)
-    await telegram_api.send_text(mallory, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, mallory)
     shown = card.block_text + card.text
     for unsafe in ("<!channel>", "<!here>", "<@U0ANNE>", "<https://evil.example|your bank>"):
         assert unsafe not in shown
@@ -261,8 +259,7 @@ async def test_a_retried_event_has_no_second_effect_and_bad_signatures_are_refus
 ) -> None:
     bot = await start_bot(bot_factory, slack_api)
     eva = Customer(user_id=606, first_name="Eva")
-    await telegram_api.send_text(eva, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, eva)
     slack = events_to(bot)
 
     forged = SlackEvents(url=slack.url, signing_secret="not-the-secret")
@@ -322,8 +319,7 @@ async def test_slack_down_then_back_keeps_every_message_in_order(
 ) -> None:
     await start_bot(bot_factory, slack_api)
     nils = Customer(user_id=607, first_name="Nils")
-    await telegram_api.send_text(nils, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, nils)
     slack_api.down = True
     for number in range(1, 6):
         await telegram_api.send_text(nils, f"message {number}")
@@ -360,8 +356,7 @@ async def test_blocked_telegram_customer_is_reported_in_the_thread(
 ) -> None:
     bot = await start_bot(bot_factory, slack_api)
     jon = Customer(user_id=609, first_name="Jon")
-    await telegram_api.send_text(jon, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, jon)
     telegram_api.blocked_chats.add(jon.chat_id)
     await events_to(bot).staff_reply(ANNE, card.ts, "Are you there?")
     await slack_api.wait_until(
@@ -413,8 +408,7 @@ async def test_files_go_both_ways_and_too_large_is_explained(
 ) -> None:
     bot = await start_bot(bot_factory, slack_api)
     ada = Customer(user_id=611, first_name="Ada")
-    await telegram_api.send_text(ada, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, ada)
 
     await telegram_api.send_document(ada, "invoice.pdf", b"%PDF-1.4 the invoice")
     await slack_api.wait_until(lambda: len(slack_api.uploads) == 1)

@@ -12,6 +12,7 @@ from tests.helpers.slack_staff import (
     events_settled,
     events_to,
     finish_flow_on_telegram,
+    hand_off,
     slack_settings,
     start_bot,
     wait_for_card,
@@ -145,8 +146,7 @@ async def test_while_slack_cannot_say_who_is_staff_nobody_gets_in_and_a_staff_re
 ) -> None:
     bot = await start_bot(bot_factory, slack_api)
     per = Customer(user_id=802, first_name="Per")
-    await telegram_api.send_text(per, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, per)
     slack = events_to(bot)
     slack_api.errors["conversations.members"] = "missing_scope"  # an app from an old manifest
 

@@ -10,7 +10,7 @@ import pytest
 from tests.doubles.slack_api import SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.conftest import ANNE, BotFactory
-from tests.helpers.slack_staff import events_to, slack_settings, wait_for_card
+from tests.helpers.slack_staff import events_to, hand_off, slack_settings
 from tests.helpers.telegram_webhook import SECRET, text_update
 
 pytestmark = pytest.mark.postgres
@@ -63,8 +63,7 @@ async def test_two_processes_relay_staff_replies_once_each_and_in_order(
     for bot in bots:
         await bot.start()
     siv = Customer(user_id=802, first_name="Siv")
-    await telegram_api.send_text(siv, "/human")
-    card = await wait_for_card(slack_api)
+    card = await hand_off(telegram_api, slack_api, siv)
     replies = [f"reply {number}" for number in range(1, 7)]
     slack = events_to(bots[0])  # one sender, so event ids and timestamps are unique
     for number, reply in enumerate(replies):

@@ -61,6 +61,14 @@ async def wait_for_card(slack_api: SlackWebApiDouble, count: int = 1) -> Posted:
     return slack_api.cards()[count - 1]
 
 
+async def hand_off(
+    telegram_api: TelegramBotApiDouble, slack_api: SlackWebApiDouble, customer: Customer
+) -> Posted:
+    """The customer asks for a person on Telegram; the card the staff channel gets for it."""
+    await telegram_api.send_text(customer, "/human")
+    return await wait_for_card(slack_api, len(slack_api.cards()) + 1)
+
+
 def events_settled(sqlite_url: str) -> bool:
     path = sqlite_url.split("///", 1)[1]
     with sqlite3.connect(path) as connection:
