@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from handlers.conversation import Attachment, ConversationKey, OutboundAction, OutgoingMessage
 from handlers.flows.engine import FlowState, IdeaDraft
 from handlers.flows.schema import FlowDefinition
 from handlers.ideas.status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
+from handlers.messages import Attachment, ConversationKey, OutboundAction, OutgoingMessage
 from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
 
 # How long after an event a platform may send it again: Telegram keeps an update for 24 hours

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import Attachment, AttachmentKind, ConversationKey
 from handlers.dialogue.dialogue import merge_replies, resolve_language
 from handlers.flows.loader import LoadedFlow
+from handlers.messages import Attachment, AttachmentKind, ConversationKey
 from storage.idea_queries import export_ideas
 from tests.helpers.dialogue import Customer, finish_default_flow, make_customer, texts
 
@@ -212,7 +212,7 @@ def test_platform_language_codes_map_to_supported_languages(code: str, expected:
 
 
 def test_replies_without_buttons_merge_into_the_next() -> None:
-    from handlers.conversation import Button, OutgoingMessage
+    from handlers.messages import Button, OutgoingMessage
 
     merged = merge_replies(
         [OutgoingMessage("a"), OutgoingMessage("b", (Button("x", "s:x"),)), OutgoingMessage("c")]

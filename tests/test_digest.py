@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digest_format import digest_text
 from bot.slack.format import escape
-from handlers.conversation import ConversationKey
 from handlers.flows.loader import LoadedFlow
 from handlers.ideas.digest import DigestDesk, DigestSchedule, Frequency
 from handlers.ideas.status import IdeaStatus, StatusLabels, TagChange
+from handlers.messages import ConversationKey
 from handlers.staff.room import StaffRoom
 from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource

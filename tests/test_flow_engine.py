@@ -200,7 +200,7 @@ def test_optional_step_shows_a_skip_button(flow: FlowDefinition) -> None:
 def test_attachment_without_words_is_kept_on_a_step_that_accepts_it(
     flow: FlowDefinition,
 ) -> None:
-    from handlers.conversation import Attachment, AttachmentKind
+    from handlers.messages import Attachment, AttachmentKind
 
     photo = Attachment(AttachmentKind.PHOTO, file_id="abc")
     kept = advance(flow, at("idea"), Answer(attachments=(photo,)), "en")

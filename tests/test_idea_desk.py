@@ -14,7 +14,6 @@ from bot.slack.commands import (
     parse_ideas_command,
     search_results,
 )
-from handlers.conversation import ConversationKey
 from handlers.flows.loader import LoadedFlow
 from handlers.ideas.desk import ChangeOutcome
 from handlers.ideas.status import (
@@ -25,6 +24,7 @@ from handlers.ideas.status import (
     TagChange,
     parse_status,
 )
+from handlers.messages import ConversationKey
 from storage.idea_queries import IdeaFilter, export_ideas
 from storage.outbox.rows import BULK
 from storage.outbox.store import SqlOutboxStore

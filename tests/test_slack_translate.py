@@ -17,7 +17,7 @@ from bot.slack.translate import (
     event_identity,
     slack_to_plain,
 )
-from handlers.conversation import ConversationKey, IncomingMessage
+from handlers.messages import ConversationKey, IncomingMessage
 from handlers.staff.room import (
     CardAction,
     CardActionKind,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ConversationKey
 from handlers.flows.loader import LoadedFlow
+from handlers.messages import ConversationKey
 from handlers.staff.desk import STAFF_IN_DIRECT_MESSAGE, StaffOutcome
 from handlers.staff.room import CardActionKind, StaffDirectMessage
 from tests.helpers.dialogue import Customer, finish_default_flow, texts

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import Button, ButtonsUsed, ConversationKey, OutgoingMessage
 from handlers.flows.engine import FlowState, IdeaDraft
 from handlers.flows.loader import LoadedFlow, parse_flow
+from handlers.messages import Button, ButtonsUsed, ConversationKey, OutgoingMessage
 from handlers.ports import (
     REDELIVERY_WINDOW,
     ConversationRecord,

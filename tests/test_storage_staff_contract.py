@@ -7,8 +7,8 @@ import asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ConversationKey, DeliveryReport, OutgoingMessage
 from handlers.flows.engine import FlowState
+from handlers.messages import ConversationKey, DeliveryReport, OutgoingMessage
 from handlers.ports import ConversationRecord, ConversationStatus
 from handlers.staff.room import HandOffReason, PostCard, StaffCard, StaffRoom, ThreadPost
 from storage.dialogue.store import SqlDialogueStore

@@ -12,7 +12,7 @@ from telegram import Bot
 
 from bot.metrics import Metrics
 from bot.telegram.channel import TelegramChannel
-from handlers.conversation import IncomingMessage
+from handlers.messages import IncomingMessage
 from tests.doubles.telegram_bot_api import Customer, FaultPlan, TelegramBotApiDouble
 
 

@@ -10,7 +10,7 @@ from telegram import Bot, Update
 
 from bot.telegram.translate import to_incoming_message
 from bot.telegram.updates import external_id
-from handlers.conversation import AttachmentKind, ConversationKey, IncomingMessage
+from handlers.messages import AttachmentKind, ConversationKey, IncomingMessage
 
 PAYLOADS = Path(__file__).parent / "data" / "telegram"
 KARI = ConversationKey(platform="telegram", chat_id="111222333", user_id="111222333")

@@ -11,8 +11,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
 from bot.delivery.worker import DeliveryWorker
-from handlers.conversation import ConversationKey, IncomingMessage
 from handlers.dialogue.dialogue import Dialogue
+from handlers.messages import ConversationKey, IncomingMessage
 from storage.outbox.actions import OutboxAction
 from storage.outbox.store import OutboxItem
 

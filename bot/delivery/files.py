@@ -13,7 +13,7 @@ from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot.delivery.worker import PermanentDeliveryError, TransientDeliveryError
-from handlers.conversation import Attachment, FileLimits, megabytes
+from handlers.messages import Attachment, FileLimits, megabytes
 
 # What bots may do with files: Telegram lets them fetch 20 MB and send 50 MB; Slack takes 1 GB.
 TELEGRAM_FILE_LIMITS = FileLimits(fetch_bytes=20_000_000, send_bytes=50_000_000)

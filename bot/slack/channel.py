@@ -47,12 +47,12 @@ from bot.slack.translate import (
     Workspace,
     event_identity,
 )
-from handlers.conversation import IncomingMessage
 from handlers.dialogue.dialogue import Dialogue
 from handlers.dialogue.text_repair import repair_json, repair_text
 from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk, DigestRequest
 from handlers.ideas.status import MergeChange, StatusChange, StatusLabels, TagChange
+from handlers.messages import IncomingMessage
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import CardAction, StaffDirectMessage, StaffMessage
 from storage.database import is_database_outage

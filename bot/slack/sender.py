@@ -12,9 +12,9 @@ from bot.delivery.files import Files
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
 from bot.digest_format import digest_text
 from bot.slack.format import card_blocks, escape, question_blocks
-from handlers.conversation import Attachment
 from handlers.ideas.digest import Digest
 from handlers.ideas.status import StatusLabels
+from handlers.messages import Attachment
 from handlers.staff.room import StaffCard
 from storage.outbox.actions import OutboxAction
 from storage.outbox.store import OutboxItem

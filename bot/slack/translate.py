@@ -18,10 +18,10 @@ from bot.slack.commands import (
 )
 from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from bot.slack.staff_access import Role
-from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.dialogue.text_repair import repair_json
 from handlers.ideas.digest import DigestRequest
 from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
+from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.staff.room import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from telegram.error import (
 
 from bot.delivery.files import Files
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
-from handlers.conversation import Attachment
+from handlers.messages import Attachment
 from storage.outbox.actions import OutboxAction
 from storage.outbox.store import OutboxItem
 

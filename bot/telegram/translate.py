@@ -5,8 +5,8 @@ from __future__ import annotations
 from telegram import Message, Update, User
 
 from bot.telegram.updates import earlier_external_id
-from handlers.conversation import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.dialogue.text_repair import repair_text
+from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 
 PLATFORM = "telegram"
 

@@ -7,14 +7,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 
-from handlers.conversation import (
-    Button,
-    ButtonsUsed,
-    FileLimits,
-    IncomingMessage,
-    OutboundAction,
-    OutgoingMessage,
-)
 from handlers.dialogue.handoff import HandOff
 from handlers.dialogue.keyed_locks import KeyedLocks
 from handlers.dialogue.text_split import split_text
@@ -34,6 +26,14 @@ from handlers.flows.engine import (
     same_or_not,
 )
 from handlers.flows.schema import END, AnswerKind, FlowDefinition
+from handlers.messages import (
+    Button,
+    ButtonsUsed,
+    FileLimits,
+    IncomingMessage,
+    OutboundAction,
+    OutgoingMessage,
+)
 from handlers.ports import (
     ConversationRecord,
     ConversationStatus,

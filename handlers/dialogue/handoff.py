@@ -6,16 +6,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
-from handlers.conversation import (
+from handlers.dialogue.turn import Turn
+from handlers.flows.engine import begin, draft_idea
+from handlers.flows.schema import FlowDefinition
+from handlers.messages import (
     Attachment,
     FileLimits,
     IncomingMessage,
     OutgoingMessage,
     megabytes,
 )
-from handlers.dialogue.turn import Turn
-from handlers.flows.engine import begin, draft_idea
-from handlers.flows.schema import FlowDefinition
 from handlers.ports import ConversationRecord, ConversationStatus, DialogueTransaction
 from handlers.staff.room import (
     HandOffReason,

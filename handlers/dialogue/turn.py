@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from handlers.conversation import OutboundAction, OutgoingMessage
 from handlers.flows.engine import IdeaDraft
+from handlers.messages import OutboundAction, OutgoingMessage
 from handlers.ports import ConversationRecord, CustomerProfile
 from handlers.staff.room import HandOffReason, StaffAction
 

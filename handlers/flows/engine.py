@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from handlers.conversation import Attachment, Button, OutgoingMessage
 from handlers.flows.schema import (
     END,
     HUMAN,
@@ -17,6 +16,7 @@ from handlers.flows.schema import (
     LocalizedText,
     Step,
 )
+from handlers.messages import Attachment, Button, OutgoingMessage
 from handlers.texts import Text, text
 
 AnswerValue = str | int | bool | None

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from handlers.conversation import ConversationKey, OutgoingMessage
 from handlers.ideas.status import (
     IdeaFollower,
     IdeaStatus,
@@ -18,6 +17,7 @@ from handlers.ideas.status import (
     TagChange,
     normalize_tag,
 )
+from handlers.messages import ConversationKey, OutgoingMessage
 from handlers.ports import DialogueStore, DialogueTransaction, OutboxSignal
 from handlers.staff.room import StaffCard, StaffRoom, ThreadPost, UpdateCard
 from handlers.texts import Text, text

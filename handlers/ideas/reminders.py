@@ -10,11 +10,11 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from handlers.conversation import OutgoingMessage
 from handlers.dialogue.dialogue import merge_replies
 from handlers.flows.engine import draft_idea, localized, question
 from handlers.flows.schema import FlowDefinition
 from handlers.ideas.status import IdeaStatus
+from handlers.messages import OutgoingMessage
 from handlers.ports import (
     ConversationStatus,
     DialogueTransaction,

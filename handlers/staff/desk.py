@@ -7,15 +7,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from enum import StrEnum
 
-from handlers.conversation import (
+from handlers.dialogue.keyed_locks import KeyedLocks
+from handlers.dialogue.text_split import split_text
+from handlers.messages import (
     DeliveryReport,
     FileLimits,
     OutboundAction,
     OutgoingMessage,
     megabytes,
 )
-from handlers.dialogue.keyed_locks import KeyedLocks
-from handlers.dialogue.text_split import split_text
 from handlers.ports import (
     ConversationStatus,
     DialogueStore,

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from handlers.conversation import Attachment, ConversationKey
 from handlers.flows.engine import IdeaDraft
+from handlers.messages import Attachment, ConversationKey
 
 
 @dataclass(frozen=True, slots=True)

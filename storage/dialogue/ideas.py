@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.conversation import ConversationKey, OutgoingMessage
 from handlers.flows.engine import IdeaDraft
 from handlers.ideas.similarity import SimilarityIndex
 from handlers.ideas.status import (
@@ -15,6 +14,7 @@ from handlers.ideas.status import (
     MergeRecord,
     StatusChange,
 )
+from handlers.messages import ConversationKey, OutgoingMessage
 from storage.outbox.actions import outbox_payload
 from storage.outbox.rows import BULK, outbox_row
 from storage.tables import (

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.conversation import ConversationKey
+from handlers.messages import ConversationKey
 from handlers.ports import ConversationStatus, Direction, StaffThreadRecord
 from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
 from storage.outbox.actions import room_payload, staff_payload

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ConversationKey, OutboundAction
 from handlers.flows.engine import FlowState
+from handlers.messages import ConversationKey, OutboundAction
 from handlers.ports import (
     REDELIVERY_WINDOW,
     ConversationRecord,

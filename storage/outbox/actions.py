@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.conversation import ButtonsUsed, OutboundAction, OutgoingMessage
+from handlers.messages import ButtonsUsed, OutboundAction, OutgoingMessage
 from handlers.staff.room import (
     PostCard,
     PostDigest,

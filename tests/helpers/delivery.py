@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ConversationKey, OutgoingMessage
+from handlers.messages import ConversationKey, OutgoingMessage
 from storage.dialogue.store import SqlDialogueStore
 
 Sessions = async_sessionmaker[AsyncSession]

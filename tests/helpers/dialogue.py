@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.conversation import ConversationKey, IncomingMessage
 from handlers.dialogue.dialogue import Dialogue
 from handlers.flows.loader import LoadedFlow
+from handlers.messages import ConversationKey, IncomingMessage
 from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.outbox.store import OutboxItem, SqlOutboxStore
