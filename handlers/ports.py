@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from handlers.flows.engine import FlowState, IdeaDraft
 from handlers.flows.schema import FlowDefinition
@@ -102,8 +102,8 @@ class TranscriptEntry:
     author: str = ""
 
 
-class DialogueTransaction(Protocol):
-    """Everything one turn of the dialogue reads and writes, committed together or not at all."""
+class Inbox(Protocol):
+    """Remembers which platform events arrived, so a redelivery is handled once."""
 
     async def claim_inbound(self, *, platform: str, external_id: str, earlier_id: str = "") -> bool:
         """Record that this platform event arrived; False if it was handled before.
@@ -112,6 +112,10 @@ class DialogueTransaction(Protocol):
         within ``REDELIVERY_WINDOW`` is this event; an older one may be another that got the id.
         """
         ...
+
+
+class Customers(Protocol):
+    """The customers and what they chose: language, news about ideas."""
 
     async def customer_for(
         self, *, key: ConversationKey, display_name: str, language: str
@@ -123,6 +127,14 @@ class DialogueTransaction(Protocol):
         """Remember the language a customer chose."""
         ...
 
+    async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
+        """Remember whether the customer wants news about ideas."""
+        ...
+
+
+class Conversations(Protocol):
+    """The customer's conversation with the flow, kept between turns."""
+
     async def open_conversation(self, *, customer_id: int) -> ConversationRecord | None:
         """The customer's active conversation, if there is one."""
         ...
@@ -131,6 +143,27 @@ class DialogueTransaction(Protocol):
         """Insert or update a conversation and return its id."""
         ...
 
+
+class StalledConversations(Protocol):
+    """Conversations the customer left quiet, and the reminder they got."""
+
+    async def lock_stalled(
+        self, *, conversation_id: int, idle_since: datetime
+    ) -> StalledConversation | None:
+        """The conversation if it is still under way and quiet since ``idle_since``, locked.
+
+        None as well when another process holds it: that one deals with it.
+        """
+        ...
+
+    async def mark_reminded(self, *, conversation_id: int, at: datetime) -> None:
+        """Remember that the customer was reminded (once per stall)."""
+        ...
+
+
+class Transcript(Protocol):
+    """Every message of a conversation, either way, and what it answered."""
+
     async def record_message(self, entry: TranscriptEntry) -> None:
         """Add a message to the transcript."""
         ...
@@ -138,6 +171,14 @@ class DialogueTransaction(Protocol):
     async def answered_by(self, *, conversation_id: int, platform_message_id: str) -> str | None:
         """Which answer (step id) a customer's earlier message gave, if any."""
         ...
+
+    async def is_relayed_reply(self, *, conversation_id: int, message_ref: str) -> bool:
+        """True if this staff message was relayed to the customer."""
+        ...
+
+
+class IdeaIntake(Protocol):
+    """Ideas as customers give them: recorded, or joined to one like it."""
 
     async def record_idea(
         self,
@@ -167,26 +208,9 @@ class DialogueTransaction(Protocol):
         """The customer's idea is ``idea_id``: link them to it, keep their answers beside it."""
         ...
 
-    async def lock_stalled(
-        self, *, conversation_id: int, idle_since: datetime
-    ) -> StalledConversation | None:
-        """The conversation if it is still under way and quiet since ``idle_since``, locked.
 
-        None as well when another process holds it: that one deals with it.
-        """
-        ...
-
-    async def mark_reminded(self, *, conversation_id: int, at: datetime) -> None:
-        """Remember that the customer was reminded (once per stall)."""
-        ...
-
-    async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
-        """Put messages for the chat of ``key`` in the outbox, in this order."""
-        ...
-
-    async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
-        """Remember whether the customer wants news about ideas."""
-        ...
+class IdeaChanges(Protocol):
+    """Ideas as staff move them: status, tags, merges, and who follows them."""
 
     async def idea_for_update(self, *, idea_id: int) -> IdeaSummary | None:
         """The idea, locked for this transaction; None if there is no such idea."""
@@ -218,9 +242,9 @@ class DialogueTransaction(Protocol):
         """Every customer linked to the idea (its author and its votes)."""
         ...
 
-    async def enqueue_news(self, messages: list[tuple[ConversationKey, OutgoingMessage]]) -> None:
-        """Queue one message to each of many customers, behind live conversations."""
-        ...
+
+class StaffThreads(Protocol):
+    """Conversations handed to staff: their threads, cards and status."""
 
     async def open_thread(self, *, room: StaffRoom, card: StaffCard) -> None:
         """Remember that this conversation has (or is getting) a thread in the staff room."""
@@ -248,17 +272,21 @@ class DialogueTransaction(Protocol):
         """Move a conversation to ``status`` (staff closing or reopening it)."""
         ...
 
-    async def is_relayed_reply(self, *, conversation_id: int, message_ref: str) -> bool:
-        """True if this staff message was relayed to the customer."""
+
+class CustomerOutbox(Protocol):
+    """Messages waiting to go to customers."""
+
+    async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
+        """Put messages for the chat of ``key`` in the outbox, in this order."""
         ...
 
-    async def claim_scheduled_run(self, *, job: str, period: str, at: datetime) -> bool:
-        """Record that ``job`` runs for ``period``; False if some process did already."""
+    async def enqueue_news(self, messages: list[tuple[ConversationKey, OutgoingMessage]]) -> None:
+        """Queue one message to each of many customers, behind live conversations."""
         ...
 
-    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
-        """Put posts for the staff room's top level in the outbox, in this order."""
-        ...
+
+class StaffOutbox(Protocol):
+    """Posts waiting to go to the staff room and its threads."""
 
     async def enqueue_to_staff(
         self, *, room: StaffRoom, conversation_id: int, actions: list[StaffAction]
@@ -266,24 +294,27 @@ class DialogueTransaction(Protocol):
         """Put posts for the conversation's staff thread in the outbox, in this order."""
         ...
 
-
-class DialogueStore(Protocol):
-    """Opens one transaction per turn."""
-
-    def transaction(self) -> AbstractAsyncContextManager[DialogueTransaction]:
-        """A transaction that commits when the block ends without an error."""
+    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
+        """Put posts for the staff room's top level in the outbox, in this order."""
         ...
 
 
-class ReminderStore(Protocol):
-    """Finds stalled conversations, and opens one transaction per conversation it acts on."""
+class Schedule(Protocol):
+    """Which scheduled job ran for which period, across processes."""
 
-    def transaction(self) -> AbstractAsyncContextManager[DialogueTransaction]:
-        """A transaction that commits when the block ends without an error."""
+    async def claim_scheduled_run(self, *, job: str, period: str, at: datetime) -> bool:
+        """Record that ``job`` runs for ``period``; False if some process did already."""
         ...
 
-    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
-        """Conversations under way whose customer has been quiet since ``idle_since``."""
+
+TransactionT_co = TypeVar("TransactionT_co", covariant=True)
+
+
+class Store(Protocol[TransactionT_co]):
+    """Opens transactions, each committed together or not at all."""
+
+    def transaction(self) -> AbstractAsyncContextManager[TransactionT_co]:
+        """A transaction that commits when the block ends without an error."""
         ...
 
 

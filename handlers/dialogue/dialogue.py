@@ -10,7 +10,7 @@ from enum import StrEnum
 from handlers.dialogue.handoff import HandOff
 from handlers.dialogue.keyed_locks import KeyedLocks
 from handlers.dialogue.text_split import split_text
-from handlers.dialogue.turn import Turn
+from handlers.dialogue.turn import DialogueTransaction, Turn
 from handlers.flows.engine import (
     SAME_AS,
     Answer,
@@ -37,11 +37,10 @@ from handlers.messages import (
 from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
-    DialogueStore,
-    DialogueTransaction,
     Direction,
     FlowCatalog,
     OutboxSignal,
+    Store,
     TranscriptEntry,
 )
 from handlers.staff.room import StaffRoom
@@ -106,7 +105,7 @@ class Dialogue:
     def __init__(
         self,
         *,
-        store: DialogueStore,
+        store: Store[DialogueTransaction],
         flows: FlowCatalog,
         outbox_signal: OutboxSignal,
         message_limits: Mapping[str, int],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Protocol
 
 from handlers.dialogue.turn import Turn
 from handlers.flows.engine import begin, draft_idea
@@ -16,7 +17,13 @@ from handlers.messages import (
     OutgoingMessage,
     megabytes,
 )
-from handlers.ports import ConversationRecord, ConversationStatus, DialogueTransaction
+from handlers.ports import (
+    ConversationRecord,
+    Conversations,
+    ConversationStatus,
+    StaffOutbox,
+    StaffThreads,
+)
 from handlers.staff.room import (
     HandOffReason,
     PostCard,
@@ -33,6 +40,10 @@ from handlers.texts import Text, text
 logger = logging.getLogger(__name__)
 
 CUSTOMER_CLOSED = "the customer"
+
+
+class HandOffTransaction(Conversations, StaffThreads, StaffOutbox, Protocol):
+    """What the customer's side of talking with staff reads and writes in a turn."""
 
 
 class HandOff:
@@ -107,7 +118,7 @@ class HandOff:
         return tuple(passed)
 
     async def close_by_customer(
-        self, transaction: DialogueTransaction, turn: Turn, *, starting_over: bool
+        self, transaction: HandOffTransaction, turn: Turn, *, starting_over: bool
     ) -> None:
         """The customer ended (or restarted) a conversation that was with staff."""
         conversation = turn.conversation
@@ -127,7 +138,7 @@ class HandOff:
             await transaction.save_card(card)
             turn.staff_posts.append((conversation.id, UpdateCard(card)))
 
-    async def reopen_last_thread(self, transaction: DialogueTransaction, turn: Turn) -> None:
+    async def reopen_last_thread(self, transaction: HandOffTransaction, turn: Turn) -> None:
         """The customer writes again after a close: carry on in the same thread (if configured)."""
         if self._room is None or not self._reopen_closed_threads:
             return
@@ -148,7 +159,7 @@ class HandOff:
 
     async def open_thread(
         self,
-        transaction: DialogueTransaction,
+        transaction: HandOffTransaction,
         turn: Turn,
         *,
         message: IncomingMessage,
@@ -181,7 +192,7 @@ class HandOff:
         ]
         logger.info("handed conversation %s to staff (%s)", conversation_id, turn.handoff)
 
-    async def post(self, transaction: DialogueTransaction, turn: Turn) -> None:
+    async def post(self, transaction: HandOffTransaction, turn: Turn) -> None:
         """Queue the turn's thread posts, per conversation."""
         if self._room is None or not turn.staff_posts:
             return

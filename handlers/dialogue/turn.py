@@ -3,11 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from handlers.flows.engine import IdeaDraft
 from handlers.messages import OutboundAction, OutgoingMessage
-from handlers.ports import ConversationRecord, CustomerProfile
+from handlers.ports import (
+    ConversationRecord,
+    Conversations,
+    CustomerOutbox,
+    CustomerProfile,
+    Customers,
+    IdeaIntake,
+    Inbox,
+    StaffOutbox,
+    StaffThreads,
+    Transcript,
+)
 from handlers.staff.room import HandOffReason, StaffAction
+
+
+class DialogueTransaction(
+    Inbox,
+    Customers,
+    Conversations,
+    Transcript,
+    IdeaIntake,
+    StaffThreads,
+    CustomerOutbox,
+    StaffOutbox,
+    Protocol,
+):
+    """Everything one turn of a customer's dialogue reads and writes, committed together."""
 
 
 @dataclass(slots=True)

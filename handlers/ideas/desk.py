@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Protocol
 
 from handlers.ideas.status import (
     IdeaFollower,
@@ -18,7 +19,15 @@ from handlers.ideas.status import (
     normalize_tag,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
-from handlers.ports import DialogueStore, DialogueTransaction, OutboxSignal
+from handlers.ports import (
+    CustomerOutbox,
+    IdeaChanges,
+    Inbox,
+    OutboxSignal,
+    StaffOutbox,
+    StaffThreads,
+    Store,
+)
 from handlers.staff.room import StaffCard, StaffRoom, ThreadPost, UpdateCard
 from handlers.texts import Text, text
 
@@ -70,13 +79,17 @@ def news_for(
     return OutgoingMessage("\n\n".join(part for part in parts if part))
 
 
+class IdeaDeskTransaction(Inbox, IdeaChanges, StaffThreads, CustomerOutbox, StaffOutbox, Protocol):
+    """What one change to an idea reads and writes, committed together."""
+
+
 class IdeaDesk:
     """Changes ideas' statuses and tells their customers; one transaction per change."""
 
     def __init__(
         self,
         *,
-        store: DialogueStore,
+        store: Store[IdeaDeskTransaction],
         outbox_signal: OutboxSignal,
         labels: StatusLabels,
         staff_room: StaffRoom | None,
@@ -157,7 +170,7 @@ class IdeaDesk:
             self._outbox_signal.outbox_changed()
         return result
 
-    async def _merge(self, transaction: DialogueTransaction, change: MergeChange) -> ChangeResult:
+    async def _merge(self, transaction: IdeaDeskTransaction, change: MergeChange) -> ChangeResult:
         if not await transaction.claim_inbound(
             platform=STAFF_EVENTS, external_id=change.external_id
         ):
@@ -204,7 +217,7 @@ class IdeaDesk:
         return ChangeResult(ChangeOutcome.CHANGED, notified=len(news), idea=duplicate)
 
     async def _undo_merge(
-        self, transaction: DialogueTransaction, duplicate: IdeaSummary, change: MergeChange
+        self, transaction: IdeaDeskTransaction, duplicate: IdeaSummary, change: MergeChange
     ) -> ChangeResult:
         record = await transaction.undo_merge(duplicate_id=duplicate.id)
         if record is None:
@@ -223,7 +236,7 @@ class IdeaDesk:
 
     async def _show_on_card(
         self,
-        transaction: DialogueTransaction,
+        transaction: IdeaDeskTransaction,
         idea: IdeaSummary,
         change: StatusChange,
         status: IdeaStatus,
@@ -245,7 +258,7 @@ class IdeaDesk:
 
     async def _on_card(
         self,
-        transaction: DialogueTransaction,
+        transaction: IdeaDeskTransaction,
         idea: IdeaSummary,
         change: Callable[[StaffCard], StaffCard],
         note: str,

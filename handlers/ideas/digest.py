@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from handlers.ports import DialogueStore, OutboxSignal
+from handlers.ports import Inbox, OutboxSignal, Schedule, StaffOutbox, Store
 from handlers.staff.room import PostDigest, StaffRoom
 
 logger = logging.getLogger(__name__)
@@ -100,6 +100,10 @@ class DigestSource(Protocol):
         ...
 
 
+class DigestTransaction(Inbox, Schedule, StaffOutbox, Protocol):
+    """What posting one digest reads and writes, committed together."""
+
+
 @dataclass(frozen=True, slots=True)
 class DigestRequest:
     """A staff member asked for the digest now."""
@@ -150,7 +154,7 @@ class DigestDesk:
     def __init__(
         self,
         *,
-        store: DialogueStore,
+        store: Store[DigestTransaction],
         source: DigestSource,
         room: StaffRoom | None,
         schedule: DigestSchedule,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from handlers.dialogue.dialogue import merge_replies
 from handlers.flows.engine import draft_idea, localized, question
@@ -16,12 +17,15 @@ from handlers.flows.schema import FlowDefinition
 from handlers.ideas.status import IdeaStatus
 from handlers.messages import OutgoingMessage
 from handlers.ports import (
+    Conversations,
     ConversationStatus,
-    DialogueTransaction,
+    CustomerOutbox,
     FlowCatalog,
+    IdeaIntake,
     OutboxSignal,
-    ReminderStore,
     StalledConversation,
+    StalledConversations,
+    Store,
 )
 from handlers.texts import Text, text
 
@@ -30,6 +34,20 @@ logger = logging.getLogger(__name__)
 SWEEP_BATCH = 200
 # Conversations quiet for less than this are not even looked at.
 LONGEST_CHECK_GAP = timedelta(hours=1)
+
+
+class ReminderTransaction(
+    Conversations, StalledConversations, IdeaIntake, CustomerOutbox, Protocol
+):
+    """What acting on one stalled conversation reads and writes, committed together."""
+
+
+class ReminderStore(Store[ReminderTransaction], Protocol):
+    """Finds stalled conversations, and opens one transaction per conversation it acts on."""
+
+    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
+        """Conversations under way whose customer has been quiet since ``idle_since``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +90,7 @@ class Reminders:
         return SweepResult(reminded=reminded, put_away=put_away)
 
     async def _take(
-        self, transaction: DialogueTransaction, stalled: StalledConversation, now: datetime
+        self, transaction: ReminderTransaction, stalled: StalledConversation, now: datetime
     ) -> str:
         conversation = stalled.conversation
         flow = await self._flows.get(
@@ -102,7 +120,7 @@ class Reminders:
         return ""
 
     async def _keep_draft(
-        self, transaction: DialogueTransaction, stalled: StalledConversation, flow: FlowDefinition
+        self, transaction: ReminderTransaction, stalled: StalledConversation, flow: FlowDefinition
     ) -> None:
         """Put the conversation away; its answers, if any, become a draft idea for staff."""
         conversation = stalled.conversation

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from enum import StrEnum
+from typing import Protocol
 
 from handlers.dialogue.keyed_locks import KeyedLocks
 from handlers.dialogue.text_split import split_text
@@ -18,11 +19,15 @@ from handlers.messages import (
 )
 from handlers.ports import (
     ConversationStatus,
-    DialogueStore,
-    DialogueTransaction,
+    CustomerOutbox,
     Direction,
+    Inbox,
     OutboxSignal,
+    StaffOutbox,
     StaffThreadRecord,
+    StaffThreads,
+    Store,
+    Transcript,
     TranscriptEntry,
 )
 from handlers.staff.room import (
@@ -68,13 +73,17 @@ class StaffOutcome(StrEnum):
     DUPLICATE = "duplicate"
 
 
+class StaffDeskTransaction(Inbox, Transcript, StaffThreads, CustomerOutbox, StaffOutbox, Protocol):
+    """What one staff message or card button reads and writes, committed together."""
+
+
 class StaffDesk:
     """Carries staff replies to customers and applies the card's buttons."""
 
     def __init__(
         self,
         *,
-        store: DialogueStore,
+        store: Store[StaffDeskTransaction],
         room: StaffRoom,
         outbox_signal: OutboxSignal,
         message_limits: Mapping[str, int],
@@ -110,7 +119,7 @@ class StaffDesk:
         return outcome
 
     async def _take_message(
-        self, transaction: DialogueTransaction, thread: StaffThreadRecord, message: StaffMessage
+        self, transaction: StaffDeskTransaction, thread: StaffThreadRecord, message: StaffMessage
     ) -> StaffOutcome:
         conversation_id = thread.conversation_id
         if message.edited or message.deleted:
@@ -204,7 +213,7 @@ class StaffDesk:
         return True
 
     async def _take_card_action(
-        self, transaction: DialogueTransaction, thread: StaffThreadRecord, action: CardAction
+        self, transaction: StaffDeskTransaction, thread: StaffThreadRecord, action: CardAction
     ) -> None:
         card = thread.card
         name = action.user_name
@@ -242,7 +251,7 @@ class StaffDesk:
         )
 
     async def _reopen(
-        self, transaction: DialogueTransaction, thread: StaffThreadRecord, *, by: str
+        self, transaction: StaffDeskTransaction, thread: StaffThreadRecord, *, by: str
     ) -> None:
         await transaction.set_conversation_status(
             conversation_id=thread.conversation_id, status=ConversationStatus.WITH_STAFF
@@ -257,7 +266,7 @@ class StaffDesk:
 
     async def _keep(
         self,
-        transaction: DialogueTransaction,
+        transaction: StaffDeskTransaction,
         thread: StaffThreadRecord,
         message: StaffMessage,
         direction: Direction,
@@ -275,7 +284,7 @@ class StaffDesk:
         )
 
     async def _notify(
-        self, transaction: DialogueTransaction, conversation_id: int, user_id: str, words: str
+        self, transaction: StaffDeskTransaction, conversation_id: int, user_id: str, words: str
     ) -> None:
         await transaction.enqueue_to_staff(
             room=self._room,
