@@ -33,6 +33,7 @@ from handlers.messages import (
     IncomingMessage,
     OutboundAction,
     OutgoingMessage,
+    TextLimit,
 )
 from handlers.ports import (
     ConversationRecord,
@@ -109,7 +110,7 @@ class Dialogue:
         store: DialogueStore,
         flows: FlowCatalog,
         outbox_signal: OutboxSignal,
-        message_limits: Mapping[str, int],
+        message_limits: Mapping[str, TextLimit],
         staff_room: StaffRoom | None = None,
         similar_at_least: float = 0.0,
         file_limits: Mapping[str, FileLimits] | None = None,
@@ -177,7 +178,7 @@ class Dialogue:
             actions_first=[],
         )
         command, _, argument = message.text.strip().partition(" ")
-        command = command.split("@")[0].casefold()
+        command = command.casefold()
         is_command = message.button_payload is None and command.startswith("/")
         if (
             turn.conversation is None
