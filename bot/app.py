@@ -28,6 +28,7 @@ from bot.delivery.files import (
     TelegramFiles,
 )
 from bot.delivery.pacing import Pacer
+from bot.delivery.text_limits import SLACK_TEXT_LIMIT, TELEGRAM_TEXT_LIMIT
 from bot.delivery.worker import Channel, DeliveryWorker
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
@@ -36,14 +37,13 @@ from bot.scheduler import run_every
 from bot.settings import Settings
 from bot.shutdown import Service, StopForced, StopOutcome, StopSignals, supervise
 from bot.slack.channel import SlackChannel
-from bot.slack.sender import MESSAGE_LIMIT as SLACK_MESSAGE_LIMIT
 from bot.slack.sender import PLATFORM as SLACK
 from bot.slack.sender import SlackSender
 from bot.slack.signed_requests import SignedSlackRequests
 from bot.startup import until_reachable
 from bot.status_labels import load_status_labels
 from bot.telegram.channel import TelegramChannel
-from bot.telegram.sender import MESSAGE_LIMIT, TelegramSender
+from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
 from handlers.dialogue.dialogue import Dialogue
 from handlers.flows.loader import load_flows
@@ -137,7 +137,7 @@ async def open_runtime(
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
         store = SqlDialogueStore(sessions)
-        message_limits = {TELEGRAM: MESSAGE_LIMIT, SLACK: SLACK_MESSAGE_LIMIT}
+        message_limits = {TELEGRAM: TELEGRAM_TEXT_LIMIT, SLACK: SLACK_TEXT_LIMIT}
         file_limits = {TELEGRAM: TELEGRAM_FILE_LIMITS, SLACK: SLACK_FILE_LIMITS}
         dialogue = Dialogue(
             store=store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -112,6 +113,16 @@ class FileLimits:
 def _exceeds(attachment: Attachment, limit: int | None) -> bool:
     size = attachment.size_bytes
     return limit is not None and size is not None and size > limit
+
+
+@dataclass(frozen=True, slots=True)
+class TextLimit:
+    """How long one message's text may be on a platform, measured as that platform counts."""
+
+    max_length: int
+    # The split relies on it counting every character as at least one (characters and UTF-16
+    # units do).
+    measure: Callable[[str], int] = len
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ async def deliver(customer: Customer, data: dict[str, Any]) -> list[str]:
     """Hand ``data`` to the dialogue as TelegramChannel does; the texts it answered with."""
     raw = read_update(data, Bot("1:unused"))
     assert raw.update is not None
-    incoming = to_incoming_message(raw.update, external_id=raw.key)
+    incoming = to_incoming_message(raw.update, external_id=raw.key, bot_username="ideabot_test_bot")
     assert incoming is not None
     await customer.dialogue.handle(incoming)
     return texts(await customer.replies())

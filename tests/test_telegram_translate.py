@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from telegram import Bot, Update
 
-from bot.telegram.translate import to_incoming_message
+from bot.telegram.translate import for_this_bot, to_incoming_message
 from bot.telegram.updates import external_id
 from handlers.messages import AttachmentKind, ConversationKey, IncomingMessage
 
 PAYLOADS = Path(__file__).parent / "data" / "telegram"
 KARI = ConversationKey(platform="telegram", chat_id="111222333", user_id="111222333")
+BOT_USERNAME = "ideabot_test_bot"
 
 
-def translate(name: str) -> IncomingMessage | None:
-    data = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+def payload(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+def translate(name: str, data: dict[str, Any] | None = None) -> IncomingMessage | None:
+    data = data or payload(name)
     key = external_id(data, data["update_id"])
-    return to_incoming_message(Update.de_json(data, Bot("1:unused")), external_id=key)
+    update = Update.de_json(data, Bot("1:unused"))
+    return to_incoming_message(update, external_id=key, bot_username=BOT_USERNAME)
 
 
 def test_private_text() -> None:
@@ -35,10 +43,34 @@ def test_private_text() -> None:
     )
 
 
-def test_command_keeps_its_text_and_language() -> None:
+def test_command_loses_our_name_and_keeps_its_language() -> None:
     message = translate("command_with_bot_name")
     assert message is not None
-    assert (message.text, message.language_code) == ("/start@ideabot_test_bot", "en-GB")
+    assert (message.text, message.language_code) == ("/start", "en-GB")
+
+
+@pytest.mark.parametrize(
+    ("text", "for_us"),
+    [
+        ("/start", "/start"),
+        ("/start@ideabot_test_bot", "/start"),
+        ("/language@IdeaBot_Test_Bot nb", "/language nb"),
+        ("/help@ideabot_test_bot\nplease", "/help\nplease"),
+        ("/start@otherbot", None),
+        ("/start@ideabot_test_bot_two", None),
+        ("Write to kari@example.com", "Write to kari@example.com"),
+        ("/start and mail kari@example.com", "/start and mail kari@example.com"),
+    ],
+)
+def test_only_our_name_is_taken_off_a_command(text: str, for_us: str | None) -> None:
+    assert for_this_bot(text, BOT_USERNAME) == for_us
+
+
+def test_a_command_for_another_bot_in_a_group_is_not_ours() -> None:
+    data = payload("group_command")
+    data["message"]["text"] = "/start@otherbot"
+    data["message"]["entities"][0]["length"] = len("/start@otherbot")
+    assert translate("group_command", data) is None
 
 
 def test_photo_takes_the_largest_size_and_the_caption() -> None:

@@ -82,7 +82,7 @@ class TelegramChannel:
 
         ``key`` is the update's id for the inbox (``bot.telegram.updates.external_id``).
         """
-        incoming = to_incoming_message(update, external_id=key)
+        incoming = to_incoming_message(update, external_id=key, bot_username=self._bot.username)
         if incoming is None:
             return
         handled = await self._dialogue.handle(incoming)

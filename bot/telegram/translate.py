@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from telegram import Message, Update, User
 
 from bot.telegram.updates import earlier_external_id
@@ -9,6 +11,18 @@ from handlers.dialogue.text_repair import repair_text
 from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 
 PLATFORM = "telegram"
+# A leading bot command with a bot's name, as Telegram writes it in groups: /start@ideabot.
+_ADDRESSED_COMMAND = re.compile(r"(\s*/[^\s@]*)@(\S*)")
+
+
+def for_this_bot(text: str, bot_username: str) -> str | None:
+    """``text`` without ``@bot_username`` on its leading command; None if it names another bot."""
+    addressed = _ADDRESSED_COMMAND.match(text)
+    if addressed is None:
+        return text
+    if addressed.group(2).casefold() != bot_username.casefold():
+        return None
+    return addressed.group(1) + text[addressed.end() :]
 
 
 def _attachments(message: Message) -> tuple[Attachment, ...]:
@@ -84,8 +98,10 @@ def _key(chat_id: int, user: User) -> ConversationKey:
     return ConversationKey(platform=PLATFORM, chat_id=str(chat_id), user_id=str(user.id))
 
 
-def to_incoming_message(update: Update, *, external_id: str) -> IncomingMessage | None:
-    """The customer event in ``update``, kept as ``external_id``; None if not a customer's."""
+def to_incoming_message(
+    update: Update, *, external_id: str, bot_username: str
+) -> IncomingMessage | None:
+    """The customer event in ``update``, kept as ``external_id``; None if not for this bot."""
     # Rows an older ideabot wrote name the update by its update_id alone.
     earlier_id = earlier_external_id(update.update_id)
     query = update.callback_query
@@ -107,11 +123,14 @@ def to_incoming_message(update: Update, *, external_id: str) -> IncomingMessage 
     # Channel posts and service messages have no sender; they are not customers talking.
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
+    words = for_this_bot(repair_text(message.text or message.caption or ""), bot_username)
+    if words is None:
+        return None
     return IncomingMessage(
         key=_key(message.chat.id, message.from_user),
         external_id=external_id,
         earlier_external_id=earlier_id,
-        text=repair_text(message.text or message.caption or ""),
+        text=words,
         display_name=repair_text(message.from_user.full_name),
         language_code=repair_text(message.from_user.language_code or ""),
         attachments=_attachments(message),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 
@@ -33,6 +33,7 @@ from handlers.messages import (
     IncomingMessage,
     OutboundAction,
     OutgoingMessage,
+    TextLimit,
 )
 from handlers.ports import (
     ConversationRecord,
@@ -62,6 +63,8 @@ _LANGUAGE_ALIASES = {
     "english": "en",
     "engelsk": "en",
 }
+# What a command does with the turn, given the words after it.
+CommandHandler = Callable[[DialogueTransaction, Turn, str], Awaitable[None]]
 
 
 def resolve_language(code: str, supported: Sequence[str], fallback: str) -> str:
@@ -77,6 +80,22 @@ def resolve_language(code: str, supported: Sequence[str], fallback: str) -> str:
         if candidate is not None and candidate in supported:
             return candidate
     return fallback
+
+
+def command_of(message: IncomingMessage) -> tuple[str, str]:
+    """The command a message gives (casefolded) and the words after it; empty if it gives none."""
+    if message.button_payload is not None:
+        return "", ""
+    command, _, argument = message.text.strip().partition(" ")
+    if not command.startswith("/"):
+        return "", ""
+    return command.casefold(), argument.strip()
+
+
+def _with_staff(turn: Turn) -> bool:
+    return (
+        turn.conversation is not None and turn.conversation.status is ConversationStatus.WITH_STAFF
+    )
 
 
 def merge_replies(replies: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
@@ -108,7 +127,7 @@ class Dialogue:
         store: Store[DialogueTransaction],
         flows: FlowCatalog,
         outbox_signal: OutboxSignal,
-        message_limits: Mapping[str, int],
+        message_limits: Mapping[str, TextLimit],
         staff_room: StaffRoom | None = None,
         similar_at_least: float = 0.0,
         file_limits: Mapping[str, FileLimits] | None = None,
@@ -126,6 +145,17 @@ class Dialogue:
         self._outbox_signal = outbox_signal
         self._message_limits = message_limits
         self._locks = KeyedLocks()
+        self._commands: Mapping[str, CommandHandler] = {
+            "/start": self._start,
+            "/restart": self._restart,
+            "/cancel": self._cancel,
+            "/help": self._help,
+            "/language": self._choose_language,
+            "/skip": self._skip,
+            "/subscribe": self._subscribe,
+            "/unsubscribe": self._unsubscribe,
+            "/human": self._ask_for_a_person,
+        }
 
     @property
     def languages(self) -> list[str]:
@@ -156,105 +186,140 @@ class Dialogue:
 
     async def _take_turn(self, transaction: DialogueTransaction, message: IncomingMessage) -> None:
         if not message.is_private_chat:
-            if message.text.startswith("/"):
-                default = self._flows.default_flow.default_language
-                language = resolve_language(message.language_code, self.languages, default)
-                reply = OutgoingMessage(text(Text.PRIVATE_CHATS_ONLY, language))
-                await transaction.enqueue(key=message.key, actions=[reply])
+            await self._decline_group_chat(transaction, message)
             return
+        turn = await self._start_turn(transaction, message)
+        command, argument = command_of(message)
+        if (
+            turn.conversation is None
+            and not command
+            and message.button_payload is None
+            and not message.edited
+        ):
+            await self._handoff.reopen_last_thread(transaction, turn)
+        await self._route(transaction, turn, message, command, argument)
+        await self._finish_turn(transaction, turn, message)
+
+    async def _decline_group_chat(
+        self, transaction: DialogueTransaction, message: IncomingMessage
+    ) -> None:
+        """Answer a command in a group with where ideabot talks; other group messages pass by."""
+        if message.text.startswith("/"):
+            default = self._flows.default_flow.default_language
+            language = resolve_language(message.language_code, self.languages, default)
+            reply = OutgoingMessage(text(Text.PRIVATE_CHATS_ONLY, language))
+            await transaction.enqueue(key=message.key, actions=[reply])
+
+    async def _start_turn(self, transaction: DialogueTransaction, message: IncomingMessage) -> Turn:
+        """The turn of the message's customer, with their open conversation if they have one."""
         flow = self._flows.default_flow
         customer = await transaction.customer_for(
             key=message.key,
             display_name=message.display_name,
             language=resolve_language(message.language_code, self.languages, flow.default_language),
         )
-        turn = Turn(
+        return Turn(
             customer=customer,
             language=customer.language,
             conversation=await transaction.open_conversation(customer_id=customer.id),
             replies=[],
             actions_first=[],
         )
-        command, _, argument = message.text.strip().partition(" ")
-        command = command.split("@")[0].casefold()
-        is_command = message.button_payload is None and command.startswith("/")
-        if (
-            turn.conversation is None
-            and not is_command
-            and message.button_payload is None
-            and not message.edited
-        ):
-            await self._handoff.reopen_last_thread(transaction, turn)
-        with_staff = (
-            turn.conversation is not None
-            and turn.conversation.status is ConversationStatus.WITH_STAFF
-        )
-        language_button = bool(
-            message.button_payload and message.button_payload.startswith(LANGUAGE_PAYLOAD)
-        )
-        if with_staff and not language_button and not (is_command and command in _ANYTIME_COMMANDS):
-            await self._take_with_staff(transaction, turn, message, command if is_command else "")
+
+    async def _route(
+        self,
+        transaction: DialogueTransaction,
+        turn: Turn,
+        message: IncomingMessage,
+        command: str,
+        argument: str,
+    ) -> None:
+        """Hand the message to the part of the dialogue that takes it."""
+        language_choice = (message.button_payload or "").startswith(LANGUAGE_PAYLOAD)
+        if _with_staff(turn) and not language_choice and command not in _ANYTIME_COMMANDS:
+            await self._take_with_staff(transaction, turn, message, command)
         elif message.edited:
             await self._take_edit(transaction, turn, message)
-        elif language_button:
-            assert message.button_payload is not None
-            await self._choose_language(
-                transaction, turn, message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
-            )
+        elif language_choice:
+            choice = (message.button_payload or "").removeprefix(LANGUAGE_PAYLOAD)
+            await self._choose_language(transaction, turn, choice)
             self._mark_button_used(turn, message, language_chosen=True)
-        elif is_command and not message.attachments:
-            await self._take_command(transaction, turn, command, argument.strip())
+        elif command and not message.attachments:
+            await self._commands.get(command, self._unknown_command)(transaction, turn, argument)
         else:
             await self._take_answer(transaction, turn, message)
-        await self._finish_turn(transaction, turn, message)
 
-    async def _take_command(
-        self, transaction: DialogueTransaction, turn: Turn, command: str, argument: str
-    ) -> None:
-        language = turn.language
-        if command == "/start":
-            if turn.conversation is not None:
-                turn.replies.append(OutgoingMessage(text(Text.RESUMING, language)))
-                turn.replies.append(await self._current_question(turn))
-            else:
-                await self._begin(turn, greeting=Greeting.FLOW_WELCOME)
-        elif command == "/restart":
-            await self._close(transaction, turn, ConversationStatus.CANCELLED)
-            turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
-            await self._begin(turn, greeting=Greeting.NONE)
-        elif command == "/cancel":
-            if turn.conversation is None:
-                turn.replies.append(OutgoingMessage(text(Text.NOTHING_TO_CANCEL, language)))
-            else:
-                await self._close(transaction, turn, ConversationStatus.CANCELLED)
-                turn.replies.append(OutgoingMessage(text(Text.CANCELLED, language)))
-        elif command == "/help":
-            turn.replies.append(OutgoingMessage(text(Text.HELP, language)))
-        elif command == "/language":
-            await self._choose_language(transaction, turn, argument)
-        elif command == "/skip" and turn.conversation is not None:
-            await self._advance(transaction, turn, Answer(skip=True))
-        elif command in ("/unsubscribe", "/subscribe"):
-            wants = command == "/subscribe"
-            await transaction.set_wants_updates(customer_id=turn.customer.id, wants_updates=wants)
-            turn.replies.append(
-                OutgoingMessage(text(Text.SUBSCRIBED if wants else Text.UNSUBSCRIBED, language))
-            )
-            if (
-                turn.conversation is not None
-                and turn.conversation.status is ConversationStatus.ACTIVE
-            ):
-                turn.replies.append(await self._current_question(turn))
-        elif command == "/human":
-            handed = self._handoff.ask_for_a_person(turn, self._flows.default_flow)
-            if not handed and turn.conversation is not None:
-                turn.replies.append(await self._current_question(turn))
+    async def _start(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/start: carry on where the conversation is, or open one with the flow's welcome."""
+        if turn.conversation is not None:
+            turn.replies.append(OutgoingMessage(text(Text.RESUMING, turn.language)))
+            turn.replies.append(await self._current_question(turn))
         else:
-            turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, language)))
+            await self._begin(turn, greeting=Greeting.FLOW_WELCOME)
+
+    async def _restart(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/restart: drop the conversation under way and begin the flow again."""
+        await self._close(transaction, turn, ConversationStatus.CANCELLED)
+        turn.replies.append(OutgoingMessage(text(Text.RESTARTING, turn.language)))
+        await self._begin(turn, greeting=Greeting.NONE)
+
+    async def _cancel(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/cancel: drop the conversation under way, if there is one."""
+        if turn.conversation is None:
+            turn.replies.append(OutgoingMessage(text(Text.NOTHING_TO_CANCEL, turn.language)))
+            return
+        await self._close(transaction, turn, ConversationStatus.CANCELLED)
+        turn.replies.append(OutgoingMessage(text(Text.CANCELLED, turn.language)))
+
+    async def _help(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/help: what ideabot does and which commands it knows."""
+        turn.replies.append(OutgoingMessage(text(Text.HELP, turn.language)))
+
+    async def _skip(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/skip: pass over the current question; outside a conversation it is not a command."""
+        if turn.conversation is None:
+            await self._unknown_command(transaction, turn, argument)
+            return
+        await self._advance(transaction, turn, Answer(skip=True))
+
+    async def _subscribe(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/subscribe: send the customer news of their ideas again."""
+        await self._set_wants_updates(transaction, turn, wants=True)
+
+    async def _unsubscribe(
+        self, transaction: DialogueTransaction, turn: Turn, argument: str
+    ) -> None:
+        """/unsubscribe: send the customer no more news of their ideas."""
+        await self._set_wants_updates(transaction, turn, wants=False)
+
+    async def _set_wants_updates(
+        self, transaction: DialogueTransaction, turn: Turn, *, wants: bool
+    ) -> None:
+        """Keep the customer's choice and say so; an open question is asked again."""
+        await transaction.set_wants_updates(customer_id=turn.customer.id, wants_updates=wants)
+        said = Text.SUBSCRIBED if wants else Text.UNSUBSCRIBED
+        turn.replies.append(OutgoingMessage(text(said, turn.language)))
+        if turn.conversation is not None and turn.conversation.status is ConversationStatus.ACTIVE:
+            turn.replies.append(await self._current_question(turn))
+
+    async def _ask_for_a_person(
+        self, transaction: DialogueTransaction, turn: Turn, argument: str
+    ) -> None:
+        """/human: hand the conversation to staff; with nobody there, the open question goes on."""
+        handed = self._handoff.ask_for_a_person(turn, self._flows.default_flow)
+        if not handed and turn.conversation is not None:
+            turn.replies.append(await self._current_question(turn))
+
+    async def _unknown_command(
+        self, transaction: DialogueTransaction, turn: Turn, argument: str
+    ) -> None:
+        """Any other command: say it is not one ideabot knows."""
+        turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_COMMAND, turn.language)))
 
     async def _choose_language(
         self, transaction: DialogueTransaction, turn: Turn, choice: str
     ) -> None:
+        """/language and the language buttons: offer the languages, or switch to the chosen one."""
         if not choice:
             buttons = tuple(
                 Button(LANGUAGE_NAMES.get(language, language), LANGUAGE_PAYLOAD + language)
@@ -292,15 +357,7 @@ class Dialogue:
             )
             return
         if message.button_payload is not None:
-            step_and_value = parse_button_payload(message.button_payload)
-            state = turn.conversation.state
-            if step_and_value is None or step_and_value[0] != state.step or state.follow_up_asked:
-                turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, turn.language)))
-                turn.replies.append(await self._current_question(turn))
-                self._mark_button_used(turn, message)
-                return
-            self._mark_button_used(turn, message, chosen=await self._button_label(turn, message))
-            await self._advance(transaction, turn, Answer(button_value=step_and_value[1]))
+            await self._take_button(transaction, turn, message, message.button_payload)
             return
         if not message.text.strip() and not message.attachments:
             turn.replies.append(OutgoingMessage(text(Text.EMPTY_MESSAGE, turn.language)))
@@ -308,6 +365,21 @@ class Dialogue:
         await self._advance(
             transaction, turn, Answer(text=message.text, attachments=message.attachments)
         )
+
+    async def _take_button(
+        self, transaction: DialogueTransaction, turn: Turn, message: IncomingMessage, payload: str
+    ) -> None:
+        """A pressed answer button: the answer if it belongs to the open question, else stale."""
+        assert turn.conversation is not None
+        step_and_value = parse_button_payload(payload)
+        state = turn.conversation.state
+        if step_and_value is None or step_and_value[0] != state.step or state.follow_up_asked:
+            turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, turn.language)))
+            turn.replies.append(await self._current_question(turn))
+            self._mark_button_used(turn, message)
+            return
+        self._mark_button_used(turn, message, chosen=await self._button_label(turn, message))
+        await self._advance(transaction, turn, Answer(button_value=step_and_value[1]))
 
     def _opens_the_flow(self, message: IncomingMessage) -> bool:
         """True when the message can answer the first question of a new conversation."""

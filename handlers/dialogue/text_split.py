@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from handlers.messages import TextLimit
+
 _BOUNDARIES = (
     re.compile(r"\n\n"),
     re.compile(r"\n"),
@@ -12,28 +14,23 @@ _BOUNDARIES = (
 )
 
 
-def _units(text: str) -> int:
-    """Length in UTF-16 code units, which is how Telegram counts a message's length."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _prefix_within(text: str, limit: int) -> int:
-    """The longest prefix of ``text`` (in characters) that fits in ``limit`` UTF-16 units."""
-    low, high = 0, min(len(text), limit)
+def _prefix_within(text: str, limit: TextLimit) -> int:
+    """The longest prefix of ``text`` (in characters) that fits in ``limit``."""
+    low, high = 0, min(len(text), limit.max_length)
     while low < high:
         middle = (low + high + 1) // 2
-        if _units(text[:middle]) <= limit:
+        if limit.measure(text[:middle]) <= limit.max_length:
             low = middle
         else:
             high = middle - 1
     return low
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Parts of at most ``limit`` UTF-16 units: paragraphs, then lines, sentences, words."""
+def split_text(text: str, limit: TextLimit) -> list[str]:
+    """Parts that fit in ``limit``: cut between paragraphs, then lines, sentences, words."""
     parts: list[str] = []
     rest = text
-    while _units(rest) > limit:
+    while limit.measure(rest) > limit.max_length:
         window = rest[: _prefix_within(rest, limit)]
         cut = 0
         for boundary in _BOUNDARIES:

@@ -15,6 +15,7 @@ from handlers.messages import (
     FileLimits,
     OutboundAction,
     OutgoingMessage,
+    TextLimit,
     megabytes,
 )
 from handlers.ports import (
@@ -57,8 +58,8 @@ STAFF_IN_DIRECT_MESSAGE = (
     "conversations are in the staff channel: reply in a card's thread to answer them."
 )
 CHANGE_NOT_PASSED_ON = (
-    "The customer already has your original reply; edits and deletions in Slack do not "
-    "reach them. Write a new reply to correct it."
+    "The customer already has your original reply; edits and deletions here do not reach "
+    "them. Write a new reply to correct it."
 )
 
 
@@ -86,7 +87,7 @@ class StaffDesk:
         store: Store[StaffDeskTransaction],
         room: StaffRoom,
         outbox_signal: OutboxSignal,
-        message_limits: Mapping[str, int],
+        message_limits: Mapping[str, TextLimit],
         note_prefix: str = DEFAULT_NOTE_PREFIX,
         signature: str = DEFAULT_SIGNATURE,
         file_limits: Mapping[str, FileLimits] | None = None,
@@ -180,7 +181,7 @@ class StaffDesk:
 
     def _pieces(self, thread: StaffThreadRecord, words: str) -> list[str]:
         limit = self._message_limits.get(thread.customer.platform)
-        return split_text(words, limit) if limit and words else [words]
+        return split_text(words, limit) if limit is not None and words else [words]
 
     async def handle_direct_message(self, message: StaffDirectMessage) -> bool:
         """Tell a staff member who writes to the bot where the customers are; once per event."""

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.text_limits import utf16_units
 from handlers.dialogue.dialogue import Dialogue
 from handlers.flows.loader import LoadedFlow
-from handlers.messages import ConversationKey, IncomingMessage
+from handlers.messages import ConversationKey, IncomingMessage, TextLimit
 from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
 from storage.outbox.store import OutboxItem, SqlOutboxStore
@@ -88,7 +89,7 @@ async def make_customer(
         store=SqlDialogueStore(sessions),
         flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
         outbox_signal=CountingSignal(),
-        message_limits={"telegram": limit},
+        message_limits={"telegram": TextLimit(limit, measure=utf16_units)},
     )
     return Customer(dialogue=dialogue, outbox=SqlOutboxStore(sessions))
 

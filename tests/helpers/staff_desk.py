@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.text_limits import TELEGRAM_TEXT_LIMIT
 from handlers.dialogue.dialogue import Dialogue
 from handlers.flows.loader import LoadedFlow
 from handlers.staff.desk import StaffDesk, StaffOutcome
@@ -93,12 +94,15 @@ async def make_pair(
         store=store,
         flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
         outbox_signal=signal,
-        message_limits={"telegram": 4096},
+        message_limits={"telegram": TELEGRAM_TEXT_LIMIT},
         staff_room=staff_room,
         reopen_closed_threads=reopen,
     )
     desk = StaffDesk(
-        store=store, room=ROOM, outbox_signal=signal, message_limits={"telegram": 4096}
+        store=store,
+        room=ROOM,
+        outbox_signal=signal,
+        message_limits={"telegram": TELEGRAM_TEXT_LIMIT},
     )
     outbox = SqlOutboxStore(sessions)
     return Customer(dialogue=dialogue, outbox=outbox), StaffSide(desk=desk, outbox=outbox)
