@@ -28,7 +28,6 @@ from bot.delivery.files import (
     TelegramFiles,
 )
 from bot.delivery.pacing import Pacer
-from bot.delivery.text_limits import SLACK_TEXT_LIMIT, TELEGRAM_TEXT_LIMIT
 from bot.delivery.worker import Channel, DeliveryWorker
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
@@ -38,11 +37,13 @@ from bot.settings import Settings
 from bot.shutdown import Service, StopForced, StopOutcome, StopSignals, supervise
 from bot.slack.channel import SlackChannel
 from bot.slack.sender import PLATFORM as SLACK
+from bot.slack.sender import TEXT_LIMIT as SLACK_TEXT_LIMIT
 from bot.slack.sender import SlackSender
 from bot.slack.signed_requests import SignedSlackRequests
 from bot.startup import until_reachable
 from bot.status_labels import load_status_labels
 from bot.telegram.channel import TelegramChannel
+from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
 from handlers.dialogue.dialogue import Dialogue

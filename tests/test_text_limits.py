@@ -1,6 +1,7 @@
 """Each platform's message length, counted as that platform counts."""
 
-from bot.delivery.text_limits import SLACK_TEXT_LIMIT, TELEGRAM_TEXT_LIMIT
+from bot.slack.sender import TEXT_LIMIT as SLACK_TEXT_LIMIT
+from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from handlers.dialogue.text_split import split_text
 
 

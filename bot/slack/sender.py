@@ -9,12 +9,13 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.files import Files
+from bot.delivery.text_limits import utf16_units
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
 from bot.digest_format import digest_text
 from bot.slack.format import card_blocks, escape, question_blocks
 from handlers.ideas.digest import Digest
 from handlers.ideas.status import StatusLabels
-from handlers.messages import Attachment
+from handlers.messages import Attachment, TextLimit
 from handlers.staff.room import StaffCard
 from storage.outbox.actions import OutboxAction
 from storage.outbox.store import OutboxItem
@@ -22,6 +23,9 @@ from storage.outbox.store import OutboxItem
 PLATFORM = "slack"
 # A bot message's section text; longer messages are split by the dialogue before this.
 MESSAGE_LIMIT = 3000
+# Slack does not say how it counts; UTF-16 units are never fewer than characters, so a part
+# that fits in them fits however Slack counts characters.
+TEXT_LIMIT = TextLimit(MESSAGE_LIMIT, measure=utf16_units)
 CUSTOMER_ICON = ":speech_balloon:"
 
 # Errors that no retry can fix: the channel, the token or the app's rights are gone.

@@ -17,12 +17,14 @@ from telegram.error import (
 )
 
 from bot.delivery.files import Files
+from bot.delivery.text_limits import utf16_units
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
-from handlers.messages import Attachment
+from handlers.messages import Attachment, TextLimit
 from storage.outbox.actions import OutboxAction
 from storage.outbox.store import OutboxItem
 
 MESSAGE_LIMIT = 4096
+TEXT_LIMIT = TextLimit(MESSAGE_LIMIT, measure=utf16_units)
 # Larger pictures go as documents: sendPhoto takes at most 10 MB.
 PHOTO_LIMIT = 10_000_000
 _UNREACHABLE_REQUESTS = ("chat not found", "user not found", "peer_id_invalid")

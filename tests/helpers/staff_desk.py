@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.text_limits import TELEGRAM_TEXT_LIMIT
+from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from handlers.dialogue.dialogue import Dialogue
 from handlers.flows.loader import LoadedFlow
 from handlers.staff.desk import StaffDesk, StaffOutcome
