@@ -39,7 +39,7 @@ StoredDigest = Annotated[Digest, PlainValidator(_digest), PlainSerializer(Digest
 
 
 class _Delivery(BaseModel):
-    # Message ids may have been written as numbers by hand or by an older version.
+    # A message id put into a row by hand may be a JSON number; it names the same message.
     model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
 
 

@@ -209,7 +209,7 @@ async def _readable(session: AsyncSession, rows: Iterable[Any]) -> list[OutboxIt
     return items
 
 
-def _delivery_reports(rows: Iterable[Any]) -> list[Delivery]:
+def _readable_deliveries(rows: Iterable[Any]) -> list[Delivery]:
     """The deliveries of rows given up on; an unreadable one has no report to make."""
     deliveries: list[Delivery] = []
     for row in rows:
@@ -332,7 +332,7 @@ class SqlOutboxStore:
                 .returning(_OUTBOX.c.action, _OUTBOX.c.payload)
             )
             dropped = result.all()
-            await _report_failures(session, _delivery_reports(dropped), error)
+            await _report_failures(session, _readable_deliveries(dropped), error)
             await session.execute(
                 update(_CUSTOMER)
                 .where(_CUSTOMER.c.platform == item.platform)
