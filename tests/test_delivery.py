@@ -26,7 +26,7 @@ from bot.metrics import Metrics
 from storage.outbox.store import OutboxItem, SqlOutboxStore
 from storage.tables import CustomerRow
 from storage.types import utc_now
-from tests.helpers.delivery import Sessions, enqueue
+from tests.helpers.delivery import Sessions, enqueue, text_of
 from tests.waiting import eventually
 
 
@@ -41,13 +41,13 @@ class ScriptedSender:
 
     async def deliver(self, item: OutboxItem) -> str:
         now = asyncio.get_running_loop().time()
-        self.attempts.append((item.chat_id, item.payload["text"], now))
+        self.attempts.append((item.chat_id, text_of(item), now))
         planned = self.script.get(item.chat_id)
         if planned:
             raise planned.pop(0)
         # A little await, so sends to different chats interleave as real ones do.
         await asyncio.sleep(0)
-        self.sent.append((item.chat_id, item.payload["text"], now))
+        self.sent.append((item.chat_id, text_of(item), now))
         self.changed.set()
         return str(len(self.sent))
 

@@ -13,7 +13,7 @@ from bot.delivery.worker import Channel, DeliveryWorker
 from bot.metrics import Metrics
 from storage.outbox.store import OutboxItem, SqlOutboxStore
 from storage.tables import OutboxRow
-from tests.helpers.delivery import enqueue
+from tests.helpers.delivery import enqueue, text_of
 from tests.waiting import eventually
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -28,9 +28,9 @@ class GatedSender:
     sent: list[str] = field(default_factory=list)
 
     async def deliver(self, item: OutboxItem) -> str:
-        self.started.append(item.payload["text"])
+        self.started.append(text_of(item))
         await self.gate.wait()
-        self.sent.append(item.payload["text"])
+        self.sent.append(text_of(item))
         return f"m{len(self.sent)}"
 
 

@@ -16,6 +16,7 @@ from handlers.messages import ConversationKey
 from handlers.staff.room import StaffRoom
 from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
+from storage.outbox.deliveries import PostRoomDigest
 from storage.outbox.store import SqlOutboxStore
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal, finish_default_flow, make_customer
@@ -142,7 +143,7 @@ async def test_the_scheduled_digest_is_posted_once_per_period_by_any_process(
     posted = [
         item
         for item in await outbox.claim_due(platforms=["slack"], limit=100, lease_seconds=30)
-        if item.action == "post_digest"
+        if isinstance(item.delivery, PostRoomDigest)
     ]
     assert len(posted) == 1  # one at a time in the room; the second waits behind it
     off = digest_desk(sessions, DigestSchedule(frequency=Frequency.OFF))

@@ -30,6 +30,7 @@ from storage.outbox.rows import BULK
 from storage.outbox.store import SqlOutboxStore
 from storage.tables import IdeaFollowerRow, IdeaStatusChangeRow, OutboxRow, table_of
 from storage.types import utc_now
+from tests.helpers.delivery import text_of
 from tests.helpers.dialogue import Customer, finish_default_flow, make_customer, texts
 from tests.helpers.idea_desk import Sessions, change, desk
 
@@ -61,7 +62,7 @@ async def delivered(sessions: Sessions) -> dict[str, list[str]]:
     while items := await outbox.claim_due(platforms=["telegram"], limit=100, lease_seconds=30):
         for item in items:
             await outbox.mark_sent(item, platform_message_id=str(item.id))
-            found.setdefault(item.chat_id, []).append(item.payload["text"])
+            found.setdefault(item.chat_id, []).append(text_of(item))
     return found
 
 

@@ -9,6 +9,7 @@ from handlers.flows.loader import LoadedFlow
 from handlers.messages import ConversationKey
 from handlers.staff.desk import STAFF_IN_DIRECT_MESSAGE, StaffOutcome
 from handlers.staff.room import CardActionKind, StaffDirectMessage
+from tests.helpers.delivery import text_of
 from tests.helpers.dialogue import Customer, finish_default_flow, texts
 from tests.helpers.staff_desk import StaffSide, make_pair
 
@@ -25,7 +26,7 @@ async def test_a_recorded_idea_goes_to_staff_and_the_customer_talks_on(
 ) -> None:
     customer, staff = pair
     await finish_default_flow(customer)
-    last = customer.received[-1].payload["text"]
+    last = text_of(customer.received[-1])
     assert last.endswith("I've passed this on to our team. Someone will answer you right here.")
     (card,) = await staff.posts()
     assert card["action"] == "post_card"
@@ -157,7 +158,7 @@ async def test_staff_writing_to_the_bot_are_told_where_customers_are(
     assert await staff.desk.handle_direct_message(message)
     assert not await staff.desk.handle_direct_message(message)
     (notice,) = await staff.outbox.claim_due(platforms=["slack"], limit=10, lease_seconds=30)
-    assert (notice.destination, notice.payload["text"]) == ("slack:D0BOSS", STAFF_IN_DIRECT_MESSAGE)
+    assert (notice.destination, text_of(notice)) == ("slack:D0BOSS", STAFF_IN_DIRECT_MESSAGE)
 
 
 async def test_help_and_language_still_work_while_with_staff(

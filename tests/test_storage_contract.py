@@ -27,9 +27,11 @@ from storage.flow_store import (
     version_conflicts,
 )
 from storage.idea_queries import export_ideas, idea_with_transcript
+from storage.outbox.deliveries import MarkButtonsUsed, SendMessage
 from storage.outbox.store import SqlOutboxStore
 from storage.tables import InboxRow, table_of
 from storage.types import utc_now
+from tests.helpers.delivery import text_of
 
 Sessions = async_sessionmaker[AsyncSession]
 KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
@@ -178,13 +180,13 @@ async def test_outbox_keeps_order_per_chat_and_chats_apart(sessions: Sessions) -
     await enqueue(sessions, OLA, "o1")
     await enqueue(sessions, KARI, "k3")
     first = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
-    assert [item.payload["text"] for item in first] == ["k1", "o1"]
+    assert [text_of(item) for item in first] == ["k1", "o1"]
     # Leased heads are not handed out twice, and nothing behind them moves.
     assert await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30) == []
     for item in first:
         await outbox.mark_sent(item, platform_message_id="1")
     second = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
-    assert [item.payload["text"] for item in second] == ["k2"]
+    assert [text_of(item) for item in second] == ["k2"]
     await outbox.retry_later(second[0], delay_seconds=3600, error="429", counts_as_attempt=False)
     # k3 waits behind k2, which waits for its retry time.
     assert await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30) == []
@@ -245,10 +247,10 @@ async def test_buttons_and_marks_survive_the_outbox(sessions: Sessions) -> None:
         )
     outbox = SqlOutboxStore(sessions)
     (mark,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
-    assert (mark.action, mark.payload["message_id"]) == ("mark_buttons_used", "5")
+    assert mark.delivery == MarkButtonsUsed(message_id="5", text="How often?\n\n✔ Daily")
     await outbox.mark_sent(mark, platform_message_id="5")
     (send,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
-    assert send.payload == {"text": "Score?", "buttons": [{"label": "1", "payload": "score:1"}]}
+    assert send.delivery == SendMessage(text="Score?", buttons=(Button("1", "score:1"),))
 
 
 FLOW = """\

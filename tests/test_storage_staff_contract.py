@@ -13,7 +13,7 @@ from handlers.ports import ConversationRecord, ConversationStatus
 from handlers.staff.room import HandOffReason, PostCard, StaffCard, StaffRoom, ThreadPost
 from storage.dialogue.store import SqlDialogueStore
 from storage.event_queue import SqlEventQueue
-from storage.outbox.actions import OutboxAction
+from storage.outbox.deliveries import PostInThread, PostStaffCard
 from storage.outbox.store import SentReceipt, SqlOutboxStore
 from storage.tables import OutboxRow, table_of
 from storage.types import utc_now
@@ -59,13 +59,13 @@ async def test_posting_the_card_opens_the_thread_for_the_posts_behind_it(
     card = await handed_off(sessions)
     outbox = SqlOutboxStore(sessions)
     (post_card,) = await outbox.claim_due(platforms=["slack"], limit=10, lease_seconds=30)
-    assert post_card.action == OutboxAction.POST_CARD
+    assert isinstance(post_card.delivery, PostStaffCard)
     receipt = SentReceipt(post_card, "1700000001.000100", utc_now())
     (thread_post,) = await outbox.claim_due(
         platforms=["slack"], limit=10, lease_seconds=30, sent=[receipt]
     )
-    assert thread_post.action == OutboxAction.THREAD_POST
-    assert thread_post.payload["thread_ref"] == "1700000001.000100"
+    assert isinstance(thread_post.delivery, PostInThread)
+    assert thread_post.thread_ref == "1700000001.000100"
     assert thread_post.chat_id == "C0STAFF"
 
     async with SqlDialogueStore(sessions).transaction() as transaction:

@@ -8,12 +8,21 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
-from typing import Any, TextIO
+from typing import Any, TextIO, assert_never
 
-from bot.delivery.worker import DeliveryWorker
+from bot.delivery.worker import DeliveryWorker, PermanentDeliveryError
 from handlers.dialogue.dialogue import Dialogue
-from handlers.messages import ConversationKey, IncomingMessage
-from storage.outbox.actions import OutboxAction
+from handlers.messages import Button, ConversationKey, IncomingMessage
+from storage.outbox.deliveries import (
+    AddReaction,
+    MarkButtonsUsed,
+    NotifyStaffMember,
+    PostInThread,
+    PostRoomDigest,
+    PostStaffCard,
+    SendMessage,
+    UpdateStaffCard,
+)
 from storage.outbox.store import OutboxItem
 
 PLATFORM = "console"
@@ -31,19 +40,36 @@ class ConsoleScreen:
 
     async def deliver(self, item: OutboxItem) -> str:
         """Print one outbox item (a console message always arrives)."""
-        if item.action == OutboxAction.MARK_BUTTONS_USED:
-            return str(item.payload.get("message_id", ""))
-        buttons = item.payload.get("buttons") or []
-        lines = [f"bot> {line}" for line in str(item.payload["text"]).splitlines() or [""]]
-        labels = [str(button["label"]) for button in buttons]
+        match item.delivery:
+            case MarkButtonsUsed(message_id=message_id):
+                return message_id
+            case SendMessage(text=text, buttons=buttons):
+                self._show(text, buttons)
+                return str(item.id)
+            case (
+                PostStaffCard()
+                | UpdateStaffCard()
+                | PostInThread()
+                | NotifyStaffMember()
+                | AddReaction()
+                | PostRoomDigest()
+            ):
+                raise PermanentDeliveryError(
+                    f"the console cannot carry out '{item.delivery.action}'"
+                )
+            case _:
+                assert_never(item.delivery)
+
+    def _show(self, text: str, buttons: tuple[Button, ...]) -> None:
+        lines = [f"bot> {line}" for line in text.splitlines() or [""]]
+        labels = [button.label for button in buttons]
         if labels and labels == [str(number) for number in range(1, len(labels) + 1)]:
             lines.append("      " + "  ".join(f"[{label}]" for label in labels))
         else:
             lines.extend(f"      {number}. {label}" for number, label in enumerate(labels, 1))
         self._output.write("\n".join(lines) + "\n")
         self._output.flush()
-        self._options = [button["payload"] for button in buttons]
-        return str(item.id)
+        self._options = [button.payload for button in buttons]
 
     def button_for(self, line: str) -> str | None:
         """The payload of the option a typed number picks, if it picks one."""

@@ -185,7 +185,7 @@ class DeliveryWorker:
     async def _record_receipts(self) -> None:
         if self._receipts:
             receipts = list(self._receipts)
-            await self._outbox.claim_due(platforms=(), limit=0, lease_seconds=0, sent=receipts)
+            await self._outbox.record_sent(receipts)
             del self._receipts[: len(receipts)]
 
     async def _claim(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -13,11 +13,21 @@ from bot.delivery.text_limits import utf16_units
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
 from bot.digest_format import digest_text
 from bot.slack.format import card_blocks, escape, question_blocks
-from handlers.ideas.digest import Digest
 from handlers.ideas.status import StatusLabels
-from handlers.messages import Attachment, TextLimit
+from handlers.messages import Attachment, Button, TextLimit
 from handlers.staff.room import StaffCard
-from storage.outbox.actions import OutboxAction
+from storage.outbox.deliveries import (
+    AddReaction,
+    InThread,
+    MarkButtonsUsed,
+    NotifyStaffMember,
+    PostInThread,
+    PostRoomDigest,
+    PostStaffCard,
+    SendMessage,
+    ThreadDelivery,
+    UpdateStaffCard,
+)
 from storage.outbox.store import OutboxItem
 
 PLATFORM = "slack"
@@ -71,93 +81,103 @@ class SlackSender:
             raise TransientDeliveryError("Slack file upload failed") from error
 
     async def _call(self, item: OutboxItem) -> str:
-        payload = item.payload
         channel = item.chat_id
-        action = item.action
-        if action == OutboxAction.SEND:
-            if payload.get("attachments"):
-                return await self._upload(channel, None, payload["attachments"][0])
-            text = payload["text"]
-            response = await self._client.chat_postMessage(
-                channel=channel,
-                text=escape(text),
-                blocks=question_blocks(text, payload.get("buttons", [])),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            return str(response["ts"])
-        if action == OutboxAction.MARK_BUTTONS_USED:
-            text = payload["text"] or "✔"
-            await self._client.chat_update(
-                channel=channel,
-                ts=payload["message_id"],
-                text=escape(text),
-                blocks=question_blocks(text, []),
-            )
-            return str(payload["message_id"])
-        if action == OutboxAction.POST_DIGEST:
-            digest = Digest.from_json(payload["digest"])
-            response = await self._client.chat_postMessage(
-                channel=channel,
-                text=digest_text(digest, self._labels, escape=escape, bold="*"),
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-            return str(response["ts"])
-        if action == OutboxAction.POST_CARD:
-            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]), self._labels)
-            response = await self._client.chat_postMessage(
-                channel=channel, text=fallback, blocks=blocks, unfurl_links=False
-            )
-            return str(response["ts"])
-        thread_ref = payload.get("thread_ref")
+        match item.delivery:
+            case SendMessage(attachments=(attachment, *_)):
+                return await self._upload(channel, None, attachment)
+            case SendMessage(text=text, buttons=buttons):
+                response = await self._client.chat_postMessage(
+                    channel=channel,
+                    text=escape(text),
+                    blocks=question_blocks(text, _choices(buttons)),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                return str(response["ts"])
+            case MarkButtonsUsed(message_id=message_id, text=text):
+                await self._client.chat_update(
+                    channel=channel,
+                    ts=message_id,
+                    text=escape(text or "✔"),
+                    blocks=question_blocks(text or "✔", []),
+                )
+                return message_id
+            case PostRoomDigest(digest=digest):
+                response = await self._client.chat_postMessage(
+                    channel=channel,
+                    text=digest_text(digest, self._labels, escape=escape, bold="*"),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+                return str(response["ts"])
+            case PostStaffCard(card=card):
+                return await self._post_card(channel, card)
+            case InThread():
+                return await self._in_thread(channel, item.thread_ref, item.delivery)
+            case _:
+                assert_never(item.delivery)
+
+    async def _post_card(self, channel: str, card: StaffCard) -> str:
+        fallback, blocks = card_blocks(card, self._labels)
+        response = await self._client.chat_postMessage(
+            channel=channel, text=fallback, blocks=blocks, unfurl_links=False
+        )
+        return str(response["ts"])
+
+    async def _in_thread(
+        self,
+        channel: str,
+        thread_ref: str | None,
+        delivery: ThreadDelivery,
+    ) -> str:
         if not thread_ref:
             raise PermanentDeliveryError(
-                f"conversation {payload['conversation_id']} has no staff thread "
+                f"conversation {delivery.conversation_id} has no staff thread "
                 "(its card was never posted)"
             )
-        if action == OutboxAction.UPDATE_CARD:
-            fallback, blocks = card_blocks(StaffCard.from_json(payload["card"]), self._labels)
-            await self._client.chat_update(
-                channel=channel, ts=thread_ref, text=fallback, blocks=blocks
-            )
-            return str(thread_ref)
-        if action == OutboxAction.THREAD_POST:
-            return await self._post_in_thread(channel, thread_ref, payload)
-        if action == OutboxAction.STAFF_NOTICE:
-            response = await self._client.chat_postEphemeral(
-                channel=channel, user=payload["user_id"], text=payload["text"], thread_ts=thread_ref
-            )
-            return str(response.get("message_ts", ""))
-        if action == OutboxAction.REACT:
-            try:
-                await self._client.reactions_add(
-                    channel=channel, timestamp=payload["message_ref"], name=payload["name"]
+        match delivery:
+            case UpdateStaffCard(card=card):
+                fallback, blocks = card_blocks(card, self._labels)
+                await self._client.chat_update(
+                    channel=channel, ts=thread_ref, text=fallback, blocks=blocks
                 )
-            except SlackApiError as error:
-                # A retried reaction that landed the first time.
-                if error.response.get("error") != "already_reacted":
-                    raise
-            return str(payload["message_ref"])
-        raise PermanentDeliveryError(f"Slack cannot carry out '{action}'")
+                return thread_ref
+            case PostInThread():
+                return await self._post_in_thread(channel, thread_ref, delivery)
+            case NotifyStaffMember(user_id=user_id, text=text):
+                response = await self._client.chat_postEphemeral(
+                    channel=channel, user=user_id, text=text, thread_ts=thread_ref
+                )
+                return str(response.get("message_ts", ""))
+            case AddReaction(message_ref=message_ref, name=name):
+                try:
+                    await self._client.reactions_add(
+                        channel=channel, timestamp=message_ref, name=name
+                    )
+                except SlackApiError as error:
+                    # A retried reaction that landed the first time.
+                    if error.response.get("error") != "already_reacted":
+                        raise
+                return message_ref
+            case _:
+                assert_never(delivery)
 
-    async def _upload(self, channel: str, thread_ref: str | None, data: dict[str, Any]) -> str:
-        fetched = await self._files.fetch(Attachment.from_json(data))
+    async def _upload(self, channel: str, thread_ref: str | None, attachment: Attachment) -> str:
+        fetched = await self._files.fetch(attachment)
         extra: dict[str, Any] = {"thread_ts": thread_ref} if thread_ref else {}
         response = await self._client.files_upload_v2(
             channel=channel, file=fetched.data, filename=fetched.name, title=fetched.name, **extra
         )
         return str((response.get("file") or {}).get("id", ""))
 
-    async def _post_in_thread(self, channel: str, thread_ref: str, payload: dict[str, Any]) -> str:
-        author = payload.get("author", "")
-        if payload.get("attachments"):
-            return await self._upload(channel, thread_ref, payload["attachments"][0])
-        words = escape(payload.get("text", ""))
+    async def _post_in_thread(self, channel: str, thread_ref: str, post: PostInThread) -> str:
+        if post.attachments:
+            return await self._upload(channel, thread_ref, post.attachments[0])
+        words = escape(post.text)
         extra: dict[str, Any] = {}
-        if author:
+        if post.author:
             # Shown under the customer's name (needs the chat:write.customize scope).
-            extra = {"username": author[:80], "icon_emoji": CUSTOMER_ICON}
+            extra = {"username": post.author[:80], "icon_emoji": CUSTOMER_ICON}
         response = await self._client.chat_postMessage(
             channel=channel,
             thread_ts=thread_ref,
@@ -167,6 +187,10 @@ class SlackSender:
             **extra,
         )
         return str(response["ts"])
+
+
+def _choices(buttons: tuple[Button, ...]) -> list[dict[str, str]]:
+    return [{"label": button.label, "payload": button.payload} for button in buttons]
 
 
 def _sorted(item: OutboxItem, error: SlackApiError) -> Exception:
@@ -180,7 +204,7 @@ def _sorted(item: OutboxItem, error: SlackApiError) -> Exception:
     if status >= 500 or code in ("internal_error", "fatal_error", "service_unavailable"):
         return TransientDeliveryError(f"Slack answered {status} {code}".strip())
     reason = _PERMANENT.get(code, f"Slack refused the request: {code or status}")
-    is_customer_chat = item.action in (OutboxAction.SEND, OutboxAction.MARK_BUTTONS_USED)
+    is_customer_chat = isinstance(item.delivery, SendMessage | MarkButtonsUsed)
     return PermanentDeliveryError(
         reason, recipient_unreachable=is_customer_chat and code in _CUSTOMER_GONE
     )

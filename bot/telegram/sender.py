@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, assert_never
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import (
@@ -19,8 +19,17 @@ from telegram.error import (
 from bot.delivery.files import Files
 from bot.delivery.text_limits import utf16_units
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
-from handlers.messages import Attachment, TextLimit
-from storage.outbox.actions import OutboxAction
+from handlers.messages import Attachment, Button, TextLimit
+from storage.outbox.deliveries import (
+    AddReaction,
+    MarkButtonsUsed,
+    NotifyStaffMember,
+    PostInThread,
+    PostRoomDigest,
+    PostStaffCard,
+    SendMessage,
+    UpdateStaffCard,
+)
 from storage.outbox.store import OutboxItem
 
 MESSAGE_LIMIT = 4096
@@ -30,15 +39,11 @@ PHOTO_LIMIT = 10_000_000
 _UNREACHABLE_REQUESTS = ("chat not found", "user not found", "peer_id_invalid")
 
 
-def _keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
-    buttons = payload.get("buttons") or []
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(button["label"], callback_data=button["payload"])]
-            for button in buttons
-        ]
+        [[InlineKeyboardButton(button.label, callback_data=button.payload)] for button in buttons]
     )
 
 
@@ -67,8 +72,8 @@ class TelegramSender:
             ) from error
         except BadRequest as error:
             unreachable = any(text in error.message.lower() for text in _UNREACHABLE_REQUESTS)
-            if item.action == OutboxAction.MARK_BUTTONS_USED and "not modified" in error.message:
-                return str(item.payload["message_id"])
+            if isinstance(item.delivery, MarkButtonsUsed) and "not modified" in error.message:
+                return item.delivery.message_id
             raise PermanentDeliveryError(
                 f"Telegram refused the request: {error.message}", recipient_unreachable=unreachable
             ) from error
@@ -83,22 +88,31 @@ class TelegramSender:
             raise TransientDeliveryError(f"{type(error).__name__}: {error.message}") from error
 
     async def _call(self, item: OutboxItem) -> str:
-        payload = item.payload
-        if item.action == OutboxAction.MARK_BUTTONS_USED:
-            await self._bot.edit_message_text(
-                text=payload["text"] or "✔",
-                chat_id=item.chat_id,
-                message_id=int(payload["message_id"]),
-            )
-            return str(payload["message_id"])
-        if payload.get("attachments"):
-            return await self._send_file(
-                item.chat_id, Attachment.from_json(payload["attachments"][0])
-            )
-        sent = await self._bot.send_message(
-            chat_id=item.chat_id, text=payload["text"], reply_markup=_keyboard(payload)
-        )
-        return str(sent.message_id)
+        match item.delivery:
+            case MarkButtonsUsed(message_id=message_id, text=text):
+                await self._bot.edit_message_text(
+                    text=text or "✔", chat_id=item.chat_id, message_id=int(message_id)
+                )
+                return message_id
+            case SendMessage(attachments=(attachment, *_)):
+                return await self._send_file(item.chat_id, attachment)
+            case SendMessage(text=text, buttons=buttons):
+                sent = await self._bot.send_message(
+                    chat_id=item.chat_id, text=text, reply_markup=_keyboard(buttons)
+                )
+                return str(sent.message_id)
+            case (
+                PostStaffCard()
+                | UpdateStaffCard()
+                | PostInThread()
+                | NotifyStaffMember()
+                | AddReaction()
+                | PostRoomDigest()
+            ):
+                # The staff room lives in Slack; Telegram only carries customers' chats.
+                raise PermanentDeliveryError(f"Telegram cannot carry out '{item.delivery.action}'")
+            case _:
+                assert_never(item.delivery)
 
     async def _send_file(self, chat_id: str, attachment: Attachment) -> str:
         fetched = await self._files.fetch(attachment)

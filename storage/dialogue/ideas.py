@@ -15,7 +15,7 @@ from handlers.ideas.status import (
     StatusChange,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
-from storage.outbox.actions import outbox_payload
+from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
 from storage.tables import (
     CustomerRow,
@@ -371,7 +371,7 @@ class IdeaTransactionPart:
                 destination=key.destination,
                 platform=key.platform,
                 chat_id=key.chat_id,
-                payload=outbox_payload(message),
+                delivery=customer_delivery(message),
                 priority=BULK,
                 now=now,
             )

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.messages import ConversationKey
 from handlers.ports import ConversationStatus, Direction, StaffThreadRecord
 from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
-from storage.outbox.actions import room_payload, staff_payload
+from storage.outbox.actions import room_delivery, staff_delivery
 from storage.outbox.rows import enqueue_rows
 from storage.tables import ConversationRow, CustomerRow, MessageRow, StaffThreadRow, table_of
 from storage.types import utc_now
@@ -35,7 +35,7 @@ class StaffTransactionPart:
             destination=room.destination(conversation_id),
             platform=room.platform,
             chat_id=room.chat_id,
-            payloads=[staff_payload(conversation_id, action) for action in actions],
+            deliveries=[staff_delivery(conversation_id, action) for action in actions],
         )
 
     async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
@@ -45,7 +45,7 @@ class StaffTransactionPart:
             destination=room.top_level,
             platform=room.platform,
             chat_id=room.chat_id,
-            payloads=[room_payload(action) for action in actions],
+            deliveries=[room_delivery(action) for action in actions],
         )
 
     async def open_thread(self, *, room: StaffRoom, card: StaffCard) -> None:

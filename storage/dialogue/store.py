@@ -22,7 +22,7 @@ from handlers.ports import (
 )
 from storage.dialogue.ideas import IdeaTransactionPart, SimilarIdeas
 from storage.dialogue.staff import StaffTransactionPart
-from storage.outbox.actions import outbox_payload
+from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import enqueue_rows
 from storage.tables import (
     ConversationRow,
@@ -322,7 +322,7 @@ class SqlDialogueTransaction(IdeaTransactionPart, StaffTransactionPart):
             destination=key.destination,
             platform=key.platform,
             chat_id=key.chat_id,
-            payloads=[outbox_payload(action) for action in actions],
+            deliveries=[customer_delivery(action) for action in actions],
         )
 
     async def claim_scheduled_run(self, *, job: str, period: str, at: datetime) -> bool:

@@ -1,10 +1,8 @@
-"""The outbox's action names and the JSON payload of each thing the core asks to send."""
+"""The delivery each thing the core asks to send becomes, and the ones a delivery sets off."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from handlers.messages import ButtonsUsed, OutboundAction, OutgoingMessage
+from handlers.messages import ButtonsUsed, DeliveryReport, OutboundAction, OutgoingMessage
 from handlers.staff.room import (
     PostCard,
     PostDigest,
@@ -13,91 +11,72 @@ from handlers.staff.room import (
     ThreadPost,
     UpdateCard,
 )
-
-
-class OutboxAction:
-    """The names of the things the delivery worker knows how to do."""
-
-    SEND = "send"
-    MARK_BUTTONS_USED = "mark_buttons_used"
-    POST_CARD = "post_card"
-    UPDATE_CARD = "update_card"
-    THREAD_POST = "thread_post"
-    STAFF_NOTICE = "staff_notice"
-    REACT = "react"
-    POST_DIGEST = "post_digest"
-
-
-# Actions that go into a thread and so need its id (filled in when they are claimed).
-IN_THREAD = frozenset(
-    {
-        OutboxAction.UPDATE_CARD,
-        OutboxAction.THREAD_POST,
-        OutboxAction.STAFF_NOTICE,
-        OutboxAction.REACT,
-    }
+from storage.outbox.deliveries import (
+    AddReaction,
+    Delivery,
+    MarkButtonsUsed,
+    NotifyStaffMember,
+    PostInThread,
+    PostRoomDigest,
+    PostStaffCard,
+    SendMessage,
+    UpdateStaffCard,
 )
+
 DELIVERED_REACTION = "white_check_mark"
 NOT_DELIVERED = "⚠️ Not delivered to the customer: {reason}"
 
 
-def outbox_payload(action: OutboundAction) -> tuple[str, dict[str, Any]]:
-    """The outbox action name and JSON payload of a message to a customer's chat."""
-    if isinstance(action, ButtonsUsed):
-        return OutboxAction.MARK_BUTTONS_USED, {
-            "message_id": action.message_id,
-            "text": action.text,
-        }
-    assert isinstance(action, OutgoingMessage)
-    buttons = [{"label": button.label, "payload": button.payload} for button in action.buttons]
-    payload: dict[str, Any] = {"text": action.text, "buttons": buttons}
-    if action.attachments:
-        payload["attachments"] = [attachment.to_json() for attachment in action.attachments]
-    if action.report is not None:
-        payload["report"] = {
-            "conversation_id": action.report.conversation_id,
-            "staff_message_ref": action.report.staff_message_ref,
-        }
-    return OutboxAction.SEND, payload
+def customer_delivery(action: OutboundAction) -> Delivery:
+    """The delivery of a message to a customer's chat."""
+    match action:
+        case ButtonsUsed():
+            return MarkButtonsUsed(message_id=action.message_id, text=action.text)
+        case OutgoingMessage():
+            return SendMessage(
+                text=action.text,
+                buttons=action.buttons,
+                attachments=action.attachments,
+                report=action.report,
+            )
 
 
-def staff_payload(conversation_id: int, action: StaffAction) -> tuple[str, dict[str, Any]]:
-    """The outbox action name and JSON payload of a post for a conversation's staff thread."""
-    base: dict[str, Any] = {"conversation_id": conversation_id}
-    if isinstance(action, PostCard):
-        return OutboxAction.POST_CARD, {**base, "card": action.card.to_json()}
-    if isinstance(action, UpdateCard):
-        return OutboxAction.UPDATE_CARD, {**base, "card": action.card.to_json()}
-    if isinstance(action, StaffNotice):
-        return OutboxAction.STAFF_NOTICE, {**base, "user_id": action.user_id, "text": action.text}
-    assert isinstance(action, ThreadPost)
-    return OutboxAction.THREAD_POST, {
-        **base,
-        "text": action.text,
-        "author": action.author,
-        "attachments": [attachment.to_json() for attachment in action.attachments],
-    }
+def staff_delivery(conversation_id: int, action: StaffAction) -> Delivery:
+    """The delivery of a post for a conversation's staff thread."""
+    match action:
+        case PostCard():
+            return PostStaffCard(conversation_id=conversation_id, card=action.card)
+        case UpdateCard():
+            return UpdateStaffCard(conversation_id=conversation_id, card=action.card)
+        case StaffNotice():
+            return NotifyStaffMember(
+                conversation_id=conversation_id, user_id=action.user_id, text=action.text
+            )
+        case ThreadPost():
+            return PostInThread(
+                conversation_id=conversation_id,
+                text=action.text,
+                author=action.author,
+                attachments=action.attachments,
+            )
 
 
-def room_payload(action: PostDigest) -> tuple[str, dict[str, Any]]:
-    """The outbox action name and JSON payload of a post at the staff room's top level."""
-    return OutboxAction.POST_DIGEST, {"digest": action.digest.to_json()}
+def room_delivery(action: PostDigest) -> Delivery:
+    """The delivery of a post at the staff room's top level."""
+    return PostRoomDigest(digest=action.digest)
 
 
-def report_reaction(report: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def report_reaction(report: DeliveryReport) -> AddReaction:
     """The reaction that tells the thread a staff reply reached the customer."""
-    return OutboxAction.REACT, {
-        "conversation_id": report["conversation_id"],
-        "message_ref": report["staff_message_ref"],
-        "name": DELIVERED_REACTION,
-    }
+    return AddReaction(
+        conversation_id=report.conversation_id,
+        message_ref=report.staff_message_ref,
+        name=DELIVERED_REACTION,
+    )
 
 
-def report_failure(report: dict[str, Any], reason: str) -> tuple[str, dict[str, Any]]:
+def report_failure(report: DeliveryReport, reason: str) -> PostInThread:
     """The thread post that tells staff a reply did not reach the customer, and why."""
-    return OutboxAction.THREAD_POST, {
-        "conversation_id": report["conversation_id"],
-        "text": NOT_DELIVERED.format(reason=reason),
-        "author": "",
-        "attachments": [],
-    }
+    return PostInThread(
+        conversation_id=report.conversation_id, text=NOT_DELIVERED.format(reason=reason)
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.outbox.deliveries import Delivery, stored
 from storage.tables import OutboxRow, OutboxState, table_of
 from storage.types import utc_now
 
@@ -23,11 +24,11 @@ async def enqueue_rows(
     destination: str,
     platform: str,
     chat_id: str,
-    payloads: list[tuple[str, dict[str, Any]]],
+    deliveries: list[Delivery],
     priority: int = LIVE,
 ) -> None:
     """Insert outbox rows for one destination in one statement, numbered in the order given."""
-    if not payloads:
+    if not deliveries:
         return
     now = utc_now()
     rows = [
@@ -35,11 +36,11 @@ async def enqueue_rows(
             destination=destination,
             platform=platform,
             chat_id=chat_id,
-            payload=payload,
+            delivery=delivery,
             priority=priority,
             now=now,
         )
-        for payload in payloads
+        for delivery in deliveries
     ]
     await session.execute(insert(_OUTBOX), rows)
 
@@ -49,18 +50,17 @@ def outbox_row(
     destination: str,
     platform: str,
     chat_id: str,
-    payload: tuple[str, dict[str, Any]],
+    delivery: Delivery,
     priority: int,
     now: datetime,
 ) -> dict[str, Any]:
     """The values of a new pending outbox row."""
-    action, data = payload
     return {
         "destination": destination,
         "platform": platform,
         "chat_id": chat_id,
-        "action": action,
-        "payload": data,
+        "action": delivery.action,
+        "payload": stored(delivery),
         "priority": priority,
         "state": OutboxState.PENDING.value,
         "attempts": 0,

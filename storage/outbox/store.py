@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.staff.room import StaffRoom
-from storage.outbox.actions import IN_THREAD, OutboxAction, report_failure, report_reaction
+from storage.outbox.actions import report_failure, report_reaction
+from storage.outbox.deliveries import (
+    Delivery,
+    InThread,
+    PostStaffCard,
+    SendMessage,
+    ThreadDelivery,
+    read_delivery,
+)
 from storage.outbox.rows import enqueue_rows
 from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow, table_of
 from storage.types import utc_now
@@ -43,6 +53,13 @@ def _is_head() -> Any:
     )
 
 
+async def _record(session: AsyncSession, receipts: Sequence[SentReceipt]) -> None:
+    """Mark the receipts' rows sent and set off what their delivery leads to."""
+    if receipts:
+        await session.execute(_MARK_SENT, [_receipt_parameters(r) for r in receipts])
+        await _after_sent(session, receipts)
+
+
 def _receipt_parameters(receipt: SentReceipt) -> dict[str, Any]:
     return {
         "row_id": receipt.item.id,
@@ -60,10 +77,11 @@ class OutboxItem:
     destination: str
     platform: str
     chat_id: str
-    action: str
-    payload: dict[str, Any]
+    delivery: Delivery
     attempts: int
     created_at: datetime
+    # A delivery into a staff thread needs the thread's id, known once its card was posted.
+    thread_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +115,9 @@ class FailedDelivery:
 
 async def _with_thread_refs(session: AsyncSession, items: list[OutboxItem]) -> list[OutboxItem]:
     """Items for a staff thread, with the thread's id (known once its card was posted)."""
-    wanted = {item.payload["conversation_id"] for item in items if item.action in IN_THREAD}
+    wanted = {
+        item.delivery.conversation_id for item in items if isinstance(item.delivery, InThread)
+    }
     if not wanted:
         return items
     rows = await session.execute(
@@ -107,10 +127,8 @@ async def _with_thread_refs(session: AsyncSession, items: list[OutboxItem]) -> l
     )
     refs = {conversation_id: ref for conversation_id, ref in rows}
     return [
-        replace(
-            item, payload={**item.payload, "thread_ref": refs.get(item.payload["conversation_id"])}
-        )
-        if item.action in IN_THREAD
+        replace(item, thread_ref=refs.get(item.delivery.conversation_id))
+        if isinstance(item.delivery, InThread)
         else item
         for item in items
     ]
@@ -119,28 +137,27 @@ async def _with_thread_refs(session: AsyncSession, items: list[OutboxItem]) -> l
 async def _after_sent(session: AsyncSession, receipts: Sequence[SentReceipt]) -> None:
     """What a delivery sets off: a posted card opens its thread; a reply gets its reaction."""
     for receipt in receipts:
-        item = receipt.item
-        if item.action == OutboxAction.POST_CARD:
-            await session.execute(
-                update(_THREAD)
-                .where(_THREAD.c.conversation_id == item.payload["conversation_id"])
-                .values(thread_ref=receipt.platform_message_id, updated_at=receipt.sent_at)
-            )
-        elif report := item.payload.get("report"):
-            await _post_in_thread(session, report["conversation_id"], report_reaction(report))
+        match receipt.item.delivery:
+            case PostStaffCard(conversation_id=conversation_id):
+                await session.execute(
+                    update(_THREAD)
+                    .where(_THREAD.c.conversation_id == conversation_id)
+                    .values(thread_ref=receipt.platform_message_id, updated_at=receipt.sent_at)
+                )
+            case SendMessage(report=report) if report is not None:
+                await _post_in_thread(session, report_reaction(report))
 
 
 async def _report_failures(
-    session: AsyncSession, payloads: Sequence[dict[str, Any]], error: str
+    session: AsyncSession, deliveries: Sequence[Delivery], error: str
 ) -> None:
-    for payload in payloads:
-        if report := payload.get("report"):
-            await _post_in_thread(session, report["conversation_id"], report_failure(report, error))
+    for delivery in deliveries:
+        if isinstance(delivery, SendMessage) and delivery.report is not None:
+            await _post_in_thread(session, report_failure(delivery.report, error))
 
 
-async def _post_in_thread(
-    session: AsyncSession, conversation_id: int, action: tuple[str, dict[str, Any]]
-) -> None:
+async def _post_in_thread(session: AsyncSession, delivery: ThreadDelivery) -> None:
+    conversation_id = delivery.conversation_id
     room = (
         await session.execute(
             select(_THREAD.c.room_platform, _THREAD.c.room_chat_id).where(
@@ -156,8 +173,49 @@ async def _post_in_thread(
         destination=staff_room.destination(conversation_id),
         platform=staff_room.platform,
         chat_id=staff_room.chat_id,
-        payloads=[action],
+        deliveries=[delivery],
     )
+
+
+def _claimed(row: Any) -> OutboxItem:
+    """The item of a claimed row, its JSON read back as the typed delivery it was written from."""
+    return OutboxItem(
+        id=row.id,
+        destination=row.destination,
+        platform=row.platform,
+        chat_id=row.chat_id,
+        delivery=read_delivery(row.action, row.payload),
+        attempts=row.attempts,
+        created_at=row.created_at,
+    )
+
+
+async def _readable(session: AsyncSession, rows: Iterable[Any]) -> list[OutboxItem]:
+    """The claimed rows as items; a row no sender could read fails at once, with why."""
+    items: list[OutboxItem] = []
+    for row in rows:
+        try:
+            items.append(_claimed(row))
+        except ValidationError as error:
+            await session.execute(
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == row.id)
+                .values(
+                    state=OutboxState.FAILED,
+                    lease_until=None,
+                    last_error=f"unreadable {row.action!r} payload: {error}"[:1024],
+                )
+            )
+    return items
+
+
+def _readable_deliveries(rows: Iterable[Any]) -> list[Delivery]:
+    """The deliveries of rows given up on; an unreadable one has no report to make."""
+    deliveries: list[Delivery] = []
+    for row in rows:
+        with contextlib.suppress(ValidationError):
+            deliveries.append(read_delivery(row.action, row.payload))
+    return deliveries
 
 
 class SqlOutboxStore:
@@ -194,9 +252,7 @@ class SqlOutboxStore:
             .limit(limit)
         )
         async with self._sessions() as session, session.begin():
-            if sent:
-                await session.execute(_MARK_SENT, [_receipt_parameters(r) for r in sent])
-                await _after_sent(session, sent)
+            await _record(session, sent)
             if limit <= 0:
                 return []
             if session.get_bind().dialect.name == "postgresql":
@@ -221,14 +277,18 @@ class SqlOutboxStore:
                     _OUTBOX.c.created_at,
                 )
             )
-            items = [OutboxItem(**row._mapping) for row in rows]
+            items = await _readable(session, rows)
             items = await _with_thread_refs(session, items)
         return sorted(items, key=lambda item: item.id)
 
+    async def record_sent(self, receipts: Sequence[SentReceipt]) -> None:
+        """Record what the platforms accepted, and what that sets off."""
+        async with self._sessions() as session, session.begin():
+            await _record(session, receipts)
+
     async def mark_sent(self, item: OutboxItem, *, platform_message_id: str) -> None:
         """The platform accepted the message."""
-        receipt = SentReceipt(item, platform_message_id, utc_now())
-        await self.claim_due(platforms=(), limit=0, lease_seconds=0, sent=[receipt])
+        await self.record_sent([SentReceipt(item, platform_message_id, utc_now())])
 
     async def retry_later(
         self, item: OutboxItem, *, delay_seconds: float, error: str, counts_as_attempt: bool
@@ -259,7 +319,7 @@ class SqlOutboxStore:
                     last_error=error[:1024],
                 )
             )
-            await _report_failures(session, [item.payload], error)
+            await _report_failures(session, [item.delivery], error)
 
     async def fail_unreachable(self, item: OutboxItem, *, error: str) -> int:
         """The chat cannot be reached: fail its waiting messages, mark the customer; how many."""
@@ -269,17 +329,17 @@ class SqlOutboxStore:
                 .where(_OUTBOX.c.destination == item.destination)
                 .where(_OUTBOX.c.state == OutboxState.PENDING)
                 .values(state=OutboxState.FAILED, lease_until=None, last_error=error[:1024])
-                .returning(_OUTBOX.c.payload)
+                .returning(_OUTBOX.c.action, _OUTBOX.c.payload)
             )
-            payloads = list(result.scalars())
-            await _report_failures(session, payloads, error)
+            dropped = result.all()
+            await _report_failures(session, _readable_deliveries(dropped), error)
             await session.execute(
                 update(_CUSTOMER)
                 .where(_CUSTOMER.c.platform == item.platform)
                 .where(_CUSTOMER.c.chat_id == item.chat_id)
                 .values(unreachable=True, unreachable_reason=error[:512], updated_at=utc_now())
             )
-        return len(payloads)
+        return len(dropped)
 
     async def next_due_at(self, *, platforms: Collection[str]) -> datetime | None:
         """When the first chat's next message may be claimed: its retry time or lease end.

@@ -6,6 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import ConversationKey, OutgoingMessage
 from storage.dialogue.store import SqlDialogueStore
+from storage.outbox.deliveries import SendMessage
+from storage.outbox.store import OutboxItem
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -18,3 +20,9 @@ async def enqueue(sessions: Sessions, chat: str, *texts: str) -> None:
     async with SqlDialogueStore(sessions).transaction() as transaction:
         await transaction.customer_for(key=key(chat), display_name=chat, language="en")
         await transaction.enqueue(key=key(chat), actions=[OutgoingMessage(t) for t in texts])
+
+
+def text_of(item: OutboxItem) -> str:
+    """The words of a message to a customer's chat."""
+    assert isinstance(item.delivery, SendMessage), item.delivery
+    return item.delivery.text

@@ -14,6 +14,7 @@ from handlers.flows.loader import LoadedFlow
 from handlers.messages import ConversationKey, IncomingMessage, TextLimit
 from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.outbox.deliveries import SendMessage, stored
 from storage.outbox.store import OutboxItem, SqlOutboxStore
 
 KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
@@ -55,12 +56,14 @@ class Customer:
     async def press(self, label: str) -> list[dict[str, Any]]:
         """Press the button ``label`` on the newest message that has it."""
         for item in reversed(self.received):
-            for button in item.payload.get("buttons", []):
-                if button["label"] == label:
+            if not isinstance(item.delivery, SendMessage):
+                continue
+            for button in item.delivery.buttons:
+                if button.label == label:
                     return await self.say(
-                        button_payload=button["payload"],
+                        button_payload=button.payload,
                         button_message_id=str(item.id),
-                        button_message_text=item.payload["text"],
+                        button_message_text=item.delivery.text,
                     )
         raise AssertionError(f"no button {label!r}")
 
@@ -72,7 +75,7 @@ class Customer:
             for item in items:
                 await self.outbox.mark_sent(item, platform_message_id=str(item.id))
                 self.received.append(item)
-                found.append({"action": item.action, **item.payload})
+                found.append(stored(item.delivery))
         return found
 
 

@@ -15,6 +15,7 @@ from handlers.staff.desk import StaffDesk, StaffOutcome
 from handlers.staff.room import CardAction, CardActionKind, StaffMessage, StaffRoom
 from storage.dialogue.store import SqlDialogueStore
 from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.outbox.deliveries import PostStaffCard, stored
 from storage.outbox.store import OutboxItem, SentReceipt, SqlOutboxStore
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal, Customer
@@ -27,7 +28,8 @@ THREAD = "thread-1"
 
 def thread_ref(item: OutboxItem) -> str:
     """Each card opens its own thread: ``thread-<conversation id>``."""
-    return f"thread-{item.payload['conversation_id']}" if item.action == "post_card" else ""
+    delivery = item.delivery
+    return f"thread-{delivery.conversation_id}" if isinstance(delivery, PostStaffCard) else ""
 
 
 @dataclass
@@ -49,9 +51,8 @@ class StaffSide:
             receipts = [
                 SentReceipt(item, thread_ref(item) or str(item.id), utc_now()) for item in items
             ]
-            found.extend({"action": item.action, **item.payload} for item in items)
-        if receipts:
-            await self.outbox.claim_due(platforms=[], limit=0, lease_seconds=0, sent=receipts)
+            found.extend(stored(item.delivery) for item in items)
+        await self.outbox.record_sent(receipts)
         return found
 
     async def reply(self, text: str, **extra: Any) -> StaffOutcome:

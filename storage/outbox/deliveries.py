@@ -1,0 +1,140 @@
+"""The things the delivery worker knows how to do, one typed value each, stored as JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    TypeAdapter,
+)
+
+from handlers.ideas.digest import Digest
+from handlers.messages import Attachment, Button, DeliveryReport
+from handlers.staff.room import StaffCard
+
+
+def _attachment(value: Any) -> Attachment:
+    return value if isinstance(value, Attachment) else Attachment.from_json(value)
+
+
+def _card(value: Any) -> StaffCard:
+    return value if isinstance(value, StaffCard) else StaffCard.from_json(value)
+
+
+def _digest(value: Any) -> Digest:
+    return value if isinstance(value, Digest) else Digest.from_json(value)
+
+
+# Stored in the JSON shape the core's own to_json writes, as rows always held them.
+StoredAttachment = Annotated[
+    Attachment, PlainValidator(_attachment), PlainSerializer(Attachment.to_json)
+]
+StoredCard = Annotated[StaffCard, PlainValidator(_card), PlainSerializer(StaffCard.to_json)]
+StoredDigest = Annotated[Digest, PlainValidator(_digest), PlainSerializer(Digest.to_json)]
+
+
+class _Delivery(BaseModel):
+    # A message id put into a row by hand may be a JSON number; it names the same message.
+    model_config = ConfigDict(frozen=True, coerce_numbers_to_str=True)
+
+
+class SendMessage(_Delivery):
+    """A message to a customer's chat, with its buttons or one file."""
+
+    action: Literal["send"] = "send"
+    text: str = ""
+    buttons: tuple[Button, ...] = ()
+    attachments: tuple[StoredAttachment, ...] = ()
+    report: DeliveryReport | None = None
+
+
+class MarkButtonsUsed(_Delivery):
+    """Replace a customer's message whose button was pressed with its text, without buttons."""
+
+    action: Literal["mark_buttons_used"] = "mark_buttons_used"
+    message_id: str
+    text: str = ""
+
+
+class PostStaffCard(_Delivery):
+    """Open a conversation's thread: its card at the top level of the staff room."""
+
+    action: Literal["post_card"] = "post_card"
+    conversation_id: int
+    card: StoredCard
+
+
+class InThread(_Delivery):
+    """A delivery into a conversation's staff thread, which exists once its card was posted."""
+
+    conversation_id: int
+
+
+class UpdateStaffCard(InThread):
+    """Show a changed card in place of the old one."""
+
+    action: Literal["update_card"] = "update_card"
+    card: StoredCard
+
+
+class PostInThread(InThread):
+    """A post in the thread, from the customer (``author``) or the bot."""
+
+    action: Literal["thread_post"] = "thread_post"
+    text: str = ""
+    author: str = ""
+    attachments: tuple[StoredAttachment, ...] = ()
+
+
+class NotifyStaffMember(InThread):
+    """A post in the thread that only one staff member sees."""
+
+    action: Literal["staff_notice"] = "staff_notice"
+    user_id: str
+    text: str
+
+
+class AddReaction(InThread):
+    """A reaction on a message in the thread."""
+
+    action: Literal["react"] = "react"
+    message_ref: str
+    name: str
+
+
+class PostRoomDigest(_Delivery):
+    """A digest at the top level of the staff room."""
+
+    action: Literal["post_digest"] = "post_digest"
+    digest: StoredDigest
+
+
+# The kinds that go into a conversation's thread (an ``InThread`` each).
+ThreadDelivery = UpdateStaffCard | PostInThread | NotifyStaffMember | AddReaction
+Delivery = Annotated[
+    SendMessage
+    | MarkButtonsUsed
+    | PostStaffCard
+    | UpdateStaffCard
+    | PostInThread
+    | NotifyStaffMember
+    | AddReaction
+    | PostRoomDigest,
+    Field(discriminator="action"),
+]
+_DELIVERY: TypeAdapter[Delivery] = TypeAdapter(Delivery)
+
+
+def stored(delivery: Delivery) -> dict[str, Any]:
+    """The JSON an outbox row keeps of a delivery."""
+    return delivery.model_dump(mode="json")
+
+
+def read_delivery(action: str, payload: dict[str, Any]) -> Delivery:
+    """The delivery an outbox row holds; rows of older versions kept the action out of the JSON."""
+    return _DELIVERY.validate_python({"action": action, **payload})

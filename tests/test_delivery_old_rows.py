@@ -1,0 +1,234 @@
+"""Outbox rows written by the version before typed deliveries still go out after the upgrade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+
+from bot.delivery.files import Files
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import Channel, DeliveryWorker
+from bot.metrics import Metrics
+from bot.slack.sender import SlackSender
+from bot.telegram.sender import TelegramSender
+from handlers.flows.engine import FlowState
+from handlers.messages import ConversationKey
+from handlers.ports import ConversationRecord, ConversationStatus
+from handlers.staff.room import HandOffReason, StaffCard, StaffRoom
+from storage.dialogue.store import SqlDialogueStore
+from storage.outbox.deliveries import MarkButtonsUsed
+from storage.outbox.store import SqlOutboxStore
+from storage.tables import OutboxRow, OutboxState, table_of
+from storage.types import utc_now
+from tests.doubles.slack_api import BOT_TOKEN, STAFF_CHANNEL, SlackWebApiDouble
+from tests.doubles.telegram_bot_api import TelegramBotApiDouble
+
+Sessions = async_sessionmaker[AsyncSession]
+KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
+ROOM = StaffRoom(platform="slack", chat_id=STAFF_CHANNEL)
+STAFF_REPLY = "1699999998.000200"
+STAFF_QUESTION = "1699999999.000100"
+_OUTBOX = table_of(OutboxRow)
+
+
+async def open_thread(sessions: Sessions) -> int:
+    """Kari's conversation, handed to staff, with its thread not yet posted."""
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        customer = await transaction.customer_for(key=KARI, display_name="Kari", language="nb")
+        conversation_id = await transaction.save_conversation(
+            ConversationRecord(
+                id=None,
+                customer_id=customer.id,
+                flow_id="idea",
+                flow_version=1,
+                status=ConversationStatus.WITH_STAFF,
+                state=FlowState(step="end"),
+            )
+        )
+        card = StaffCard(
+            conversation_id=conversation_id,
+            customer_name="Kari",
+            platform="telegram",
+            language="nb",
+            reason=HandOffReason.CUSTOMER_ASKED,
+        )
+        await transaction.open_thread(room=ROOM, card=card)
+    return conversation_id
+
+
+def card_json(conversation_id: int, title: str) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation_id,
+        "customer_name": "Kari",
+        "platform": "telegram",
+        "language": "nb",
+        "reason": "customer_asked",
+        "title": title,
+        "answers": [["What would you like?", "A dark mode"]],
+        "idea_id": None,
+        "idea_status": "",
+        "assignee": "",
+        "closed_by": "",
+        "internal_only": False,
+        "tags": [],
+    }
+
+
+def old_rows(conversation_id: int) -> list[dict[str, Any]]:
+    """The rows as the previous version inserted them: the action column and its JSON dict."""
+    thread = {"destination": f"staff:{conversation_id}", "platform": "slack", "chat_id": "C0STAFF"}
+    customer = {"destination": "telegram:42", "platform": "telegram", "chat_id": "42"}
+    room = {"destination": "staff:room", "platform": "slack", "chat_id": "C0STAFF"}
+    base = {"conversation_id": conversation_id}
+    wanted: list[tuple[dict[str, str], str, dict[str, Any]]] = [
+        (thread, "post_card", {**base, "card": card_json(conversation_id, "")}),
+        (
+            thread,
+            "thread_post",
+            {**base, "text": "I want a dark mode", "author": "Kari", "attachments": []},
+        ),
+        (thread, "update_card", {**base, "card": card_json(conversation_id, "Dark mode")}),
+        (thread, "staff_notice", {**base, "user_id": "U0BOSS", "text": "Only you see this"}),
+        (thread, "react", {**base, "message_ref": STAFF_QUESTION, "name": "eyes"}),
+        (customer, "mark_buttons_used", {"message_id": "7", "text": "How often?\n\n✔ Daily"}),
+        (
+            customer,
+            "send",
+            {
+                "text": "Score?",
+                "buttons": [
+                    {"label": "1", "payload": "score:1"},
+                    {"label": "2", "payload": "score:2"},
+                ],
+                "report": {"conversation_id": conversation_id, "staff_message_ref": STAFF_REPLY},
+            },
+        ),
+        (
+            room,
+            "post_digest",
+            {
+                "digest": {
+                    "since": "2026-11-01",
+                    "until": "2026-11-08",
+                    "new_ideas": [{"id": 1, "title": "Dark mode", "status": "new", "linked": 0}],
+                    "most_requested": [],
+                    "status_changes": [],
+                    "themes": [],
+                    "tags": [],
+                    "waiting": [],
+                }
+            },
+        ),
+    ]
+    now = utc_now()
+    return [
+        {
+            **where,
+            "action": action,
+            "payload": payload,
+            "priority": 0,
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "platform_message_id": "",
+            "created_at": now,
+        }
+        for where, action, payload in wanted
+    ]
+
+
+async def test_rows_of_the_previous_version_are_delivered_by_the_real_senders(
+    sessions: Sessions,
+) -> None:
+    conversation_id = await open_thread(sessions)
+    async with sessions() as session, session.begin():
+        await session.execute(insert(_OUTBOX), old_rows(conversation_id))
+    telegram, slack = TelegramBotApiDouble(), SlackWebApiDouble()
+    async with telegram.running(), slack.running():
+        bot = Bot(
+            token=telegram.token,
+            base_url=f"{telegram.base_url}/bot",
+            base_file_url=f"{telegram.base_url}/file/bot",
+        )
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
+        files = Files({})
+        async with bot:
+            worker = DeliveryWorker(
+                outbox=SqlOutboxStore(sessions),
+                channels={
+                    "telegram": _channel(TelegramSender(bot, files=files)),
+                    "slack": _channel(SlackSender(client, files=files)),
+                },
+                metrics=Metrics.create(),
+                lease_seconds=30,
+                max_in_flight=8,
+                max_attempts=3,
+            )
+            await worker.deliver_pending()
+
+    (edit,) = telegram.edits
+    assert (edit["message_id"], edit["text"]) == ("7", "How often?\n\n✔ Daily")
+    (score,) = telegram.sent
+    assert score.text == "Score?"
+    assert [(b["text"], b["callback_data"]) for b in score.buttons] == [
+        ("1", "score:1"),
+        ("2", "score:2"),
+    ]
+
+    # The card and the digest are the room's top-level posts; only the card has blocks.
+    (card,) = [post for post in slack.cards() if post.blocks]
+    (digest,) = [post for post in slack.cards() if not post.blocks]
+    assert "Kari" in card.block_text
+    (words,) = slack.posts_in(STAFF_CHANNEL, thread_ts=card.ts)
+    assert (words.text, words.username) == ("I want a dark mode", "Kari")
+    (update,) = slack.updates
+    assert card.text == "Customer asked for a person from Kari: (no idea recorded yet)"
+    assert (update["ts"], update["text"]) == (
+        card.ts,
+        "Customer asked for a person from Kari: Dark mode",
+    )
+    (notice,) = slack.ephemerals
+    assert (notice["user"], notice["text"], notice["thread_ts"]) == (
+        "U0BOSS",
+        "Only you see this",
+        card.ts,
+    )
+    assert sorted((r["timestamp"], r["name"]) for r in slack.reactions) == [
+        (STAFF_REPLY, "white_check_mark"),  # set off by the old send's delivery report
+        (STAFF_QUESTION, "eyes"),
+    ]
+    assert "Dark mode" in digest.text
+
+    async with sessions() as session:
+        states = (await session.execute(select(_OUTBOX.c.action, _OUTBOX.c.state))).all()
+    assert len(states) == len(old_rows(conversation_id)) + 1
+    assert {state for _, state in states} == {OutboxState.SENT}
+
+
+def _channel(sender: TelegramSender | SlackSender) -> Channel:
+    return Channel(sender=sender, pacer=Pacer(chat_rate=1000, chat_burst=1000, global_rate=1000))
+
+
+async def test_a_row_no_sender_can_read_fails_with_why_and_the_chat_goes_on(
+    sqlite_sessions: Sessions,
+) -> None:
+    rows = old_rows(conversation_id=1)
+    unknown = {**rows[6], "action": "teleport"}
+    broken = {**rows[6], "payload": {"text": "Score?", "buttons": "1, 2"}}
+    async with sqlite_sessions() as session, session.begin():
+        await session.execute(insert(_OUTBOX), [unknown, broken, rows[5]])
+    outbox = SqlOutboxStore(sqlite_sessions)
+    # One head per chat and claim: each unreadable head fails in turn, the next comes up.
+    assert await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30) == []
+    assert await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30) == []
+    (first, second) = await outbox.recent_failures()
+    assert (second.action, first.action) == ("teleport", "send")
+    assert "unreadable 'teleport' payload" in second.last_error
+    assert "buttons" in first.last_error
+    (mark,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
+    assert mark.delivery == MarkButtonsUsed(message_id="7", text="How often?\n\n✔ Daily")
