@@ -425,9 +425,9 @@ async def _start_and_supervise(
             ),
         ]
         services = [
-            *_jobs(settings, runtime),
+            *_jobs(settings, runtime=runtime),
             *(service for platform in platforms for service in platform.services),
-            _http(settings, runtime.metrics, platforms),
+            _http(settings, metrics=runtime.metrics, platforms=platforms),
         ]
         logger.info(
             "ideabot is running: http://%s:%s; %s",
@@ -449,7 +449,7 @@ async def _start_and_supervise(
     return outcome
 
 
-def _jobs(settings: Settings, runtime: Runtime) -> list[Service]:
+def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
     """Delivery and the periodic sweeps: the services every platform shares."""
     return [
         Service(
@@ -463,7 +463,7 @@ def _jobs(settings: Settings, runtime: Runtime) -> list[Service]:
     ]
 
 
-def _http(settings: Settings, metrics: Metrics, platforms: list[Platform]) -> Service:
+def _http(settings: Settings, *, metrics: Metrics, platforms: list[Platform]) -> Service:
     """The one HTTP server: health, metrics and every platform's routes."""
     app = build_http_app(
         metrics=metrics,
