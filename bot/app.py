@@ -31,18 +31,19 @@ from bot.delivery.pacing import Pacer
 from bot.delivery.worker import Channel, DeliveryWorker
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
+from bot.platform import Platform
 from bot.problems import database_problem, slack_problem, telegram_problem
+from bot.runtime import Runtime
 from bot.scheduler import run_every
 from bot.settings import Settings
 from bot.shutdown import Service, StopForced, StopOutcome, StopSignals, supervise
-from bot.slack.channel import SlackChannel
+from bot.slack.platform import slack_platform
 from bot.slack.sender import PLATFORM as SLACK
 from bot.slack.sender import TEXT_LIMIT as SLACK_TEXT_LIMIT
 from bot.slack.sender import SlackSender
-from bot.slack.signed_requests import SignedSlackRequests
 from bot.startup import until_reachable
 from bot.status_labels import load_status_labels
-from bot.telegram.channel import TelegramChannel
+from bot.telegram.platform import telegram_platform
 from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
@@ -71,22 +72,6 @@ logger = logging.getLogger(__name__)
 
 class ConfigurationError(Exception):
     """The settings do not allow what was asked; the message says what to set."""
-
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    """The parts every command shares, wired and ready."""
-
-    metrics: Metrics
-    dialogue: Dialogue
-    worker: DeliveryWorker
-    staff_desk: StaffDesk | None
-    idea_desk: IdeaDesk
-    ideas: IdeaCatalog
-    events: SqlEventQueue
-    dead_letters: SqlDeadLetters
-    reminders: Reminders
-    digest: DigestDesk
 
 
 @contextlib.asynccontextmanager
@@ -308,7 +293,7 @@ def slack_client(settings: Settings) -> AsyncWebClient:
 
 
 @dataclass(frozen=True, slots=True)
-class _Platforms:
+class _Clients:
     """The configured platforms' clients, and the outbound channels built on them."""
 
     channels: dict[str, Channel]
@@ -318,7 +303,7 @@ class _Platforms:
     labels: StatusLabels
 
 
-def _platforms(settings: Settings) -> _Platforms:
+def _clients(settings: Settings) -> _Clients:
     """Clients, senders, pacers and file sources for Telegram and Slack, as configured."""
     labels = load_status_labels(settings)
     channels: dict[str, Channel] = {}
@@ -352,25 +337,25 @@ def _platforms(settings: Settings) -> _Platforms:
         )
         if settings.slack_staff_channel is not None:
             staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
-    return _Platforms(channels=channels, bot=bot, slack=slack, staff_room=staff_room, labels=labels)
+    return _Clients(channels=channels, bot=bot, slack=slack, staff_room=staff_room, labels=labels)
 
 
-async def _check_platforms(settings: Settings, platforms: _Platforms) -> None:
+async def _check_platforms(settings: Settings, clients: _Clients) -> None:
     """Check the tokens before serving: a rejected one stops here; no network is waited for."""
-    if platforms.bot is not None:
+    if clients.bot is not None:
         try:
             # initialize() calls getMe; polling and the webhook reuse what it learned.
             await until_reachable(
-                platforms.bot.initialize,
+                clients.bot.initialize,
                 describe=lambda error: telegram_problem(error, settings.telegram_api_base_url),
             )
         except BaseException:
             with contextlib.suppress(Exception):
-                await platforms.bot.shutdown()
+                await clients.bot.shutdown()
             raise
-    if platforms.slack is not None:
+    if clients.slack is not None:
         await until_reachable(
-            platforms.slack.auth_test,
+            clients.slack.auth_test,
             describe=lambda error: slack_problem(error, settings.slack_api_base_url),
         )
 
@@ -425,31 +410,31 @@ async def _start_and_supervise(
     settings: Settings, signals: StopSignals, running: asyncio.Event
 ) -> StopOutcome:
     """Check the platforms, open the runtime and supervise the services until they stop."""
-    platforms = _platforms(settings)
-    bot, slack = platforms.bot, platforms.slack
-    await _check_platforms(settings, platforms)
+    clients = _clients(settings)
+    await _check_platforms(settings, clients)
     async with open_runtime(
         settings,
-        channels=platforms.channels,
-        staff_room=platforms.staff_room,
-        labels=platforms.labels,
+        channels=clients.channels,
+        staff_room=clients.staff_room,
+        labels=clients.labels,
         wait=True,
     ) as runtime:
-        services = _services(settings, runtime, platforms)
+        platforms = [
+            telegram_platform(settings=settings, runtime=runtime, bot=clients.bot),
+            slack_platform(
+                settings=settings, runtime=runtime, client=clients.slack, labels=clients.labels
+            ),
+        ]
+        services = [
+            *_jobs(settings, runtime=runtime),
+            *(service for platform in platforms for service in platform.services),
+            _http(settings, metrics=runtime.metrics, platforms=platforms),
+        ]
         logger.info(
-            "ideabot is running: http://%s:%s; Telegram: %s; Slack: %s",
+            "ideabot is running: http://%s:%s; %s",
             settings.host,
             settings.port,
-            "off"
-            if bot is None
-            else "webhook"
-            if settings.telegram_webhook_mode
-            else "long polling",
-            "off"
-            if slack is None
-            else "Socket Mode"
-            if settings.slack_socket_mode
-            else "events at /slack/events",
+            "; ".join(f"{platform.name}: {platform.mode}" for platform in platforms),
         )
         running.set()
         try:
@@ -457,17 +442,17 @@ async def _start_and_supervise(
                 services, signals=signals, grace_seconds=settings.shutdown_timeout_seconds
             )
         finally:
-            if bot is not None:
+            if clients.bot is not None:
                 with contextlib.suppress(Exception):
-                    await bot.shutdown()
+                    await clients.bot.shutdown()
             # The Slack client opens a session per call: nothing of it is left to close.
     # Here the database connections are closed too.
     return outcome
 
 
-def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> list[Service]:
-    """Every long-lived part of ``ideabot run``, built and wired, not yet started."""
-    services = [
+def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
+    """Delivery and the periodic sweeps: the services every platform shares."""
+    return [
         Service(
             "delivery",
             runtime.worker.run,
@@ -477,52 +462,13 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
         _periodic("reminders", lambda: runtime.reminders.sweep(utc_now()), settings=settings),
         _periodic("digest", lambda: runtime.digest.tick(utc_now()), settings=settings),
     ]
-    telegram_webhook = None
-    if platforms.bot is not None:
-        telegram = TelegramChannel(
-            bot=platforms.bot,
-            dialogue=runtime.dialogue,
-            metrics=runtime.metrics,
-            poll_timeout_seconds=settings.telegram_poll_timeout_seconds,
-            dead_letters=runtime.dead_letters,
-            events=runtime.events,
-        )
-        services.append(
-            Service("telegram-retried-updates", telegram.process_retried, stop=telegram.stop)
-        )
-        url, secret = settings.telegram_webhook_url, settings.telegram_webhook_secret
-        if url is not None and secret is not None:
-            telegram_webhook = telegram.webhook_endpoint(secret=secret.get_secret_value())
-            services.append(
-                Service(
-                    "telegram-webhook",
-                    lambda: telegram.run_webhook(url=url, secret=secret.get_secret_value()),
-                    stop=telegram.stop,
-                )
-            )
-        else:
-            services.append(Service("telegram-polling", telegram.poll, stop=telegram.stop))
-    slack_events = None
-    if platforms.slack is not None:
-        slack_channel = _slack_channel(settings, runtime, platforms.slack, platforms.labels)
-        services.append(Service("slack-events", slack_channel.process, stop=slack_channel.stop))
-        if settings.slack_app_token is not None:
-            app_token = settings.slack_app_token.get_secret_value()
-            # Nothing of its own to finish: an event is acked only once it is stored.
-            services.append(
-                Service(
-                    "slack-socket-mode", lambda: slack_channel.run_socket_mode(app_token), stop=None
-                )
-            )
-        elif (signing_secret := settings.slack_signing_secret) is not None:
-            slack_events = SignedSlackRequests(
-                signing_secret=signing_secret.get_secret_value(),
-                endpoint=slack_channel.events_endpoint,
-            ).handle
+
+
+def _http(settings: Settings, *, metrics: Metrics, platforms: list[Platform]) -> Service:
+    """The one HTTP server: health, metrics and every platform's routes."""
     app = build_http_app(
-        metrics=runtime.metrics,
-        telegram_webhook=telegram_webhook,
-        slack_events=slack_events,
+        metrics=metrics,
+        routes={path: end for platform in platforms for path, end in platform.routes.items()},
         max_body_bytes=settings.http_max_body_bytes,
         body_timeout_seconds=settings.http_body_timeout_seconds,
     )
@@ -538,15 +484,12 @@ def _services(settings: Settings, runtime: Runtime, platforms: _Platforms) -> li
             timeout_graceful_shutdown=max(1, int(settings.shutdown_timeout_seconds)),
         )
     )
-    services.append(
-        Service(
-            "http",
-            server.serve,
-            stop=server.stop,
-            under_way=lambda: f"{len(server.server_state.tasks)} request(s) under way",
-        )
+    return Service(
+        "http",
+        server.serve,
+        stop=server.stop,
+        under_way=lambda: f"{len(server.server_state.tasks)} request(s) under way",
     )
-    return services
 
 
 def _periodic(name: str, job: Callable[[], Awaitable[object]], *, settings: Settings) -> Service:
@@ -556,30 +499,4 @@ def _periodic(name: str, job: Callable[[], Awaitable[object]], *, settings: Sett
         name,
         lambda: run_every(settings.reminder_sweep_seconds, job, name=name, stopping=stopping),
         stop=stopping.set,
-    )
-
-
-def _slack_channel(
-    settings: Settings, runtime: Runtime, client: AsyncWebClient, labels: StatusLabels
-) -> SlackChannel:
-    """Slack's way in, over HTTP or Socket Mode, handing events to the runtime's desks."""
-    signing_secret = settings.slack_signing_secret
-    return SlackChannel(
-        client=client,
-        signing_secret=None
-        if settings.slack_socket_mode or signing_secret is None
-        else signing_secret.get_secret_value(),
-        queue=runtime.events,
-        dead_letters=runtime.dead_letters,
-        dialogue=runtime.dialogue,
-        staff_desk=runtime.staff_desk,
-        metrics=runtime.metrics,
-        staff_channel=settings.slack_staff_channel,
-        admin_user_ids=settings.slack_admin_user_ids,
-        idea_desk=runtime.idea_desk,
-        ideas=runtime.ideas,
-        labels=labels,
-        digest=runtime.digest,
-        lease_seconds=settings.outbox_lease_seconds,
-        staff_cache_seconds=settings.slack_staff_cache_seconds,
     )

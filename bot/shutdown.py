@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,78 +79,111 @@ class StopSignals:
 async def supervise(
     services: Sequence[Service], *, signals: StopSignals, grace_seconds: float
 ) -> StopOutcome:
-    """Run ``services`` until a stop signal or until one of them ends; then stop them all.
+    """Run ``services`` in one task group until a signal or one ends; then stop all, in bounds."""
+    supervision = _Supervision(signals=signals, grace_seconds=grace_seconds)
+    async with asyncio.TaskGroup() as group:
+        for service in services:
+            supervision.start(service, group=group)
+        relay = group.create_task(supervision.relay_signals(), name="stop-signals")
+        group.create_task(supervision.stop_all(relay=relay), name="stopper")
+    return supervision.outcome()
 
-    A stop asks every service to finish its work under way, and waits up to ``grace_seconds``
-    seconds (or until a second signal) before it cancels what is still running.
-    """
-    tasks = {asyncio.create_task(service.run(), name=service.name): service for service in services}
-    requested = asyncio.create_task(signals.requested.wait())
-    try:
-        done, _ = await asyncio.wait([*tasks, requested], return_when=asyncio.FIRST_COMPLETED)
-        crash = _first_crash(task for task in done if task in tasks)
-        why = signals.first.name if signals.first is not None else _ended(done, tasks)
+
+class _Supervision:
+    """One run of the services: the stop event, and what their stop left behind."""
+
+    def __init__(self, *, signals: StopSignals, grace_seconds: float) -> None:
+        self._signals = signals
+        self._grace_seconds = grace_seconds
+        self._tasks: dict[asyncio.Task[None], Service] = {}
+        # Set by the first signal, or by a service that ends: every service is then stopped.
+        self._stop = asyncio.Event()
+        # Set once every service has ended, or by a second signal: the grace time is over.
+        self._done_waiting = asyncio.Event()
+        self._crashes: list[BaseException] = []
+        self._abandoned: list[str] = []
+
+    def start(self, service: Service, *, group: asyncio.TaskGroup) -> None:
+        """Run ``service`` in ``group``; its end or crash sets the stop event, nothing more."""
+        task = group.create_task(self._run(service), name=service.name)
+        self._tasks[task] = service
+        task.add_done_callback(self._ended)
+
+    async def relay_signals(self) -> None:
+        """The first signal sets the stop event; a second one ends the wait for the services."""
+        await self._signals.requested.wait()
+        self._stop.set()
+        await self._signals.forced.wait()
+        self._done_waiting.set()
+
+    async def stop_all(self, *, relay: asyncio.Task[None]) -> None:
+        """On the stop event, ask every service to finish; past the bound, cancel the rest."""
+        try:
+            await self._stop.wait()
+            self._ask_to_stop()
+            if self._pending():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._grace_seconds):
+                        await self._done_waiting.wait()
+            await self._abandon(self._pending())
+        finally:
+            relay.cancel()
+
+    def outcome(self) -> StopOutcome:
+        """What the stop abandoned, and the first crash, once the group has ended."""
+        return StopOutcome(
+            abandoned=self._abandoned, crash=self._crashes[0] if self._crashes else None
+        )
+
+    async def _run(self, service: Service) -> None:
+        try:
+            await service.run()
+        except Exception as error:
+            # Recorded, not raised: raising would make the group cancel the others at once.
+            self._crashes.append(error)
+
+    def _ended(self, _task: asyncio.Task[None]) -> None:
+        self._stop.set()
+        if not self._pending():
+            self._done_waiting.set()
+
+    def _pending(self) -> list[asyncio.Task[None]]:
+        return [task for task in self._tasks if not task.done()]
+
+    def _ask_to_stop(self) -> None:
+        """Log why the stop began, and ask each service still running to finish."""
+        ended = sorted(service.name for task, service in self._tasks.items() if task.done())
+        first = self._signals.first
+        why = first.name if first is not None else f"{', '.join(ended)} ended"
         logger.info(
             "ideabot is stopping (%s): no new work; finishing what is under way, at most %g s",
             why,
-            grace_seconds,
+            self._grace_seconds,
         )
-        for task, service in tasks.items():
-            if task.done():
-                continue
-            if service.stop is None:
+        for task in self._pending():
+            stop = self._tasks[task].stop
+            if stop is None:
                 task.cancel()
             else:
-                service.stop()
-        abandoned = await _finish(tasks, forced=signals.forced, grace_seconds=grace_seconds)
-        return StopOutcome(abandoned=abandoned, crash=crash or _first_crash(tasks))
-    finally:
-        requested.cancel()
-        # Only when supervise itself is cancelled are services still running here.
-        for task in tasks:
+                stop()
+
+    async def _abandon(self, pending: list[asyncio.Task[None]]) -> None:
+        """Cancel the services still running, naming what they leave undone."""
+        if not pending:
+            return
+        for task in pending:
+            service = self._tasks[task]
+            under_way = service.under_way()
+            self._abandoned.append(f"{service.name} ({under_way})" if under_way else service.name)
             task.cancel()
-        await asyncio.wait([*tasks, requested], timeout=CLEANUP_GRACE_SECONDS)
-
-
-async def _finish(
-    tasks: dict[asyncio.Task[None], Service], *, forced: asyncio.Event, grace_seconds: float
-) -> list[str]:
-    """Wait for the services to end; past ``grace_seconds`` or when forced, cancel the rest."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace_seconds
-    second_signal = asyncio.create_task(forced.wait())
-    pending = {task for task in tasks if not task.done()}
-    try:
-        while pending and not second_signal.done() and (left := deadline - loop.time()) > 0:
-            await asyncio.wait(
-                [*pending, second_signal], timeout=left, return_when=asyncio.FIRST_COMPLETED
+        forced = self._signals.forced.is_set()
+        why = "a second signal came" if forced else f"not done in {self._grace_seconds:g} s"
+        logger.warning("stopping now (%s); abandoned: %s", why, ", ".join(sorted(self._abandoned)))
+        _, still = await asyncio.wait(pending, timeout=CLEANUP_GRACE_SECONDS)
+        if still:
+            logger.error(
+                "left without cleaning up: %s", ", ".join(self._tasks[t].name for t in still)
             )
-            pending = {task for task in pending if not task.done()}
-    finally:
-        second_signal.cancel()
-    if not pending:
-        return []
-    abandoned = []
-    for task in pending:
-        service = tasks[task]
-        under_way = service.under_way()
-        abandoned.append(f"{service.name} ({under_way})" if under_way else service.name)
-        task.cancel()
-    why = "a second signal came" if forced.is_set() else f"not done in {grace_seconds:g} s"
-    logger.warning("stopping now (%s); abandoned: %s", why, ", ".join(sorted(abandoned)))
-    _, still = await asyncio.wait(pending, timeout=CLEANUP_GRACE_SECONDS)
-    if still:
-        logger.error("left without cleaning up: %s", ", ".join(tasks[task].name for task in still))
-    return abandoned
-
-
-def _first_crash(tasks: Iterable[asyncio.Task[Any]]) -> BaseException | None:
-    for task in tasks:
-        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
-            return error
-    return None
-
-
-def _ended(done: set[asyncio.Task[Any]], tasks: dict[asyncio.Task[None], Service]) -> str:
-    names = sorted(tasks[task].name for task in done if task in tasks)
-    return f"{', '.join(names)} ended"
+            # The group waits for every task: a second cancel cuts their cleanup short.
+            for task in still:
+                task.cancel()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 
 import pytest
 
 from bot.shutdown import Service, StopSignals, supervise
+from tests.waiting import eventually
 
 
 @dataclass
@@ -100,3 +102,55 @@ async def test_a_service_without_work_of_its_own_is_cancelled_not_abandoned() ->
     signals.requested.set()
     outcome = await asyncio.wait_for(running, 5)
     assert (outcome.abandoned, outcome.crash) == ([], None)
+
+
+async def test_a_service_that_ends_stops_the_others_and_is_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.shutdown")
+
+    async def once() -> None:
+        return None
+
+    worker = Worker("worker")
+    worker.job_done.set()
+    outcome = await supervise(
+        [Service("once", once, stop=None), worker.service()],
+        signals=StopSignals(),
+        grace_seconds=10,
+    )
+    assert (outcome.abandoned, outcome.crash) == ([], None)
+    assert worker.finished
+    assert "ideabot is stopping (once ended)" in caplog.text
+
+
+async def test_a_crash_during_the_stop_leaves_the_others_their_work() -> None:
+    signals = StopSignals()
+    asked = asyncio.Event()
+
+    async def crash_when_asked() -> None:
+        await asked.wait()
+        raise RuntimeError("broken while stopping")
+
+    worker = Worker("worker")
+    running = asyncio.create_task(
+        supervise(
+            [Service("crasher", crash_when_asked, stop=asked.set), worker.service()],
+            signals=signals,
+            grace_seconds=10,
+        )
+    )
+    signals.requested.set()
+    await worker.stop_asked.wait()
+
+    async def crashed() -> bool:
+        return not any(task.get_name() == "crasher" for task in asyncio.all_tasks())
+
+    await eventually(crashed, what="the crasher to end")
+    # A task group left to itself would have cancelled the worker at the crash.
+    worker.job_done.set()
+    outcome = await asyncio.wait_for(running, 5)
+    assert isinstance(outcome.crash, RuntimeError)
+    assert outcome.abandoned == []
+    assert worker.finished
+    assert not worker.cancelled

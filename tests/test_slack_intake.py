@@ -75,7 +75,7 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
             admin_user_ids=frozenset(),
         )
         app = build_http_app(
-            metrics=runtime.metrics, telegram_webhook=None, slack_events=channel.events_endpoint
+            metrics=runtime.metrics, routes={"/slack/events": channel.events_endpoint}
         )
         body = json.dumps(
             {

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import Runtime, open_runtime, slack_client
+from bot.app import open_runtime, slack_client
+from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.channel import SlackChannel
 from tests.doubles.slack_api import BOT_TOKEN, SIGNING_SECRET, STAFF_CHANNEL, SlackWebApiDouble

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -26,12 +26,11 @@ DEFAULT_BODY_TIMEOUT_SECONDS = 10.0
 def build_http_app(
     *,
     metrics: Metrics,
-    telegram_webhook: Endpoint | None,
-    slack_events: Endpoint | None = None,
+    routes: Mapping[str, Endpoint],
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_timeout_seconds: float = DEFAULT_BODY_TIMEOUT_SECONDS,
 ) -> Starlette:
-    """The Starlette app with this configuration's routes, bodies capped in size and in time."""
+    """The Starlette app: health, metrics and the platforms' POST ``routes``, bodies capped."""
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -39,16 +38,13 @@ def build_http_app(
     async def metrics_endpoint(_request: Request) -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    routes = [
+    served = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *(Route(path, endpoint, methods=["POST"]) for path, endpoint in routes.items()),
     ]
-    if telegram_webhook is not None:
-        routes.append(Route("/telegram/webhook", telegram_webhook, methods=["POST"]))
-    if slack_events is not None:
-        routes.append(Route("/slack/events", slack_events, methods=["POST"]))
     limit = Middleware(BodyLimit, max_bytes=max_body_bytes, timeout_seconds=body_timeout_seconds)
-    return Starlette(routes=routes, middleware=[limit])
+    return Starlette(routes=served, middleware=[limit])
 
 
 class HttpServer(uvicorn.Server):

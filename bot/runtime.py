@@ -1,0 +1,32 @@
+"""The parts every command shares, once ``open_runtime`` has wired them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.delivery.worker import DeliveryWorker
+from bot.metrics import Metrics
+from handlers.dialogue.dialogue import Dialogue
+from handlers.ideas.desk import IdeaDesk
+from handlers.ideas.digest import DigestDesk
+from handlers.ideas.reminders import Reminders
+from handlers.staff.desk import StaffDesk
+from storage.dead_letters import SqlDeadLetters
+from storage.event_queue import SqlEventQueue
+from storage.idea_queries import IdeaCatalog
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """The parts every command shares, wired and ready."""
+
+    metrics: Metrics
+    dialogue: Dialogue
+    worker: DeliveryWorker
+    staff_desk: StaffDesk | None
+    idea_desk: IdeaDesk
+    ideas: IdeaCatalog
+    events: SqlEventQueue
+    dead_letters: SqlDeadLetters
+    reminders: Reminders
+    digest: DigestDesk
