@@ -349,12 +349,12 @@ class SlackTranslator:
         if not actions or not person.get("id"):
             return None
         action = actions[0]
-        take = self._click_taker(
-            str(action.get("action_id", "")), str((body.get("channel") or {}).get("id", ""))
-        )
+        action_id = str(action.get("action_id", ""))
+        external_id = f"action:{body['trigger_id']}"
+        take = self._click_taker(action_id, str((body.get("channel") or {}).get("id", "")))
         if take is None:
             return None
-        return await take(body, action, f"action:{body['trigger_id']}")
+        return await take(body, action, external_id)
 
     def _click_taker(self, action_id: str, channel: str) -> _ClickTaker | None:
         """Who takes a click on ``action_id`` in ``channel``; None if ideabot ignores it."""
