@@ -138,6 +138,7 @@ def _about_an_idea(parse: _IdeaParser) -> _Parser:
     """``parse`` for words that must start with an idea's number and say more after it."""
 
     def parse_words(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+        """The idea's number checked first, then ``parse`` for the words after it."""
         if len(rest) < 2:
             return usage(labels)
         number = rest[0].lstrip("#")
@@ -170,7 +171,7 @@ def _parse_status(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasC
     return f"“{rest[0]}” is not a status. " + usage(labels)
 
 
-# One parser per verb; a verb not here is answered with the usage.
+# Each verb's parser; any other verb gets the usage, as a mistyped verb needs it.
 _PARSERS: Final[Mapping[str, _Parser]] = MappingProxyType(
     {
         "search": _parse_search,
