@@ -26,6 +26,7 @@ from bot.slack.commands import (
     AskDigest,
     Merge,
     Search,
+    SetStatus,
     Tagging,
     parse_ideas_command,
     search_results,
@@ -294,27 +295,29 @@ class SlackChannel:
             await ack(text=refusal)  # a command's plain answer is seen only by who typed it
             return
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
-        if isinstance(command, str):
-            await ack(text=command)
-            return
-        if isinstance(command, Search):
-            await ack(text=await self._search(command))
-            return
-        await self._store(body)
-        if isinstance(command, Tagging):
-            await ack(text=f"Tags for idea #{command.idea_id}: its thread will show them.")
-            return
-        if isinstance(command, AskDigest):
-            await ack(text="The digest is on its way to this channel.")
-            return
-        if isinstance(command, Merge):
-            await ack(text=f"Idea #{command.duplicate_id}: its thread will show the merge.")
-            return
-        if command.status is None:
-            await ack(text=f"Update for idea #{command.idea_id}: its thread will show who gets it.")
-            return
-        label = self._labels.label(command.status, "en")
-        await ack(text=f"Idea #{command.idea_id} → {label}: its thread will show the change.")
+        match command:
+            case str():
+                await ack(text=command)
+            case Search():
+                await ack(text=await self._search(command))
+            case _:
+                await self._store(body)
+                await ack(text=self._accepted(command))
+
+    def _accepted(self, command: SetStatus | Tagging | AskDigest | Merge) -> str:
+        """What staff are told once their command is stored: where its outcome will show."""
+        match command:
+            case Tagging():
+                return f"Tags for idea #{command.idea_id}: its thread will show them."
+            case AskDigest():
+                return "The digest is on its way to this channel."
+            case Merge():
+                return f"Idea #{command.duplicate_id}: its thread will show the merge."
+            case SetStatus():
+                if command.status is None:
+                    return f"Update for idea #{command.idea_id}: its thread will show who gets it."
+                label = self._labels.label(command.status, "en")
+                return f"Idea #{command.idea_id} → {label}: its thread will show the change."
 
     async def _search(self, search: Search) -> str:
         """The ideas a search asks for, as a short list (read-only, so answered at once)."""
@@ -420,13 +423,23 @@ class SlackChannel:
             await self._queue.done(event)
 
     async def _take(self, event: StoredEvent) -> None:
+        """Hand one stored payload to the part of the core it is for."""
         assert self._translator is not None
         translated = await self._translator.translate(event.payload)
-        if isinstance(translated, IncomingMessage):
-            self._metrics.messages_received.labels(PLATFORM).inc()
-            await self._dialogue.handle(translated)
-            return
-        staff, ideas, digest = self._staff_desk, self._idea_desk, self._digest
+        match translated:
+            case IncomingMessage():
+                self._metrics.messages_received.labels(PLATFORM).inc()
+                await self._dialogue.handle(translated)
+            case StaffMessage() | CardAction() | StaffDirectMessage():
+                await self._take_staff(translated)
+            case StatusChange() | TagChange() | MergeChange():
+                await self._take_idea_change(translated)
+            case DigestRequest():
+                await self._take_digest(translated)
+
+    async def _take_staff(self, translated: StaffMessage | CardAction | StaffDirectMessage) -> None:
+        """Staff's words, clicks and direct messages go to the staff desk, if there is one."""
+        staff = self._staff_desk
         if staff is None:
             return  # no staff channel: nothing but customers' words is handled
         match translated:
@@ -436,14 +449,25 @@ class SlackChannel:
                 await staff.handle_card_action(translated)
             case StaffDirectMessage():
                 await staff.handle_direct_message(translated)
-            case StatusChange() if ideas is not None:
+
+    async def _take_idea_change(self, translated: StatusChange | TagChange | MergeChange) -> None:
+        """Staff's changes to ideas go to the idea desk, if there are staff and ideas."""
+        ideas = self._idea_desk
+        if self._staff_desk is None or ideas is None:
+            return
+        match translated:
+            case StatusChange():
                 await ideas.change_status(translated)
-            case TagChange() if ideas is not None:
+            case TagChange():
                 await ideas.change_tags(translated)
-            case MergeChange() if ideas is not None:
+            case MergeChange():
                 await ideas.merge(translated)
-            case DigestRequest() if digest is not None:
-                await digest.post_now(utc_now(), external_id=translated.external_id)
+
+    async def _take_digest(self, translated: DigestRequest) -> None:
+        """A digest asked for now is posted now, if there are staff and a digest."""
+        if self._staff_desk is None or self._digest is None:
+            return
+        await self._digest.post_now(utc_now(), external_id=translated.external_id)
 
     async def _retry(self, event: StoredEvent, reason: str) -> None:
         attempts = event.attempts + 1

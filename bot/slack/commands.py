@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from bot.slack.format import escape
 from handlers.ideas.status import IdeaStatus, StatusLabels, normalize_tag, parse_status
@@ -72,54 +74,124 @@ def usage(labels: StatusLabels) -> str:
     return USAGE.format(statuses=names)
 
 
-def _search(verb: str, rest: list[str], labels: StatusLabels) -> Search | str:
+_Parser = Callable[[list[str], StatusLabels], IdeasCommand | str]
+_IdeaParser = Callable[[int, list[str], StatusLabels], IdeasCommand | str]
+
+
+def _words_and_tag(rest: list[str]) -> tuple[list[str], str | None]:
+    """The words of a search, and its first ``#tag`` if any."""
     tags = [word for word in rest if word.startswith("#")]
     words = [word for word in rest if not word.startswith("#")]
-    tag = normalize_tag(tags[0]) if tags else None
-    if verb == "search":
-        return Search(text=" ".join(words), tag=tag) if words else usage(labels)
-    if verb == "top":
-        return Search(top=True, tag=tag)
+    return words, normalize_tag(tags[0]) if tags else None
+
+
+def _parse_search(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas search WORDS [#tag]``."""
+    words, tag = _words_and_tag(rest)
+    return Search(text=" ".join(words), tag=tag) if words else usage(labels)
+
+
+def _parse_top(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas top [#tag]``."""
+    return Search(top=True, tag=_words_and_tag(rest)[1])
+
+
+def _parse_list(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas list [STATUS] [#tag]``."""
+    words, tag = _words_and_tag(rest)
     status = parse_status(" ".join(words), labels) if words else None
     if words and status is None:
         return f"“{' '.join(words)}” is not a status. " + usage(labels)
     return Search(status=status, tag=tag)
 
 
+def _parse_digest(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas digest``."""
+    return AskDigest()
+
+
+def _idea_numbers(rest: list[str], count: int) -> list[int] | None:
+    """Exactly ``count`` idea numbers (``into`` between them is allowed), or None."""
+    numbers = [word.lstrip("#") for word in rest if word.casefold() != "into"]
+    if not all(_idea_number(number) for number in numbers) or len(numbers) != count:
+        return None
+    return [int(number) for number in numbers]
+
+
+def _parse_merge(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas merge DUPLICATE into ORIGINAL``."""
+    numbers = _idea_numbers(rest, 2)
+    if numbers is None:
+        return usage(labels)
+    return Merge(duplicate_id=numbers[0], original_id=numbers[1])
+
+
+def _parse_unmerge(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas unmerge DUPLICATE``."""
+    numbers = _idea_numbers(rest, 1)
+    if numbers is None:
+        return usage(labels)
+    return Merge(duplicate_id=numbers[0], original_id=None)
+
+
+def _about_an_idea(parse: _IdeaParser) -> _Parser:
+    """``parse`` for words that must start with an idea's number and say more after it."""
+
+    def parse_words(rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+        """The idea's number checked first, then ``parse`` for the words after it."""
+        if len(rest) < 2:
+            return usage(labels)
+        number = rest[0].lstrip("#")
+        if not _idea_number(number):
+            return f"“{rest[0]}” is not an idea number. " + usage(labels)
+        return parse(int(number), rest[1:], labels)
+
+    return parse_words
+
+
+def _parse_update(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas update ID message``."""
+    return SetStatus(idea_id=idea_id, status=None, message=" ".join(rest))
+
+
+def _parse_tag(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas tag ID tag… [-tag…]``."""
+    add = tuple(normalize_tag(tag) for tag in rest if not tag.startswith("-"))
+    remove = tuple(normalize_tag(tag[1:]) for tag in rest if tag.startswith("-"))
+    return Tagging(idea_id=idea_id, add=add, remove=remove)
+
+
+def _parse_status(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas status ID STATUS [message]``."""
+    # A status may take up to three words ("under review"); the rest is the message.
+    for length in (3, 2, 1):
+        status = parse_status(" ".join(rest[:length]), labels)
+        if status is not None:
+            return SetStatus(idea_id=idea_id, status=status, message=" ".join(rest[length:]))
+    return f"“{rest[0]}” is not a status. " + usage(labels)
+
+
+# Each verb's parser; any other verb gets the usage, as a mistyped verb needs it.
+_PARSERS: Final[Mapping[str, _Parser]] = MappingProxyType(
+    {
+        "search": _parse_search,
+        "list": _parse_list,
+        "top": _parse_top,
+        "digest": _parse_digest,
+        "merge": _parse_merge,
+        "unmerge": _parse_unmerge,
+        "status": _about_an_idea(_parse_status),
+        "update": _about_an_idea(_parse_update),
+        "tag": _about_an_idea(_parse_tag),
+    }
+)
+
+
 def parse_ideas_command(words: str, labels: StatusLabels) -> IdeasCommand | str:
     """The command in ``words``, or a line saying what is wrong and how to write it."""
     parts = words.split()
-    verb = parts[0].casefold() if parts else ""
-    if verb in ("search", "list", "top"):
-        return _search(verb, parts[1:], labels)
-    if verb == "digest":
-        return AskDigest()
-    if verb in ("merge", "unmerge"):
-        numbers = [word.lstrip("#") for word in parts[1:] if word.casefold() != "into"]
-        if not all(_idea_number(number) for number in numbers) or len(numbers) != (
-            2 if verb == "merge" else 1
-        ):
-            return usage(labels)
-        original = int(numbers[1]) if verb == "merge" else None
-        return Merge(duplicate_id=int(numbers[0]), original_id=original)
-    if len(parts) < 3 or verb not in ("status", "update", "tag"):
-        return usage(labels)
-    number = parts[1].lstrip("#")
-    if not _idea_number(number):
-        return f"“{parts[1]}” is not an idea number. " + usage(labels)
-    if verb == "update":
-        return SetStatus(idea_id=int(number), status=None, message=" ".join(parts[2:]))
-    if verb == "tag":
-        add = tuple(normalize_tag(tag) for tag in parts[2:] if not tag.startswith("-"))
-        remove = tuple(normalize_tag(tag[1:]) for tag in parts[2:] if tag.startswith("-"))
-        return Tagging(idea_id=int(number), add=add, remove=remove)
-    # A status may take up to three words ("under review"); the rest is the message.
-    for length in (3, 2, 1):
-        status = parse_status(" ".join(parts[2 : 2 + length]), labels)
-        if status is not None:
-            message = " ".join(parts[2 + length :])
-            return SetStatus(idea_id=int(number), status=status, message=message)
-    return f"“{parts[2]}” is not a status. " + usage(labels)
+    parse = _PARSERS.get(parts[0].casefold()) if parts else None
+    return parse(parts[1:], labels) if parse is not None else usage(labels)
 
 
 def search_results(

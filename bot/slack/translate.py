@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Final, Protocol
 
 from bot.slack.commands import (
     IDEAS_COMMAND,
@@ -46,6 +47,8 @@ class SlackUser:
 
 
 UserLookup = Callable[[str], Awaitable[SlackUser]]
+# Takes a click: (the payload, its first action, the external id it is stored under).
+_ClickTaker = Callable[[dict[str, Any], dict[str, Any], str], Awaitable["Translated"]]
 
 
 class RoleLookup(Protocol):
@@ -77,22 +80,33 @@ class Workspace:
     admin_user_ids: frozenset[str]
 
 
+def _message_identity(body: dict[str, Any]) -> tuple[str, str] | None:
+    """A message event, ordered by its channel and thread; other events are ignored."""
+    event = body.get("event") or {}
+    if event.get("type") != "message":
+        return None
+    inner = event.get("message") or event.get("previous_message") or {}
+    thread = event.get("thread_ts") or inner.get("thread_ts") or ""
+    return str(body["event_id"]), f"{event.get('channel', '')}:{thread}"
+
+
+def _action_identity(body: dict[str, Any]) -> tuple[str, str]:
+    """A click, ordered by the channel it was in."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
+    return f"action:{body['trigger_id']}", str(channel)
+
+
 def event_identity(body: dict[str, Any]) -> tuple[str, str] | None:
     """The (external id, ordering key) a payload is stored under; None if ideabot ignores it."""
-    if body.get("type") == "event_callback":
-        event = body.get("event") or {}
-        if event.get("type") != "message":
-            return None
-        inner = event.get("message") or event.get("previous_message") or {}
-        thread = event.get("thread_ts") or inner.get("thread_ts") or ""
-        return str(body["event_id"]), f"{event.get('channel', '')}:{thread}"
-    if body.get("type") == "block_actions":
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id", ""
-        )
-        return f"action:{body['trigger_id']}", str(channel)
-    if body.get("command"):
-        return f"command:{body['trigger_id']}", str(body.get("channel_id", ""))
+    match body:
+        case {"type": "event_callback"}:
+            return _message_identity(body)
+        case {"type": "block_actions"}:
+            return _action_identity(body)
+        case {"command": command} if command:
+            return f"command:{body['trigger_id']}", str(body.get("channel_id", ""))
     return None
 
 
@@ -132,6 +146,73 @@ def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
+@dataclass(frozen=True, slots=True)
+class _StaffWords:
+    """The message a staff channel event is about, and whether it was edited or deleted."""
+
+    message: dict[str, Any]
+    edited: bool = False
+    deleted: bool = False
+
+
+def _posted(event: dict[str, Any]) -> _StaffWords | None:
+    """A new message: its words are the event's own."""
+    return _StaffWords(event)
+
+
+def _edited(event: dict[str, Any]) -> _StaffWords | None:
+    """An edit; None when an unfurl or a reply count changed, not the words."""
+    message = event.get("message") or {}
+    before = event.get("previous_message") or {}
+    if message.get("text") == before.get("text") and message.get("files") == before.get("files"):
+        return None
+    return _StaffWords(message, edited=True)
+
+
+def _deleted(event: dict[str, Any]) -> _StaffWords | None:
+    """A deletion: the words are the message as it was."""
+    return _StaffWords(event.get("previous_message") or {}, deleted=True)
+
+
+# Joins, topic changes, pins and other system messages are not here: nobody said anything.
+_STAFF_WORDS: Final[Mapping[str | None, Callable[[dict[str, Any]], _StaffWords | None]]] = (
+    MappingProxyType(
+        dict.fromkeys(_SPOKEN, _posted) | {"message_changed": _edited, "message_deleted": _deleted}
+    )
+)
+
+
+def _idea_change(
+    command: SetStatus | Tagging | Merge, *, external_id: str, changed_by: str
+) -> StatusChange | TagChange | MergeChange:
+    """The core's change for a stored ``/ideas`` command that changes an idea."""
+    match command:
+        case Merge():
+            return MergeChange(
+                external_id=external_id,
+                duplicate_id=command.duplicate_id,
+                original_id=command.original_id,
+                changed_by=changed_by,
+                undo=command.original_id is None,
+            )
+        case Tagging():
+            return TagChange(
+                external_id=external_id,
+                idea_id=command.idea_id,
+                changed_by=changed_by,
+                add=command.add,
+                remove=command.remove,
+            )
+        case SetStatus():
+            return StatusChange(
+                external_id=external_id,
+                idea_id=command.idea_id,
+                status=command.status,
+                changed_by=changed_by,
+                message=command.message,
+            )
+
+
 class SlackTranslator:
     """Decides what a Slack payload is to ideabot, looking people up as needed."""
 
@@ -152,14 +233,15 @@ class SlackTranslator:
         """The core's value for this payload, or None when nothing should happen."""
         # Every string a customer or Slack wrote is made storable once, here, for all paths.
         body = repair_json(body)
-        if body.get("type") == "event_callback":
-            return await self._message_event(str(body["event_id"]), body.get("event") or {})
-        if body.get("type") == "block_actions":
-            return await self._button(body)
-        if body.get("command") == SLASH_COMMAND:
-            return await self._command(body)
-        if body.get("command") == IDEAS_COMMAND:
-            return await self._ideas_command(body)
+        match body:
+            case {"type": "event_callback"}:
+                return await self._message_event(str(body["event_id"]), body.get("event") or {})
+            case {"type": "block_actions"}:
+                return await self._button(body)
+            case {"command": command} if command == SLASH_COMMAND:
+                return await self._command(body)
+            case {"command": command} if command == IDEAS_COMMAND:
+                return await self._ideas_command(body)
         return None
 
     async def _is_staff(self, *, user_id: str, team_id: str, surface: str) -> bool:
@@ -177,36 +259,15 @@ class SlackTranslator:
         if not await self._is_staff(user_id=user_id, team_id=team_id, surface=IDEAS_COMMAND):
             return None
         command = parse_ideas_command(str(body.get("text", "")), self._labels)
-        if isinstance(command, AskDigest):
-            return DigestRequest(external_id=f"command:{body['trigger_id']}")
-        if isinstance(command, Merge):
-            user = await self._users(user_id)
-            return MergeChange(
-                external_id=f"command:{body['trigger_id']}",
-                duplicate_id=command.duplicate_id,
-                original_id=command.original_id,
-                changed_by=user.name,
-                undo=command.original_id is None,
-            )
-        if isinstance(command, Tagging):
-            user = await self._users(user_id)
-            return TagChange(
-                external_id=f"command:{body['trigger_id']}",
-                idea_id=command.idea_id,
-                changed_by=user.name,
-                add=command.add,
-                remove=command.remove,
-            )
-        if not isinstance(command, SetStatus):
-            return None
-        user = await self._users(user_id)
-        return StatusChange(
-            external_id=f"command:{body['trigger_id']}",
-            idea_id=command.idea_id,
-            status=command.status,
-            changed_by=user.name,
-            message=command.message,
-        )
+        match command:
+            case AskDigest():
+                return DigestRequest(external_id=f"command:{body['trigger_id']}")
+            case Merge() | Tagging() | SetStatus():
+                user = await self._users(user_id)
+                return _idea_change(
+                    command, external_id=f"command:{body['trigger_id']}", changed_by=user.name
+                )
+        return None
 
     def _foreign(self, message: dict[str, Any]) -> bool:
         """Posted by a bot, or by a person of another workspace (a shared channel)."""
@@ -218,12 +279,19 @@ class SlackTranslator:
         return any(team != self._workspace.team_id for team in teams)
 
     async def _message_event(self, event_id: str, event: dict[str, Any]) -> Translated:
+        """A message in the staff channel, or in a direct message; None anywhere else."""
         channel = str(event.get("channel", ""))
-        subtype = event.get("subtype")
         if channel and channel == self._workspace.staff_channel:
             return await self._staff_event(event_id, event)
         if event.get("channel_type") != "im":
             return None
+        return await self._direct_message(event_id, channel, event)
+
+    async def _direct_message(
+        self, event_id: str, channel: str, event: dict[str, Any]
+    ) -> Translated:
+        """A person's words to the bot: a customer's message, or an admin to be sent elsewhere."""
+        subtype = event.get("subtype")
         edited = subtype == "message_changed"
         message = (event.get("message") or {}) if edited else event
         if (subtype not in _SPOKEN and not edited) or self._foreign(message):
@@ -248,19 +316,12 @@ class SlackTranslator:
         )
 
     async def _staff_event(self, event_id: str, event: dict[str, Any]) -> Translated:
-        subtype = event.get("subtype")
-        if subtype == "message_changed":
-            message, edited, deleted = event.get("message") or {}, True, False
-            if (message.get("text") == (event.get("previous_message") or {}).get("text")) and (
-                message.get("files") == (event.get("previous_message") or {}).get("files")
-            ):
-                return None  # an unfurl or a reply count changed, not the words
-        elif subtype == "message_deleted":
-            message, edited, deleted = event.get("previous_message") or {}, False, True
-        elif subtype in _SPOKEN:
-            message, edited, deleted = event, False, False
-        else:
-            return None  # joins, topic changes, pins and other system messages
+        """A staff member's reply in a thread, or its edit or deletion; None for anything else."""
+        read = _STAFF_WORDS.get(event.get("subtype"))
+        words = read(event) if read is not None else None
+        if words is None:
+            return None
+        message = words.message
         thread_ref = message.get("thread_ts")
         if not thread_ref or thread_ref == message.get("ts") or self._foreign(message):
             return None  # top-level posts, bots, the bot itself, other workspaces
@@ -277,11 +338,12 @@ class SlackTranslator:
             user_name=user.name,
             text=slack_to_plain(str(message.get("text", ""))),
             attachments=_files(message),
-            edited=edited,
-            deleted=deleted,
+            edited=words.edited,
+            deleted=words.deleted,
         )
 
     async def _button(self, body: dict[str, Any]) -> Translated:
+        """A click: on a status menu or a card in the staff channel, or a customer's answer."""
         actions = body.get("actions") or []
         person = body.get("user") or {}
         if not actions or not person.get("id"):
@@ -289,44 +351,66 @@ class SlackTranslator:
         action = actions[0]
         action_id = str(action.get("action_id", ""))
         external_id = f"action:{body['trigger_id']}"
-        channel = str((body.get("channel") or {}).get("id", ""))
-        if action_id == STATUS_ACTION and channel == self._workspace.staff_channel:
-            return await self._status_selected(body, action, external_id)
-        if action_id.startswith(CARD_ACTION_PREFIX) and channel == self._workspace.staff_channel:
-            if not await self._is_staff(
-                user_id=str(person["id"]), team_id=str(person.get("team_id", "")), surface="a card"
-            ):
-                return None
-            try:
-                kind = CardActionKind(action_id.removeprefix(CARD_ACTION_PREFIX))
-                conversation_id = int(action.get("value", ""))
-            except ValueError:
-                return None
-            user = await self._users(str(person["id"]))
-            return CardAction(
-                external_id=external_id,
-                conversation_id=conversation_id,
-                kind=kind,
-                user_id=user.id,
-                user_name=user.name,
-            )
+        take = self._click_taker(action_id, str((body.get("channel") or {}).get("id", "")))
+        if take is None:
+            return None
+        return await take(body, action, external_id)
+
+    def _click_taker(self, action_id: str, channel: str) -> _ClickTaker | None:
+        """Who takes a click on ``action_id`` in ``channel``; None if ideabot ignores it."""
+        in_staff_channel = channel == self._workspace.staff_channel
+        if action_id == STATUS_ACTION and in_staff_channel:
+            return self._status_selected
+        if action_id.startswith(CARD_ACTION_PREFIX) and in_staff_channel:
+            return self._card_clicked
         if action_id.startswith(CUSTOMER_ACTION_PREFIX) and channel.startswith("D"):
-            user = await self._users(str(person["id"]))
-            message = body.get("message") or {}
-            return IncomingMessage(
-                key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user.id),
-                external_id=external_id,
-                display_name=user.name,
-                language_code=user.locale,
-                button_payload=str(action.get("value", "")),
-                button_message_id=str(message.get("ts", "")),
-                button_message_text=slack_to_plain(str(message.get("text", ""))),
-            )
+            return self._answer_clicked
         return None
+
+    async def _card_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """A staff member's click on a conversation's card."""
+        person = body.get("user") or {}
+        if not await self._is_staff(
+            user_id=str(person["id"]), team_id=str(person.get("team_id", "")), surface="a card"
+        ):
+            return None
+        try:
+            kind = CardActionKind(str(action.get("action_id", "")).removeprefix(CARD_ACTION_PREFIX))
+            conversation_id = int(action.get("value", ""))
+        except ValueError:
+            return None
+        user = await self._users(str(person["id"]))
+        return CardAction(
+            external_id=external_id,
+            conversation_id=conversation_id,
+            kind=kind,
+            user_id=user.id,
+            user_name=user.name,
+        )
+
+    async def _answer_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """A customer's click on an answer button under a question."""
+        user = await self._users(str((body.get("user") or {})["id"]))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        message = body.get("message") or {}
+        return IncomingMessage(
+            key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user.id),
+            external_id=external_id,
+            display_name=user.name,
+            language_code=user.locale,
+            button_payload=str(action.get("value", "")),
+            button_message_id=str(message.get("ts", "")),
+            button_message_text=slack_to_plain(str(message.get("text", ""))),
+        )
 
     async def _status_selected(
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
+        """A staff member's choice of an idea's status on its card."""
         person = body.get("user") or {}
         if not await self._is_staff(
             user_id=str(person["id"]), team_id=str(person.get("team_id", "")), surface="a card"
