@@ -50,27 +50,58 @@ def test_command_loses_our_name_and_keeps_its_language() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "for_us"),
+    ("text", "command_length", "for_us"),
     [
-        ("/start", "/start"),
-        ("/start@ideabot_test_bot", "/start"),
-        ("/language@IdeaBot_Test_Bot nb", "/language nb"),
-        ("/help@ideabot_test_bot\nplease", "/help\nplease"),
-        ("/start@otherbot", None),
-        ("/start@ideabot_test_bot_two", None),
-        ("Write to kari@example.com", "Write to kari@example.com"),
-        ("/start and mail kari@example.com", "/start and mail kari@example.com"),
+        ("/start", 6, "/start"),
+        ("/start@ideabot_test_bot", 23, "/start"),
+        ("/language@IdeaBot_Test_Bot nb", 26, "/language nb"),
+        ("/help@ideabot_test_bot\nplease", 22, "/help\nplease"),
+        ("/start@otherbot", 15, None),
+        ("/start@ideabot_test_bot_two", 27, None),
+        ("Write to kari@example.com", 0, "Write to kari@example.com"),
+        ("/start and mail kari@example.com", 6, "/start and mail kari@example.com"),
+        # Telegram marks only "/home" as a command: the rest is the customer's words.
+        ("/home/kari@work is where the file is", 5, "/home/kari@work is where the file is"),
     ],
 )
-def test_only_our_name_is_taken_off_a_command(text: str, for_us: str | None) -> None:
-    assert for_this_bot(text, BOT_USERNAME) == for_us
+def test_only_our_name_is_taken_off_a_command(
+    text: str, command_length: int, for_us: str | None
+) -> None:
+    found = for_this_bot(text, command_length=command_length, bot_username=BOT_USERNAME)
+    assert found == for_us
+
+
+def test_without_our_name_known_nothing_is_taken_off() -> None:
+    assert for_this_bot("/start@x", command_length=8, bot_username=None) == "/start@x"
+
+
+def _with_command(name: str, text: str) -> dict[str, Any]:
+    data = payload(name)
+    data["message"]["text"] = text
+    data["message"]["entities"] = [
+        {"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}
+    ]
+    return data
 
 
 def test_a_command_for_another_bot_in_a_group_is_not_ours() -> None:
+    assert translate("group_command", _with_command("group_command", "/start@otherbot")) is None
+
+
+def test_a_command_for_another_bot_in_our_private_chat_still_reaches_the_core() -> None:
+    message = translate("private_text", _with_command("private_text", "/start@otherbot"))
+    assert message is not None
+    assert message.text == "/start@otherbot"
+
+
+def test_a_path_with_an_at_sign_is_not_a_command_for_another_bot() -> None:
+    text = "/home/kari@work is where the file is"
     data = payload("group_command")
-    data["message"]["text"] = "/start@otherbot"
-    data["message"]["entities"][0]["length"] = len("/start@otherbot")
-    assert translate("group_command", data) is None
+    data["message"]["text"] = text
+    data["message"]["entities"] = [{"offset": 0, "length": 5, "type": "bot_command"}]
+    message = translate("group_command", data)
+    assert message is not None
+    assert message.text == text
 
 
 def test_photo_takes_the_largest_size_and_the_caption() -> None:

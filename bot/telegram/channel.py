@@ -77,12 +77,20 @@ class TelegramChannel:
         """Fetch no more updates; ``poll`` returns once the batch under way is handled."""
         self._stopping.set()
 
+    def _username(self) -> str | None:
+        """Our bot's username, known once ``initialize`` has asked Telegram (None before)."""
+        try:
+            return self._bot.username
+        except RuntimeError:
+            # PTB raises until getMe has answered; `ideabot run` asks before any update.
+            return None
+
     async def handle_update(self, update: Update, *, key: str) -> None:
         """Translate one update, hand it to the dialogue, then stop a pressed button's spinner.
 
         ``key`` is the update's id for the inbox (``bot.telegram.updates.external_id``).
         """
-        incoming = to_incoming_message(update, external_id=key, bot_username=self._bot.username)
+        incoming = to_incoming_message(update, external_id=key, bot_username=self._username())
         if incoming is None:
             return
         handled = await self._dialogue.handle(incoming)

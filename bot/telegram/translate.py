@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Message, Update, User
+from telegram.constants import MessageEntityType
 
 from bot.telegram.updates import earlier_external_id
 from handlers.dialogue.text_repair import repair_text
 from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 
 PLATFORM = "telegram"
-# A leading bot command with a bot's name, as Telegram writes it in groups: /start@ideabot.
-_ADDRESSED_COMMAND = re.compile(r"(\s*/[^\s@]*)@(\S*)")
 
 
-def for_this_bot(text: str, bot_username: str) -> str | None:
-    """``text`` without ``@bot_username`` on its leading command; None if it names another bot."""
-    addressed = _ADDRESSED_COMMAND.match(text)
-    if addressed is None:
+def for_this_bot(text: str, *, command_length: int, bot_username: str | None) -> str | None:
+    """``text`` without ``@bot_username`` on its leading command; None if it names another bot.
+
+    ``command_length`` is that of the leading ``bot_command`` entity Telegram marked (0 if
+    none), so a path or an address such as ``/home/kari@work`` is never taken for a command.
+    """
+    command = text[:command_length]
+    name_at = command.find("@")
+    if name_at < 0 or bot_username is None:
         return text
-    if addressed.group(2).casefold() != bot_username.casefold():
+    if command[name_at + 1 :].casefold() != bot_username.casefold():
         return None
-    return addressed.group(1) + text[addressed.end() :]
+    return command[:name_at] + text[command_length:]
+
+
+def _leading_command_length(message: Message) -> int:
+    """How long the ``bot_command`` entity at the start of the text or caption is, or 0."""
+    entities = message.entities if message.text is not None else message.caption_entities
+    for entity in entities:
+        if entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0:
+            # Commands are ASCII (/[a-z0-9_]+@name), so UTF-16 units are characters here.
+            return entity.length
+    return 0
 
 
 def _attachments(message: Message) -> tuple[Attachment, ...]:
@@ -99,7 +111,7 @@ def _key(chat_id: int, user: User) -> ConversationKey:
 
 
 def to_incoming_message(
-    update: Update, *, external_id: str, bot_username: str
+    update: Update, *, external_id: str, bot_username: str | None
 ) -> IncomingMessage | None:
     """The customer event in ``update``, kept as ``external_id``; None if not for this bot."""
     # Rows an older ideabot wrote name the update by its update_id alone.
@@ -123,9 +135,16 @@ def to_incoming_message(
     # Channel posts and service messages have no sender; they are not customers talking.
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
-    words = for_this_bot(repair_text(message.text or message.caption or ""), bot_username)
+    text = repair_text(message.text or message.caption or "")
+    words = for_this_bot(
+        text, command_length=_leading_command_length(message), bot_username=bot_username
+    )
     if words is None:
-        return None
+        if message.chat.type != "private":
+            # In a group, a command for another bot is that bot's business, not ours.
+            return None
+        # In our own chat it is still the customer talking: nothing they write is dropped.
+        words = text
     return IncomingMessage(
         key=_key(message.chat.id, message.from_user),
         external_id=external_id,

@@ -209,6 +209,7 @@ async def test_photo_group_chat_health_and_metrics(
                 "chat": {"id": -100123, "type": "group", "title": "Fans"},
                 "date": 1_700_000_000,
                 "text": "/start@ideabot_test_bot",
+                "entities": [{"offset": 0, "length": 23, "type": "bot_command"}],
             }
         }
     )
