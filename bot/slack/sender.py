@@ -33,9 +33,16 @@ from storage.outbox.store import OutboxItem
 PLATFORM = "slack"
 # A bot message's section text; longer messages are split by the dialogue before this.
 MESSAGE_LIMIT = 3000
-# Slack does not say how it counts; UTF-16 units are never fewer than characters, so a part
-# that fits in them fits however Slack counts characters.
-TEXT_LIMIT = TextLimit(MESSAGE_LIMIT, measure=utf16_units)
+
+
+def shown_length(text: str) -> int:
+    """How long ``text`` is once escaped for Slack, which is what Slack's limit applies to."""
+    # Slack does not say how it counts; UTF-16 units are never fewer than characters, so a
+    # part that fits in them fits however Slack counts characters.
+    return utf16_units(escape(text))
+
+
+TEXT_LIMIT = TextLimit(MESSAGE_LIMIT, measure=shown_length)
 CUSTOMER_ICON = ":speech_balloon:"
 
 # Errors that no retry can fix: the channel, the token or the app's rights are gone.
