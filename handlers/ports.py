@@ -150,10 +150,7 @@ class StalledConversations(Protocol):
     async def lock_stalled(
         self, *, conversation_id: int, idle_since: datetime
     ) -> StalledConversation | None:
-        """The conversation if it is still under way and quiet since ``idle_since``, locked.
-
-        None as well when another process holds it: that one deals with it.
-        """
+        """The conversation if still under way, quiet and not held by another process, locked."""
         ...
 
     async def mark_reminded(self, *, conversation_id: int, at: datetime) -> None:
