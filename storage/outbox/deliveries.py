@@ -19,7 +19,6 @@ from handlers.ideas.digest import Digest
 from handlers.messages import Attachment, Button, DeliveryReport
 from handlers.staff.room import StaffCard
 
-
 _Value = TypeVar("_Value")
 
 
