@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 from sqlmodel import select
 
 from bot.delivery.pacing import Pacer
@@ -24,7 +25,7 @@ from bot.delivery.worker import (
 )
 from bot.metrics import Metrics
 from storage.outbox.store import OutboxItem, SqlOutboxStore
-from storage.tables import CustomerRow
+from storage.tables import CustomerRow, OutboxRow, table_of
 from storage.types import utc_now
 from tests.helpers.delivery import Sessions, enqueue, text_of
 from tests.waiting import eventually
@@ -215,6 +216,74 @@ async def test_blocked_customer_is_marked_unreachable(sqlite_sessions: Sessions)
             await session.execute(select(CustomerRow).where(CustomerRow.chat_id == "a"))
         ).scalar_one()
     assert customer.unreachable
+
+
+async def test_a_sender_that_crashes_costs_attempts_and_the_chat_goes_on(
+    sqlite_sessions: Sessions,
+) -> None:
+    # As TelegramSender's int(message_id) does on a message id of "1.5".
+    crashes: list[Exception] = [
+        ValueError("invalid literal for int() with base 10: 'SECRET'") for _ in range(3)
+    ]
+    sender = ScriptedSender(script={"a": crashes})
+    await enqueue(sqlite_sessions, "a", "lost cause", "next")
+    await enqueue(sqlite_sessions, "b", "fine")
+    outbox = SqlOutboxStore(sqlite_sessions)
+    async with running_worker(sqlite_sessions, sender, max_attempts=3) as (worker, _):
+        worker.outbox_changed()
+        await wait_for(lambda: sender.texts_to("a") == ["next"], sender.changed)
+    assert len([a for a in sender.attempts if a[0] == "a"]) == 4
+    assert sender.texts_to("b") == ["fine"]
+    (failure,) = await outbox.recent_failures()
+    assert failure.last_error == "gave up after 3 attempts: sender crashed (ValueError)"
+
+
+async def test_an_unreadable_row_fails_with_why_and_every_chat_goes_on(
+    sqlite_sessions: Sessions,
+) -> None:
+    sender = ScriptedSender()
+    row = {"destination": "telegram:a", "platform": "telegram", "chat_id": "a", "action": "send"}
+    now = utc_now()
+    async with sqlite_sessions() as session, session.begin():
+        await session.execute(
+            insert(table_of(OutboxRow)),
+            [
+                {**row, "payload": ["SECRET"], "next_attempt_at": now, "created_at": now},
+                {
+                    **row,
+                    "payload": {"text": "SECRET", "attachments": [{"file_id": "F1"}]},
+                    "next_attempt_at": now,
+                    "created_at": now,
+                },
+            ],
+        )
+    await enqueue(sqlite_sessions, "a", "after")
+    await enqueue(sqlite_sessions, "b", "other chat")
+    worker = DeliveryWorker(
+        outbox=SqlOutboxStore(sqlite_sessions),
+        channels={
+            "telegram": Channel(
+                sender=sender, pacer=Pacer(chat_rate=1000, chat_burst=1000, global_rate=1000)
+            )
+        },
+        metrics=Metrics.create(),
+        lease_seconds=30,
+        max_in_flight=8,
+        max_attempts=3,
+    )
+    running = asyncio.create_task(worker.run())
+    await wait_for(
+        lambda: sender.texts_to("a") == ["after"] and sender.texts_to("b") == ["other chat"],
+        sender.changed,
+    )
+    worker.stop()
+    await asyncio.wait_for(running, 10)  # run() ends as asked; it raised nothing
+
+    failures = await SqlOutboxStore(sqlite_sessions).recent_failures()
+    assert [failure.last_error for failure in failures] == [
+        "unreadable 'send' payload: send.attachments.0: Value error, file lacks the key 'kind'",
+        "unreadable 'send' payload: the JSON is a list, not an object",
+    ]
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 20])

@@ -269,6 +269,9 @@ class DeliveryWorker:
             await self._transient(item, str(error))
         except PermanentDeliveryError as error:
             await self._permanent(item, error)
+        except Exception as error:
+            # A sender's bug must not crash the task and leave the row re-leased for ever.
+            await self._unexpected(item, error)
         else:
             self._receipts.append(SentReceipt(item, message_id, utc_now()))
             self._metrics.outbox_sent.labels(item.platform).inc()
@@ -315,6 +318,16 @@ class DeliveryWorker:
         await self._outbox.retry_later(
             item, delay_seconds=delay, error=reason, counts_as_attempt=True
         )
+
+    async def _unexpected(self, item: OutboxItem, error: Exception) -> None:
+        # A failed attempt, as job runners (Sidekiq, which Chatwoot sends with) count any error:
+        # a bug may be a passing one, and max_attempts still bounds how long the chat waits.
+        # The row keeps only the error's type: its words may quote the message, and
+        # `ideabot status` shows the row.
+        logger.error(
+            "sender crashed on outbox row %s to %s", item.id, item.destination, exc_info=error
+        )
+        await self._transient(item, f"sender crashed ({type(error).__name__})")
 
     async def _permanent(self, item: OutboxItem, error: PermanentDeliveryError) -> None:
         if error.recipient_unreachable:

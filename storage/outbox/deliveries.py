@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -11,23 +12,41 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     TypeAdapter,
+    ValidationError,
 )
 
 from handlers.ideas.digest import Digest
 from handlers.messages import Attachment, Button, DeliveryReport
 from handlers.staff.room import StaffCard
 
+_Value = TypeVar("_Value")
+
+
+class UnreadableDelivery(ValueError):
+    """An outbox row's JSON holds no delivery this version can carry out; says why, not what."""
+
+
+def _read(reader: Callable[[Any], _Value], value: Any, what: str) -> _Value:
+    """The core's reader applied to stored JSON, its failures a ValueError pydantic reports."""
+    # Pydantic passes KeyError and TypeError through unwrapped; the message names no input.
+    try:
+        return reader(value)
+    except KeyError as error:
+        raise ValueError(f"{what} lacks the key {error}") from None
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{what} of the wrong shape ({type(error).__name__})") from None
+
 
 def _attachment(value: Any) -> Attachment:
-    return value if isinstance(value, Attachment) else Attachment.from_json(value)
+    return value if isinstance(value, Attachment) else _read(Attachment.from_json, value, "file")
 
 
 def _card(value: Any) -> StaffCard:
-    return value if isinstance(value, StaffCard) else StaffCard.from_json(value)
+    return value if isinstance(value, StaffCard) else _read(StaffCard.from_json, value, "card")
 
 
 def _digest(value: Any) -> Digest:
-    return value if isinstance(value, Digest) else Digest.from_json(value)
+    return value if isinstance(value, Digest) else _read(Digest.from_json, value, "digest")
 
 
 # Stored in the JSON shape the core's own to_json writes, as rows always held them.
@@ -135,6 +154,22 @@ def stored(delivery: Delivery) -> dict[str, Any]:
     return delivery.model_dump(mode="json")
 
 
-def read_delivery(action: str, payload: dict[str, Any]) -> Delivery:
+def read_delivery(action: str, payload: Any) -> Delivery:
     """The delivery an outbox row holds; rows of older versions kept the action out of the JSON."""
-    return _DELIVERY.validate_python({"action": action, **payload})
+    if not isinstance(payload, dict):
+        raise UnreadableDelivery(f"the JSON is a {type(payload).__name__}, not an object")
+    if payload.get("action", action) != action:
+        # Else a row would do what its JSON says while counted and shown as its column says.
+        raise UnreadableDelivery("the JSON's action is not the row's")
+    try:
+        return _DELIVERY.validate_python({**payload, "action": action})
+    except ValidationError as error:
+        raise UnreadableDelivery(_without_inputs(error)) from None
+
+
+def _without_inputs(error: ValidationError) -> str:
+    """Where and why the JSON was refused; never its values, which may be a customer's words."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in error.errors(include_url=False, include_context=False, include_input=False)
+    )

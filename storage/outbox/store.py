@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +19,7 @@ from storage.outbox.deliveries import (
     PostStaffCard,
     SendMessage,
     ThreadDelivery,
+    UnreadableDelivery,
     read_delivery,
 )
 from storage.outbox.rows import enqueue_rows
@@ -196,7 +196,7 @@ async def _readable(session: AsyncSession, rows: Iterable[Any]) -> list[OutboxIt
     for row in rows:
         try:
             items.append(_claimed(row))
-        except ValidationError as error:
+        except UnreadableDelivery as error:
             await session.execute(
                 update(_OUTBOX)
                 .where(_OUTBOX.c.id == row.id)
@@ -213,7 +213,7 @@ def _readable_deliveries(rows: Iterable[Any]) -> list[Delivery]:
     """The deliveries of rows given up on; an unreadable one has no report to make."""
     deliveries: list[Delivery] = []
     for row in rows:
-        with contextlib.suppress(ValidationError):
+        with contextlib.suppress(UnreadableDelivery):
             deliveries.append(read_delivery(row.action, row.payload))
     return deliveries
 
