@@ -31,7 +31,7 @@ from bot.csv_cells import write_csv
 from bot.digest_format import digest_text
 from bot.problems import described
 from bot.settings import Settings
-from bot.shutdown import StopForced
+from bot.shutdown import StopForced, run_to_the_end
 from bot.status import status_report
 from bot.status_labels import StatusLabelsError, load_status_labels
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
@@ -191,7 +191,8 @@ def run() -> None:
     """Serve Telegram and/or Slack (and the HTTP endpoints) as configured."""
     settings = _settings()
     _configure_logging(settings)
-    _run(serve(settings), settings)
+    # A service that swallows a cancel must not keep the process up after the stop.
+    _guarded(lambda: run_to_the_end(serve(settings)), settings)
 
 
 @app.command()

@@ -76,6 +76,40 @@ class StopSignals:
         self.requested.set()
 
 
+def run_to_the_end(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run, except that tasks left at the end get CLEANUP_GRACE_SECONDS, not for ever."""
+    # asyncio.run cancels the tasks left over and waits for them without a bound, so a
+    # service left without cleaning up (it swallowed the cancel) would keep the process up.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_until_complete(main)
+    finally:
+        try:
+            loop.run_until_complete(_cancel_leftovers())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+async def _cancel_leftovers() -> None:
+    """Cancel every other task, and wait for them at most CLEANUP_GRACE_SECONDS."""
+    leftovers = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in leftovers:
+        task.cancel()
+    if not leftovers:
+        return
+    _, still = await asyncio.wait(leftovers, timeout=CLEANUP_GRACE_SECONDS)
+    if still:
+        logger.error(
+            "ending with %d task(s) still running: %s",
+            len(still),
+            ", ".join(sorted(task.get_name() for task in still)),
+        )
+
+
 async def supervise(
     services: Sequence[Service], *, signals: StopSignals, grace_seconds: float
 ) -> StopOutcome:
@@ -102,6 +136,8 @@ class _Supervision:
         self._done_waiting = asyncio.Event()
         self._crashes: list[BaseException] = []
         self._abandoned: list[str] = []
+        # The services' own tasks, held here so that one left running is not collected.
+        self._work_tasks: set[asyncio.Task[None]] = set()
 
     def start(self, service: Service, *, group: asyncio.TaskGroup) -> None:
         """Run ``service`` in ``group``; its end or crash sets the stop event, nothing more."""
@@ -136,11 +172,39 @@ class _Supervision:
         )
 
     async def _run(self, service: Service) -> None:
+        """Run the service as a task of its own, so that a cancel waits for it only so long."""
+        work = asyncio.create_task(self._work(service), name=f"{service.name} (work)")
+        self._work_tasks.add(work)
+        work.add_done_callback(self._work_tasks.discard)
+        try:
+            await asyncio.wait([work])
+        except asyncio.CancelledError:
+            await self._cancel_within_grace(service, work)
+            raise
+
+    async def _work(self, service: Service) -> None:
         try:
             await service.run()
-        except Exception as error:
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
             # Recorded, not raised: raising would make the group cancel the others at once.
+            # SystemExit too (uvicorn exits when its port is taken): serve() raises it after
+            # the others have stopped cleanly.
             self._crashes.append(error)
+
+    async def _cancel_within_grace(self, service: Service, work: asyncio.Task[None]) -> None:
+        """Cancel the service and give its cleanup CLEANUP_GRACE_SECONDS; then go on without it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CLEANUP_GRACE_SECONDS
+        while not work.done() and loop.time() < deadline:
+            # Each cancel that reaches here (the stop's, then the group's) is passed on.
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([work], timeout=deadline - loop.time())
+        if not work.done():
+            # It swallowed the cancel: it keeps running, unwatched, until the process ends.
+            logger.error("left without cleaning up: %s", service.name)
 
     def _ended(self, _task: asyncio.Task[None]) -> None:
         self._stop.set()
@@ -161,11 +225,15 @@ class _Supervision:
             self._grace_seconds,
         )
         for task in self._pending():
-            stop = self._tasks[task].stop
-            if stop is None:
+            service = self._tasks[task]
+            if service.stop is None:
                 task.cancel()
-            else:
-                stop()
+                continue
+            try:
+                service.stop()
+            except Exception:
+                logger.exception("%s could not be asked to stop; cancelling it", service.name)
+                task.cancel()
 
     async def _abandon(self, pending: list[asyncio.Task[None]]) -> None:
         """Cancel the services still running, naming what they leave undone."""
@@ -179,11 +247,5 @@ class _Supervision:
         forced = self._signals.forced.is_set()
         why = "a second signal came" if forced else f"not done in {self._grace_seconds:g} s"
         logger.warning("stopping now (%s); abandoned: %s", why, ", ".join(sorted(self._abandoned)))
-        _, still = await asyncio.wait(pending, timeout=CLEANUP_GRACE_SECONDS)
-        if still:
-            logger.error(
-                "left without cleaning up: %s", ", ".join(self._tasks[t].name for t in still)
-            )
-            # The group waits for every task: a second cancel cuts their cleanup short.
-            for task in still:
-                task.cancel()
+        # Each service's task waits for its cleanup at most CLEANUP_GRACE_SECONDS.
+        await asyncio.wait(pending)

@@ -154,3 +154,120 @@ async def test_a_crash_during_the_stop_leaves_the_others_their_work() -> None:
     assert outcome.abandoned == []
     assert worker.finished
     assert not worker.cancelled
+
+
+async def test_a_stop_that_raises_is_logged_and_the_others_are_still_asked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    signals = StopSignals()
+    started = asyncio.Event()
+
+    async def serve_for_ever() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    def broken_stop() -> None:
+        raise RuntimeError("cannot stop")
+
+    worker = Worker("worker")
+    worker.job_done.set()
+    running = asyncio.create_task(
+        supervise(
+            [Service("broken", serve_for_ever, stop=broken_stop), worker.service()],
+            signals=signals,
+            grace_seconds=10,
+        )
+    )
+    await started.wait()
+    signals.requested.set()
+    outcome = await asyncio.wait_for(running, 5)
+    assert (outcome.abandoned, outcome.crash) == ([], None)
+    assert worker.finished
+    assert not worker.cancelled
+    assert "broken could not be asked to stop" in caplog.text
+
+
+async def test_a_service_that_exits_is_a_crash_and_the_others_stop_cleanly() -> None:
+    async def port_taken() -> None:
+        raise SystemExit(3)  # what uvicorn does when its port is taken
+
+    worker = Worker("worker")
+    worker.job_done.set()
+    outcome = await supervise(
+        [Service("http", port_taken, stop=None), worker.service()],
+        signals=StopSignals(),
+        grace_seconds=10,
+    )
+    assert isinstance(outcome.crash, SystemExit)
+    assert outcome.crash.code == 3
+    assert worker.finished
+    assert not worker.cancelled
+
+
+class Stubborn:
+    """A service that swallows every cancel, and ends only when the test lets it."""
+
+    def __init__(self) -> None:
+        self.cancels = 0
+        self.running = asyncio.Event()
+        self.released = asyncio.Event()
+
+    async def run(self) -> None:
+        self.running.set()
+        while not self.released.is_set():
+            try:
+                await self.released.wait()
+            except asyncio.CancelledError:
+                self.cancels += 1
+
+    async def release(self) -> None:
+        """Let it end, so that the test's event loop can close."""
+        self.released.set()
+
+        async def ended() -> bool:
+            return not any(task.get_name() == "stubborn (work)" for task in asyncio.all_tasks())
+
+        await eventually(ended, what="the stubborn service to end")
+
+
+async def test_a_service_that_swallows_the_cancel_is_left_in_bounded_time(
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.shutdown.CLEANUP_GRACE_SECONDS", 0.1)
+    signals = StopSignals()
+    stubborn = Stubborn()
+    running = asyncio.create_task(
+        supervise(
+            [Service("stubborn", stubborn.run, stop=None)], signals=signals, grace_seconds=0.1
+        )
+    )
+    await stubborn.running.wait()
+    signals.requested.set()
+    outcome = await asyncio.wait_for(running, 5)
+    await stubborn.release()
+    assert outcome.crash is None
+    assert stubborn.cancels >= 1
+    assert "left without cleaning up: stubborn" in caplog.text
+
+
+async def test_a_cancelled_supervise_ends_in_bounded_time_too(
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.shutdown.CLEANUP_GRACE_SECONDS", 0.1)
+    stubborn = Stubborn()
+    running = asyncio.create_task(
+        supervise(
+            [Service("stubborn", stubborn.run, stop=None)],
+            signals=StopSignals(),
+            grace_seconds=10,
+        )
+    )
+    await stubborn.running.wait()
+    running.cancel()
+    done, _ = await asyncio.wait([running], timeout=5)
+    await stubborn.release()
+    assert done == {running}
+    assert running.cancelled()
+    assert "left without cleaning up: stubborn" in caplog.text

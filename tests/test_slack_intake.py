@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -129,3 +130,80 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
         assert (retry.status_code, again.status_code) == (200, 200)
         (stored,) = await queue.claim_due(platform="slack", limit=10, lease_seconds=30)
         assert stored.external_id == "Ev0RETRY"
+
+
+def _form(payload: dict[str, Any]) -> str:
+    return urlencode({"payload": json.dumps(payload)})
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (json.dumps({"type": "event_callback", "event": {"type": "message", "ts": "1.1"}}), None),
+        (
+            json.dumps(
+                {
+                    "type": "event_callback",
+                    "event_id": "Ev0X",
+                    "event": {"type": "message", "channel": "D0SIRI", "message": "not a dict"},
+                }
+            ),
+            None,
+        ),
+        (
+            _form(
+                {
+                    "type": "block_actions",
+                    "channel": "C0NOTADICT",
+                    "actions": [{"action_id": "claim", "value": "1"}],
+                }
+            ),
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            urlencode({"command": "/ideabot", "text": "hi", "channel_id": "D0SIRI"}),
+            "application/x-www-form-urlencoded",
+        ),
+    ],
+    ids=["no event_id", "message not a dict", "action without trigger_id", "command without id"],
+)
+async def test_a_signed_payload_without_its_ids_is_put_aside_once_and_acked(
+    slack_api: SlackWebApiDouble, sqlite_url: str, body: str, content_type: str | None
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=sqlite_url,
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_base_url=slack_api.base_url,
+        slack_staff_channel=STAFF_CHANNEL,
+    )
+    async with open_runtime(settings, channels={}) as runtime:
+        channel = SlackChannel(
+            client=slack_client(settings),
+            signing_secret=SIGNING_SECRET,
+            queue=runtime.events,
+            dead_letters=runtime.dead_letters,
+            dialogue=runtime.dialogue,
+            staff_desk=runtime.staff_desk,
+            metrics=runtime.metrics,
+            staff_channel=STAFF_CHANNEL,
+            admin_user_ids=frozenset(),
+        )
+        app = build_http_app(
+            metrics=runtime.metrics, routes={"/slack/events": channel.events_endpoint}
+        )
+        headers = signed(body)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ideabot") as client:
+            first = await client.post("/slack/events", content=body, headers=headers)
+            retry = await client.post(
+                "/slack/events", content=body, headers={**headers, "X-Slack-Retry-Num": "1"}
+            )
+        assert (first.status_code, retry.status_code) == (200, 200)
+        (letter,) = await runtime.dead_letters.all()
+        assert letter.external_id.startswith("unreadable:")
+        assert "has no id to be stored under" in letter.reason
+        assert await runtime.events.claim_due(platform="slack", limit=10, lease_seconds=30) == []

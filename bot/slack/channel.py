@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 from typing import Any
@@ -57,7 +58,7 @@ from handlers.messages import IncomingMessage
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import CardAction, StaffDirectMessage, StaffMessage
 from storage.database import is_database_outage
-from storage.dead_letters import SqlDeadLetters
+from storage.dead_letters import SqlDeadLetters, raw_json
 from storage.event_queue import SqlEventQueue, StoredEvent
 from storage.idea_queries import IdeaCatalog, IdeaFilter
 from storage.types import utc_now
@@ -250,7 +251,9 @@ class SlackChannel:
 
     async def _store_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A click; in the staff channel only staff's clicks are stored, others are told why not."""
-        channel = str((body.get("channel") or {}).get("id", ""))
+        where = body.get("channel")
+        # Not a dict in a payload without its ids: _store puts that aside.
+        channel = str(where.get("id", "")) if isinstance(where, dict) else ""
         if channel and channel == self._staff_channel:
             person = body.get("user") or {}
             refusal = await self._refusal(
@@ -334,7 +337,11 @@ class SlackChannel:
         return search_results(found, self._labels)
 
     async def _store(self, body: dict[str, Any]) -> None:
-        identity = event_identity(body)
+        try:
+            identity = event_identity(body)
+        except (LookupError, TypeError, AttributeError) as error:
+            await self._put_aside_unreadable(body, error)
+            return
         if identity is None:
             return
         external_id, ordering_key = identity
@@ -364,6 +371,19 @@ class SlackChannel:
         else:
             self._metrics.duplicates_skipped.labels(PLATFORM).inc()
             logger.info("Slack sent %s again; it was stored before", external_id)
+
+    async def _put_aside_unreadable(self, body: dict[str, Any], error: Exception) -> None:
+        """A signed payload without the ids it is stored under: kept aside and acknowledged."""
+        # Slack sends the same payload again on a retry: the same id keeps one letter of it.
+        external_id = f"unreadable:{hashlib.sha256(raw_json(body).encode()).hexdigest()}"
+        logger.error("Slack sent a payload without its ids (%s): %s", _brief(error), external_id)
+        await self._dead_letters.put(
+            platform=PLATFORM,
+            external_id=external_id,
+            ordering_key="",
+            reason=f"has no id to be stored under: {_brief(error)}",
+            payload=body,
+        )
 
     def stop(self) -> None:
         """Claim no more events; ``process`` returns once the events under way are handled."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Final
 
 from handlers.flows.schema import (
@@ -19,6 +20,9 @@ from handlers.flows.schema import (
 Location = tuple[str | int, ...]
 # Where in the file (as a path of keys and list indexes), and what is wrong there.
 Problem = tuple[Location, str]
+# A problem names the known steps; a flow with thousands of them would make every such
+# message thousands of names long, so only this many are listed.
+KNOWN_STEPS_LISTED: Final = 20
 
 
 def describe_location(location: Location) -> str:
@@ -105,7 +109,38 @@ def _text_languages(flow: FlowDefinition) -> list[Problem]:
     ]
 
 
-def _reserved_id(flow: FlowDefinition, index: int) -> list[Problem]:
+@dataclass(frozen=True, slots=True)
+class _StepIndex:
+    """What the step checks need to know about all the steps, worked out once per flow."""
+
+    ids: frozenset[str]
+    # The first step with each id and each filled field: a later one is a duplicate.
+    first_with_id: dict[str, int]
+    first_filling: dict[str, int]
+    known: str
+
+    @classmethod
+    def of(cls, flow: FlowDefinition) -> _StepIndex:
+        """The index of ``flow``'s steps, in one walk over them."""
+        first_with_id: dict[str, int] = {}
+        first_filling: dict[str, int] = {}
+        for index, step in enumerate(flow.steps):
+            first_with_id.setdefault(step.id, index)
+            if step.fills is not None:
+                first_filling.setdefault(step.fills, index)
+        step_ids = [step.id for step in flow.steps]
+        listed = step_ids[:KNOWN_STEPS_LISTED]
+        if len(step_ids) > KNOWN_STEPS_LISTED:
+            listed.append("…")
+        return cls(
+            ids=frozenset(step_ids),
+            first_with_id=first_with_id,
+            first_filling=first_filling,
+            known=", ".join(listed),
+        )
+
+
+def _reserved_id(flow: FlowDefinition, index: int, _known: _StepIndex) -> list[Problem]:
     """A step is not named like an end of the flow."""
     step = flow.steps[index]
     if step.id not in (END, HUMAN):
@@ -115,10 +150,10 @@ def _reserved_id(flow: FlowDefinition, index: int) -> list[Problem]:
     ]
 
 
-def _unique_id(flow: FlowDefinition, index: int) -> list[Problem]:
+def _unique_id(flow: FlowDefinition, index: int, steps: _StepIndex) -> list[Problem]:
     """No earlier step has the same id."""
     step = flow.steps[index]
-    if all(other.id != step.id for other in flow.steps[:index]):
+    if steps.first_with_id[step.id] == index:
         return []
     return [
         (
@@ -164,7 +199,7 @@ def _branch_problems(step: Step, branch: Branch, location: Location) -> list[Pro
     return problems
 
 
-def _branch_answers(flow: FlowDefinition, index: int) -> list[Problem]:
+def _branch_answers(flow: FlowDefinition, index: int, _known: _StepIndex) -> list[Problem]:
     """Each branch of a step asks for answers the step can get."""
     step = flow.steps[index]
     return [
@@ -175,18 +210,17 @@ def _branch_answers(flow: FlowDefinition, index: int) -> list[Problem]:
 
 
 def _target_problems(
-    flow: FlowDefinition, step: Step, location: Location, target: str
+    steps: _StepIndex, step: Step, location: Location, target: str
 ) -> list[Problem]:
     """Where one 'next' or 'goto' leads: to a step or an end, and not back to its own step."""
-    step_ids = [other.id for other in flow.steps]
     problems: list[Problem] = []
-    if target not in (END, HUMAN) and target not in step_ids:
+    if target not in (END, HUMAN) and target not in steps.ids:
         problems.append(
             (
                 location,
                 (
                     f"goes to '{target}', but there is no such step "
-                    f"(steps are: {', '.join(step_ids)}, or '{END}' or '{HUMAN}')"
+                    f"(steps are: {steps.known}, or '{END}' or '{HUMAN}')"
                 ),
             )
         )
@@ -195,7 +229,7 @@ def _target_problems(
     return problems
 
 
-def _targets(flow: FlowDefinition, index: int) -> list[Problem]:
+def _targets(flow: FlowDefinition, index: int, steps: _StepIndex) -> list[Problem]:
     """A step's 'next', then each branch's 'goto', leads somewhere the flow can go on from."""
     step = flow.steps[index]
     base: Location = ("steps", index)
@@ -207,20 +241,20 @@ def _targets(flow: FlowDefinition, index: int) -> list[Problem]:
     return [
         problem
         for location, target in targets
-        for problem in _target_problems(flow, step, location, target)
+        for problem in _target_problems(steps, step, location, target)
     ]
 
 
-def _unique_fills(flow: FlowDefinition, index: int) -> list[Problem]:
+def _unique_fills(flow: FlowDefinition, index: int, steps: _StepIndex) -> list[Problem]:
     """No earlier step fills the same idea field."""
     step = flow.steps[index]
-    if step.fills is None or all(other.fills != step.fills for other in flow.steps[:index]):
+    if step.fills is None or steps.first_filling[step.fills] == index:
         return []
     return [(("steps", index, "fills"), f"another step already fills '{step.fills}'")]
 
 
 # Run on each step in file order, so a step's problems are listed together.
-_STEP_CHECKS: Final[tuple[Callable[[FlowDefinition, int], list[Problem]], ...]] = (
+_STEP_CHECKS: Final[tuple[Callable[[FlowDefinition, int, _StepIndex], list[Problem]], ...]] = (
     _reserved_id,
     _unique_id,
     _branch_answers,
@@ -231,11 +265,12 @@ _STEP_CHECKS: Final[tuple[Callable[[FlowDefinition, int], list[Problem]], ...]] 
 
 def _steps(flow: FlowDefinition) -> list[Problem]:
     """Every step passes every step check."""
+    steps = _StepIndex.of(flow)
     return [
         problem
         for index in range(len(flow.steps))
         for check in _STEP_CHECKS
-        for problem in check(flow, index)
+        for problem in check(flow, index, steps)
     ]
 
 
