@@ -29,6 +29,9 @@ from handlers.flows.versions import (
 from storage.tables import FlowChangeRow, FlowDraftRow, FlowLiveRow, FlowVersionRow, table_of
 from storage.types import utc_now
 
+# Tries of one file's import when other processes import the same folder at the same time.
+IMPORT_ATTEMPTS = 3
+
 
 async def _live(session: AsyncSession, flow_id: str) -> int | None:
     found = await session.execute(
@@ -223,8 +226,21 @@ class SqlFlowLibrary:
                     session, flow=flow, actor=actor, action=FlowAction.IMPORT
                 )
 
-            done.append(await self._write(flow.definition.id, one))
+            done.append(await self._imported(flow.definition.id, one))
         return done
+
+    async def _imported(self, flow_id: str, one: Any) -> Published:
+        """One file's import; another process importing the same file at once is no error."""
+        for _ in range(IMPORT_ATTEMPTS - 1):
+            try:
+                imported: Published = await self._write(flow_id, one)
+            except ChangedMeanwhile:
+                # Processes starting together on one database import the same folder: read
+                # again, and the file is then the live version.
+                continue
+            return imported
+        last: Published = await self._write(flow_id, one)
+        return last
 
     async def draft(self, flow: LoadedFlow, *, actor: str) -> FlowDraft:
         """Keep ``flow`` as a draft of its flow, not seen by customers."""
