@@ -24,11 +24,13 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def fail(message: str) -> typer.Exit:
+    """Say ``message`` on standard error; the Exit (code 2) to raise."""
     typer.echo(f"ideabot: {message}", err=True)
     return typer.Exit(code=2)
 
 
 def settings_or_exit() -> Settings:
+    """The settings, or each wrong one named (never its value) and exit 2."""
     try:
         return Settings()
     except ValidationError as error:
@@ -43,6 +45,7 @@ def settings_or_exit() -> Settings:
 
 
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """Log at the configured level, with the libraries that print secrets held back."""
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
     # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token; PTB's
@@ -56,6 +59,7 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
 
 
 def run_guarded(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
+    """Run ``coroutine`` to its end; the errors a person can act on are one line."""
     guarded(lambda: asyncio.run(coroutine), settings)
 
 

@@ -7,10 +7,9 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col, delete, func, select
+from sqlmodel import col, delete
 
 from handlers.flows.loader import LoadedFlow
-from handlers.flows.schema import FlowDefinition
 from handlers.flows.versions import (
     ChangedMeanwhile,
     FlowAction,
@@ -26,45 +25,21 @@ from handlers.flows.versions import (
     next_version,
     rollback_target,
 )
+from storage.flows.queries import (
+    as_draft,
+    last_imported,
+    live_version,
+    read_drafts,
+    read_history,
+    read_stored,
+    read_summaries,
+    version_checksums,
+)
 from storage.tables import FlowChangeRow, FlowDraftRow, FlowLiveRow, FlowVersionRow, table_of
 from storage.types import utc_now
 
 # Tries of one file's import when other processes import the same folder at the same time.
 IMPORT_ATTEMPTS = 3
-
-
-async def _live(session: AsyncSession, flow_id: str) -> int | None:
-    found = await session.execute(
-        select(FlowLiveRow.version).where(col(FlowLiveRow.flow_id) == flow_id)
-    )
-    return found.scalar_one_or_none()
-
-
-async def _checksums(session: AsyncSession, flow_id: str) -> dict[int, str]:
-    """Each stored version of the flow and its content's checksum."""
-    rows = await session.execute(
-        select(FlowVersionRow.version, FlowVersionRow.checksum).where(
-            col(FlowVersionRow.flow_id) == flow_id
-        )
-    )
-    return {version: checksum for version, checksum in rows}
-
-
-async def _last_imported(session: AsyncSession, flow_id: str) -> str | None:
-    """The checksum of the version the flows folder last gave, if it ever gave one."""
-    found = await session.execute(
-        select(FlowVersionRow.checksum)
-        .join(
-            FlowChangeRow,
-            (col(FlowChangeRow.flow_id) == col(FlowVersionRow.flow_id))
-            & (col(FlowChangeRow.to_version) == col(FlowVersionRow.version)),
-        )
-        .where(col(FlowChangeRow.flow_id) == flow_id)
-        .where(col(FlowChangeRow.action) == FlowAction.IMPORT.value)
-        .order_by(col(FlowChangeRow.id).desc())
-        .limit(1)
-    )
-    return found.scalar_one_or_none()
 
 
 async def _make_live(
@@ -107,31 +82,6 @@ def _record(session: AsyncSession, change: FlowChange) -> None:
     )
 
 
-def _change(row: FlowChangeRow) -> FlowChange:
-    return FlowChange(
-        flow_id=row.flow_id,
-        action=FlowAction(row.action),
-        actor=row.actor,
-        at=row.created_at,
-        from_version=row.from_version,
-        to_version=row.to_version,
-        draft_id=row.draft_id,
-        source=row.source,
-    )
-
-
-def _draft(row: FlowDraftRow) -> FlowDraft:
-    assert row.id is not None
-    return FlowDraft(
-        draft_id=row.id,
-        definition=FlowDefinition.model_validate(row.definition),
-        source=row.source,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        based_on=row.based_on,
-    )
-
-
 class SqlFlowLibrary:
     """Publishes, drafts and rolls back flows; every change is one transaction and one entry.
 
@@ -154,9 +104,9 @@ class SqlFlowLibrary:
     ) -> Published:
         """Store ``flow`` as the next version and make it live, unless live has its content."""
         flow_id = flow.definition.id
-        live = await _live(session, flow_id)
+        live = await live_version(session, flow_id)
         _still(flow_id, live=live, seen_live=seen_live)
-        checksums = await _checksums(session, flow_id)
+        checksums = await version_checksums(session, flow_id)
         if live is not None and checksums.get(live) == flow.checksum:
             return Published(flow_id=flow_id, version=live, previous=live, changed=False)
         version = next_version(checksums)
@@ -212,12 +162,12 @@ class SqlFlowLibrary:
 
             async def one(session: AsyncSession, flow: LoadedFlow = flow) -> Published:
                 flow_id = flow.definition.id
-                live = await _live(session, flow_id)
-                checksums = await _checksums(session, flow_id)
+                live = await live_version(session, flow_id)
+                checksums = await version_checksums(session, flow_id)
                 wanted = needs_import(
                     checksum=flow.checksum,
                     live=None if live is None else checksums.get(live),
-                    last_imported=await _last_imported(session, flow_id),
+                    last_imported=await last_imported(session, flow_id),
                 )
                 if not wanted:
                     assert live is not None
@@ -247,7 +197,7 @@ class SqlFlowLibrary:
 
         async def store(session: AsyncSession) -> FlowDraft:
             flow_id = flow.definition.id
-            live = await _live(session, flow_id)
+            live = await live_version(session, flow_id)
             row = FlowDraftRow(
                 flow_id=flow_id,
                 checksum=flow.checksum,
@@ -272,20 +222,10 @@ class SqlFlowLibrary:
                     source=flow.source,
                 ),
             )
-            return _draft(row)
+            return as_draft(row)
 
         stored: FlowDraft = await self._write(flow.definition.id, store)
         return stored
-
-    async def drafts(self, *, flow_id: str) -> list[FlowDraft]:
-        """The flow's drafts, oldest first."""
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(FlowDraftRow)
-                .where(col(FlowDraftRow.flow_id) == flow_id)
-                .order_by(col(FlowDraftRow.id))
-            )
-            return [_draft(row) for row in rows.scalars()]
 
     async def publish_draft(
         self, *, flow_id: str, draft_id: int, actor: str, seen_live: int | None = None
@@ -299,7 +239,7 @@ class SqlFlowLibrary:
             row = await session.get(FlowDraftRow, draft_id)
             if row is None or row.flow_id != flow_id:
                 raise UnknownDraft(flow_id, draft_id)
-            draft = _draft(row)
+            draft = as_draft(row)
             flow = LoadedFlow(definition=draft.definition, source=row.source, checksum=row.checksum)
             published = await self._publish(
                 session,
@@ -327,11 +267,11 @@ class SqlFlowLibrary:
         """Make an existing version live: the one ``target(live, versions)`` picks."""
 
         async def move(session: AsyncSession) -> Published:
-            live = await _live(session, flow_id)
+            live = await live_version(session, flow_id)
             if live is None:
                 raise UnknownFlow(flow_id)
             _still(flow_id, live=live, seen_live=seen_live)
-            version: int = target(live, set(await _checksums(session, flow_id)))
+            version: int = target(live, set(await version_checksums(session, flow_id)))
             if version == live:
                 return Published(flow_id=flow_id, version=live, previous=live, changed=False)
             await _make_live(session, flow_id=flow_id, expected=live, version=version, actor=actor)
@@ -383,73 +323,22 @@ class SqlFlowLibrary:
             ),
         )
 
+    async def drafts(self, *, flow_id: str) -> list[FlowDraft]:
+        """The flow's drafts, oldest first."""
+        async with self._sessions() as session:
+            return await read_drafts(session, flow_id)
+
     async def history(self, *, flow_id: str) -> list[FlowChange]:
         """Every change of the flow, oldest first."""
         async with self._sessions() as session:
-            if await _live(session, flow_id) is None and not await _checksums(session, flow_id):
-                raise UnknownFlow(flow_id)
-            rows = await session.execute(
-                select(FlowChangeRow)
-                .where(col(FlowChangeRow.flow_id) == flow_id)
-                .order_by(col(FlowChangeRow.id))
-            )
-            return [_change(row) for row in rows.scalars()]
+            return await read_history(session, flow_id)
 
     async def stored(self, *, flow_id: str, version: int | None = None) -> StoredFlow:
         """A stored version of a flow (the live one when ``version`` is None)."""
         async with self._sessions() as session:
-            live = await _live(session, flow_id)
-            if live is None:
-                raise UnknownFlow(flow_id)
-            wanted = live if version is None else version
-            row = (
-                await session.execute(
-                    select(FlowVersionRow)
-                    .where(col(FlowVersionRow.flow_id) == flow_id)
-                    .where(col(FlowVersionRow.version) == wanted)
-                )
-            ).scalar_one_or_none()
-        if row is None:
-            raise UnknownVersion(flow_id, wanted)
-        return StoredFlow(
-            definition=FlowDefinition.model_validate(row.definition),
-            source=row.source,
-            created_by=row.created_by,
-            created_at=row.created_at,
-            live=wanted == live,
-        )
+            return await read_stored(session, flow_id, version)
 
     async def summaries(self) -> list[FlowSummary]:
         """Every flow with a live version, by name."""
         async with self._sessions() as session:
-            live = (
-                await session.execute(
-                    select(FlowLiveRow, FlowVersionRow.definition)
-                    .join(
-                        FlowVersionRow,
-                        (col(FlowVersionRow.flow_id) == col(FlowLiveRow.flow_id))
-                        & (col(FlowVersionRow.version) == col(FlowLiveRow.version)),
-                    )
-                    .order_by(col(FlowLiveRow.flow_id))
-                )
-            ).all()
-            versions = await _counts(session, FlowVersionRow.flow_id)
-            drafts = await _counts(session, FlowDraftRow.flow_id)
-        return [
-            FlowSummary(
-                flow_id=row.flow_id,
-                name=str(definition.get("name", "")),
-                live_version=row.version,
-                published_by=row.changed_by,
-                published_at=row.changed_at,
-                versions=versions.get(row.flow_id, 0),
-                drafts=drafts.get(row.flow_id, 0),
-            )
-            for row, definition in live
-        ]
-
-
-async def _counts(session: AsyncSession, flow_id: Any) -> dict[str, int]:
-    """How many rows each flow has in the table of the ``flow_id`` column."""
-    rows = await session.execute(select(flow_id, func.count()).group_by(flow_id))
-    return {found: count for found, count in rows}
+            return await read_summaries(session)
