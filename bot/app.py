@@ -48,12 +48,12 @@ from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
 from handlers.dialogue.dialogue import Dialogue
-from handlers.flows.loader import load_flows
+from handlers.flows.loader import LoadedFlow, load_flows
 from handlers.ideas.desk import ChangeResult, IdeaDesk
 from handlers.ideas.digest import Digest, DigestDesk, DigestSchedule
 from handlers.ideas.reminders import Reminders
 from handlers.ideas.status import MergeChange, StatusChange, StatusLabels
-from handlers.ports import OutboxSignal
+from handlers.ports import FlowLibrary, OutboxSignal
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import StaffRoom
 from storage.database import create_engine, create_sessions
@@ -61,13 +61,17 @@ from storage.dead_letters import SqlDeadLetters
 from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.event_queue import SqlEventQueue
-from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.flows.catalog import SqlFlowCatalog
+from storage.flows.library import SqlFlowLibrary
 from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
+
+# Who the audit trail names for versions published from the flows folder at start.
+FOLDER_ACTOR = "file"
 
 
 class ConfigurationError(Exception):
@@ -105,12 +109,12 @@ async def open_runtime(
     labels: StatusLabels | None = None,
     wait: bool = False,
 ) -> AsyncIterator[Runtime]:
-    """Migrate, load and register the flows, and wire dialogue and delivery together."""
+    """Migrate, import the flows folder, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
     async with open_database(settings, wait=wait) as sessions:
-        await register_flows(sessions, flows)
+        await import_flows(SqlFlowLibrary(sessions), flows)
         catalog = await SqlFlowCatalog.load(
-            sessions=sessions, current=flows, default_flow_id=settings.default_flow
+            sessions=sessions, default_flow_id=settings.default_flow
         )
         metrics = Metrics.create()
         worker = DeliveryWorker(
@@ -159,11 +163,27 @@ async def open_runtime(
             staff_desk=staff_desk,
             idea_desk=idea_desk,
             ideas=IdeaCatalog(sessions),
+            flows=catalog,
             events=SqlEventQueue(sessions),
             dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
             digest=digest_desk(settings, sessions, staff_room, outbox_signal=worker),
         )
+
+
+async def import_flows(library: FlowLibrary, flows: list[LoadedFlow]) -> None:
+    """Publish the flows folder's changed files, each with a log line; unchanged ones stay."""
+    for flow, published in zip(
+        flows, await library.import_files(flows, actor=FOLDER_ACTOR), strict=True
+    ):
+        if published.changed:
+            logger.info(
+                "%s: flow '%s' is published as version %s (was %s)",
+                flow.source,
+                published.flow_id,
+                published.version,
+                published.previous or "not published",
+            )
 
 
 def chat(settings: Settings) -> None:
@@ -459,8 +479,17 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             stop=runtime.worker.stop,
             under_way=runtime.worker.under_way,
         ),
-        _periodic("reminders", lambda: runtime.reminders.sweep(utc_now()), settings=settings),
-        _periodic("digest", lambda: runtime.digest.tick(utc_now()), settings=settings),
+        _periodic(
+            "reminders",
+            lambda: runtime.reminders.sweep(utc_now()),
+            seconds=settings.reminder_sweep_seconds,
+        ),
+        _periodic(
+            "digest",
+            lambda: runtime.digest.tick(utc_now()),
+            seconds=settings.reminder_sweep_seconds,
+        ),
+        _periodic("flows", runtime.flows.refresh, seconds=settings.flow_refresh_seconds),
     ]
 
 
@@ -492,11 +521,11 @@ def _http(settings: Settings, *, metrics: Metrics, platforms: list[Platform]) ->
     )
 
 
-def _periodic(name: str, job: Callable[[], Awaitable[object]], *, settings: Settings) -> Service:
-    """A service that runs ``job`` every sweep; a stop ends its wait, never a job under way."""
+def _periodic(name: str, job: Callable[[], Awaitable[object]], *, seconds: float) -> Service:
+    """A service running ``job`` every ``seconds``; a stop ends its wait, never a job under way."""
     stopping = asyncio.Event()
     return Service(
         name,
-        lambda: run_every(settings.reminder_sweep_seconds, job, name=name, stopping=stopping),
+        lambda: run_every(seconds, job, name=name, stopping=stopping),
         stop=stopping.set,
     )

@@ -5,21 +5,17 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import logging
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from enum import StrEnum
 from importlib.metadata import version as package_version
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 
 from bot.app import (
-    ConfigurationError,
     change_idea_status,
     digest_now,
     merge_ideas,
@@ -27,14 +23,20 @@ from bot.app import (
     serve,
 )
 from bot.app import chat as run_chat
+from bot.cli_support import configure_logging as _configure_logging
+from bot.cli_support import existing_database as _existing_database
+from bot.cli_support import fail as _fail
+from bot.cli_support import guarded as _guarded
+from bot.cli_support import run_guarded as _run
+from bot.cli_support import say_database as _say_database
+from bot.cli_support import settings_or_exit as _settings
 from bot.csv_cells import write_csv
 from bot.digest_format import digest_text
-from bot.problems import described
+from bot.flows_cli import flows_app
 from bot.settings import Settings
-from bot.shutdown import StopForced, run_to_the_end
+from bot.shutdown import run_to_the_end
 from bot.status import status_report
 from bot.status_labels import StatusLabelsError, load_status_labels
-from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.ideas.desk import ChangeOutcome, ChangeResult
 from handlers.ideas.digest import Digest
 from handlers.ideas.status import (
@@ -44,9 +46,8 @@ from handlers.ideas.status import (
     StatusLabels,
     parse_status,
 )
-from storage.database import create_engine, sqlite_file
+from storage.database import create_engine
 from storage.dead_letters import DeadLetter, SqlDeadLetters
-from storage.flow_store import FlowVersionConflict, conflict_message, version_conflicts
 from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
 from storage.migrate import migrate as apply_migrations
 
@@ -58,7 +59,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings=HELP_OPTIONS,
 )
-flows_app = typer.Typer(help="Question flows.", no_args_is_help=True, context_settings=HELP_OPTIONS)
 ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True, context_settings=HELP_OPTIONS)
 app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
@@ -87,9 +87,6 @@ def _options(
     """ideabot: talk with customers about their ideas."""
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
 class ExportFormat(StrEnum):
     """The formats ``ideas export`` writes."""
 
@@ -97,84 +94,11 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"ideabot: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        # Print what is wrong, never the values: they may be tokens.
-        for detail in error.errors():
-            field = ".".join(str(part) for part in detail["loc"]).upper() or "settings"
-            message = str(detail["msg"]).removeprefix("Value error, ")
-            typer.echo(
-                f"ideabot: {field}: {message}" if detail["loc"] else f"ideabot: {message}", err=True
-            )
-        raise typer.Exit(code=2) from None
-
-
 def _labels(settings: Settings) -> StatusLabels:
     try:
         return load_status_labels(settings)
     except StatusLabelsError as error:
         raise _fail(str(error)) from None
-
-
-def _configure_logging(settings: Settings, *, quiet: bool = False) -> None:
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
-    # httpx logs every request URL at INFO, and Telegram's URLs carry the bot token; PTB's
-    # debug lines carry the token and whole requests. Neither belongs in ideabot's logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
-    # slack_sdk's debug lines carry request headers and bodies (the token, customers' words).
-    logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))
-    logging.getLogger("slack_bolt").setLevel(max(level, logging.INFO))
-
-
-def _run(coroutine: Coroutine[Any, Any, None], settings: Settings) -> None:
-    _guarded(lambda: asyncio.run(coroutine), settings)
-
-
-def _guarded(work: Callable[[], None], settings: Settings) -> None:
-    """Do ``work``; the errors a person can act on end it with one line and exit code 2."""
-    try:
-        work()
-    except FlowFileError as error:
-        raise _fail("the flows have problems, so ideabot will not start:\n" + str(error)) from None
-    except (FlowVersionConflict, ConfigurationError, LookupError, StatusLabelsError) as error:
-        raise _fail(str(error)) from None
-    except StopForced:
-        # The log says what was abandoned; the exit code says the stop was not clean.
-        raise typer.Exit(code=1) from None
-    except KeyboardInterrupt:
-        pass
-    except Exception as error:
-        problem = described(error, settings)
-        if problem is None:
-            raise
-        raise _fail(problem.reason) from None
-
-
-def _existing_database(settings: Settings) -> None:
-    """Refuse to read a SQLite file that is not there, instead of making an empty one."""
-    path = sqlite_file(settings.database_url)
-    if path is not None and not path.exists():
-        raise _fail(
-            f"no database at {path} (run ideabot from the folder with your .env, "
-            "or set DATABASE_URL)"
-        )
-
-
-def _say_database(settings: Settings) -> None:
-    """Name the SQLite file in use on standard error, so a wrong folder shows at once."""
-    path = sqlite_file(settings.database_url)
-    if path is not None:
-        typer.echo(f"ideabot: database {path}", err=True)
 
 
 @app.command()
@@ -240,52 +164,6 @@ def migrate() -> None:
 
     _run(upgrade(), settings)
     typer.echo("database is up to date")
-
-
-@flows_app.command("validate")
-def flows_validate(
-    path: Annotated[Path | None, typer.Argument(help="A flow file or a folder of them.")] = None,
-) -> None:
-    """Check flow files, and their versions against the database `ideabot run` would use."""
-    settings = _settings()
-    target = path or settings.flows_path
-    try:
-        flows = load_flows(target)
-    except FlowFileError as error:
-        for problem in error.problems:
-            typer.echo(str(problem), err=True)
-        count = len(error.problems)
-        typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
-        raise typer.Exit(code=1) from None
-    conflicts = _version_conflicts(settings, flows)
-    for flow in flows:
-        if conflict_message(flow) in conflicts:
-            continue  # its line below says what is wrong; it is not "ok"
-        definition = flow.definition
-        typer.echo(
-            f"{flow.source}: ok (flow '{definition.id}' version {definition.version}, "
-            f"{len(definition.steps)} steps, languages {', '.join(definition.languages)})"
-        )
-    for conflict in conflicts:
-        typer.echo(conflict, err=True)
-    if conflicts:
-        raise typer.Exit(code=1)
-
-
-def _version_conflicts(settings: Settings, flows: list[LoadedFlow]) -> list[str]:
-    """The versions `ideabot run` would refuse; none when there is no database yet."""
-    path = sqlite_file(settings.database_url)
-    if path is not None and not path.exists():
-        typer.echo(f"(no database at {path} yet, so no stored versions to compare)", err=True)
-        return []
-    conflicts: list[str] = []
-
-    async def compare() -> None:
-        async with open_database(settings) as sessions:
-            conflicts.extend(await version_conflicts(sessions, flows))
-
-    _run(compare(), settings)
-    return conflicts
 
 
 StatusOption = Annotated[

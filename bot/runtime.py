@@ -13,6 +13,7 @@ from handlers.ideas.reminders import Reminders
 from handlers.staff.desk import StaffDesk
 from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
+from storage.flows.catalog import SqlFlowCatalog
 from storage.idea_queries import IdeaCatalog
 
 
@@ -26,6 +27,7 @@ class Runtime:
     staff_desk: StaffDesk | None
     idea_desk: IdeaDesk
     ideas: IdeaCatalog
+    flows: SqlFlowCatalog
     events: SqlEventQueue
     dead_letters: SqlDeadLetters
     reminders: Reminders

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./ideabot.db"
     flows_path: Path = SHIPPED_FLOWS
     default_flow: str = "idea"
+    flow_refresh_seconds: float = Field(default=2.0, gt=0)
     log_level: str = "INFO"
 
     telegram_bot_token: SecretStr | None = None

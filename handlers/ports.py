@@ -9,7 +9,9 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from handlers.flows.engine import FlowState, IdeaDraft
+from handlers.flows.loader import LoadedFlow
 from handlers.flows.schema import FlowDefinition
+from handlers.flows.versions import FlowChange, FlowDraft, FlowSummary, Published, StoredFlow
 from handlers.ideas.status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
 from handlers.messages import Attachment, ConversationKey, OutboundAction, OutgoingMessage
 from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
@@ -333,4 +335,54 @@ class OutboxSignal(Protocol):
 
     def outbox_changed(self) -> None:
         """Wake whoever delivers the outbox."""
+        ...
+
+
+class FlowLibrary(Protocol):
+    """Where admins keep flows: live versions, drafts and the audit trail of every change."""
+
+    async def summaries(self) -> list[FlowSummary]:
+        """Every flow with a live version, by name."""
+        ...
+
+    async def stored(self, *, flow_id: str, version: int | None = None) -> StoredFlow:
+        """A stored version of a flow (the live one when ``version`` is None)."""
+        ...
+
+    async def push(self, flow: LoadedFlow, *, actor: str) -> Published:
+        """Publish ``flow`` as the next version, unless the live version has the same content."""
+        ...
+
+    async def import_files(self, flows: list[LoadedFlow], *, actor: str) -> list[Published]:
+        """Publish each file that changed since the folder was last imported and differs."""
+        ...
+
+    async def draft(self, flow: LoadedFlow, *, actor: str) -> FlowDraft:
+        """Keep ``flow`` as a draft of its flow, not seen by customers."""
+        ...
+
+    async def drafts(self, *, flow_id: str) -> list[FlowDraft]:
+        """The flow's drafts, oldest first."""
+        ...
+
+    async def publish_draft(
+        self, *, flow_id: str, draft_id: int, actor: str, seen_live: int | None = None
+    ) -> Published:
+        """Make a draft the next version, live; refused if ``seen_live`` is no longer live."""
+        ...
+
+    async def publish_version(
+        self, *, flow_id: str, version: int, actor: str, seen_live: int | None = None
+    ) -> Published:
+        """Make a stored version live again; refused if ``seen_live`` is no longer live."""
+        ...
+
+    async def rollback(
+        self, *, flow_id: str, to: int | None, actor: str, seen_live: int | None = None
+    ) -> Published:
+        """Make ``to`` (or else the one before live) live; refused if ``seen_live`` moved."""
+        ...
+
+    async def history(self, *, flow_id: str) -> list[FlowChange]:
+        """Every change of the flow, oldest first."""
         ...

@@ -84,6 +84,51 @@ class FlowVersionRow(SQLModel, table=True):
     checksum: str = Field(max_length=64)
     source: str = Field(default="", max_length=1024)
     definition: dict[str, Any] = _json(dict)
+    # Who stored it: "cli:<user>", "file" for the flows folder; "" for versions from before.
+    created_by: str = Field(default="", max_length=128)
+    created_at: datetime = _timestamp()
+
+
+class FlowLiveRow(SQLModel, table=True):
+    """Which version of a flow new conversations start, and who made it so when."""
+
+    __tablename__ = "flow_live"
+
+    flow_id: str = Field(primary_key=True, max_length=64)
+    version: int
+    changed_by: str = Field(default="", max_length=128)
+    changed_at: datetime = _timestamp()
+
+
+class FlowDraftRow(SQLModel, table=True):
+    """A flow stored but not published: customers never see it."""
+
+    __tablename__ = "flow_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(max_length=64, index=True)
+    checksum: str = Field(max_length=64)
+    source: str = Field(default="", max_length=1024)
+    definition: dict[str, Any] = _json(dict)
+    # The live version when the draft was made, to tell what it changes.
+    based_on: int | None = None
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _timestamp()
+
+
+class FlowChangeRow(SQLModel, table=True):
+    """One entry of the audit trail of flows; the newest id is the stamp processes poll."""
+
+    __tablename__ = "flow_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    flow_id: str = Field(max_length=64, index=True)
+    action: str = Field(max_length=16)
+    from_version: int | None = None
+    to_version: int | None = None
+    draft_id: int | None = None
+    source: str = Field(default="", max_length=1024)
+    actor: str = Field(max_length=128)
     created_at: datetime = _timestamp()
 
 

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.flows.loader import LoadedFlow
 from handlers.ideas.reminders import Reminders, SweepResult
 from storage.dialogue.store import SqlDialogueStore
-from storage.flow_store import SqlFlowCatalog
+from storage.flows.catalog import SqlFlowCatalog
+from storage.flows.library import SqlFlowLibrary
 from storage.idea_queries import export_ideas
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal, Customer, make_customer, texts
@@ -19,9 +20,10 @@ HOUR = timedelta(hours=1)
 
 
 async def reminders(sessions: Sessions, flows: list[LoadedFlow]) -> Reminders:
+    await SqlFlowLibrary(sessions).import_files(flows, actor="file")
     return Reminders(
         store=SqlDialogueStore(sessions),
-        flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
+        flows=await SqlFlowCatalog.load(sessions=sessions, default_flow_id="idea"),
         outbox_signal=CountingSignal(),
     )
 

@@ -10,7 +10,6 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.flows.engine import FlowState, IdeaDraft
-from handlers.flows.loader import LoadedFlow, parse_flow
 from handlers.messages import Button, ButtonsUsed, ConversationKey, OutgoingMessage
 from handlers.ports import (
     REDELIVERY_WINDOW,
@@ -20,12 +19,6 @@ from handlers.ports import (
     TranscriptEntry,
 )
 from storage.dialogue.store import SqlDialogueStore
-from storage.flow_store import (
-    FlowVersionConflict,
-    SqlFlowCatalog,
-    register_flows,
-    version_conflicts,
-)
 from storage.idea_queries import export_ideas, idea_with_transcript
 from storage.outbox.deliveries import MarkButtonsUsed, SendMessage
 from storage.outbox.store import SqlOutboxStore
@@ -251,47 +244,6 @@ async def test_buttons_and_marks_survive_the_outbox(sessions: Sessions) -> None:
     await outbox.mark_sent(mark, platform_message_id="5")
     (send,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
     assert send.delivery == SendMessage(text="Score?", buttons=(Button("1", "score:1"),))
-
-
-FLOW = """\
-id: tiny
-version: {version}
-languages: [en]
-default_language: en
-welcome: {{en: {welcome}}}
-steps:
-  - id: idea
-    question: {{en: "Idea?"}}
-end:
-  thanks: {{en: Thanks}}
-"""
-
-
-def tiny(version: int, welcome: str = "Hi") -> LoadedFlow:
-    return parse_flow(FLOW.format(version=version, welcome=welcome), source="tiny.yaml")
-
-
-async def test_flow_versions_are_kept_and_edits_need_a_new_version(sessions: Sessions) -> None:
-    await register_flows(sessions, [tiny(1)])
-    await register_flows(sessions, [tiny(1)])  # the same content again is fine
-    edited = tiny(1, welcome="Hello")
-    # validate's check, without writing, finds what register_flows refuses, in its words
-    (conflict,) = await version_conflicts(sessions, [edited, tiny(7)])
-    assert "flow 'tiny' version 1 was changed but its version was not raised" in conflict
-    with pytest.raises(FlowVersionConflict, match="set 'version: 2'") as refused:
-        await register_flows(sessions, [edited])
-    assert str(refused.value) == conflict
-    await register_flows(sessions, [tiny(2, welcome="Hello")])
-    catalog = SqlFlowCatalog(sessions=sessions, current=[tiny(2, "Hello")], default_flow_id="tiny")
-    assert catalog.default_flow.version == 2
-    old = await catalog.get(flow_id="tiny", version=1)
-    assert old.welcome == {"en": "Hi"}
-    loaded = await SqlFlowCatalog.load(
-        sessions=sessions, current=[tiny(2, "Hello")], default_flow_id="tiny"
-    )
-    # Stored versions are read up front: a turn never needs a second connection for them.
-    async with sessions() as session, session.begin():
-        assert (await loaded.get(flow_id="tiny", version=1)).welcome == {"en": "Hi"}
 
 
 async def test_outages_are_told_apart_from_bad_statements(sessions: Sessions) -> None:

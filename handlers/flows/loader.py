@@ -40,17 +40,23 @@ class FlowFileError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LoadedFlow:
-    """A valid flow with where it came from and a checksum of its content."""
+    """A valid flow with where it came from, a checksum of its content and notes on it."""
 
     definition: FlowDefinition
     source: str
     checksum: str
+    notes: tuple[FlowProblem, ...] = ()
 
 
 def flow_checksum(definition: FlowDefinition) -> str:
-    """A stable checksum of a flow's content, to notice an edit without a new version."""
-    canonical = json.dumps(definition.model_dump(mode="json"), sort_keys=True)
+    """A stable checksum of a flow's content, its version number aside, to notice an edit."""
+    canonical = json.dumps(definition.model_dump(mode="json", exclude={"version"}), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+IGNORED_VERSION = (
+    "note: 'version' only informs; ideabot numbers a flow's versions itself as they are published"
+)
 
 
 def _line_index(node: yaml.Node, path: Location, lines: dict[Location, int]) -> None:
@@ -215,7 +221,15 @@ def parse_flow(text: str, *, source: str) -> LoadedFlow:
     ]
     if semantic:
         raise FlowFileError(semantic)
-    return LoadedFlow(definition=definition, source=source, checksum=flow_checksum(definition))
+    # The database numbers versions as they are published; a file's number only informs.
+    notes = (
+        (FlowProblem(source, _line_of(("version",), lines), IGNORED_VERSION),)
+        if "version" in data
+        else ()
+    )
+    return LoadedFlow(
+        definition=definition, source=source, checksum=flow_checksum(definition), notes=notes
+    )
 
 
 def _read_flow(file: Path) -> LoadedFlow | list[FlowProblem]:

@@ -174,7 +174,8 @@ class FlowDefinition(StrictModel):
     """A whole question flow: its identity, languages, steps and end."""
 
     id: StepId
-    version: StrictInt = Field(ge=1, le=MAX_VERSION)
+    # Given by the database when the flow is published; a file's own number only informs.
+    version: StrictInt = Field(default=1, ge=1, le=MAX_VERSION)
     name: str = ""
     languages: list[str] = Field(min_length=1)
     default_language: str

@@ -13,7 +13,8 @@ from handlers.dialogue.dialogue import Dialogue
 from handlers.flows.loader import LoadedFlow
 from handlers.messages import ConversationKey, IncomingMessage, TextLimit
 from storage.dialogue.store import SqlDialogueStore
-from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.flows.catalog import SqlFlowCatalog
+from storage.flows.library import SqlFlowLibrary
 from storage.outbox.deliveries import SendMessage, stored
 from storage.outbox.store import OutboxItem, SqlOutboxStore
 
@@ -87,10 +88,10 @@ async def make_customer(
     sessions: async_sessionmaker[AsyncSession], flows: list[LoadedFlow], *, limit: int = 4096
 ) -> Customer:
     """A customer talking to a dialogue over ``sessions`` with Telegram's message ``limit``."""
-    await register_flows(sessions, flows)
+    await SqlFlowLibrary(sessions).import_files(flows, actor="file")
     dialogue = Dialogue(
         store=SqlDialogueStore(sessions),
-        flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
+        flows=await SqlFlowCatalog.load(sessions=sessions, default_flow_id="idea"),
         outbox_signal=CountingSignal(),
         message_limits={"telegram": TextLimit(limit, measure=utf16_units)},
     )

@@ -14,7 +14,8 @@ from handlers.flows.loader import LoadedFlow
 from handlers.staff.desk import StaffDesk, StaffOutcome
 from handlers.staff.room import CardAction, CardActionKind, StaffMessage, StaffRoom
 from storage.dialogue.store import SqlDialogueStore
-from storage.flow_store import SqlFlowCatalog, register_flows
+from storage.flows.catalog import SqlFlowCatalog
+from storage.flows.library import SqlFlowLibrary
 from storage.outbox.deliveries import PostStaffCard, stored
 from storage.outbox.store import OutboxItem, SentReceipt, SqlOutboxStore
 from storage.types import utc_now
@@ -88,12 +89,12 @@ async def make_pair(
     staff_room: StaffRoom | None = ROOM,
     reopen: bool = False,
 ) -> tuple[Customer, StaffSide]:
-    await register_flows(sessions, flows)
+    await SqlFlowLibrary(sessions).import_files(flows, actor="file")
     store = SqlDialogueStore(sessions)
     signal = CountingSignal()
     dialogue = Dialogue(
         store=store,
-        flows=await SqlFlowCatalog.load(sessions=sessions, current=flows, default_flow_id="idea"),
+        flows=await SqlFlowCatalog.load(sessions=sessions, default_flow_id="idea"),
         outbox_signal=signal,
         message_limits={"telegram": TELEGRAM_TEXT_LIMIT},
         staff_room=staff_room,

@@ -1,0 +1,241 @@
+"""The ``ideabot flows`` commands: check, push, publish, roll back and read flows."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from bot.app import open_database
+from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
+from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
+from handlers.flows.schema import FlowDefinition
+from handlers.flows.versions import FlowChange, Published
+from handlers.ports import FlowLibrary
+from storage.flows.library import SqlFlowLibrary
+
+flows_app = typer.Typer(
+    help="Question flows: what customers are asked, its versions and their history.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+NameArgument = Annotated[str, typer.Argument(help="The flow's id (`ideabot flows list`).")]
+VersionOption = Annotated[
+    int | None, typer.Option("--version", help="This version instead of the live one.")
+]
+
+
+def admin() -> str:
+    """Who the audit trail names for a change made on this command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        # A container may run as a user id with no name.
+        return "cli:unknown"
+
+
+def _checked(path: Path) -> list[LoadedFlow]:
+    """The flows in ``path``; every problem printed with its line, and exit 1, if any."""
+    try:
+        flows = load_flows(path)
+    except FlowFileError as error:
+        for problem in error.problems:
+            typer.echo(str(problem), err=True)
+        count = len(error.problems)
+        typer.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
+        raise typer.Exit(code=1) from None
+    for flow in flows:
+        for note in flow.notes:
+            typer.echo(str(note), err=True)
+    return flows
+
+
+def _with_library(work: Callable[[FlowLibrary], Awaitable[Any]], *, reading: bool = True) -> Any:
+    """Run ``work`` on the configured database's flows; one-line errors end the command."""
+    settings = settings_or_exit()
+    if reading:
+        existing_database(settings)
+    done: list[Any] = []
+
+    async def run() -> None:
+        async with open_database(settings) as sessions:
+            done.append(await work(SqlFlowLibrary(sessions)))
+
+    run_guarded(run(), settings)
+    return done[0]
+
+
+def _said(published: Published, *, verb: str) -> str:
+    if not published.changed:
+        return f"flow '{published.flow_id}' is unchanged: version {published.version} is live"
+    before = "not published" if published.previous is None else f"was {published.previous}"
+    return f"flow '{published.flow_id}' {verb} version {published.version} ({before})"
+
+
+@flows_app.command("validate")
+def flows_validate(
+    path: Annotated[Path | None, typer.Argument(help="A flow file or a folder of them.")] = None,
+) -> None:
+    """Check flow files: each problem with its file, line and what to do."""
+    for flow in _checked(path or settings_or_exit().flows_path):
+        definition = flow.definition
+        typer.echo(
+            f"{flow.source}: ok (flow '{definition.id}', {len(definition.steps)} steps, "
+            f"languages {', '.join(definition.languages)})"
+        )
+
+
+@flows_app.command("list")
+def flows_list() -> None:
+    """Each flow with its live version, who published it and when."""
+    summaries = _with_library(lambda library: library.summaries())
+    if not summaries:
+        typer.echo("no flows are published")
+    for flow in summaries:
+        drafts = f", {flow.drafts} draft{'s' if flow.drafts != 1 else ''}" if flow.drafts else ""
+        typer.echo(
+            f"{flow.flow_id:<16} version {flow.live_version:<4} live since "
+            f"{flow.published_at:%Y-%m-%d %H:%M} by {flow.published_by or 'an earlier ideabot'}"
+            f" ({flow.versions} version{'s' if flow.versions != 1 else ''}{drafts})"
+        )
+
+
+@flows_app.command("show")
+def flows_show(name: NameArgument, version: VersionOption = None) -> None:
+    """A flow version's steps, with where it came from; and the flow's drafts."""
+
+    async def read(library: FlowLibrary) -> Any:
+        return await library.stored(flow_id=name, version=version), await library.drafts(
+            flow_id=name
+        )
+
+    stored, drafts = _with_library(read)
+    definition: FlowDefinition = stored.definition
+    state = "live" if stored.live else "not live"
+    typer.echo(
+        f"flow '{definition.id}' version {definition.version} ({state}), stored "
+        f"{stored.created_at:%Y-%m-%d %H:%M} by {stored.created_by or 'an earlier ideabot'}"
+        f"{f' from {stored.source}' if stored.source else ''}"
+    )
+    language = definition.default_language
+    for number, step in enumerate(definition.steps, start=1):
+        typer.echo(f"  {number}. {step.id} ({step.kind}): {step.question.get(language, '')}")
+    for draft in drafts:
+        typer.echo(
+            f"draft {draft.draft_id}: {draft.created_at:%Y-%m-%d %H:%M} by {draft.created_by}, "
+            f"made when version {draft.based_on} was live"
+        )
+
+
+@flows_app.command("push")
+def flows_push(
+    file: Annotated[Path, typer.Argument(help="A flow file (.yaml).")],
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Keep it as a draft; customers do not see it.")
+    ] = False,
+) -> None:
+    """Publish a flow file as the next version (or keep it as a draft)."""
+    (flow,) = _checked(file) if file.is_file() else _not_a_file(file)
+    if draft:
+        stored = _with_library(lambda library: library.draft(flow, actor=admin()), reading=False)
+        typer.echo(
+            f"flow '{flow.definition.id}' draft {stored.draft_id} is stored; customers see it "
+            f"once published: ideabot flows publish {flow.definition.id} "
+            f"--draft-id {stored.draft_id}"
+        )
+        return
+    published = _with_library(lambda library: library.push(flow, actor=admin()), reading=False)
+    typer.echo(_said(published, verb="is published as"))
+
+
+def _not_a_file(path: Path) -> list[LoadedFlow]:
+    raise fail(f"{path} is not a flow file (give one .yaml file)")
+
+
+@flows_app.command("publish")
+def flows_publish(
+    name: NameArgument,
+    draft_id: Annotated[int | None, typer.Option("--draft-id", help="Publish this draft.")] = None,
+    version: Annotated[
+        int | None, typer.Option("--version", help="Make this stored version live again.")
+    ] = None,
+) -> None:
+    """Make a draft the next live version, or a stored version live again."""
+    actor = admin()
+    if (draft_id is None) == (version is None):
+        raise fail("give either --draft-id or --version")
+    if draft_id is not None:
+        published = _with_library(
+            lambda library: library.publish_draft(flow_id=name, draft_id=draft_id, actor=actor)
+        )
+    else:
+        assert version is not None
+        published = _with_library(
+            lambda library: library.publish_version(flow_id=name, version=version, actor=actor)
+        )
+    typer.echo(_said(published, verb="is live at"))
+
+
+@flows_app.command("rollback")
+def flows_rollback(
+    name: NameArgument,
+    to: Annotated[
+        int | None, typer.Option("--to", help="This version (else the one before the live one).")
+    ] = None,
+) -> None:
+    """Make an earlier version live again; conversations under way finish theirs."""
+    actor = admin()
+    published = _with_library(lambda library: library.rollback(flow_id=name, to=to, actor=actor))
+    typer.echo(_said(published, verb="is rolled back to"))
+
+
+def _history_line(change: FlowChange) -> str:
+    versions = " → ".join(
+        "-" if version is None else str(version)
+        for version in (change.from_version, change.to_version)
+    )
+    draft = f" draft {change.draft_id}" if change.draft_id is not None else ""
+    source = f" from {change.source}" if change.source else ""
+    return (
+        f"{change.at:%Y-%m-%d %H:%M:%S}  {change.action.value:<8} {versions:<9} "
+        f"{change.actor}{draft}{source}"
+    )
+
+
+@flows_app.command("history")
+def flows_history(name: NameArgument) -> None:
+    """Every change of a flow: when, what, which versions, who."""
+    changes = _with_library(lambda library: library.history(flow_id=name))
+    if not changes:
+        typer.echo(f"flow '{name}' has no recorded changes yet")
+    for change in changes:
+        typer.echo(_history_line(change))
+
+
+@flows_app.command("export")
+def flows_export(
+    name: NameArgument,
+    version: VersionOption = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to this file, not the screen.")
+    ] = None,
+) -> None:
+    """A flow version as a flow file, ready to edit and push."""
+    stored = _with_library(lambda library: library.stored(flow_id=name, version=version))
+    text = flow_yaml(stored.definition)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"flow '{name}' version {stored.definition.version} written to {output}", err=True)
+
+
+def flow_yaml(definition: FlowDefinition) -> str:
+    """A flow as the YAML of a flow file, which reads back to the same flow."""
+    content = definition.model_dump(mode="json", exclude_none=True)
+    return yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
