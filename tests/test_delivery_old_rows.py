@@ -15,10 +15,8 @@ from bot.delivery.worker import Channel, DeliveryWorker
 from bot.metrics import Metrics
 from bot.slack.sender import SlackSender
 from bot.telegram.sender import TelegramSender
-from handlers.flows.engine import FlowState
 from handlers.messages import ConversationKey
-from handlers.ports import ConversationRecord, ConversationStatus
-from handlers.staff.room import HandOffReason, StaffCard, StaffRoom
+from handlers.staff.room import StaffRoom
 from storage.dialogue.store import SqlDialogueStore
 from storage.outbox.deliveries import MarkButtonsUsed
 from storage.outbox.store import SqlOutboxStore
@@ -26,6 +24,7 @@ from storage.tables import OutboxRow, OutboxState, table_of
 from storage.types import utc_now
 from tests.doubles.slack_api import BOT_TOKEN, STAFF_CHANNEL, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import TelegramBotApiDouble
+from tests.helpers.staff_thread import open_kari_thread
 
 Sessions = async_sessionmaker[AsyncSession]
 KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
@@ -38,26 +37,8 @@ _OUTBOX = table_of(OutboxRow)
 async def open_thread(sessions: Sessions) -> int:
     """Kari's conversation, handed to staff, with its thread not yet posted."""
     async with SqlDialogueStore(sessions).transaction() as transaction:
-        customer = await transaction.customer_for(key=KARI, display_name="Kari", language="nb")
-        conversation_id = await transaction.save_conversation(
-            ConversationRecord(
-                id=None,
-                customer_id=customer.id,
-                flow_id="idea",
-                flow_version=1,
-                status=ConversationStatus.WITH_STAFF,
-                state=FlowState(step="end"),
-            )
-        )
-        card = StaffCard(
-            conversation_id=conversation_id,
-            customer_name="Kari",
-            platform="telegram",
-            language="nb",
-            reason=HandOffReason.CUSTOMER_ASKED,
-        )
-        await transaction.open_thread(room=ROOM, card=card)
-    return conversation_id
+        card = await open_kari_thread(transaction, room=ROOM)
+    return card.conversation_id
 
 
 def card_json(conversation_id: int, title: str) -> dict[str, Any]:

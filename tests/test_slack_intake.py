@@ -51,10 +51,9 @@ def signed(body: str, *, secret: str = SIGNING_SECRET, stamp: int | None = None)
     }
 
 
-async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
-    slack_api: SlackWebApiDouble, sqlite_url: str
-) -> None:
-    settings = Settings(
+def slack_settings(slack_api: SlackWebApiDouble, sqlite_url: str) -> Settings:
+    """Slack over signed HTTP requests, against the double, on a SQLite file."""
+    return Settings(
         _env_file=None,
         database_url=sqlite_url,
         slack_bot_token=BOT_TOKEN,
@@ -62,6 +61,12 @@ async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
         slack_api_base_url=slack_api.base_url,
         slack_staff_channel=STAFF_CHANNEL,
     )
+
+
+async def test_an_event_not_stored_on_the_first_try_is_stored_on_the_retry(
+    slack_api: SlackWebApiDouble, sqlite_url: str
+) -> None:
+    settings = slack_settings(slack_api, sqlite_url)
     async with open_runtime(settings, channels={}) as runtime:
         queue = FailingOnce(runtime.events._sessions)
         channel = SlackChannel(
@@ -170,14 +175,7 @@ def _form(payload: dict[str, Any]) -> str:
 async def test_a_signed_payload_without_its_ids_is_put_aside_once_and_acked(
     slack_api: SlackWebApiDouble, sqlite_url: str, body: str, content_type: str | None
 ) -> None:
-    settings = Settings(
-        _env_file=None,
-        database_url=sqlite_url,
-        slack_bot_token=BOT_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_base_url=slack_api.base_url,
-        slack_staff_channel=STAFF_CHANNEL,
-    )
+    settings = slack_settings(slack_api, sqlite_url)
     async with open_runtime(settings, channels={}) as runtime:
         channel = SlackChannel(
             client=slack_client(settings),

@@ -7,16 +7,16 @@ import asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.flows.engine import FlowState
 from handlers.messages import ConversationKey, DeliveryReport, OutgoingMessage
-from handlers.ports import ConversationRecord, ConversationStatus
-from handlers.staff.room import HandOffReason, PostCard, StaffCard, StaffRoom, ThreadPost
+from handlers.ports import ConversationStatus
+from handlers.staff.room import PostCard, StaffCard, StaffRoom, ThreadPost
 from storage.dialogue.store import SqlDialogueStore
 from storage.event_queue import SqlEventQueue
 from storage.outbox.deliveries import PostInThread, PostStaffCard
 from storage.outbox.store import SentReceipt, SqlOutboxStore
 from storage.tables import OutboxRow, table_of
 from storage.types import utc_now
+from tests.helpers.staff_thread import open_kari_thread
 
 Sessions = async_sessionmaker[AsyncSession]
 KARI = ConversationKey(platform="telegram", chat_id="42", user_id="42")
@@ -26,25 +26,8 @@ ROOM = StaffRoom(platform="slack", chat_id="C0STAFF")
 async def handed_off(sessions: Sessions) -> StaffCard:
     """A conversation with Kari handed to staff: its card posted to the outbox."""
     async with SqlDialogueStore(sessions).transaction() as transaction:
-        customer = await transaction.customer_for(key=KARI, display_name="Kari", language="nb")
-        conversation_id = await transaction.save_conversation(
-            ConversationRecord(
-                id=None,
-                customer_id=customer.id,
-                flow_id="idea",
-                flow_version=1,
-                status=ConversationStatus.WITH_STAFF,
-                state=FlowState(step="end"),
-            )
-        )
-        card = StaffCard(
-            conversation_id=conversation_id,
-            customer_name="Kari",
-            platform="telegram",
-            language="nb",
-            reason=HandOffReason.CUSTOMER_ASKED,
-        )
-        await transaction.open_thread(room=ROOM, card=card)
+        card = await open_kari_thread(transaction, room=ROOM)
+        conversation_id = card.conversation_id
         await transaction.enqueue_to_staff(
             room=ROOM,
             conversation_id=conversation_id,

@@ -61,6 +61,25 @@ async def _make_live(
         raise ChangedMeanwhile(flow_id)
 
 
+async def _go_live(session: AsyncSession, change: FlowChange) -> Published:
+    """Make ``change.to_version`` live, if live is still ``change.from_version``, and record it."""
+    assert change.to_version is not None
+    await _make_live(
+        session,
+        flow_id=change.flow_id,
+        expected=change.from_version,
+        version=change.to_version,
+        actor=change.actor,
+    )
+    _record(session, change)
+    return Published(
+        flow_id=change.flow_id,
+        version=change.to_version,
+        previous=change.from_version,
+        changed=True,
+    )
+
+
 def _still(flow_id: str, *, live: int | None, seen_live: int | None) -> None:
     """Refuse when the admin decided on a live version that is no longer live."""
     if seen_live is not None and live != seen_live:
@@ -68,6 +87,7 @@ def _still(flow_id: str, *, live: int | None, seen_live: int | None) -> None:
 
 
 def _record(session: AsyncSession, change: FlowChange) -> None:
+    """Add ``change`` to the audit trail, in the transaction that makes it."""
     session.add(
         FlowChangeRow(
             flow_id=change.flow_id,
@@ -123,8 +143,7 @@ class SqlFlowLibrary:
             )
         )
         await session.flush()
-        await _make_live(session, flow_id=flow_id, expected=live, version=version, actor=actor)
-        _record(
+        return await _go_live(
             session,
             FlowChange(
                 flow_id=flow_id,
@@ -137,7 +156,6 @@ class SqlFlowLibrary:
                 source=flow.source,
             ),
         )
-        return Published(flow_id=flow_id, version=version, previous=live, changed=True)
 
     async def _write(self, flow_id: str, work: Any) -> Any:
         """Run ``work(session)`` in one transaction; a clash with another admin is told."""
@@ -274,8 +292,7 @@ class SqlFlowLibrary:
             version: int = target(live, set(await version_checksums(session, flow_id)))
             if version == live:
                 return Published(flow_id=flow_id, version=live, previous=live, changed=False)
-            await _make_live(session, flow_id=flow_id, expected=live, version=version, actor=actor)
-            _record(
+            return await _go_live(
                 session,
                 FlowChange(
                     flow_id=flow_id,
@@ -286,7 +303,6 @@ class SqlFlowLibrary:
                     to_version=version,
                 ),
             )
-            return Published(flow_id=flow_id, version=version, previous=live, changed=True)
 
         published: Published = await self._write(flow_id, move)
         return published
