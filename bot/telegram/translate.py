@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update, User
+from telegram import CallbackQuery, Message, Update, User
 from telegram.constants import MessageEntityType
 
 from bot.telegram.updates import earlier_external_id
@@ -110,27 +110,31 @@ def _key(chat_id: int, user: User) -> ConversationKey:
     return ConversationKey(platform=PLATFORM, chat_id=str(chat_id), user_id=str(user.id))
 
 
+def _button_press(query: CallbackQuery, *, external_id: str, earlier_id: str) -> IncomingMessage:
+    """A pressed inline button, with the message it was on when Telegram still has it."""
+    carrier = query.message if isinstance(query.message, Message) else None
+    chat_id = carrier.chat.id if carrier is not None else query.from_user.id
+    return IncomingMessage(
+        key=_key(chat_id, query.from_user),
+        external_id=external_id,
+        earlier_external_id=earlier_id,
+        display_name=repair_text(query.from_user.full_name),
+        language_code=repair_text(query.from_user.language_code or ""),
+        button_payload=repair_text(query.data or ""),
+        button_message_id=str(carrier.message_id) if carrier is not None else "",
+        button_message_text=repair_text(carrier.text or "") if carrier is not None else "",
+        is_private_chat=carrier is None or carrier.chat.type == "private",
+    )
+
+
 def to_incoming_message(
     update: Update, *, external_id: str, bot_username: str | None
 ) -> IncomingMessage | None:
     """The customer event in ``update``, kept as ``external_id``; None if not for this bot."""
     # Rows an older ideabot wrote name the update by its update_id alone.
     earlier_id = earlier_external_id(update.update_id)
-    query = update.callback_query
-    if query is not None:
-        carrier = query.message if isinstance(query.message, Message) else None
-        chat_id = carrier.chat.id if carrier is not None else query.from_user.id
-        return IncomingMessage(
-            key=_key(chat_id, query.from_user),
-            external_id=external_id,
-            earlier_external_id=earlier_id,
-            display_name=repair_text(query.from_user.full_name),
-            language_code=repair_text(query.from_user.language_code or ""),
-            button_payload=repair_text(query.data or ""),
-            button_message_id=str(carrier.message_id) if carrier is not None else "",
-            button_message_text=repair_text(carrier.text or "") if carrier is not None else "",
-            is_private_chat=carrier is None or carrier.chat.type == "private",
-        )
+    if update.callback_query is not None:
+        return _button_press(update.callback_query, external_id=external_id, earlier_id=earlier_id)
     message = update.message or update.edited_message
     # Channel posts and service messages have no sender; they are not customers talking.
     if message is None or message.from_user is None or message.from_user.is_bot:
