@@ -12,9 +12,10 @@ import yaml
 
 from bot.app import open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
+from handlers.flows.diff import describe_changes
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.flows.schema import FlowDefinition
-from handlers.flows.versions import FlowChange, Published
+from handlers.flows.versions import FlowChange, FlowDraft, Published, UnknownFlow
 from handlers.ports import FlowLibrary
 from storage.flows.library import SqlFlowLibrary
 
@@ -141,16 +142,47 @@ def flows_push(
 ) -> None:
     """Publish a flow file as the next version (or keep it as a draft)."""
     (flow,) = _checked(file) if file.is_file() else _not_a_file(file)
+    flow_id = flow.definition.id
+
+    async def keep_draft(library: FlowLibrary) -> tuple[FlowDefinition | None, FlowDraft]:
+        return await _live_of(library, flow_id), await library.draft(flow, actor=admin())
+
+    async def publish(library: FlowLibrary) -> tuple[FlowDefinition | None, Published]:
+        return await _live_of(library, flow_id), await library.push(flow, actor=admin())
+
     if draft:
-        stored = _with_library(lambda library: library.draft(flow, actor=admin()), reading=False)
+        live, stored = _with_library(keep_draft, reading=False)
         typer.echo(
-            f"flow '{flow.definition.id}' draft {stored.draft_id} is stored; customers see it "
-            f"once published: ideabot flows publish {flow.definition.id} "
-            f"--draft-id {stored.draft_id}"
+            f"flow '{flow_id}' draft {stored.draft_id} is stored; customers see it "
+            f"once published: ideabot flows publish {flow_id} --draft-id {stored.draft_id}"
         )
+        _echo_changes(live, flow.definition)
         return
-    published = _with_library(lambda library: library.push(flow, actor=admin()), reading=False)
+    live, published = _with_library(publish, reading=False)
     typer.echo(_said(published, verb="is published as"))
+    if published.changed:
+        _echo_changes(live, flow.definition)
+
+
+async def _live_of(library: FlowLibrary, flow_id: str) -> FlowDefinition | None:
+    """The flow's live version, or None when it has none yet."""
+    try:
+        return (await library.stored(flow_id=flow_id)).definition
+    except UnknownFlow:
+        return None
+
+
+def _echo_changes(live: FlowDefinition | None, changed: FlowDefinition) -> None:
+    """What ``changed`` alters in the live version; a first version has nothing to compare."""
+    if live is None:
+        return
+    lines = describe_changes(live, changed)
+    if not lines:
+        typer.echo(f"no changes against version {live.version}")
+        return
+    typer.echo(f"changes against version {live.version}:")
+    for line in lines:
+        typer.echo(f"  {line}")
 
 
 def _not_a_file(path: Path) -> list[LoadedFlow]:

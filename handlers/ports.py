@@ -325,6 +325,10 @@ class FlowCatalog(Protocol):
         """The current version of the flow new conversations start."""
         ...
 
+    def live(self, flow_id: str) -> FlowDefinition | None:
+        """The live version of ``flow_id``; None when no flow of that name is published."""
+        ...
+
     async def get(self, *, flow_id: str, version: int) -> FlowDefinition:
         """The flow ``flow_id`` at ``version``, as it was when conversations started it."""
         ...

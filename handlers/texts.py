@@ -17,6 +17,7 @@ class Text(StrEnum):
     NOTHING_TO_CANCEL = "nothing_to_cancel"
     RESTARTING = "restarting"
     RESUMING = "resuming"
+    UNKNOWN_FLOW_LINK = "unknown_flow_link"
     WELCOME_BACK = "welcome_back"
     NEW_IDEA_TAKEN = "new_idea_taken"
     CHOOSE_LANGUAGE = "choose_language"
@@ -108,6 +109,10 @@ _TEXTS: dict[Text, dict[str, str]] = {
     Text.RESUMING: {
         "en": "We were in the middle of something. Here is the question again:",
         "nb": "Vi var midt i noe. Her er spørsmålet igjen:",
+    },
+    Text.UNKNOWN_FLOW_LINK: {
+        "en": "I don't recognise the link you followed, so we'll go on with the usual questions.",
+        "nb": "Jeg kjenner ikke igjen lenken du fulgte, så vi fortsetter med de vanlige spørsmålene.",
     },
     Text.WELCOME_BACK: {
         "en": "Welcome back! Let's record a new idea.",

@@ -83,3 +83,32 @@ def test_refusals_are_one_sentence_and_change_nothing(tmp_path: Path) -> None:
     )
     both = ideabot("flows", "publish", "idea", "--version", "1", "--draft-id", "1", cwd=tmp_path)
     assert both.stderr.strip() == "ideabot: give either --draft-id or --version"
+
+
+def test_a_push_says_what_it_changes_against_the_live_version(tmp_path: Path) -> None:
+    first = tmp_path / "idea.yaml"
+    first.write_text(SHIPPED)
+    assert ideabot("flows", "push", str(first), cwd=tmp_path).returncode == 0
+    drafted = ideabot("flows", "push", str(first), "--draft", cwd=tmp_path)
+    assert drafted.stdout.splitlines()[-1] == "no changes against version 1"
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(
+        SHIPPED.replace(OLD_THANKS, NEW_THANKS).replace(
+            "How often do you run into this?", "How often does this happen?"
+        )
+    )
+    drafted = ideabot("flows", "push", str(edited), "--draft", cwd=tmp_path)
+    assert drafted.stdout.splitlines()[1:] == [
+        "changes against version 1:",
+        "  closing text changed (en)",
+        "  step 'frequency': question reworded (en)",
+    ]
+    pushed = ideabot("flows", "push", str(edited), cwd=tmp_path)
+    assert pushed.stdout.splitlines() == [
+        "flow 'idea' is published as version 2 (was 1)",
+        "changes against version 1:",
+        "  closing text changed (en)",
+        "  step 'frequency': question reworded (en)",
+    ]
+    unchanged = ideabot("flows", "push", str(edited), cwd=tmp_path)
+    assert unchanged.stdout.strip() == "flow 'idea' is unchanged: version 2 is live"

@@ -210,3 +210,15 @@ def test_question_buttons_have_unique_action_ids() -> None:
     )
     (actions,) = [block for block in blocks if block["type"] == "actions"]
     assert [e["action_id"] for e in actions["elements"]] == ["answer_0", "answer_1"]
+
+
+@pytest.mark.parametrize(
+    ("words", "text"),
+    [("start spring_2026", "/start spring_2026"), ("  start   nosuch ", "/start   nosuch")],
+)
+async def test_ideabot_start_with_a_flow_is_the_start_a_link_gives(words: str, text: str) -> None:
+    body = payload("slash_command")
+    body["text"] = words
+    command = await translate(body)
+    assert isinstance(command, IncomingMessage)
+    assert command.text == text

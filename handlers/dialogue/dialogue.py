@@ -25,6 +25,7 @@ from handlers.flows.engine import (
     revise,
     same_or_not,
 )
+from handlers.flows.links import linked_flow_id
 from handlers.flows.schema import END, AnswerKind, FlowDefinition
 from handlers.messages import (
     Button,
@@ -250,18 +251,39 @@ class Dialogue:
             await self._take_answer(transaction, turn, message)
 
     async def _start(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
-        """/start: carry on where the conversation is, or open one with the flow's welcome."""
+        """/start [flow]: carry on where the conversation is, or open the linked or default flow."""
+        linked = self._linked_flow(turn, argument)
+        conversation = turn.conversation
+        if conversation is not None and linked is not None and linked.id != conversation.flow_id:
+            # A link to another flow was followed on purpose: begin it, as /restart would.
+            await self._close(transaction, turn, ConversationStatus.CANCELLED)
+            turn.replies.append(OutgoingMessage(text(Text.RESTARTING, turn.language)))
         if turn.conversation is not None:
             turn.replies.append(OutgoingMessage(text(Text.RESUMING, turn.language)))
             turn.replies.append(await self._current_question(turn))
         else:
-            await self._begin(turn, greeting=Greeting.FLOW_WELCOME)
+            await self._begin(turn, greeting=Greeting.FLOW_WELCOME, flow=linked)
+
+    def _linked_flow(self, turn: Turn, argument: str) -> FlowDefinition | None:
+        """The live flow a start link names; one not published is said kindly and gives None."""
+        if not argument:
+            return None
+        flow_id = linked_flow_id(argument)
+        flow = None if flow_id is None else self._flows.live(flow_id)
+        if flow is None:
+            turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_FLOW_LINK, turn.language)))
+        return flow
+
+    def _flow_to_restart(self, turn: Turn) -> FlowDefinition | None:
+        """The live version of the conversation's own flow (None: the default flow)."""
+        return None if turn.conversation is None else self._flows.live(turn.conversation.flow_id)
 
     async def _restart(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
-        """/restart: drop the conversation under way and begin the flow again."""
+        """/restart: drop the conversation under way and begin its flow again."""
+        flow = self._flow_to_restart(turn)
         await self._close(transaction, turn, ConversationStatus.CANCELLED)
         turn.replies.append(OutgoingMessage(text(Text.RESTARTING, turn.language)))
-        await self._begin(turn, greeting=Greeting.NONE)
+        await self._begin(turn, greeting=Greeting.NONE, flow=flow)
 
     async def _cancel(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
         """/cancel: drop the conversation under way, if there is one."""
@@ -426,10 +448,11 @@ class Dialogue:
             turn.replies.append(OutgoingMessage(text(Text.ALREADY_WITH_STAFF, language)))
         elif command in ("/cancel", "/restart"):
             starting_over = command == "/restart"
+            flow = self._flow_to_restart(turn)
             await self._handoff.close_by_customer(transaction, turn, starting_over=starting_over)
             if starting_over:
                 turn.replies.append(OutgoingMessage(text(Text.RESTARTING, language)))
-                await self._begin(turn, greeting=Greeting.NONE)
+                await self._begin(turn, greeting=Greeting.NONE, flow=flow)
             else:
                 turn.replies.append(OutgoingMessage(text(Text.CANCELLED, language)))
         elif command:
@@ -492,9 +515,11 @@ class Dialogue:
             OutgoingMessage(text(Text.SAME_IDEA_JOINED, turn.language, title=state.same_as_title))
         )
 
-    async def _begin(self, turn: Turn, *, greeting: Greeting) -> None:
-        """Start the default flow with the greeting that fits how the customer came."""
-        flow = self._flows.default_flow
+    async def _begin(
+        self, turn: Turn, *, greeting: Greeting, flow: FlowDefinition | None = None
+    ) -> None:
+        """Start ``flow`` (the default one if None) with the greeting that fits how they came."""
+        flow = flow or self._flows.default_flow
         transition = begin(flow, turn.language)
         turn.conversation = ConversationRecord(
             id=None,

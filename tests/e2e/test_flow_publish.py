@@ -77,7 +77,11 @@ async def test_a_publish_reaches_every_process_and_conversations_keep_their_vers
         pushed = await asyncio.to_thread(
             ideabot, "flows", "push", str(edited), cwd=tmp_path, DATABASE_URL=postgres_url
         )
-        assert pushed.stdout.strip() == "flow 'idea' is published as version 2 (was 1)"
+        assert pushed.stdout.splitlines() == [
+            "flow 'idea' is published as version 2 (was 1)",
+            "changes against version 1:",
+            "  step 'problem': question reworded (en)",
+        ]
         await served_by_both(bots, 2)
         for number, bot in enumerate(bots):
             newcomer = Customer(user_id=820 + number)
