@@ -9,7 +9,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.delivery.files import FileSource
 from bot.delivery.worker import PermanentDeliveryError
-from bot.flows_cli import flow_yaml
 from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
     FlowButton,
@@ -21,6 +20,7 @@ from bot.slack.flow_requests import (
     FlowUpload,
 )
 from bot.slack.format import escape
+from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow
 from handlers.flows.safe_yaml import MAX_YAML_BYTES
 from handlers.flows.upload import (
