@@ -125,7 +125,7 @@ async def test_a_valid_upload_becomes_a_draft_and_is_published_after_a_confirmat
     drafted = await workspace.reply(ADMIN, 1)
     assert "Draft 1 of flow 'idea' is stored (against live version 1)" in drafted.text
     assert "steps changed: problem" in drafted.text
-    assert drafted.button_labels == ["Publish"]
+    assert drafted.button_labels == ["Publish", "Discard"]
     assert (await library.stored(flow_id="idea")).definition.version == 1
 
     confirm = await workspace.click(ADMIN, drafted, "Publish", 2)
@@ -140,6 +140,22 @@ async def test_a_valid_upload_becomes_a_draft_and_is_published_after_a_confirmat
         -2:
     ]
     assert changes == [(FlowAction.DRAFT, ACTOR), (FlowAction.PUBLISH, ACTOR)]
+
+
+async def test_a_discarded_draft_cannot_be_published_any_more(workspace: Workspace) -> None:
+    library = workspace.runtime.library
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    drafted = await workspace.reply(ADMIN, 1)
+    confirm = await workspace.click(ADMIN, drafted, "Publish", 2)
+    discarded = await workspace.click(ADMIN, drafted, "Discard", 3)
+    assert discarded.text == (
+        "Draft 1 of flow 'idea' is thrown away; the live version is unchanged."
+    )
+    refused = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 4)
+    assert refused.text == "Nothing was changed: flow 'idea' has no draft 1."
+    assert (await library.stored(flow_id="idea")).definition.version == 1
+    last = (await library.history(flow_id="idea"))[-1]
+    assert (last.action, last.actor) == (FlowAction.DISCARD, ACTOR)
 
 
 async def test_a_publish_decided_on_a_live_version_that_moved_is_refused(

@@ -140,7 +140,10 @@ class SlackFlowAdmin:
             upload.channel,
             f"Draft {draft.draft_id} of flow '{flow_id}' is stored (against {against}): "
             f"{changes}. Customers see nothing of it until it is published.",
-            [_button("Publish", FlowButton.PUBLISH, target, style="primary")],
+            [
+                _button("Publish", FlowButton.PUBLISH, target, style="primary"),
+                _button("Discard", FlowButton.DISCARD, target),
+            ],
         )
 
     async def _overview(self, channel: str) -> None:
@@ -170,6 +173,8 @@ class SlackFlowAdmin:
                     await self._confirm(click, "Roll back", "rollback")
                 case FlowButton.PUBLISH_CONFIRMED | FlowButton.ROLLBACK_CONFIRMED:
                     await self._change(click)
+                case FlowButton.DISCARD:
+                    await self._discard(click)
                 case FlowButton.DOWNLOAD:
                     await self._download(click)
                 case FlowButton.HISTORY:
@@ -221,6 +226,19 @@ class SlackFlowAdmin:
             click.channel,
             f"Flow '{target.flow_id}' version {published.version} is live "
             f"(was {published.previous or '-'}); new conversations follow it within seconds.",
+        )
+
+    async def _discard(self, click: FlowClick) -> None:
+        target = click.target
+        if target.draft_id is None:
+            raise ValueError("a discard button without its draft")
+        await self._library.discard_draft(
+            flow_id=target.flow_id, draft_id=target.draft_id, actor=f"slack:{click.user_id}"
+        )
+        await self._say(
+            click.channel,
+            f"Draft {target.draft_id} of flow '{target.flow_id}' is thrown away; "
+            "the live version is unchanged.",
         )
 
     async def _download(self, click: FlowClick) -> None:

@@ -15,6 +15,7 @@ class FlowButton(StrEnum):
 
     PUBLISH = "publish"
     PUBLISH_CONFIRMED = "publish_confirmed"
+    DISCARD = "discard"
     ROLLBACK = "rollback"
     ROLLBACK_CONFIRMED = "rollback_confirmed"
     DOWNLOAD = "download"
