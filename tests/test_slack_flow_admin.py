@@ -128,11 +128,16 @@ async def test_a_valid_upload_becomes_a_draft_and_is_published_after_a_confirmat
     assert drafted.button_labels == ["Publish", "Discard"]
     assert (await library.stored(flow_id="idea")).definition.version == 1
 
-    confirm = await workspace.click(ADMIN, drafted, "Publish", 2)
+    # The same file again (or the same event handled again) is the same draft.
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    assert "Draft 1 of flow 'idea'" in (await workspace.reply(ADMIN, 2)).text
+    assert len(await library.drafts(flow_id="idea")) == 1
+
+    confirm = await workspace.click(ADMIN, drafted, "Publish", 3)
     assert confirm.button_labels == ["Yes, publish draft 1", "Cancel"]
     assert (await library.stored(flow_id="idea")).definition.version == 1
 
-    done = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 3)
+    done = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 4)
     assert "version 2 is live (was 1)" in done.text
     live = await library.stored(flow_id="idea")
     assert live.definition.steps[1].question["en"] == NEW_QUESTION

@@ -21,7 +21,7 @@ from bot.slack.flow_requests import (
 )
 from bot.slack.format import escape
 from handlers.flows.export import flow_yaml
-from handlers.flows.loader import FlowFileError, LoadedFlow
+from handlers.flows.loader import FlowFileError, LoadedFlow, flow_checksum
 from handlers.flows.safe_yaml import MAX_YAML_BYTES
 from handlers.flows.upload import (
     NOT_ADMIN,
@@ -32,7 +32,7 @@ from handlers.flows.upload import (
     problems_reply,
     read_upload,
 )
-from handlers.flows.versions import FlowLibraryError, FlowSummary, UnknownFlow
+from handlers.flows.versions import FlowDraft, FlowLibraryError, FlowSummary, UnknownFlow
 from handlers.ports import FlowLibrary
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class SlackFlowAdmin:
             live = await self._library.stored(flow_id=flow_id)
         except UnknownFlow:
             live = None
-        draft = await self._library.draft(flow, actor=f"slack:{upload.user_id}")
+        draft = await self._draft_once(flow, actor=f"slack:{upload.user_id}")
         live_version = live.definition.version if live is not None else None
         changes = changes_from_live(live.definition if live else None, flow.definition)
         against = f"live version {live_version}" if live_version else "nothing live yet"
@@ -145,6 +145,13 @@ class SlackFlowAdmin:
                 _button("Discard", FlowButton.DISCARD, target),
             ],
         )
+
+    async def _draft_once(self, flow: LoadedFlow, *, actor: str) -> FlowDraft:
+        """The admin's draft of this content: a handling tried again must not store it twice."""
+        for kept in await self._library.drafts(flow_id=flow.definition.id):
+            if kept.created_by == actor and flow_checksum(kept.definition) == flow.checksum:
+                return kept
+        return await self._library.draft(flow, actor=actor)
 
     async def _overview(self, channel: str) -> None:
         summaries = await self._library.summaries()

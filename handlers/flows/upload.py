@@ -8,7 +8,7 @@ from collections.abc import Collection
 
 import yaml
 
-from handlers.flows.loader import FlowProblem, LoadedFlow, parse_flow
+from handlers.flows.loader import FlowProblem, LoadedFlow, flow_checksum, parse_flow
 from handlers.flows.safe_yaml import MAX_YAML_SIZE_TEXT, UnsafeYaml, compose_yaml
 from handlers.flows.schema import FlowDefinition
 
@@ -99,25 +99,20 @@ def changes_from_live(live: FlowDefinition | None, draft: FlowDefinition) -> str
     """What the draft changes, by step id (until handlers/flows/diff.py says it in full)."""
     if live is None:
         return f"a new flow with {len(draft.steps)} steps"
-    before = [step.id for step in live.steps]
-    after = [step.id for step in draft.steps]
-    added = [step for step in after if step not in before]
-    removed = [step for step in before if step not in after]
-    parts = []
-    if added:
-        parts.append("steps added: " + ", ".join(added))
-    if removed:
-        parts.append("steps removed: " + ", ".join(removed))
-    if not parts:
-        kept = [step for step in draft.steps if step not in live.steps]
-        parts.append(
-            "steps changed: " + ", ".join(step.id for step in kept)
-            if kept
-            else "the same steps; other settings differ"
-            if draft.model_dump(exclude={"version"}) != live.model_dump(exclude={"version"})
-            else "no change from the live version"
+    old = {step.id: step for step in live.steps}
+    new = {step.id: step for step in draft.steps}
+    said = [
+        f"steps {what}: " + ", ".join(ids)
+        for what, ids in (
+            ("added", [step for step in new if step not in old]),
+            ("removed", [step for step in old if step not in new]),
+            ("changed", [step for step in new if step in old and new[step] != old[step]]),
         )
-    return "; ".join(parts)
+        if ids
+    ]
+    if not said and flow_checksum(draft) != flow_checksum(live):
+        said.append("settings outside the steps differ")
+    return "; ".join(said) or "no change from the live version"
 
 
 TOO_LARGE = (
