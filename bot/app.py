@@ -112,7 +112,8 @@ async def open_runtime(
     """Migrate, import the flows folder, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
     async with open_database(settings, wait=wait) as sessions:
-        await import_flows(SqlFlowLibrary(sessions), flows)
+        library = SqlFlowLibrary(sessions)
+        await import_flows(library, flows)
         catalog = await SqlFlowCatalog.load(
             sessions=sessions, default_flow_id=settings.default_flow
         )
@@ -164,6 +165,7 @@ async def open_runtime(
             idea_desk=idea_desk,
             ideas=IdeaCatalog(sessions),
             flows=catalog,
+            library=library,
             events=SqlEventQueue(sessions),
             dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
 from bot.app import open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
 from handlers.flows.diff import describe_changes
+from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.flows.schema import FlowDefinition
 from handlers.flows.versions import FlowChange, FlowDraft, Published, UnknownFlow
@@ -265,9 +265,3 @@ def flows_export(
         return
     output.write_text(text, encoding="utf-8")
     typer.echo(f"flow '{name}' version {stored.definition.version} written to {output}", err=True)
-
-
-def flow_yaml(definition: FlowDefinition) -> str:
-    """A flow as the YAML of a flow file, which reads back to the same flow."""
-    content = definition.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)

@@ -10,6 +10,7 @@ from handlers.dialogue.dialogue import Dialogue
 from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk
 from handlers.ideas.reminders import Reminders
+from handlers.ports import FlowLibrary
 from handlers.staff.desk import StaffDesk
 from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
@@ -28,6 +29,7 @@ class Runtime:
     idea_desk: IdeaDesk
     ideas: IdeaCatalog
     flows: SqlFlowCatalog
+    library: FlowLibrary
     events: SqlEventQueue
     dead_letters: SqlDeadLetters
     reminders: Reminders

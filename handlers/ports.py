@@ -375,6 +375,10 @@ class FlowLibrary(Protocol):
         """Make a draft the next version, live; refused if ``seen_live`` is no longer live."""
         ...
 
+    async def discard_draft(self, *, flow_id: str, draft_id: int, actor: str) -> None:
+        """Throw a draft away; UnknownDraft if the flow has no such draft (any more)."""
+        ...
+
     async def publish_version(
         self, *, flow_id: str, version: int, actor: str, seen_live: int | None = None
     ) -> Published:

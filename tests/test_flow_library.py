@@ -89,6 +89,27 @@ async def test_the_folder_publishes_only_what_changed_since_it_was_imported(
     assert (edited.changed, edited.version, edited.previous) == (True, 3, 1)
 
 
+async def test_a_discarded_draft_is_gone_and_the_trail_says_who_threw_it_away(
+    sessions: Sessions,
+) -> None:
+    library = SqlFlowLibrary(sessions)
+    await library.push(tiny(), actor="cli:ana")
+    draft = await library.draft(tiny("Hello"), actor="cli:bo")
+    await library.discard_draft(flow_id="tiny", draft_id=draft.draft_id, actor="slack:U0ADA")
+    assert await library.drafts(flow_id="tiny") == []
+    last = (await library.history(flow_id="tiny"))[-1]
+    assert (last.action, last.actor, last.draft_id) == (
+        FlowAction.DISCARD,
+        "slack:U0ADA",
+        draft.draft_id,
+    )
+    with pytest.raises(UnknownDraft):
+        await library.discard_draft(flow_id="tiny", draft_id=draft.draft_id, actor="slack:U0ADA")
+    with pytest.raises(UnknownDraft):
+        await library.publish_draft(flow_id="tiny", draft_id=draft.draft_id, actor="cli:bo")
+    assert (await library.stored(flow_id="tiny")).definition.welcome == {"en": "Hi"}
+
+
 async def test_drafts_publish_and_every_change_is_in_the_history(sessions: Sessions) -> None:
     library = SqlFlowLibrary(sessions)
     await library.push(tiny(), actor="cli:ana")

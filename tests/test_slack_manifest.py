@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.slack.commands import IDEAS_COMMAND
-from bot.slack.translate import SLASH_COMMAND
+from bot.slack.translate import FLOWS_SUBCOMMAND, SLASH_COMMAND
 
 MANIFEST = Path(__file__).resolve().parent.parent / "docs" / "slack-app-manifest.yaml"
 
@@ -44,8 +44,8 @@ def test_scopes_cover_the_web_api_methods_ideabot_calls() -> None:
         "chat:write.customize",  # username on customer posts
         "reactions:write",  # reactions.add
         "users:read",  # users.info
-        "files:read",  # downloading url_private
-        "files:write",  # files_upload_v2
+        "files:read",  # downloading url_private (customers' files, admins' flow files)
+        "files:write",  # files_upload_v2 (customers' files, a flow's Download)
         "im:history",  # message.im
         "channels:history",  # message.channels
         "channels:read",  # conversations.members of a public staff channel
@@ -53,3 +53,12 @@ def test_scopes_cover_the_web_api_methods_ideabot_calls() -> None:
         "commands",
     }
     assert needed <= scopes
+
+
+def test_the_customers_command_tells_admins_of_its_flows_part() -> None:
+    (command,) = [
+        command
+        for command in manifest()["features"]["slash_commands"]
+        if command["command"] == SLASH_COMMAND
+    ]
+    assert FLOWS_SUBCOMMAND in command["description"]

@@ -32,6 +32,8 @@ from bot.slack.commands import (
     parse_ideas_command,
     search_results,
 )
+from bot.slack.flow_admin import SlackFlowAdmin
+from bot.slack.flow_requests import FlowClick, FlowOverview, FlowRefused, FlowUpload
 from bot.slack.signed_requests import WithoutRequestBodies
 from bot.slack.staff_access import (
     CANNOT_CHECK,
@@ -131,6 +133,7 @@ class SlackChannel:
         staff_channel: str | None,
         admin_user_ids: frozenset[str],
         idea_desk: IdeaDesk | None = None,
+        flow_admin: SlackFlowAdmin | None = None,
         ideas: IdeaCatalog | None = None,
         digest: DigestDesk | None = None,
         labels: StatusLabels | None = None,
@@ -138,6 +141,7 @@ class SlackChannel:
         staff_cache_seconds: float = 300.0,
     ) -> None:
         self._idea_desk = idea_desk
+        self._flow_admin = flow_admin
         self._ideas = ideas
         self._digest = digest
         self._labels = labels or StatusLabels.default()
@@ -456,6 +460,9 @@ class SlackChannel:
                 await self._take_idea_change(translated)
             case DigestRequest():
                 await self._take_digest(translated)
+            case FlowUpload() | FlowOverview() | FlowClick() | FlowRefused():
+                if self._flow_admin is not None:
+                    await self._flow_admin.handle(translated)
 
     async def _take_staff(self, translated: StaffMessage | CardAction | StaffDirectMessage) -> None:
         """Staff's words, clicks and direct messages go to the staff desk, if there is one."""

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.delivery.files import SlackFiles
 from bot.http.server import Endpoint
 from bot.platform import Platform
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.shutdown import Service
 from bot.slack.channel import SlackChannel
+from bot.slack.flow_admin import SlackFlowAdmin
 from bot.slack.signed_requests import SignedSlackRequests
+from handlers.flows.safe_yaml import MAX_YAML_BYTES
 from handlers.ideas.status import StatusLabels
 
 NAME = "Slack"
@@ -49,6 +52,10 @@ def slack_channel(
 ) -> SlackChannel:
     """Slack's way in, over HTTP or Socket Mode, handing events to the runtime's desks."""
     signing_secret = settings.slack_signing_secret
+    token = client.token or ""
+    flow_files = SlackFiles(
+        token=token, api_base_url=settings.slack_api_base_url, limit_bytes=MAX_YAML_BYTES
+    )
     return SlackChannel(
         client=client,
         signing_secret=None
@@ -62,6 +69,7 @@ def slack_channel(
         staff_channel=settings.slack_staff_channel,
         admin_user_ids=settings.slack_admin_user_ids,
         idea_desk=runtime.idea_desk,
+        flow_admin=SlackFlowAdmin(client=client, library=runtime.library, files=flow_files),
         ideas=runtime.ideas,
         labels=labels,
         digest=runtime.digest,

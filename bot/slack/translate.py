@@ -17,9 +17,20 @@ from bot.slack.commands import (
     Tagging,
     parse_ideas_command,
 )
+from bot.slack.flow_requests import (
+    FLOW_ACTION_PREFIX,
+    FlowButton,
+    FlowClick,
+    FlowOverview,
+    FlowRefused,
+    FlowRequest,
+    FlowTarget,
+    FlowUpload,
+)
 from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from bot.slack.staff_access import Role
 from handlers.dialogue.text_repair import repair_json
+from handlers.flows.upload import is_flow_file
 from handlers.ideas.digest import DigestRequest
 from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
@@ -29,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "slack"
 SLASH_COMMAND = "/ideabot"
+# The admins' part of /ideabot: the flows, in their direct message with the app.
+FLOWS_SUBCOMMAND = "flows"
 # Subtypes that are a person's words (with files, or also sent to the channel).
 _SPOKEN = {None, "file_share", "thread_broadcast"}
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
@@ -66,6 +79,7 @@ Translated = (
     | TagChange
     | DigestRequest
     | MergeChange
+    | FlowRequest
     | None
 )
 
@@ -298,6 +312,11 @@ class SlackTranslator:
             return None
         user_id = str(message["user"])
         key = ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id)
+        flow_files = [file for file in _files(message) if is_flow_file(file.file_name)]
+        if flow_files and not edited:
+            upload = await self._flow_upload(event_id, channel, message, flow_files[0])
+            if upload is not None:
+                return upload
         if user_id in self._workspace.admin_user_ids:
             # Admins are never customers; they are told where customers are.
             return None if edited else StaffDirectMessage(external_id=event_id, chat=key)
@@ -314,6 +333,18 @@ class SlackTranslator:
             platform_message_id=str(message.get("ts", "")),
             edited=edited,
         )
+
+    async def _flow_upload(
+        self, event_id: str, channel: str, message: dict[str, Any], file: Attachment
+    ) -> Translated:
+        """A flow file from an admin; the team's others are refused; customers' stay theirs."""
+        user_id = str(message["user"])
+        role = await self._roles(user_id=user_id, team_id=str(message.get("team", "")))
+        if role is Role.ADMIN:
+            return FlowUpload(external_id=event_id, channel=channel, user_id=user_id, file=file)
+        if role is Role.STAFF:
+            return FlowRefused(external_id=event_id, channel=channel, user_id=user_id)
+        return None
 
     async def _staff_event(self, event_id: str, event: dict[str, Any]) -> Translated:
         """A staff member's reply in a thread, or its edit or deletion; None for anything else."""
@@ -365,7 +396,32 @@ class SlackTranslator:
             return self._card_clicked
         if action_id.startswith(CUSTOMER_ACTION_PREFIX) and channel.startswith("D"):
             return self._answer_clicked
+        if action_id.startswith(FLOW_ACTION_PREFIX) and channel.startswith("D"):
+            return self._flow_clicked
         return None
+
+    async def _flow_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """An admin's click on a flow's button; anyone else's is refused."""
+        person = body.get("user") or {}
+        user_id = str(person["id"])
+        channel = str((body.get("channel") or {}).get("id", ""))
+        role = await self._roles(user_id=user_id, team_id=str(person.get("team_id", "")))
+        if role is not Role.ADMIN:
+            return FlowRefused(external_id=external_id, channel=channel, user_id=user_id)
+        try:
+            button = FlowButton(str(action.get("action_id", "")).removeprefix(FLOW_ACTION_PREFIX))
+            target = FlowTarget.from_value(str(action.get("value", "")))
+        except ValueError:
+            return None
+        return FlowClick(
+            external_id=external_id,
+            channel=channel,
+            user_id=user_id,
+            button=button,
+            target=target,
+        )
 
     async def _card_clicked(
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
@@ -431,10 +487,12 @@ class SlackTranslator:
     async def _command(self, body: dict[str, Any]) -> Translated:
         channel = str(body.get("channel_id", ""))
         user_id = str(body.get("user_id", ""))
+        words = str(body.get("text", "")).strip()
+        if channel.startswith("D") and words.split()[:1] == [FLOWS_SUBCOMMAND]:
+            return await self._flows_command(body)
         if not channel.startswith("D") or user_id in self._workspace.admin_user_ids:
             return None
         user = await self._users(user_id)
-        words = str(body.get("text", "")).strip()
         return IncomingMessage(
             key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
             external_id=f"command:{body['trigger_id']}",
@@ -442,3 +500,13 @@ class SlackTranslator:
             display_name=user.name,
             language_code=user.locale,
         )
+
+    async def _flows_command(self, body: dict[str, Any]) -> Translated:
+        """``/ideabot flows``: the overview for an admin, one sentence for anyone else."""
+        external_id = f"command:{body['trigger_id']}"
+        channel = str(body.get("channel_id", ""))
+        user_id = str(body.get("user_id", ""))
+        role = await self._roles(user_id=user_id, team_id=str(body.get("team_id", "")))
+        if role is not Role.ADMIN:
+            return FlowRefused(external_id=external_id, channel=channel, user_id=user_id)
+        return FlowOverview(external_id=external_id, channel=channel, user_id=user_id)

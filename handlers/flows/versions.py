@@ -18,6 +18,7 @@ class FlowAction(StrEnum):
     DRAFT = "draft"
     PUBLISH = "publish"
     ROLLBACK = "rollback"
+    DISCARD = "discard"
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,6 +273,30 @@ class SqlFlowLibrary:
         published: Published = await self._write(flow_id, publish)
         return published
 
+    async def discard_draft(self, *, flow_id: str, draft_id: int, actor: str) -> None:
+        """Throw a draft away; UnknownDraft if the flow has no such draft (any more)."""
+
+        async def discard(session: AsyncSession) -> None:
+            row = await session.get(FlowDraftRow, draft_id)
+            if row is None or row.flow_id != flow_id:
+                raise UnknownDraft(flow_id, draft_id)
+            await session.execute(delete(FlowDraftRow).where(col(FlowDraftRow.id) == draft_id))
+            _record(
+                session,
+                FlowChange(
+                    flow_id=flow_id,
+                    action=FlowAction.DISCARD,
+                    actor=actor,
+                    at=utc_now(),
+                    from_version=None,
+                    to_version=None,
+                    draft_id=draft_id,
+                    source=row.source,
+                ),
+            )
+
+        await self._write(flow_id, discard)
+
     async def _move(
         self,
         *,

@@ -1,0 +1,274 @@
+"""Admins change flows in their direct message with the app: upload, publish, roll back."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.delivery.files import FileSource
+from bot.delivery.worker import PermanentDeliveryError
+from bot.slack.flow_requests import (
+    FLOW_ACTION_PREFIX,
+    FlowButton,
+    FlowClick,
+    FlowOverview,
+    FlowRefused,
+    FlowRequest,
+    FlowTarget,
+    FlowUpload,
+)
+from bot.slack.format import escape
+from handlers.flows.diff import describe_changes
+from handlers.flows.export import flow_yaml
+from handlers.flows.loader import FlowFileError, LoadedFlow, flow_checksum
+from handlers.flows.safe_yaml import MAX_YAML_BYTES
+from handlers.flows.upload import (
+    NOT_ADMIN,
+    TOO_LARGE,
+    UploadRefused,
+    clash,
+    problems_reply,
+    read_upload,
+)
+from handlers.flows.versions import FlowDraft, FlowLibraryError, FlowSummary, UnknownFlow
+from handlers.ports import FlowLibrary
+
+logger = logging.getLogger(__name__)
+
+# How many entries of a flow's audit trail the History button shows, newest last.
+HISTORY_SHOWN = 15
+# Slack refuses a section of more than 3000 characters; a long list of problems is cut.
+SECTION_LIMIT = 2900
+
+
+def _button(label: str, button: FlowButton, target: FlowTarget, *, style: str = "") -> Any:
+    element: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": FLOW_ACTION_PREFIX + button.value,
+        "value": target.as_value(),
+    }
+    if style:
+        element["style"] = style
+    return element
+
+
+def _message(text: str, buttons: list[Any]) -> list[dict[str, Any]]:
+    shown = escape(text)
+    if len(shown) > SECTION_LIMIT:
+        shown = shown[:SECTION_LIMIT] + "…"
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": shown}}]
+    if buttons:
+        blocks.append({"type": "actions", "elements": buttons})
+    return blocks
+
+
+def _summary_line(summary: FlowSummary) -> str:
+    return (
+        f"*{summary.flow_id}* ({summary.name or 'no name'}): live version "
+        f"{summary.live_version}, published by {summary.published_by} on "
+        f"{summary.published_at:%Y-%m-%d %H:%M} UTC; {summary.versions} versions, "
+        f"{summary.drafts} drafts"
+    )
+
+
+class SlackFlowAdmin:
+    """Answers admins' flow requests in their direct message; the library keeps the audit trail."""
+
+    def __init__(self, *, client: AsyncWebClient, library: FlowLibrary, files: FileSource) -> None:
+        self._client = client
+        self._library = library
+        self._files = files
+
+    async def handle(self, request: FlowRequest) -> None:
+        """Do what the admin asked and answer in the same direct message."""
+        match request:
+            case FlowRefused():
+                logger.info("refused Slack user %s at the flows: not an admin", request.user_id)
+                await self._say(request.channel, NOT_ADMIN)
+            case FlowUpload():
+                await self._upload(request)
+            case FlowOverview():
+                await self._overview(request.channel)
+            case FlowClick():
+                await self._click(request)
+
+    async def _say(self, channel: str, text: str, buttons: list[Any] | None = None) -> None:
+        blocks = _message(text, buttons or [])
+        await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+
+    async def _upload(self, upload: FlowUpload) -> None:
+        name = upload.file.file_name or "the file"
+        if (upload.file.size_bytes or 0) > MAX_YAML_BYTES:
+            await self._say(upload.channel, TOO_LARGE)
+            return
+        try:
+            fetched = await self._files.fetch(upload.file)
+        except PermanentDeliveryError as error:
+            await self._say(upload.channel, f"{error}; nothing was stored.")
+            return
+        try:
+            flow = read_upload(fetched.data, name=name)
+        except UploadRefused as error:
+            await self._say(upload.channel, str(error))
+            return
+        except FlowFileError as error:
+            text = fetched.data.decode("utf-8", errors="replace")
+            await self._say(upload.channel, problems_reply(name, text, error.problems))
+            return
+        await self._draft(upload, flow, name)
+
+    async def _draft(self, upload: FlowUpload, flow: LoadedFlow, name: str) -> None:
+        flow_id = flow.definition.id
+        existing = {summary.flow_id for summary in await self._library.summaries()}
+        refusal = clash(name, flow_id, existing)
+        if refusal is not None:
+            await self._say(upload.channel, refusal)
+            return
+        try:
+            live = await self._library.stored(flow_id=flow_id)
+        except UnknownFlow:
+            live = None
+        draft = await self._draft_once(flow, actor=f"slack:{upload.user_id}")
+        live_version = live.definition.version if live is not None else None
+        changes = describe_changes(live.definition if live else None, flow.definition)
+        against = f"live version {live_version}" if live_version else "nothing live yet"
+        target = FlowTarget(flow_id=flow_id, draft_id=draft.draft_id, seen_live=live_version)
+        said = "\n".join(f"• {change}" for change in changes) or "• no change from it"
+        await self._say(
+            upload.channel,
+            f"Draft {draft.draft_id} of flow '{flow_id}' is stored (against {against}). "
+            f"What it changes:\n{said}\nCustomers see nothing of it until it is published.",
+            [
+                _button("Publish", FlowButton.PUBLISH, target, style="primary"),
+                _button("Discard", FlowButton.DISCARD, target),
+            ],
+        )
+
+    async def _draft_once(self, flow: LoadedFlow, *, actor: str) -> FlowDraft:
+        """The admin's draft of this content: a handling tried again must not store it twice."""
+        for kept in await self._library.drafts(flow_id=flow.definition.id):
+            if kept.created_by == actor and flow_checksum(kept.definition) == flow.checksum:
+                return kept
+        return await self._library.draft(flow, actor=actor)
+
+    async def _overview(self, channel: str) -> None:
+        summaries = await self._library.summaries()
+        if not summaries:
+            await self._say(channel, "No flow is published yet: upload a flow file here.")
+            return
+        for summary in summaries:
+            target = FlowTarget(flow_id=summary.flow_id, seen_live=summary.live_version)
+            await self._say(
+                channel,
+                _summary_line(summary),
+                [
+                    _button("Download", FlowButton.DOWNLOAD, target),
+                    _button("History", FlowButton.HISTORY, target),
+                    _button("Roll back", FlowButton.ROLLBACK, target),
+                ],
+            )
+
+    async def _click(self, click: FlowClick) -> None:
+        target = click.target
+        try:
+            match click.button:
+                case FlowButton.PUBLISH:
+                    await self._confirm(click, f"Publish draft {target.draft_id}", "publish")
+                case FlowButton.ROLLBACK:
+                    await self._confirm(click, "Roll back", "rollback")
+                case FlowButton.PUBLISH_CONFIRMED | FlowButton.ROLLBACK_CONFIRMED:
+                    await self._change(click)
+                case FlowButton.DISCARD:
+                    await self._discard(click)
+                case FlowButton.DOWNLOAD:
+                    await self._download(click)
+                case FlowButton.HISTORY:
+                    await self._history(click)
+                case FlowButton.CANCEL:
+                    await self._say(click.channel, "Nothing was changed.")
+        except FlowLibraryError as error:
+            await self._say(click.channel, f"Nothing was changed: {error}.")
+
+    async def _confirm(self, click: FlowClick, what: str, kind: str) -> None:
+        """Ask once more before customers see a change: the second button does it."""
+        target = click.target
+        confirmed = (
+            FlowButton.PUBLISH_CONFIRMED if kind == "publish" else FlowButton.ROLLBACK_CONFIRMED
+        )
+        await self._say(
+            click.channel,
+            f"{what} of flow '{target.flow_id}' (live now: version {target.seen_live or '-'})? "
+            "New conversations follow it at once; conversations under way keep their version.",
+            [
+                _button(f"Yes, {what.lower()}", confirmed, target, style="danger"),
+                _button("Cancel", FlowButton.CANCEL, target),
+            ],
+        )
+
+    async def _change(self, click: FlowClick) -> None:
+        target = click.target
+        actor = f"slack:{click.user_id}"
+        if click.button is FlowButton.PUBLISH_CONFIRMED:
+            if target.draft_id is None:
+                raise ValueError("a publish button without its draft")
+            published = await self._library.publish_draft(
+                flow_id=target.flow_id,
+                draft_id=target.draft_id,
+                actor=actor,
+                seen_live=target.seen_live,
+            )
+        else:
+            published = await self._library.rollback(
+                flow_id=target.flow_id, to=None, actor=actor, seen_live=target.seen_live
+            )
+        if not published.changed:
+            await self._say(
+                click.channel,
+                f"Flow '{target.flow_id}' already is that: version {published.version} is live.",
+            )
+            return
+        await self._say(
+            click.channel,
+            f"Flow '{target.flow_id}' version {published.version} is live "
+            f"(was {published.previous or '-'}); new conversations follow it within seconds.",
+        )
+
+    async def _discard(self, click: FlowClick) -> None:
+        target = click.target
+        if target.draft_id is None:
+            raise ValueError("a discard button without its draft")
+        await self._library.discard_draft(
+            flow_id=target.flow_id, draft_id=target.draft_id, actor=f"slack:{click.user_id}"
+        )
+        await self._say(
+            click.channel,
+            f"Draft {target.draft_id} of flow '{target.flow_id}' is thrown away; "
+            "the live version is unchanged.",
+        )
+
+    async def _download(self, click: FlowClick) -> None:
+        stored = await self._library.stored(flow_id=click.target.flow_id)
+        name = f"{click.target.flow_id}-v{stored.definition.version}.yaml"
+        await self._client.files_upload_v2(
+            channel=click.channel,
+            content=flow_yaml(stored.definition),
+            filename=name,
+            title=name,
+        )
+
+    async def _history(self, click: FlowClick) -> None:
+        changes = await self._library.history(flow_id=click.target.flow_id)
+        lines = [
+            f"{change.at:%Y-%m-%d %H:%M} {change.action.value} "
+            f"{change.from_version or '-'} → {change.to_version or '-'} by {change.actor}"
+            for change in changes[-HISTORY_SHOWN:]
+        ]
+        await self._say(
+            click.channel,
+            f"Flow '{click.target.flow_id}', last changes:\n" + "\n".join(lines)
+            if lines
+            else f"Flow '{click.target.flow_id}' has no recorded changes yet.",
+        )

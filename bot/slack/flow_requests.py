@@ -1,0 +1,88 @@
+"""What an admin asks of the flows in Slack: an upload, the overview, a button, a refusal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from handlers.messages import Attachment
+
+FLOW_ACTION_PREFIX = "flow_admin:"
+
+
+class FlowButton(StrEnum):
+    """The buttons of the flows' messages; each is one action id after FLOW_ACTION_PREFIX."""
+
+    PUBLISH = "publish"
+    PUBLISH_CONFIRMED = "publish_confirmed"
+    DISCARD = "discard"
+    ROLLBACK = "rollback"
+    ROLLBACK_CONFIRMED = "rollback_confirmed"
+    DOWNLOAD = "download"
+    HISTORY = "history"
+    CANCEL = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class FlowTarget:
+    """Which flow a button is about, the draft if any, and the live version the admin saw."""
+
+    flow_id: str
+    draft_id: int | None = None
+    seen_live: int | None = None
+
+    def as_value(self) -> str:
+        """The button's value: the three fields, colon-separated (flow ids have no colon)."""
+        return f"{self.flow_id}:{self.draft_id or ''}:{self.seen_live or ''}"
+
+    @classmethod
+    def from_value(cls, value: str) -> FlowTarget:
+        """The target a button's value names; ValueError if it names none."""
+        flow_id, draft, live = value.split(":")
+        return cls(
+            flow_id=flow_id,
+            draft_id=int(draft) if draft else None,
+            seen_live=int(live) if live else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FlowUpload:
+    """An admin uploaded a flow file to their direct message with the app."""
+
+    external_id: str
+    channel: str
+    user_id: str
+    file: Attachment
+
+
+@dataclass(frozen=True, slots=True)
+class FlowOverview:
+    """An admin typed ``/ideabot flows`` in their direct message with the app."""
+
+    external_id: str
+    channel: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowClick:
+    """An admin pressed a button of the flows' messages."""
+
+    external_id: str
+    channel: str
+    user_id: str
+    button: FlowButton
+    target: FlowTarget
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRefused:
+    """Someone who is no admin asked for the flows; they get one sentence and nothing else."""
+
+    external_id: str
+    channel: str
+    user_id: str
+
+
+FlowRequest = FlowUpload | FlowOverview | FlowClick | FlowRefused

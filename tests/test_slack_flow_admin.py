@@ -1,0 +1,248 @@
+"""Admins change flows in their Slack DM: uploads checked and drafted, publish and roll back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import yaml
+
+from bot.app import open_runtime, slack_client
+from bot.http.server import build_http_app
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.slack.platform import EVENTS_PATH, slack_channel
+from handlers.flows.loader import parse_flow
+from handlers.flows.versions import FlowAction
+from handlers.ideas.status import StatusLabels
+from tests.doubles.loopback import serving
+from tests.doubles.slack_api import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    STAFF_CHANNEL,
+    Posted,
+    SlackEvents,
+    SlackPerson,
+    SlackWebApiDouble,
+)
+from tests.helpers.flow_uploads import NEW_QUESTION, file_with_three_mistakes, fixed_file
+
+ADMIN = SlackPerson("U0ADA", "Ada Admin")
+STAFF = SlackPerson("U0SAM", "Sam Staff")
+ACTOR = f"slack:{ADMIN.user_id}"
+
+
+@dataclass
+class Workspace:
+    slack_api: SlackWebApiDouble
+    events: SlackEvents
+    runtime: Runtime
+    uploads: int = 0
+
+    async def upload(self, person: SlackPerson, name: str, data: bytes) -> None:
+        self.uploads += 1
+        file = self.slack_api.file_event_fields(f"F{self.uploads:04d}", name, data, "text/yaml")
+        response, _ = await self.events.direct_message(
+            person, "", subtype="file_share", files=[file]
+        )
+        assert response.status_code == 200
+
+    async def reply(self, person: SlackPerson, count: int) -> Posted:
+        """The ``count``-th post in the person's DM, once it is there."""
+        channel = person.dm_channel
+        await self.slack_api.wait_until(lambda: len(self.slack_api.posts_in(channel)) >= count)
+        return self.slack_api.posts_in(channel)[count - 1]
+
+    async def click(self, person: SlackPerson, post: Posted, label: str, count: int) -> Posted:
+        response = await self.events.click(person, post, label)
+        assert response.status_code == 200
+        return await self.reply(person, count)
+
+
+@pytest.fixture
+async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
+    slack_api = SlackWebApiDouble()
+    slack_api.add(ADMIN)
+    slack_api.join(slack_api.add(STAFF))
+    async with slack_api.running():
+        settings = Settings(
+            _env_file=None,
+            database_url=sqlite_url,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_base_url=slack_api.base_url,
+            slack_staff_channel=STAFF_CHANNEL,
+            slack_admin_users=ADMIN.user_id,
+        )
+        async with open_runtime(settings, channels={}) as runtime:
+            channel = slack_channel(
+                settings=settings,
+                runtime=runtime,
+                client=slack_client(settings),
+                labels=StatusLabels.default(),
+            )
+            app = build_http_app(
+                metrics=runtime.metrics, routes={EVENTS_PATH: channel.events_endpoint}
+            )
+            processing = asyncio.create_task(channel.process())
+            try:
+                async with serving(app) as port:
+                    events = SlackEvents(url=f"http://127.0.0.1:{port}{EVENTS_PATH}")
+                    yield Workspace(slack_api=slack_api, events=events, runtime=runtime)
+            finally:
+                channel.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    async with asyncio.timeout(10):
+                        await processing
+
+
+async def test_every_mistake_comes_back_with_its_line_and_nothing_is_stored(
+    workspace: Workspace,
+) -> None:
+    text, lines = file_with_three_mistakes()
+    await workspace.upload(ADMIN, "idea.yaml", text.encode())
+    answer = await workspace.reply(ADMIN, 1)
+    assert answer.text.startswith("idea.yaml has 3 problems; nothing was stored:")
+    reported = answer.text.splitlines()[1:]
+    assert [int(line.split(":", 1)[0]) for line in reported] == lines
+    assert [line.rsplit(" (step ", 1)[1] for line in reported] == [
+        "'idea')",
+        "'problem')",
+        "'frequency')",
+    ]
+    assert "'colour' is not a known setting here" in reported[1]
+    assert await workspace.runtime.library.drafts(flow_id="idea") == []
+
+
+async def test_a_valid_upload_becomes_a_draft_and_is_published_after_a_confirmation(
+    workspace: Workspace,
+) -> None:
+    library = workspace.runtime.library
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    drafted = await workspace.reply(ADMIN, 1)
+    assert "Draft 1 of flow 'idea' is stored (against live version 1)" in drafted.text
+    assert "• step 'problem': question reworded (en)" in drafted.text
+    assert drafted.button_labels == ["Publish", "Discard"]
+    assert (await library.stored(flow_id="idea")).definition.version == 1
+
+    # The same file again (or the same event handled again) is the same draft.
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    assert "Draft 1 of flow 'idea'" in (await workspace.reply(ADMIN, 2)).text
+    assert len(await library.drafts(flow_id="idea")) == 1
+
+    confirm = await workspace.click(ADMIN, drafted, "Publish", 3)
+    assert confirm.button_labels == ["Yes, publish draft 1", "Cancel"]
+    assert (await library.stored(flow_id="idea")).definition.version == 1
+
+    done = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 4)
+    assert "version 2 is live (was 1)" in done.text
+    live = await library.stored(flow_id="idea")
+    assert live.definition.steps[1].question["en"] == NEW_QUESTION
+    changes = [(change.action, change.actor) for change in await library.history(flow_id="idea")][
+        -2:
+    ]
+    assert changes == [(FlowAction.DRAFT, ACTOR), (FlowAction.PUBLISH, ACTOR)]
+
+
+async def test_a_discarded_draft_cannot_be_published_any_more(workspace: Workspace) -> None:
+    library = workspace.runtime.library
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    drafted = await workspace.reply(ADMIN, 1)
+    confirm = await workspace.click(ADMIN, drafted, "Publish", 2)
+    discarded = await workspace.click(ADMIN, drafted, "Discard", 3)
+    assert discarded.text == (
+        "Draft 1 of flow 'idea' is thrown away; the live version is unchanged."
+    )
+    refused = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 4)
+    assert refused.text == "Nothing was changed: flow 'idea' has no draft 1."
+    assert (await library.stored(flow_id="idea")).definition.version == 1
+    last = (await library.history(flow_id="idea"))[-1]
+    assert (last.action, last.actor) == (FlowAction.DISCARD, ACTOR)
+
+
+async def test_a_publish_decided_on_a_live_version_that_moved_is_refused(
+    workspace: Workspace,
+) -> None:
+    library = workspace.runtime.library
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    confirm = await workspace.click(ADMIN, await workspace.reply(ADMIN, 1), "Publish", 2)
+    # Someone else publishes another change meanwhile (the command line, say).
+    other = parse_flow(fixed_file().replace(NEW_QUESTION, "Why does it matter?"), source="cli")
+    await library.push(other, actor="cli:kari")
+    refused = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 3)
+    assert refused.text.startswith("Nothing was changed: flow 'idea' was changed by someone else")
+    assert (await library.stored(flow_id="idea")).definition.version == 2
+    assert len(await library.drafts(flow_id="idea")) == 1
+
+
+async def test_the_overview_downloads_the_live_flow_and_rolls_back_after_a_confirmation(
+    workspace: Workspace,
+) -> None:
+    library = workspace.runtime.library
+    await library.push(parse_flow(fixed_file(), source="cli"), actor="cli:kari")
+    assert (await workspace.events.command(ADMIN, "flows")).status_code == 200
+    overview = await workspace.reply(ADMIN, 1)
+    assert "*idea* (Share an idea): live version 2, published by cli:kari" in overview.text
+    assert overview.button_labels == ["Download", "History", "Roll back"]
+
+    await workspace.events.click(ADMIN, overview, "Download")
+    await workspace.slack_api.wait_until(lambda: len(workspace.slack_api.uploads) == 1)
+    (upload,) = workspace.slack_api.uploads
+    assert upload["filename"] == "idea-v2.yaml"
+    downloaded = parse_flow(upload["data"].decode(), source="download")
+    assert downloaded.definition.steps[1].question["en"] == NEW_QUESTION
+    assert yaml.safe_load(upload["data"])["id"] == "idea"
+
+    history = await workspace.click(ADMIN, overview, "History", 2)
+    assert "push 1 → 2 by cli:kari" in history.text
+
+    confirm = await workspace.click(ADMIN, overview, "Roll back", 3)
+    assert (await library.stored(flow_id="idea")).definition.version == 2
+    done = await workspace.click(ADMIN, confirm, "Yes, roll back", 4)
+    assert "version 1 is live (was 2)" in done.text
+    assert (await library.stored(flow_id="idea")).definition.version == 1
+    last = (await library.history(flow_id="idea"))[-1]
+    assert (last.action, last.actor, last.to_version) == (FlowAction.ROLLBACK, ACTOR, 1)
+
+
+ALIAS_BOMB = b'a: &a ["lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b]\n'
+PYTHON_TAG = b"id: idea\nwelcome: !!python/object/apply:os.system ['echo hi']\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("idea.yaml", b"id: idea\n" + b"# padding\n" * 500_000, "A flow file is at most 1 MB"),
+        ("idea.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "idea.yaml is not a text file"),
+        ("idea.yaml", ALIAS_BOMB, "uses YAML aliases"),
+        ("idea.yaml", PYTHON_TAG, "python/object"),
+        ("campaign.yaml", None, "campaign.yaml says it is flow 'idea', which is another flow"),
+    ],
+    ids=["5 MB", "binary", "alias bomb", "python tag", "clashing id"],
+)
+async def test_bad_input_gets_one_sentence_and_nothing_is_stored(
+    workspace: Workspace, name: str, data: bytes | None, said: str
+) -> None:
+    await workspace.upload(ADMIN, name, data if data is not None else fixed_file().encode())
+    answer = await workspace.reply(ADMIN, 1)
+    assert said in answer.text
+    assert answer.button_labels == []
+    assert await workspace.runtime.library.drafts(flow_id="idea") == []
+    assert (await workspace.runtime.library.stored(flow_id="idea")).definition.version == 1
+
+
+async def test_someone_who_is_no_admin_gets_one_sentence_and_nothing_else(
+    workspace: Workspace,
+) -> None:
+    await workspace.upload(STAFF, "idea.yaml", fixed_file().encode())
+    assert (await workspace.events.command(STAFF, "flows")).status_code == 200
+    first = await workspace.reply(STAFF, 1)
+    second = await workspace.reply(STAFF, 2)
+    for answer in (first, second):
+        assert answer.text == "Only ideabot's admins can change flows; nothing was stored."
+        assert answer.button_labels == []
+    assert await workspace.runtime.library.drafts(flow_id="idea") == []
+    assert len(await workspace.runtime.library.history(flow_id="idea")) == 1
