@@ -202,6 +202,7 @@ def _figures(step: Step, tally: _Tally, language: str) -> StepFigures:
         reached=tally.reached[step.id],
         answered=tally.answered[step.id],
         left=tally.left[step.id],
-        median_seconds=median(seconds) if seconds else None,
+        # Milliseconds: the database's float timestamps carry noise below that.
+        median_seconds=round(median(seconds), 3) if seconds else None,
         answers=answers,
     )
