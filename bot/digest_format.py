@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from handlers.ideas.digest import Digest, DigestIdea
+from bot.funnel_text import share, short_question
+from handlers.ideas.digest import Digest, DigestFlow, DigestIdea
 from handlers.ideas.status import IdeaStatus, StatusLabels
 
 
@@ -22,6 +23,18 @@ def _label(status: str, labels: StatusLabels) -> str:
 
 def _day(moment: str) -> str:
     return datetime.fromisoformat(moment).strftime("%d %b %Y")
+
+
+def flow_line(flow: DigestFlow) -> str:
+    """One live flow in a line: "idea v3: 62% finish; most leave at 'How often…' (18%)"."""
+    line = f"{flow.flow_id} v{flow.version}: "
+    if not flow.started:
+        return line + "no conversations started"
+    line += f"{share(flow.finished, flow.started)} finish"
+    if flow.most_left:
+        question = short_question(flow.most_left_at, 12)
+        line += f"; most leave at '{question}' ({share(flow.most_left, flow.started)})"
+    return line
 
 
 def digest_text(
@@ -69,4 +82,7 @@ def digest_text(
         lines.append(f"• {escape(waiting.customer_name)} since {_day(waiting.since)}{where}")
     if not digest.waiting:
         lines.append("• nobody")
+    if digest.flows:
+        lines += ["", heading("Flows, last 30 days")]
+        lines += [f"• {escape(flow_line(flow))}" for flow in digest.flows]
     return "\n".join(lines)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
+from bot.flow_chart import funnel_chart_png
+from bot.funnel_text import funnel_text
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
@@ -18,6 +22,7 @@ from handlers.flows.schema import FlowDefinition
 from handlers.flows.versions import FlowChange, FlowDraft, Published, UnknownFlow
 from handlers.ports import FlowLibrary
 from storage.flows.library import SqlFlowLibrary
+from storage.flows.stats import SqlFlowStats
 
 flows_app = typer.Typer(
     help="Question flows: what customers are asked, its versions and their history.",
@@ -56,8 +61,10 @@ def _checked(path: Path) -> list[LoadedFlow]:
     return flows
 
 
-def _with_library(work: Callable[[FlowLibrary], Awaitable[Any]], *, reading: bool = True) -> Any:
-    """Run ``work`` on the configured database's flows; one-line errors end the command."""
+def _with_database(
+    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]], *, reading: bool = True
+) -> Any:
+    """Run ``work`` on the configured database; one-line errors end the command."""
     settings = settings_or_exit()
     if reading:
         existing_database(settings)
@@ -65,10 +72,15 @@ def _with_library(work: Callable[[FlowLibrary], Awaitable[Any]], *, reading: boo
 
     async def run() -> None:
         async with open_database(settings) as sessions:
-            done.append(await work(SqlFlowLibrary(sessions)))
+            done.append(await work(sessions))
 
     run_guarded(run(), settings)
     return done[0]
+
+
+def _with_library(work: Callable[[FlowLibrary], Awaitable[Any]], *, reading: bool = True) -> Any:
+    """Run ``work`` on the configured database's flows; one-line errors end the command."""
+    return _with_database(lambda sessions: work(SqlFlowLibrary(sessions)), reading=reading)
 
 
 def _said(published: Published, *, verb: str) -> str:
@@ -247,6 +259,41 @@ def flows_history(name: NameArgument) -> None:
         typer.echo(f"flow '{name}' has no recorded changes yet")
     for change in changes:
         typer.echo(_history_line(change))
+
+
+@flows_app.command("stats")
+def flows_stats(
+    name: NameArgument,
+    version: VersionOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since", formats=["%Y-%m-%d"], help="Only conversations started on or after (UTC)."
+        ),
+    ] = None,
+    compare: Annotated[
+        tuple[int, int] | None,
+        typer.Option("--compare", help="Two versions side by side (instead of --version)."),
+    ] = None,
+    chart: Annotated[
+        Path | None, typer.Option("--chart", help="Also draw the funnel as a PNG to this file.")
+    ] = None,
+) -> None:
+    """Where customers stop: each step's reached, answered and left, finished, handed to staff."""
+    if compare is not None and version is not None:
+        raise fail("give either --version or --compare")
+    versions: list[int | None] = [version] if compare is None else list(compare)
+    start = since.replace(tzinfo=UTC) if since is not None else None
+
+    async def read(sessions: async_sessionmaker[AsyncSession]) -> Any:
+        stats = SqlFlowStats(sessions)
+        return [await stats.flow_funnel(name, version=number, since=start) for number in versions]
+
+    funnels = _with_database(read)
+    typer.echo("\n\n".join(funnel_text(funnel) for funnel in funnels))
+    if chart is not None:
+        chart.write_bytes(funnel_chart_png(funnels))
+        typer.echo(f"chart written to {chart}", err=True)
 
 
 @flows_app.command("export")

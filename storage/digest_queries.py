@@ -7,10 +7,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.ideas.digest import Digest, DigestChange, DigestIdea, WaitingConversation
+from handlers.ideas.digest import (
+    Digest,
+    DigestChange,
+    DigestFlow,
+    DigestIdea,
+    WaitingConversation,
+)
 from handlers.ideas.similarity import SimilarityIndex
 from handlers.ideas.status import IdeaStatus
 from handlers.ports import ConversationStatus, Direction
+from storage.flows.stats import SqlFlowStats
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -41,6 +48,9 @@ THEMES_SHOWN = 10
 THEME_WINDOW = timedelta(days=90)
 THEME_IDEAS = 2000
 THEME_AT_LEAST = 0.3
+# A flow's line tells of the conversations started in the last 30 days, not only this period's:
+# many of those are still under way.
+FLOW_WINDOW = timedelta(days=30)
 
 
 class SqlDigestSource:
@@ -118,6 +128,9 @@ class SqlDigestSource:
             tag_counts = [(str(tag), int(count)) for tag, count in themes]
             groups = await self._themes(session, until - THEME_WINDOW, open_ideas)
             waiting = await self._waiting(session, until - waiting_longer_than)
+        funnels = await SqlFlowStats(self._sessions).live_funnels(
+            since=until - FLOW_WINDOW, now=until
+        )
         return Digest(
             since=since.isoformat(),
             until=until.isoformat(),
@@ -127,6 +140,7 @@ class SqlDigestSource:
             themes=groups,
             tags=tag_counts,
             waiting=waiting,
+            flows=[DigestFlow.of(funnel) for funnel in funnels],
         )
 
     async def _themes(

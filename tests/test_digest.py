@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.digest_format import digest_text
+from bot.digest_format import digest_text, flow_line
 from bot.slack.format import escape
 from handlers.flows.loader import LoadedFlow
-from handlers.ideas.digest import DigestDesk, DigestSchedule, Frequency
+from handlers.ideas.digest import Digest, DigestDesk, DigestFlow, DigestSchedule, Frequency
 from handlers.ideas.status import IdeaStatus, StatusLabels, TagChange
 from handlers.messages import ConversationKey
 from handlers.staff.room import StaffRoom
@@ -117,6 +117,8 @@ async def test_digest_content_on_a_seeded_database(
     assert digest.tags == [("ui", 2), ("export", 1)]
     (waiting,) = digest.waiting
     assert (waiting.customer_name, waiting.thread_ref) == ("Kari Nordmann", "thread-2")
+    assert digest.flows == [DigestFlow(flow_id="idea", version=1, started=3, finished=3)]
+    assert Digest.from_json(digest.to_json()) == digest
 
     text = digest_text(digest, StatusLabels.default(), escape=escape, bold="*")
     assert "*New ideas: 3*" in text
@@ -126,6 +128,13 @@ async def test_digest_content_on_a_seeded_database(
     )
     assert "• A dark mode for the mobile app, please, for the evening: 2 similar ideas" in text
     assert "• by tag: #ui 2, #export 1" in text
+    assert text.endswith("*Flows, last 30 days*\n• idea v1: 100% finish")
+
+
+def test_a_flow_line_names_where_most_leave() -> None:
+    flow = DigestFlow("idea", 3, 100, 62, "How often do you run into this?", 18)
+    assert flow_line(flow) == "idea v3: 62% finish; most leave at 'How often…' (18%)"
+    assert flow_line(DigestFlow("campaign", 1, 0, 0)) == "campaign v1: no conversations started"
 
 
 async def test_the_scheduled_digest_is_posted_once_per_period_by_any_process(

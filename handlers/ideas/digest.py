@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from handlers.flows.funnel import FlowFunnel
 from handlers.ports import Inbox, OutboxSignal, Schedule, StaffOutbox, Store
 from handlers.staff.room import PostDigest, StaffRoom
 
@@ -50,6 +51,32 @@ class WaitingConversation:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestFlow:
+    """A live flow's funnel of the last weeks, in a line: finished, and where most leave."""
+
+    flow_id: str
+    version: int
+    started: int
+    finished: int
+    # The question most customers left at, and how many left there ("" and 0: nobody left).
+    most_left_at: str = ""
+    most_left: int = 0
+
+    @classmethod
+    def of(cls, funnel: FlowFunnel) -> DigestFlow:
+        """The digest's line of a funnel."""
+        worst = funnel.most_left
+        return cls(
+            flow_id=funnel.flow_id,
+            version=funnel.version,
+            started=funnel.started,
+            finished=funnel.finished,
+            most_left_at=worst.question if worst is not None else "",
+            most_left=worst.left if worst is not None else 0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """Everything one digest says."""
 
@@ -62,6 +89,7 @@ class Digest:
     themes: list[tuple[str, int]] = field(default_factory=list)
     tags: list[tuple[str, int]] = field(default_factory=list)
     waiting: list[WaitingConversation] = field(default_factory=list)
+    flows: list[DigestFlow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The digest as JSON-ready data, for the outbox."""
@@ -79,6 +107,7 @@ class Digest:
             themes=[(str(name), int(count)) for name, count in data.get("themes", [])],
             tags=[(str(name), int(count)) for name, count in data.get("tags", [])],
             waiting=[WaitingConversation(**item) for item in data.get("waiting", [])],
+            flows=[DigestFlow(**item) for item in data.get("flows", [])],
         )
 
 
