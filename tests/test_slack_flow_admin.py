@@ -14,8 +14,10 @@ from bot.app import open_runtime, slack_client
 from bot.http.server import build_http_app
 from bot.runtime import Runtime
 from bot.settings import Settings
+from bot.slack.flow_admin import NO_DRAFT_ON_BUTTON
 from bot.slack.platform import EVENTS_PATH, slack_channel
 from handlers.flows.loader import parse_flow
+from handlers.flows.upload import TOO_LARGE
 from handlers.flows.versions import FlowAction
 from handlers.ideas.status import StatusLabels
 from tests.doubles.loopback import serving
@@ -215,13 +217,15 @@ PYTHON_TAG = b"id: idea\nwelcome: !!python/object/apply:os.system ['echo hi']\n"
 @pytest.mark.parametrize(
     ("name", "data", "said"),
     [
-        ("idea.yaml", b"id: idea\n" + b"# padding\n" * 500_000, "A flow file is at most 1 MB"),
+        ("idea.yaml", b"id: idea\n" + b"# padding\n" * 500_000, TOO_LARGE),
+        ("idea.yaml", b"id: idea\n" + b"# padding\n" * 30_000, TOO_LARGE),
+        ("idea.yaml", b"id: idea\nid: campaign\n", "2: repeats the key 'id'"),
         ("idea.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "idea.yaml is not a text file"),
         ("idea.yaml", ALIAS_BOMB, "uses YAML aliases"),
         ("idea.yaml", PYTHON_TAG, "python/object"),
         ("campaign.yaml", None, "campaign.yaml says it is flow 'idea', which is another flow"),
     ],
-    ids=["5 MB", "binary", "alias bomb", "python tag", "clashing id"],
+    ids=["5 MB", "300 KB", "repeated key", "binary", "alias bomb", "python tag", "clashing id"],
 )
 async def test_bad_input_gets_one_sentence_and_nothing_is_stored(
     workspace: Workspace, name: str, data: bytes | None, said: str
@@ -246,3 +250,17 @@ async def test_someone_who_is_no_admin_gets_one_sentence_and_nothing_else(
         assert answer.button_labels == []
     assert await workspace.runtime.library.drafts(flow_id="idea") == []
     assert len(await workspace.runtime.library.history(flow_id="idea")) == 1
+
+
+async def test_a_button_that_names_no_draft_gets_one_sentence(workspace: Workspace) -> None:
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    drafted = await workspace.reply(ADMIN, 1)
+    forged = dict(drafted.button("Discard"))
+    forged["value"] = "idea::1"
+    for block in drafted.blocks:
+        for index, element in enumerate(block.get("elements", [])):
+            if element.get("text", {}).get("text") == "Discard":
+                block["elements"][index] = forged
+    answer = await workspace.click(ADMIN, drafted, "Discard", 2)
+    assert answer.text == NO_DRAFT_ON_BUTTON
+    assert len(await workspace.runtime.library.drafts(flow_id="idea")) == 1

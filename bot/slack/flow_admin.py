@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -23,8 +24,8 @@ from bot.slack.format import escape
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, flow_checksum
-from handlers.flows.safe_yaml import MAX_YAML_BYTES
 from handlers.flows.upload import (
+    MAX_UPLOAD_BYTES,
     NOT_ADMIN,
     TOO_LARGE,
     UploadRefused,
@@ -41,6 +42,9 @@ logger = logging.getLogger(__name__)
 HISTORY_SHOWN = 15
 # Slack refuses a section of more than 3000 characters; a long list of problems is cut.
 SECTION_LIMIT = 2900
+# A message's fallback text (notifications); Slack cuts it at 40,000 characters anyway.
+FALLBACK_LIMIT = 3000
+NO_DRAFT_ON_BUTTON = "That button does not name a draft, so nothing was changed."
 
 
 def _button(label: str, button: FlowButton, target: FlowTarget, *, style: str = "") -> Any:
@@ -97,11 +101,13 @@ class SlackFlowAdmin:
 
     async def _say(self, channel: str, text: str, buttons: list[Any] | None = None) -> None:
         blocks = _message(text, buttons or [])
-        await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        # The text is the notification's fallback; the blocks carry the message itself.
+        fallback = text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
+        await self._client.chat_postMessage(channel=channel, text=fallback, blocks=blocks)
 
     async def _upload(self, upload: FlowUpload) -> None:
         name = upload.file.file_name or "the file"
-        if (upload.file.size_bytes or 0) > MAX_YAML_BYTES:
+        if (upload.file.size_bytes or 0) > MAX_UPLOAD_BYTES:
             await self._say(upload.channel, TOO_LARGE)
             return
         try:
@@ -109,14 +115,19 @@ class SlackFlowAdmin:
         except PermanentDeliveryError as error:
             await self._say(upload.channel, f"{error}; nothing was stored.")
             return
+        if len(fetched.data) > MAX_UPLOAD_BYTES:
+            await self._say(upload.channel, TOO_LARGE)
+            return
         try:
-            flow = read_upload(fetched.data, name=name)
+            # PyYAML is pure Python: in a thread, a large file does not stall other chats.
+            flow = await asyncio.to_thread(read_upload, fetched.data, name=name)
         except UploadRefused as error:
             await self._say(upload.channel, str(error))
             return
         except FlowFileError as error:
             text = fetched.data.decode("utf-8", errors="replace")
-            await self._say(upload.channel, problems_reply(name, text, error.problems))
+            reply = await asyncio.to_thread(problems_reply, name, text, error.problems)
+            await self._say(upload.channel, reply)
             return
         await self._draft(upload, flow, name)
 
@@ -213,7 +224,8 @@ class SlackFlowAdmin:
         actor = f"slack:{click.user_id}"
         if click.button is FlowButton.PUBLISH_CONFIRMED:
             if target.draft_id is None:
-                raise ValueError("a publish button without its draft")
+                await self._say(click.channel, NO_DRAFT_ON_BUTTON)
+                return
             published = await self._library.publish_draft(
                 flow_id=target.flow_id,
                 draft_id=target.draft_id,
@@ -239,7 +251,8 @@ class SlackFlowAdmin:
     async def _discard(self, click: FlowClick) -> None:
         target = click.target
         if target.draft_id is None:
-            raise ValueError("a discard button without its draft")
+            await self._say(click.channel, NO_DRAFT_ON_BUTTON)
+            return
         await self._library.discard_draft(
             flow_id=target.flow_id, draft_id=target.draft_id, actor=f"slack:{click.user_id}"
         )

@@ -40,6 +40,19 @@ class _NoAliasLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Construct a mapping, refusing a key written twice (PyYAML keeps the last silently)."""
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise UnsafeYaml(
+                        f"repeats the key '{key_node.value[:40]}'; write each key once",
+                        line=key_node.start_mark.line + 1,
+                    )
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         """Construct one value; one PyYAML cannot (a huge number, a bad date) names its line."""
         try:

@@ -9,7 +9,7 @@ from collections.abc import Collection
 import yaml
 
 from handlers.flows.loader import FlowProblem, LoadedFlow, parse_flow
-from handlers.flows.safe_yaml import MAX_YAML_SIZE_TEXT, UnsafeYaml, compose_yaml
+from handlers.flows.safe_yaml import UnsafeYaml, compose_yaml
 
 FLOW_FILE_SUFFIXES = (".yaml", ".yml")
 # Slack names a second upload of idea.yaml "idea (1).yaml"; the flow it means is still "idea".
@@ -94,7 +94,8 @@ def problems_reply(name: str, text: str, problems: list[FlowProblem]) -> str:
     return f"{name} has {count}; nothing was stored:\n" + "\n".join(lines)
 
 
-TOO_LARGE = (
-    f"A flow file is at most {MAX_YAML_SIZE_TEXT}; this one is larger, so nothing was stored."
-)
+# Far above any real flow (the shipped one is a few KB), and small enough that reading it
+# takes seconds, not minutes: PyYAML is pure Python.
+MAX_UPLOAD_BYTES = 256 * 1024
+TOO_LARGE = "A flow file sent here is at most 256 KB; this one is larger, so nothing was stored."
 NOT_ADMIN = "Only ideabot's admins can change flows; nothing was stored."
