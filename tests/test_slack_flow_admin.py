@@ -264,3 +264,21 @@ async def test_a_button_that_names_no_draft_gets_one_sentence(workspace: Workspa
     answer = await workspace.click(ADMIN, drafted, "Discard", 2)
     assert answer.text == NO_DRAFT_ON_BUTTON
     assert len(await workspace.runtime.library.drafts(flow_id="idea")) == 1
+
+
+async def test_a_second_draft_of_a_new_flow_is_refused_once_the_first_is_live(
+    workspace: Workspace,
+) -> None:
+    library = workspace.runtime.library
+    campaign = fixed_file().replace("id: idea", "id: spring", 1)
+    await workspace.upload(ADMIN, "spring.yaml", campaign.encode())
+    first = await workspace.reply(ADMIN, 1)
+    await workspace.upload(ADMIN, "spring.yaml", campaign.replace(NEW_QUESTION, "Why?").encode())
+    second = await workspace.reply(ADMIN, 2)
+    confirm_first = await workspace.click(ADMIN, first, "Publish", 3)
+    confirm_second = await workspace.click(ADMIN, second, "Publish", 4)
+    done = await workspace.click(ADMIN, confirm_first, "Yes, publish draft 1", 5)
+    assert "version 1 is live" in done.text
+    refused = await workspace.click(ADMIN, confirm_second, "Yes, publish draft 2", 6)
+    assert "was changed by someone else" in refused.text
+    assert (await library.stored(flow_id="spring")).definition.version == 1

@@ -33,7 +33,13 @@ from handlers.flows.upload import (
     problems_reply,
     read_upload,
 )
-from handlers.flows.versions import FlowDraft, FlowLibraryError, FlowSummary, UnknownFlow
+from handlers.flows.versions import (
+    NOTHING_LIVE,
+    FlowDraft,
+    FlowLibraryError,
+    FlowSummary,
+    UnknownFlow,
+)
 from handlers.ports import FlowLibrary
 
 logger = logging.getLogger(__name__)
@@ -146,7 +152,9 @@ class SlackFlowAdmin:
         live_version = live.definition.version if live is not None else None
         changes = describe_changes(live.definition if live else None, flow.definition)
         against = f"live version {live_version}" if live_version else "nothing live yet"
-        target = FlowTarget(flow_id=flow_id, draft_id=draft.draft_id, seen_live=live_version)
+        target = FlowTarget(
+            flow_id=flow_id, draft_id=draft.draft_id, seen_live=live_version or NOTHING_LIVE
+        )
         said = "\n".join(f"• {change}" for change in changes) or "• no change from it"
         await self._say(
             upload.channel,

@@ -33,7 +33,8 @@ class FlowTarget:
 
     def as_value(self) -> str:
         """The button's value: the three fields, colon-separated (flow ids have no colon)."""
-        return f"{self.flow_id}:{self.draft_id or ''}:{self.seen_live or ''}"
+        seen = "" if self.seen_live is None else str(self.seen_live)
+        return f"{self.flow_id}:{self.draft_id or ''}:{seen}"
 
     @classmethod
     def from_value(cls, value: str) -> FlowTarget:

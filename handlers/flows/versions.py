@@ -21,6 +21,10 @@ class FlowAction(StrEnum):
     DISCARD = "discard"
 
 
+# The live version an admin saw when nothing was live yet (versions start at 1).
+NOTHING_LIVE = 0
+
+
 @dataclass(frozen=True, slots=True)
 class FlowChange:
     """One entry of a flow's audit trail: who did what, when, from which version to which."""

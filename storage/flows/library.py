@@ -11,6 +11,7 @@ from sqlmodel import col, delete
 
 from handlers.flows.loader import LoadedFlow
 from handlers.flows.versions import (
+    NOTHING_LIVE,
     ChangedMeanwhile,
     FlowAction,
     FlowChange,
@@ -81,8 +82,8 @@ async def _go_live(session: AsyncSession, change: FlowChange) -> Published:
 
 
 def _still(flow_id: str, *, live: int | None, seen_live: int | None) -> None:
-    """Refuse when the admin decided on a live version that is no longer live."""
-    if seen_live is not None and live != seen_live:
+    """Refuse when the admin decided on a live version (0: none yet) that is no longer live."""
+    if seen_live is not None and (live or NOTHING_LIVE) != seen_live:
         raise ChangedMeanwhile(flow_id)
 
 
