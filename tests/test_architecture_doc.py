@@ -180,3 +180,14 @@ core --> app & db
         "add edge: app --> core  (app/main.py: core.words)",
         "remove edge: core --> db",
     ]
+
+
+def test_every_core_module_and_slack_module_has_its_line() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    modules = [*ROOT.glob("handlers/**/*.py"), *ROOT.glob("bot/slack/*.py")]
+    unlisted = sorted(
+        str(path.relative_to(ROOT))
+        for path in modules
+        if path.name != "__init__.py" and f"`{path.relative_to(ROOT)}`" not in text
+    )
+    assert not unlisted, "docs/architecture.md names no line for: " + ", ".join(unlisted)
