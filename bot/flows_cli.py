@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
-from bot.flow_chart import funnel_chart_png
 from bot.funnel_text import funnel_text
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
@@ -292,6 +291,10 @@ def flows_stats(
     funnels = _with_database(read)
     typer.echo("\n\n".join(funnel_text(funnel) for funnel in funnels))
     if chart is not None:
+        # matplotlib takes a second to import: every `ideabot` command would pay it, so only
+        # a chart does.
+        from bot.flow_chart import funnel_chart_png
+
         chart.write_bytes(funnel_chart_png(funnels))
         typer.echo(f"chart written to {chart}", err=True)
 
