@@ -117,7 +117,10 @@ async def test_digest_content_on_a_seeded_database(
     assert digest.tags == [("ui", 2), ("export", 1)]
     (waiting,) = digest.waiting
     assert (waiting.customer_name, waiting.thread_ref) == ("Kari Nordmann", "thread-2")
-    assert digest.flows == [DigestFlow(flow_id="idea", version=1, started=3, finished=3)]
+    window = (later - timedelta(days=30)).isoformat()
+    assert digest.flows == [
+        DigestFlow(flow_id="idea", version=1, started=3, finished=3, since=window)
+    ]
     assert Digest.from_json(digest.to_json()) == digest
 
     text = digest_text(digest, StatusLabels.default(), escape=escape, bold="*")

@@ -188,7 +188,7 @@ async def test_the_overview_downloads_the_live_flow_and_rolls_back_after_a_confi
     assert (await workspace.events.command(ADMIN, "flows")).status_code == 200
     overview = await workspace.reply(ADMIN, 1)
     assert "*idea* (Share an idea): live version 2, published by cli:kari" in overview.text
-    assert overview.button_labels == ["Download", "History", "Roll back"]
+    assert overview.button_labels == ["Download", "History", "Stats", "Roll back"]
 
     await workspace.events.click(ADMIN, overview, "Download")
     await workspace.slack_api.wait_until(lambda: len(workspace.slack_api.uploads) == 1)
