@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,3 +68,12 @@ async def test_a_chart_of_a_version_not_stored_fails_for_good_with_why() -> None
     broken = Attachment(kind=AttachmentKind.PHOTO, platform=CHART_PLATFORM, file_id="funnel:x")
     with pytest.raises(PermanentDeliveryError, match="not a funnel chart"):
         await charts.fetch(broken)
+
+
+def test_serving_imports_no_matplotlib_until_a_chart_is_drawn() -> None:
+    # matplotlib takes a second to import; every process start would pay it otherwise.
+    check = (
+        "import sys, bot.cli, bot.app, bot.slack.platform, bot.delivery.charts\n"
+        "sys.exit('matplotlib' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", check], check=False).returncode == 0

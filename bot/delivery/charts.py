@@ -43,6 +43,9 @@ class FunnelCharts:
 
     def __init__(self, figures: FunnelFigures) -> None:
         self._figures = figures
+        # One drawing at a time: matplotlib's caches are not made for threads drawing at
+        # once, and a burst of charts (a digest of many flows) should not take every core.
+        self._drawing = asyncio.Lock()
 
     async def read(self, chart: FunnelChart) -> list[FlowFunnel]:
         """The funnels a chart shows, as they stand now."""
@@ -61,7 +64,8 @@ class FunnelCharts:
         except ValueError as error:
             raise PermanentDeliveryError(f"{attachment.describe()}: {error}") from None
         funnels = await self.read(chart)
-        png = await asyncio.to_thread(_drawn, funnels)
+        async with self._drawing:
+            png = await asyncio.to_thread(_drawn, funnels)
         figures = "\n\n".join(funnel_text(funnel) for funnel in funnels)
         return FetchedFile(
             data=png,
