@@ -9,13 +9,13 @@ from typing import Protocol
 from bot.delivery.charts import FunnelFigures
 from bot.funnel_text import share
 from bot.slack.flow_requests import FlowStatsAsked
+from bot.slack.translate import PLATFORM
 from handlers.flows.charts import FunnelChart
 from handlers.flows.funnel import FlowFunnel
 from handlers.flows.versions import FlowLibraryError
 from handlers.messages import ConversationKey, OutboundAction, OutgoingMessage
 from handlers.ports import CustomerOutbox, Inbox, OutboxSignal, Store
 
-PLATFORM = "slack"
 # The overview's completion rate counts the conversations started in this window.
 RECENT = timedelta(days=30)
 
