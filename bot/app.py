@@ -19,11 +19,11 @@ from telegram.request import HTTPXRequest
 
 from bot.console.channel import PLATFORM as CONSOLE
 from bot.console.channel import ConsoleScreen, run_console
+from bot.delivery.charts import FunnelCharts
 from bot.delivery.files import (
     SLACK_FILE_LIMITS,
     TELEGRAM_FILE_LIMITS,
     Files,
-    FileSource,
     SlackFiles,
     TelegramFiles,
 )
@@ -48,6 +48,7 @@ from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
 from handlers.dialogue.dialogue import Dialogue
+from handlers.flows.charts import CHART_PLATFORM
 from handlers.flows.loader import LoadedFlow, load_flows
 from handlers.ideas.desk import ChangeResult, IdeaDesk
 from handlers.ideas.digest import Digest, DigestDesk, DigestSchedule
@@ -63,6 +64,8 @@ from storage.digest_queries import SqlDigestSource
 from storage.event_queue import SqlEventQueue
 from storage.flows.catalog import SqlFlowCatalog
 from storage.flows.library import SqlFlowLibrary
+from storage.flows.progress import SqlFlowProgress
+from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
@@ -166,6 +169,9 @@ async def open_runtime(
             ideas=IdeaCatalog(sessions),
             flows=catalog,
             library=library,
+            flow_stats=SqlFlowStats(sessions),
+            flow_progress=SqlFlowProgress(sessions),
+            store=store,
             events=SqlEventQueue(sessions),
             dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
@@ -323,18 +329,18 @@ class _Clients:
     slack: AsyncWebClient | None
     staff_room: StaffRoom | None
     labels: StatusLabels
+    files: Files
 
 
 def _clients(settings: Settings) -> _Clients:
     """Clients, senders, pacers and file sources for Telegram and Slack, as configured."""
     labels = load_status_labels(settings)
     channels: dict[str, Channel] = {}
-    sources: dict[str, FileSource] = {}
-    files = Files(sources)
+    files = Files({})
     bot = None
     if settings.telegram_bot_token is not None:
         bot = telegram_bot(settings)
-        sources[TELEGRAM] = TelegramFiles(bot)
+        files.add(TELEGRAM, TelegramFiles(bot))
         pacer = Pacer(
             chat_rate=settings.telegram_chat_rate_per_second,
             chat_burst=settings.telegram_chat_burst,
@@ -345,9 +351,12 @@ def _clients(settings: Settings) -> _Clients:
     staff_room = None
     if settings.slack_bot_token is not None:
         slack = slack_client(settings)
-        sources[SLACK] = SlackFiles(
-            token=settings.slack_bot_token.get_secret_value(),
-            api_base_url=settings.slack_api_base_url,
+        files.add(
+            SLACK,
+            SlackFiles(
+                token=settings.slack_bot_token.get_secret_value(),
+                api_base_url=settings.slack_api_base_url,
+            ),
         )
         pacer = Pacer(
             chat_rate=settings.slack_channel_rate_per_second,
@@ -359,7 +368,9 @@ def _clients(settings: Settings) -> _Clients:
         )
         if settings.slack_staff_channel is not None:
             staff_room = StaffRoom(platform=SLACK, chat_id=settings.slack_staff_channel)
-    return _Clients(channels=channels, bot=bot, slack=slack, staff_room=staff_room, labels=labels)
+    return _Clients(
+        channels=channels, bot=bot, slack=slack, staff_room=staff_room, labels=labels, files=files
+    )
 
 
 async def _check_platforms(settings: Settings, clients: _Clients) -> None:
@@ -441,6 +452,8 @@ async def _start_and_supervise(
         labels=clients.labels,
         wait=True,
     ) as runtime:
+        # Charts are drawn from the database, which is open from here on.
+        clients.files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats))
         platforms = [
             telegram_platform(settings=settings, runtime=runtime, bot=clients.bot),
             slack_platform(

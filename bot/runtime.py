@@ -13,8 +13,11 @@ from handlers.ideas.reminders import Reminders
 from handlers.ports import FlowLibrary
 from handlers.staff.desk import StaffDesk
 from storage.dead_letters import SqlDeadLetters
+from storage.dialogue.store import SqlDialogueStore
 from storage.event_queue import SqlEventQueue
 from storage.flows.catalog import SqlFlowCatalog
+from storage.flows.progress import SqlFlowProgress
+from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import IdeaCatalog
 
 
@@ -30,6 +33,11 @@ class Runtime:
     ideas: IdeaCatalog
     flows: SqlFlowCatalog
     library: FlowLibrary
+    # The funnels of flow versions, and the conversations under way in each.
+    flow_stats: SqlFlowStats
+    flow_progress: SqlFlowProgress
+    # The dialogue's store, for answers an edge queues itself (an admin's flow stats).
+    store: SqlDialogueStore
     events: SqlEventQueue
     dead_letters: SqlDeadLetters
     reminders: Reminders

@@ -14,7 +14,7 @@ from handlers.flows.schema import FlowDefinition
 from handlers.flows.versions import FlowChange, FlowDraft, FlowSummary, Published, StoredFlow
 from handlers.ideas.status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
 from handlers.messages import Attachment, ConversationKey, OutboundAction, OutgoingMessage
-from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
+from handlers.staff.room import RoomAction, StaffAction, StaffCard, StaffRoom
 
 # How long after an event a platform may send it again: Telegram keeps an update for 24 hours
 # at most, and Slack retries within minutes.
@@ -293,7 +293,7 @@ class StaffOutbox(Protocol):
         """Put posts for the conversation's staff thread in the outbox, in this order."""
         ...
 
-    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
+    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[RoomAction]) -> None:
         """Put posts for the staff room's top level in the outbox, in this order."""
         ...
 

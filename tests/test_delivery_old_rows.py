@@ -390,3 +390,43 @@ async def test_a_blocked_chat_with_an_unreadable_row_is_failed_whole(
         ).scalars()
         (notice,) = list(posts)
     assert "blocked the bot" in notice["text"]
+
+
+async def test_a_digest_row_with_flow_lines_of_the_previous_version_is_delivered(
+    sessions: Sessions,
+) -> None:
+    # The previous version's flow lines had no "since" (the window the charts now come with).
+    digest = {
+        "since": "2026-11-01",
+        "until": "2026-11-08",
+        "flows": [
+            {
+                "flow_id": "idea",
+                "version": 3,
+                "started": 10,
+                "finished": 6,
+                "most_left_at": "How often do you hit it?",
+                "most_left": 2,
+            }
+        ],
+    }
+    row = {**old_rows(0)[-1], "payload": {"digest": digest}}
+    async with sessions() as session, session.begin():
+        await session.execute(insert(_OUTBOX), [row])
+    slack = SlackWebApiDouble()
+    async with slack.running():
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
+        worker = DeliveryWorker(
+            outbox=SqlOutboxStore(sessions),
+            channels={"slack": _channel(SlackSender(client, files=Files({})))},
+            metrics=Metrics.create(),
+            lease_seconds=30,
+            max_in_flight=8,
+            max_attempts=3,
+        )
+        await worker.deliver_pending()
+    (posted,) = slack.cards()
+    assert "• idea v3: 60% finish; most leave at 'How often…' (20%)" in posted.text
+    async with sessions() as session:
+        (state,) = (await session.execute(select(_OUTBOX.c.state))).scalars().all()
+    assert state == OutboxState.SENT

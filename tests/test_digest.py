@@ -9,11 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digest_format import digest_text, flow_line
 from bot.slack.format import escape
+from handlers.flows.charts import FunnelChart
 from handlers.flows.loader import LoadedFlow
-from handlers.ideas.digest import Digest, DigestDesk, DigestFlow, DigestSchedule, Frequency
+from handlers.ideas.digest import (
+    Digest,
+    DigestDesk,
+    DigestFlow,
+    DigestSchedule,
+    Frequency,
+    room_posts,
+)
 from handlers.ideas.status import IdeaStatus, StatusLabels, TagChange
 from handlers.messages import ConversationKey
-from handlers.staff.room import StaffRoom
+from handlers.staff.room import PostDigest, PostRoomFile, StaffRoom
 from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.outbox.deliveries import PostRoomDigest
@@ -117,7 +125,10 @@ async def test_digest_content_on_a_seeded_database(
     assert digest.tags == [("ui", 2), ("export", 1)]
     (waiting,) = digest.waiting
     assert (waiting.customer_name, waiting.thread_ref) == ("Kari Nordmann", "thread-2")
-    assert digest.flows == [DigestFlow(flow_id="idea", version=1, started=3, finished=3)]
+    window = (later - timedelta(days=30)).isoformat()
+    assert digest.flows == [
+        DigestFlow(flow_id="idea", version=1, started=3, finished=3, since=window)
+    ]
     assert Digest.from_json(digest.to_json()) == digest
 
     text = digest_text(digest, StatusLabels.default(), escape=escape, bold="*")
@@ -166,3 +177,21 @@ async def test_asked_for_digest_is_posted_once_per_request(
     desk_ = digest_desk(sqlite_sessions)
     assert await desk_.post_now(utc_now(), external_id="command:1") is not None
     assert await desk_.post_now(utc_now(), external_id="command:1") is None
+
+
+def test_the_digest_is_followed_by_the_chart_of_each_live_flow_that_had_conversations() -> None:
+    since = datetime(2026, 10, 9, 9, tzinfo=UTC)
+    digest = Digest(
+        since="2026-11-01",
+        until="2026-11-08",
+        flows=[
+            DigestFlow(flow_id="idea", version=3, started=10, finished=6, since=since.isoformat()),
+            DigestFlow(flow_id="spring", version=1, started=0, finished=0),
+        ],
+    )
+    first, chart = room_posts(digest)
+    assert first == PostDigest(digest)
+    assert isinstance(chart, PostRoomFile)
+    assert FunnelChart.of(chart.attachment) == FunnelChart(
+        flow_id="idea", versions=(3,), since=since, with_figures=False
+    )

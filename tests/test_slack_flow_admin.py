@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import yaml
@@ -16,8 +17,9 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.flow_admin import NO_DRAFT_ON_BUTTON
 from bot.slack.platform import EVENTS_PATH, slack_channel
+from bot.slack.translate import UNREADABLE_BUTTON
 from handlers.flows.loader import parse_flow
-from handlers.flows.upload import TOO_LARGE
+from handlers.flows.upload import NOT_ADMIN, TOO_LARGE
 from handlers.flows.versions import FlowAction
 from handlers.ideas.status import StatusLabels
 from tests.doubles.loopback import serving
@@ -188,7 +190,7 @@ async def test_the_overview_downloads_the_live_flow_and_rolls_back_after_a_confi
     assert (await workspace.events.command(ADMIN, "flows")).status_code == 200
     overview = await workspace.reply(ADMIN, 1)
     assert "*idea* (Share an idea): live version 2, published by cli:kari" in overview.text
-    assert overview.button_labels == ["Download", "History", "Roll back"]
+    assert overview.button_labels == ["Download", "History", "Stats", "Roll back"]
 
     await workspace.events.click(ADMIN, overview, "Download")
     await workspace.slack_api.wait_until(lambda: len(workspace.slack_api.uploads) == 1)
@@ -282,3 +284,86 @@ async def test_a_second_draft_of_a_new_flow_is_refused_once_the_first_is_live(
     refused = await workspace.click(ADMIN, confirm_second, "Yes, publish draft 2", 6)
     assert "was changed by someone else" in refused.text
     assert (await library.stored(flow_id="spring")).definition.version == 1
+
+
+def forged(post: Posted, label: str, **changes: str) -> Posted:
+    """``post`` with the button ``label`` changed as a hand-made payload would have it."""
+    blocks = copy.deepcopy(post.blocks)
+    for block in blocks:
+        for element in block.get("elements", []):
+            if element.get("text", {}).get("text") == label:
+                element.update(changes)
+    return replace(post, blocks=blocks)
+
+
+async def test_a_change_made_meanwhile_says_once_that_nothing_was_changed(
+    workspace: Workspace,
+) -> None:
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    confirm = await workspace.click(ADMIN, await workspace.reply(ADMIN, 1), "Publish", 2)
+    other = parse_flow(fixed_file().replace(NEW_QUESTION, "Why does it matter?"), source="cli")
+    await workspace.runtime.library.push(other, actor="cli:kari")
+    refused = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 3)
+    assert refused.text == (
+        "Nothing was changed: flow 'idea' was changed by someone else just now; "
+        "see its History and try again."
+    )
+    assert refused.text.lower().count("nothing was changed") == 1
+
+
+async def test_a_publish_clicked_again_says_the_draft_is_already_live(
+    workspace: Workspace,
+) -> None:
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    confirm = await workspace.click(ADMIN, await workspace.reply(ADMIN, 1), "Publish", 2)
+    done = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 3)
+    assert "version 2 is live (was 1)" in done.text
+    again = await workspace.click(ADMIN, confirm, "Yes, publish draft 1", 4)
+    assert again.text == (
+        "Draft 1 of flow 'idea' was already published as version 2; nothing was changed."
+    )
+    assert (await workspace.runtime.library.stored(flow_id="idea")).definition.version == 2
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"value": "nonsense"},
+        {"value": "idea:one:"},
+        {"value": "::1"},
+        {"action_id": "flow_admin:explode"},
+    ],
+    ids=["no fields", "draft no number", "no flow", "unknown button"],
+)
+async def test_a_malformed_flow_button_gets_one_sentence(
+    workspace: Workspace, changes: dict[str, str]
+) -> None:
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    drafted = await workspace.reply(ADMIN, 1)
+    answer = await workspace.click(ADMIN, forged(drafted, "Discard", **changes), "Discard", 2)
+    assert answer.text == UNREADABLE_BUTTON
+    assert answer.button_labels == []
+    assert len(await workspace.runtime.library.drafts(flow_id="idea")) == 1
+
+
+CUSTOMER = SlackPerson("U0CUS", "Cara Customer")
+
+
+@pytest.mark.parametrize("person", [STAFF, CUSTOMER], ids=["staff", "customer"])
+async def test_who_is_no_admin_is_refused_politely_at_every_flow_surface(
+    workspace: Workspace, person: SlackPerson
+) -> None:
+    workspace.slack_api.add(CUSTOMER)
+    await workspace.events.command(ADMIN, "flows")
+    overview = await workspace.reply(ADMIN, 1)
+    # The overview's buttons pressed in their own DM, as a hand-made payload would.
+    theirs = replace(overview, channel=person.dm_channel)
+    for number, label in enumerate(["Stats", "Download", "Roll back"], start=1):
+        await workspace.click(person, theirs, label, number)
+    await workspace.events.command(person, "flows")
+    await workspace.events.command(person, "flows stats idea --compare 1 2")
+    answers = [await workspace.reply(person, number) for number in range(1, 6)]
+    assert [answer.text for answer in answers] == [NOT_ADMIN] * 5
+    assert all(answer.button_labels == [] for answer in answers)
+    assert workspace.slack_api.uploads == []
+    assert len(await workspace.runtime.library.history(flow_id="idea")) == 1

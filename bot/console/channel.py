@@ -20,6 +20,7 @@ from storage.outbox.deliveries import (
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
+    PostToRoom,
     SendMessage,
     UpdateStaffCard,
 )
@@ -53,6 +54,7 @@ class ConsoleScreen:
                 | NotifyStaffMember()
                 | AddReaction()
                 | PostRoomDigest()
+                | PostToRoom()
             ):
                 raise PermanentDeliveryError(
                     f"the console cannot carry out '{item.delivery.action}'"

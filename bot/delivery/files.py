@@ -27,6 +27,8 @@ class FetchedFile:
     data: bytes
     name: str
     mime_type: str
+    # A table to show beside the file in a fixed-width font (a chart's figures), if any.
+    figures: str = ""
 
 
 class FileSource(Protocol):
@@ -131,7 +133,11 @@ class Files:
     """Fetches an attachment from whichever platform it lives on."""
 
     def __init__(self, sources: Mapping[str, FileSource]) -> None:
-        self._sources = sources
+        self._sources = dict(sources)
+
+    def add(self, platform: str, source: FileSource) -> None:
+        """Fetch ``platform``'s files from ``source`` too (one known only once the database is)."""
+        self._sources[platform] = source
 
     async def fetch(self, attachment: Attachment) -> FetchedFile:
         """The attachment's bytes, from its own platform."""

@@ -33,7 +33,14 @@ from bot.slack.commands import (
     search_results,
 )
 from bot.slack.flow_admin import SlackFlowAdmin
-from bot.slack.flow_requests import FlowClick, FlowOverview, FlowRefused, FlowUpload
+from bot.slack.flow_requests import (
+    FlowClick,
+    FlowNotUnderstood,
+    FlowOverview,
+    FlowRefused,
+    FlowStatsAsked,
+    FlowUpload,
+)
 from bot.slack.signed_requests import WithoutRequestBodies
 from bot.slack.staff_access import (
     CANNOT_CHECK,
@@ -460,7 +467,14 @@ class SlackChannel:
                 await self._take_idea_change(translated)
             case DigestRequest():
                 await self._take_digest(translated)
-            case FlowUpload() | FlowOverview() | FlowClick() | FlowRefused():
+            case (
+                FlowUpload()
+                | FlowOverview()
+                | FlowClick()
+                | FlowRefused()
+                | FlowStatsAsked()
+                | FlowNotUnderstood()
+            ):
                 if self._flow_admin is not None:
                     await self._flow_admin.handle(translated)
 

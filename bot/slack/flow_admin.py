@@ -14,13 +14,17 @@ from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
     FlowButton,
     FlowClick,
+    FlowNotUnderstood,
     FlowOverview,
     FlowRefused,
     FlowRequest,
+    FlowStatsAsked,
     FlowTarget,
     FlowUpload,
 )
+from bot.slack.flow_stats import SlackFlowStats, in_progress_text, recent_text
 from bot.slack.format import escape
+from bot.slack.stats_words import StatsQuery
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, flow_checksum
@@ -35,12 +39,16 @@ from handlers.flows.upload import (
 )
 from handlers.flows.versions import (
     NOTHING_LIVE,
+    ChangedMeanwhile,
+    FlowAction,
     FlowDraft,
     FlowLibraryError,
     FlowSummary,
+    UnknownDraft,
     UnknownFlow,
 )
 from handlers.ports import FlowLibrary
+from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -84,13 +92,41 @@ def _summary_line(summary: FlowSummary) -> str:
     )
 
 
+def _refusal(error: FlowLibraryError) -> str:
+    """Why a change was refused, saying once that nothing was changed."""
+    if isinstance(error, ChangedMeanwhile):
+        return (
+            f"Nothing was changed: flow '{error.flow_id}' was changed by someone else just now; "
+            "see its History and try again."
+        )
+    return f"Nothing was changed: {error}."
+
+
+def _live_stats(click: FlowClick) -> FlowStatsAsked:
+    """The Stats button asks for the live version's funnel, all conversations."""
+    return FlowStatsAsked(
+        external_id=click.external_id,
+        channel=click.channel,
+        user_id=click.user_id,
+        query=StatsQuery(flow_id=click.target.flow_id),
+    )
+
+
 class SlackFlowAdmin:
     """Answers admins' flow requests in their direct message; the library keeps the audit trail."""
 
-    def __init__(self, *, client: AsyncWebClient, library: FlowLibrary, files: FileSource) -> None:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        library: FlowLibrary,
+        files: FileSource,
+        stats: SlackFlowStats,
+    ) -> None:
         self._client = client
         self._library = library
         self._files = files
+        self._stats = stats
 
     async def handle(self, request: FlowRequest) -> None:
         """Do what the admin asked and answer in the same direct message."""
@@ -104,6 +140,10 @@ class SlackFlowAdmin:
                 await self._overview(request.channel)
             case FlowClick():
                 await self._click(request)
+            case FlowStatsAsked():
+                await self._stats.answer(request)
+            case FlowNotUnderstood():
+                await self._say(request.channel, request.answer)
 
     async def _say(self, channel: str, text: str, buttons: list[Any] | None = None) -> None:
         blocks = _message(text, buttons or [])
@@ -178,14 +218,20 @@ class SlackFlowAdmin:
         if not summaries:
             await self._say(channel, "No flow is published yet: upload a flow file here.")
             return
+        under_way = await self._stats.in_progress()
+        now = utc_now()
         for summary in summaries:
             target = FlowTarget(flow_id=summary.flow_id, seen_live=summary.live_version)
+            recent = await self._stats.recent(summary.flow_id, now=now)
             await self._say(
                 channel,
-                _summary_line(summary),
+                f"{_summary_line(summary)}\n"
+                f"In progress: {in_progress_text(under_way.get(summary.flow_id, {}))}\n"
+                f"Last 30 days: {recent_text(recent)}",
                 [
                     _button("Download", FlowButton.DOWNLOAD, target),
                     _button("History", FlowButton.HISTORY, target),
+                    _button("Stats", FlowButton.STATS, target),
                     _button("Roll back", FlowButton.ROLLBACK, target),
                 ],
             )
@@ -206,10 +252,12 @@ class SlackFlowAdmin:
                     await self._download(click)
                 case FlowButton.HISTORY:
                     await self._history(click)
+                case FlowButton.STATS:
+                    await self._stats.answer(_live_stats(click))
                 case FlowButton.CANCEL:
                     await self._say(click.channel, "Nothing was changed.")
         except FlowLibraryError as error:
-            await self._say(click.channel, f"Nothing was changed: {error}.")
+            await self._say(click.channel, _refusal(error))
 
     async def _confirm(self, click: FlowClick, what: str, kind: str) -> None:
         """Ask once more before customers see a change: the second button does it."""
@@ -234,12 +282,16 @@ class SlackFlowAdmin:
             if target.draft_id is None:
                 await self._say(click.channel, NO_DRAFT_ON_BUTTON)
                 return
-            published = await self._library.publish_draft(
-                flow_id=target.flow_id,
-                draft_id=target.draft_id,
-                actor=actor,
-                seen_live=target.seen_live,
-            )
+            try:
+                published = await self._library.publish_draft(
+                    flow_id=target.flow_id,
+                    draft_id=target.draft_id,
+                    actor=actor,
+                    seen_live=target.seen_live,
+                )
+            except UnknownDraft:
+                await self._say(click.channel, await self._gone_draft(target, target.draft_id))
+                return
         else:
             published = await self._library.rollback(
                 flow_id=target.flow_id, to=None, actor=actor, seen_live=target.seen_live
@@ -255,6 +307,16 @@ class SlackFlowAdmin:
             f"Flow '{target.flow_id}' version {published.version} is live "
             f"(was {published.previous or '-'}); new conversations follow it within seconds.",
         )
+
+    async def _gone_draft(self, target: FlowTarget, draft_id: int) -> str:
+        """Why a draft is not there: published already (a retried click), or thrown away."""
+        for change in reversed(await self._library.history(flow_id=target.flow_id)):
+            if change.action is FlowAction.PUBLISH and change.draft_id == draft_id:
+                return (
+                    f"Draft {draft_id} of flow '{target.flow_id}' was already published "
+                    f"as version {change.to_version}; nothing was changed."
+                )
+        return f"Nothing was changed: {UnknownDraft(target.flow_id, draft_id)}."
 
     async def _discard(self, click: FlowClick) -> None:
         target = click.target

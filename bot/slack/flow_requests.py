@@ -1,10 +1,11 @@
-"""What an admin asks of the flows in Slack: an upload, the overview, a button, a refusal."""
+"""What an admin asks of the flows in Slack: an upload, the overview, a button, stats, a refusal."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.slack.stats_words import StatsQuery
 from handlers.messages import Attachment
 
 FLOW_ACTION_PREFIX = "flow_admin:"
@@ -20,6 +21,7 @@ class FlowButton(StrEnum):
     ROLLBACK_CONFIRMED = "rollback_confirmed"
     DOWNLOAD = "download"
     HISTORY = "history"
+    STATS = "stats"
     CANCEL = "cancel"
 
 
@@ -40,6 +42,8 @@ class FlowTarget:
     def from_value(cls, value: str) -> FlowTarget:
         """The target a button's value names; ValueError if it names none."""
         flow_id, draft, live = value.split(":")
+        if not flow_id:
+            raise ValueError("the button names no flow")
         return cls(
             flow_id=flow_id,
             draft_id=int(draft) if draft else None,
@@ -86,4 +90,26 @@ class FlowRefused:
     user_id: str
 
 
-FlowRequest = FlowUpload | FlowOverview | FlowClick | FlowRefused
+@dataclass(frozen=True, slots=True)
+class FlowStatsAsked:
+    """An admin asked for a flow's funnel: the Stats button, or ``/ideabot flows stats``."""
+
+    external_id: str
+    channel: str
+    user_id: str
+    query: StatsQuery
+
+
+@dataclass(frozen=True, slots=True)
+class FlowNotUnderstood:
+    """An admin's button or command could not be read; they get ``answer`` and nothing else."""
+
+    external_id: str
+    channel: str
+    user_id: str
+    answer: str
+
+
+FlowRequest = (
+    FlowUpload | FlowOverview | FlowClick | FlowRefused | FlowStatsAsked | FlowNotUnderstood
+)

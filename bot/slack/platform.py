@@ -12,6 +12,7 @@ from bot.settings import Settings
 from bot.shutdown import Service
 from bot.slack.channel import SlackChannel
 from bot.slack.flow_admin import SlackFlowAdmin
+from bot.slack.flow_stats import SlackFlowStats
 from bot.slack.signed_requests import SignedSlackRequests
 from handlers.flows.safe_yaml import MAX_YAML_BYTES
 from handlers.ideas.status import StatusLabels
@@ -69,7 +70,17 @@ def slack_channel(
         staff_channel=settings.slack_staff_channel,
         admin_user_ids=settings.slack_admin_user_ids,
         idea_desk=runtime.idea_desk,
-        flow_admin=SlackFlowAdmin(client=client, library=runtime.library, files=flow_files),
+        flow_admin=SlackFlowAdmin(
+            client=client,
+            library=runtime.library,
+            files=flow_files,
+            stats=SlackFlowStats(
+                store=runtime.store,
+                figures=runtime.flow_stats,
+                in_progress=runtime.flow_progress.in_progress,
+                outbox_signal=runtime.worker,
+            ),
+        ),
         ideas=runtime.ideas,
         labels=labels,
         digest=runtime.digest,

@@ -24,6 +24,7 @@ from storage.outbox.deliveries import (
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
+    PostToRoom,
     SendMessage,
     ThreadDelivery,
     UpdateStaffCard,
@@ -117,6 +118,8 @@ class SlackSender:
                     unfurl_media=False,
                 )
                 return str(response["ts"])
+            case PostToRoom(attachment=attachment):
+                return await self._upload(channel, None, attachment)
             case PostStaffCard(card=card):
                 return await self._post_card(channel, card)
             case InThread():
@@ -172,6 +175,9 @@ class SlackSender:
     async def _upload(self, channel: str, thread_ref: str | None, attachment: Attachment) -> str:
         fetched = await self._files.fetch(attachment)
         extra: dict[str, Any] = {"thread_ts": thread_ref} if thread_ref else {}
+        if fetched.figures:
+            # A code block keeps the table's columns; the figures are for who reads, not looks.
+            extra["initial_comment"] = f"```{escape(fetched.figures)}```"
         response = await self._client.files_upload_v2(
             channel=channel, file=fetched.data, filename=fetched.name, title=fetched.name, **extra
         )

@@ -21,14 +21,17 @@ from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
     FlowButton,
     FlowClick,
+    FlowNotUnderstood,
     FlowOverview,
     FlowRefused,
     FlowRequest,
+    FlowStatsAsked,
     FlowTarget,
     FlowUpload,
 )
 from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from bot.slack.staff_access import Role
+from bot.slack.stats_words import STATS_SUBCOMMAND, StatsWordsError, stats_query
 from handlers.dialogue.text_repair import repair_json
 from handlers.flows.upload import is_flow_file
 from handlers.ideas.digest import DigestRequest
@@ -42,6 +45,9 @@ PLATFORM = "slack"
 SLASH_COMMAND = "/ideabot"
 # The admins' part of /ideabot: the flows, in their direct message with the app.
 FLOWS_SUBCOMMAND = "flows"
+UNREADABLE_BUTTON = (
+    "That button could not be read, so nothing was changed; type /ideabot flows for fresh buttons."
+)
 # Subtypes that are a person's words (with files, or also sent to the channel).
 _SPOKEN = {None, "file_share", "thread_broadcast"}
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
@@ -414,7 +420,10 @@ class SlackTranslator:
             button = FlowButton(str(action.get("action_id", "")).removeprefix(FLOW_ACTION_PREFIX))
             target = FlowTarget.from_value(str(action.get("value", "")))
         except ValueError:
-            return None
+            # A hand-made or outdated payload: the admin hears so rather than nothing at all.
+            return FlowNotUnderstood(
+                external_id=external_id, channel=channel, user_id=user_id, answer=UNREADABLE_BUTTON
+            )
         return FlowClick(
             external_id=external_id,
             channel=channel,
@@ -502,11 +511,22 @@ class SlackTranslator:
         )
 
     async def _flows_command(self, body: dict[str, Any]) -> Translated:
-        """``/ideabot flows``: the overview for an admin, one sentence for anyone else."""
+        """``/ideabot flows [stats …]``: the overview or a funnel for an admin; a no for others."""
         external_id = f"command:{body['trigger_id']}"
         channel = str(body.get("channel_id", ""))
         user_id = str(body.get("user_id", ""))
         role = await self._roles(user_id=user_id, team_id=str(body.get("team_id", "")))
         if role is not Role.ADMIN:
             return FlowRefused(external_id=external_id, channel=channel, user_id=user_id)
-        return FlowOverview(external_id=external_id, channel=channel, user_id=user_id)
+        words = str(body.get("text", "")).split()[1:]
+        if words[:1] != [STATS_SUBCOMMAND]:
+            return FlowOverview(external_id=external_id, channel=channel, user_id=user_id)
+        try:
+            query = stats_query(words[1:])
+        except StatsWordsError as error:
+            return FlowNotUnderstood(
+                external_id=external_id, channel=channel, user_id=user_id, answer=f"{error}."
+            )
+        return FlowStatsAsked(
+            external_id=external_id, channel=channel, user_id=user_id, query=query
+        )

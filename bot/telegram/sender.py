@@ -27,6 +27,7 @@ from storage.outbox.deliveries import (
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
+    PostToRoom,
     SendMessage,
     UpdateStaffCard,
 )
@@ -108,6 +109,7 @@ class TelegramSender:
                 | NotifyStaffMember()
                 | AddReaction()
                 | PostRoomDigest()
+                | PostToRoom()
             ):
                 # The staff room lives in Slack; Telegram only carries customers' chats.
                 raise PermanentDeliveryError(f"Telegram cannot carry out '{item.delivery.action}'")

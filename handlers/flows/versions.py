@@ -123,6 +123,7 @@ class ChangedMeanwhile(FlowLibraryError):
     """Someone else changed the flow between reading and writing; nothing was changed."""
 
     def __init__(self, flow_id: str) -> None:
+        self.flow_id = flow_id
         super().__init__(
             f"flow '{flow_id}' was changed by someone else just now, so nothing was changed; "
             "look at `ideabot flows history` and try again"

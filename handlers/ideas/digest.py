@@ -9,9 +9,10 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from handlers.flows.charts import FunnelChart
 from handlers.flows.funnel import FlowFunnel
 from handlers.ports import Inbox, OutboxSignal, Schedule, StaffOutbox, Store
-from handlers.staff.room import PostDigest, StaffRoom
+from handlers.staff.room import PostDigest, PostRoomFile, RoomAction, StaffRoom
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class DigestFlow:
     # The question most customers left at, and how many left there ("" and 0: nobody left).
     most_left_at: str = ""
     most_left: int = 0
+    # Since when the conversations are counted (ISO 8601; "" in digests of older versions).
+    since: str = ""
 
     @classmethod
     def of(cls, funnel: FlowFunnel) -> DigestFlow:
@@ -73,6 +76,16 @@ class DigestFlow:
             finished=funnel.finished,
             most_left_at=worst.question if worst is not None else "",
             most_left=worst.left if worst is not None else 0,
+            since=funnel.since.isoformat() if funnel.since is not None else "",
+        )
+
+    def chart(self) -> FunnelChart:
+        """This flow's funnel chart over the same conversations; the line has the figures."""
+        return FunnelChart(
+            flow_id=self.flow_id,
+            versions=(self.version,),
+            since=datetime.fromisoformat(self.since) if self.since else None,
+            with_figures=False,
         )
 
 
@@ -109,6 +122,12 @@ class Digest:
             waiting=[WaitingConversation(**item) for item in data.get("waiting", [])],
             flows=[DigestFlow(**item) for item in data.get("flows", [])],
         )
+
+
+def room_posts(digest: Digest) -> list[RoomAction]:
+    """The digest, then the chart of each live flow that had conversations (none is empty)."""
+    charts = [PostRoomFile(flow.chart().attachment()) for flow in digest.flows if flow.started]
+    return [PostDigest(digest), *charts]
 
 
 class DigestSource(Protocol):
@@ -218,7 +237,7 @@ class DigestDesk:
         async with self._store.transaction() as transaction:
             if not await transaction.claim_scheduled_run(job=DIGEST_JOB, period=period, at=now):
                 return False
-            await transaction.enqueue_to_room(room=self._room, actions=[PostDigest(digest)])
+            await transaction.enqueue_to_room(room=self._room, actions=room_posts(digest))
         self._outbox_signal.outbox_changed()
         logger.info("posted the digest for %s", period)
         return True
@@ -231,6 +250,6 @@ class DigestDesk:
         async with self._store.transaction() as transaction:
             if not await transaction.claim_inbound(platform="staff", external_id=external_id):
                 return None
-            await transaction.enqueue_to_room(room=self._room, actions=[PostDigest(digest)])
+            await transaction.enqueue_to_room(room=self._room, actions=room_posts(digest))
         self._outbox_signal.outbox_changed()
         return digest

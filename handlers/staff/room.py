@@ -172,6 +172,17 @@ class PostDigest:
     digest: Any
 
 
+@dataclass(frozen=True, slots=True)
+class PostRoomFile:
+    """Post a file at the top level of the staff room (a digest's chart)."""
+
+    attachment: Attachment
+
+
+# What goes to the staff room's top level rather than into a conversation's thread.
+RoomAction = PostDigest | PostRoomFile
+
+
 def thread_posts(
     text: str, *, author: str, attachments: tuple[Attachment, ...] = ()
 ) -> list[ThreadPost]:

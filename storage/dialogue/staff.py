@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import ConversationKey
 from handlers.ports import ConversationStatus, Direction, StaffThreadRecord
-from handlers.staff.room import PostDigest, StaffAction, StaffCard, StaffRoom
+from handlers.staff.room import RoomAction, StaffAction, StaffCard, StaffRoom
 from storage.outbox.actions import room_delivery, staff_delivery
 from storage.outbox.rows import enqueue_rows
 from storage.tables import ConversationRow, CustomerRow, MessageRow, StaffThreadRow, table_of
@@ -38,7 +38,7 @@ class StaffTransactionPart:
             deliveries=[staff_delivery(conversation_id, action) for action in actions],
         )
 
-    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[PostDigest]) -> None:
+    async def enqueue_to_room(self, *, room: StaffRoom, actions: list[RoomAction]) -> None:
         """Add posts for the staff room's top level, in order."""
         await enqueue_rows(
             self._session,

@@ -6,6 +6,8 @@ from handlers.messages import ButtonsUsed, DeliveryReport, OutboundAction, Outgo
 from handlers.staff.room import (
     PostCard,
     PostDigest,
+    PostRoomFile,
+    RoomAction,
     StaffAction,
     StaffNotice,
     ThreadPost,
@@ -19,6 +21,7 @@ from storage.outbox.deliveries import (
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
+    PostToRoom,
     SendMessage,
     UpdateStaffCard,
 )
@@ -61,9 +64,13 @@ def staff_delivery(conversation_id: int, action: StaffAction) -> Delivery:
             )
 
 
-def room_delivery(action: PostDigest) -> Delivery:
+def room_delivery(action: RoomAction) -> Delivery:
     """The delivery of a post at the staff room's top level."""
-    return PostRoomDigest(digest=action.digest)
+    match action:
+        case PostDigest():
+            return PostRoomDigest(digest=action.digest)
+        case PostRoomFile():
+            return PostToRoom(attachment=action.attachment)
 
 
 def report_reaction(report: DeliveryReport) -> AddReaction:

@@ -133,6 +133,13 @@ class PostRoomDigest(_Delivery):
     digest: StoredDigest
 
 
+class PostToRoom(_Delivery):
+    """A file at the top level of the staff room (a digest's chart)."""
+
+    action: Literal["post_room_file"] = "post_room_file"
+    attachment: StoredAttachment
+
+
 # The kinds that go into a conversation's thread (an ``InThread`` each).
 ThreadDelivery = UpdateStaffCard | PostInThread | NotifyStaffMember | AddReaction
 Delivery = Annotated[
@@ -143,7 +150,8 @@ Delivery = Annotated[
     | PostInThread
     | NotifyStaffMember
     | AddReaction
-    | PostRoomDigest,
+    | PostRoomDigest
+    | PostToRoom,
     Field(discriminator="action"),
 ]
 _DELIVERY: TypeAdapter[Delivery] = TypeAdapter(Delivery)

@@ -207,6 +207,7 @@ class SlackWebApiDouble:
                     "id": file["id"],
                     "channel": params.get("channel_id"),
                     "thread_ts": params.get("thread_ts"),
+                    "initial_comment": params.get("initial_comment"),
                 }
             )
             done.append({"id": file["id"], "name": upload["filename"]})
