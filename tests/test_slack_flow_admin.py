@@ -127,7 +127,7 @@ async def test_a_valid_upload_becomes_a_draft_and_is_published_after_a_confirmat
     drafted = await workspace.reply(ADMIN, 1)
     assert "Draft 1 of flow 'idea' is stored (against live version 1)" in drafted.text
     assert "• step 'problem': question reworded (en)" in drafted.text
-    assert drafted.button_labels == ["Publish", "Discard"]
+    assert drafted.button_labels == ["Try", "Publish", "Discard"]
     assert (await library.stored(flow_id="idea")).definition.version == 1
 
     # The same file again (or the same event handled again) is the same draft.

@@ -33,7 +33,14 @@ from bot.slack.commands import (
     search_results,
 )
 from bot.slack.flow_admin import SlackFlowAdmin
-from bot.slack.flow_requests import FlowClick, FlowOverview, FlowRefused, FlowUpload
+from bot.slack.flow_requests import (
+    AdminWords,
+    FlowClick,
+    FlowOverview,
+    FlowRefused,
+    FlowTry,
+    FlowUpload,
+)
 from bot.slack.signed_requests import WithoutRequestBodies
 from bot.slack.staff_access import (
     CANNOT_CHECK,
@@ -454,13 +461,15 @@ class SlackChannel:
             case IncomingMessage():
                 self._metrics.messages_received.labels(PLATFORM).inc()
                 await self._dialogue.handle(translated)
-            case StaffMessage() | CardAction() | StaffDirectMessage():
+            case StaffMessage() | CardAction():
                 await self._take_staff(translated)
+            case AdminWords():
+                await self._take_admin_words(translated)
             case StatusChange() | TagChange() | MergeChange():
                 await self._take_idea_change(translated)
             case DigestRequest():
                 await self._take_digest(translated)
-            case FlowUpload() | FlowOverview() | FlowClick() | FlowRefused():
+            case FlowUpload() | FlowOverview() | FlowClick() | FlowTry() | FlowRefused():
                 if self._flow_admin is not None:
                     await self._flow_admin.handle(translated)
 
@@ -476,6 +485,16 @@ class SlackChannel:
                 await staff.handle_card_action(translated)
             case StaffDirectMessage():
                 await staff.handle_direct_message(translated)
+
+    async def _take_admin_words(self, words: AdminWords) -> None:
+        """An admin's words go to their trial of a draft; else they hear where customers are."""
+        message = words.message
+        if self._flow_admin is not None and await self._flow_admin.take_trial_turn(message):
+            return
+        if message.button_payload is None:
+            await self._take_staff(
+                StaffDirectMessage(external_id=message.external_id, chat=message.key)
+            )
 
     async def _take_idea_change(self, translated: StatusChange | TagChange | MergeChange) -> None:
         """Staff's changes to ideas go to the idea desk, if there are staff and ideas."""

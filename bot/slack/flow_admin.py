@@ -18,9 +18,12 @@ from bot.slack.flow_requests import (
     FlowRefused,
     FlowRequest,
     FlowTarget,
+    FlowTry,
     FlowUpload,
 )
 from bot.slack.format import escape
+from bot.slack.translate import PLATFORM
+from handlers.dialogue.trial import FlowTrials, TrialStart
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, flow_checksum
@@ -40,6 +43,7 @@ from handlers.flows.versions import (
     FlowSummary,
     UnknownFlow,
 )
+from handlers.messages import ConversationKey, IncomingMessage
 from handlers.ports import FlowLibrary
 
 logger = logging.getLogger(__name__)
@@ -87,10 +91,18 @@ def _summary_line(summary: FlowSummary) -> str:
 class SlackFlowAdmin:
     """Answers admins' flow requests in their direct message; the library keeps the audit trail."""
 
-    def __init__(self, *, client: AsyncWebClient, library: FlowLibrary, files: FileSource) -> None:
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        library: FlowLibrary,
+        files: FileSource,
+        trials: FlowTrials | None = None,
+    ) -> None:
         self._client = client
         self._library = library
         self._files = files
+        self._trials = trials
 
     async def handle(self, request: FlowRequest) -> None:
         """Do what the admin asked and answer in the same direct message."""
@@ -104,6 +116,12 @@ class SlackFlowAdmin:
                 await self._overview(request.channel)
             case FlowClick():
                 await self._click(request)
+            case FlowTry():
+                await self._try(request)
+
+    async def take_trial_turn(self, message: IncomingMessage) -> bool:
+        """An admin's words or click in their DM, if a trial takes it (see ``FlowTrials.take``)."""
+        return self._trials is not None and await self._trials.take(message)
 
     async def _say(self, channel: str, text: str, buttons: list[Any] | None = None) -> None:
         blocks = _message(text, buttons or [])
@@ -161,6 +179,7 @@ class SlackFlowAdmin:
             f"Draft {draft.draft_id} of flow '{flow_id}' is stored (against {against}). "
             f"What it changes:\n{said}\nCustomers see nothing of it until it is published.",
             [
+                _button("Try", FlowButton.TRY, target),
                 _button("Publish", FlowButton.PUBLISH, target, style="primary"),
                 _button("Discard", FlowButton.DISCARD, target),
             ],
@@ -180,15 +199,57 @@ class SlackFlowAdmin:
             return
         for summary in summaries:
             target = FlowTarget(flow_id=summary.flow_id, seen_live=summary.live_version)
+            buttons = [
+                _button("Download", FlowButton.DOWNLOAD, target),
+                _button("History", FlowButton.HISTORY, target),
+                _button("Roll back", FlowButton.ROLLBACK, target),
+            ]
+            if summary.drafts:
+                newest = (await self._library.drafts(flow_id=summary.flow_id))[-1]
+                tried = FlowTarget(
+                    flow_id=summary.flow_id,
+                    draft_id=newest.draft_id,
+                    seen_live=summary.live_version,
+                )
+                buttons.append(_button(f"Try draft {newest.draft_id}", FlowButton.TRY, tried))
+            await self._say(channel, _summary_line(summary), buttons)
+
+    async def _try(self, request: FlowTry) -> None:
+        """Start a trial of the draft (the flow's newest, when none is named) in the admin's DM."""
+        if self._trials is None:
+            await self._say(request.channel, "Trying drafts is not available here.")
+            return
+        if not request.flow_id:
+            await self._say(request.channel, "Name the flow to try: /ideabot flows try NAME.")
+            return
+        drafts = [
+            draft
+            for draft in await self._library.drafts(flow_id=request.flow_id)
+            if request.draft_id is None or draft.draft_id == request.draft_id
+        ]
+        if not drafts:
+            which = "a draft" if request.draft_id is None else f"draft {request.draft_id}"
             await self._say(
-                channel,
-                _summary_line(summary),
-                [
-                    _button("Download", FlowButton.DOWNLOAD, target),
-                    _button("History", FlowButton.HISTORY, target),
-                    _button("Roll back", FlowButton.ROLLBACK, target),
-                ],
+                request.channel,
+                f"Flow '{request.flow_id}' has no {which} to try: upload its file here first.",
             )
+            return
+        try:
+            live: int = (await self._library.stored(flow_id=request.flow_id)).definition.version
+        except UnknownFlow:
+            live = NOTHING_LIVE
+        await self._trials.start(
+            TrialStart(
+                external_id=request.external_id,
+                key=ConversationKey(
+                    platform=PLATFORM, chat_id=request.channel, user_id=request.user_id
+                ),
+                draft=drafts[-1],
+                seen_live=live,
+                language_code=request.language_code,
+                actor=f"slack:{request.user_id}",
+            )
+        )
 
     async def _click(self, click: FlowClick) -> None:
         target = click.target

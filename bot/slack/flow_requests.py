@@ -1,11 +1,11 @@
-"""What an admin asks of the flows in Slack: an upload, the overview, a button, a refusal."""
+"""What an admin asks of the flows in Slack: an upload, the overview, a button, a try, a refusal."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-from handlers.messages import Attachment
+from handlers.messages import Attachment, IncomingMessage
 
 FLOW_ACTION_PREFIX = "flow_admin:"
 
@@ -21,6 +21,7 @@ class FlowButton(StrEnum):
     DOWNLOAD = "download"
     HISTORY = "history"
     CANCEL = "cancel"
+    TRY = "try"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,26 @@ class FlowClick:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowTry:
+    """An admin pressed Try on a draft, or typed ``/ideabot flows try NAME`` (the newest draft)."""
+
+    external_id: str
+    channel: str
+    user_id: str
+    flow_id: str
+    draft_id: int | None
+    # The admin's Slack locale: the trial speaks the language a customer with it would get.
+    language_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminWords:
+    """An admin's words, command or answer click in their DM: a trial's, if one runs there."""
+
+    message: IncomingMessage
+
+
+@dataclass(frozen=True, slots=True)
 class FlowRefused:
     """Someone who is no admin asked for the flows; they get one sentence and nothing else."""
 
@@ -86,4 +107,4 @@ class FlowRefused:
     user_id: str
 
 
-FlowRequest = FlowUpload | FlowOverview | FlowClick | FlowRefused
+FlowRequest = FlowUpload | FlowOverview | FlowClick | FlowTry | FlowRefused

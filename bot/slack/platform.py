@@ -69,7 +69,9 @@ def slack_channel(
         staff_channel=settings.slack_staff_channel,
         admin_user_ids=settings.slack_admin_user_ids,
         idea_desk=runtime.idea_desk,
-        flow_admin=SlackFlowAdmin(client=client, library=runtime.library, files=flow_files),
+        flow_admin=SlackFlowAdmin(
+            client=client, library=runtime.library, files=flow_files, trials=runtime.trials
+        ),
         ideas=runtime.ideas,
         labels=labels,
         digest=runtime.digest,
