@@ -228,7 +228,7 @@ class SlackFlowAdmin:
             if request.draft_id is None or draft.draft_id == request.draft_id
         ]
         if not drafts:
-            which = "a draft" if request.draft_id is None else f"draft {request.draft_id}"
+            which = "draft" if request.draft_id is None else f"draft {request.draft_id}"
             await self._say(
                 request.channel,
                 f"Flow '{request.flow_id}' has no {which} to try: upload its file here first.",
