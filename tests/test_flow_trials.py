@@ -28,7 +28,7 @@ from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import export_ideas
 from storage.outbox.deliveries import SendMessage, stored
 from storage.outbox.store import OutboxItem, SqlOutboxStore
-from storage.tables import ConversationRow, IdeaFollowerRow, OutboxRow, StaffThreadRow
+from storage.tables import ConversationRow, IdeaFollowerRow, OutboxRow, StaffThreadRow, table_of
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal, finish_default_flow, make_customer, texts
 from tests.helpers.flow_uploads import NEW_QUESTION, OLD_QUESTION, fixed_file
@@ -190,7 +190,8 @@ async def test_nothing_of_a_trial_counts_anywhere(
     assert await count(sessions, StaffThreadRow) == 0
     assert await stats.flow_funnel("idea", version=1) == funnel_before
     async with sessions() as session:
-        destinations = set((await session.execute(select(OutboxRow.destination))).scalars())
+        found = await session.execute(select(table_of(OutboxRow).c.destination))
+        destinations = set(found.scalars())
     assert destinations == {"telegram:42", "slack:D0ADA"}
     sweeper = Reminders(
         store=SqlDialogueStore(sessions),
