@@ -157,9 +157,9 @@ async def test_a_trial_asks_the_drafts_questions_with_buttons_and_shows_what_it_
     assert summary["text"].startswith("Thank you! Your idea is recorded.")
     assert "Trial of draft 1 of *idea* done; nothing was recorded." in summary["text"]
     assert f"would have recorded this idea: *{IDEA}*" in summary["text"]
-    assert f"• {NEW_QUESTION} {PROBLEM}" in summary["text"]
-    assert "• How often do you run into this? Every day" in summary["text"]
-    assert "Then the conversation would have gone to staff." in summary["text"]
+    assert f"• {NEW_QUESTION} → {PROBLEM}" in summary["text"]
+    assert "• How often do you run into this? → Every day" in summary["text"]
+    assert "Then the flow hands the conversation to staff." in summary["text"]
     (publish,) = summary["buttons"]
     assert publish["label"] == "Publish"
     assert parse_publish_payload(publish["payload"]) == ("idea", 1, 1)

@@ -93,9 +93,9 @@ def summary(trial: TrialRecord, transition: Transition) -> OutgoingMessage:
         lines.append(f"A customer's answers would have recorded this idea: *{draft.title}*")
     else:
         lines.append("This flow records no idea; a customer's answers would have been:")
-    lines.extend(f"• {answer.question} {answer.answer}" for answer in answers_of(draft.answers))
+    lines.extend(f"• {answer.question} → {answer.answer}" for answer in answers_of(draft.answers))
     if transition.handoff:
-        lines.append("Then the conversation would have gone to staff.")
+        lines.append("Then the flow hands the conversation to staff.")
     payload = publish_payload(
         flow_id=trial.flow_id, draft_id=trial.draft_id, seen_live=trial.seen_live
     )
