@@ -48,6 +48,7 @@ from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
 from handlers.dialogue.dialogue import Dialogue
+from handlers.dialogue.trial import FlowTrials
 from handlers.flows.charts import CHART_PLATFORM
 from handlers.flows.loader import LoadedFlow, load_flows
 from handlers.ideas.desk import ChangeResult, IdeaDesk
@@ -163,6 +164,7 @@ async def open_runtime(
         yield Runtime(
             metrics=metrics,
             dialogue=dialogue,
+            trials=FlowTrials(store=store, outbox_signal=worker, message_limits=message_limits),
             worker=worker,
             staff_desk=staff_desk,
             idea_desk=idea_desk,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.delivery.worker import DeliveryWorker
 from bot.metrics import Metrics
 from handlers.dialogue.dialogue import Dialogue
+from handlers.dialogue.trial import FlowTrials
 from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk
 from handlers.ideas.reminders import Reminders
@@ -27,6 +28,7 @@ class Runtime:
 
     metrics: Metrics
     dialogue: Dialogue
+    trials: FlowTrials
     worker: DeliveryWorker
     staff_desk: StaffDesk | None
     idea_desk: IdeaDesk

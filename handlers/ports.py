@@ -66,6 +66,37 @@ class ConversationRecord:
     state: FlowState
 
 
+class TrialStatus(StrEnum):
+    """Whether an admin's trial of a draft is under way or over, and how it ended."""
+
+    ACTIVE = "active"
+    FINISHED = "finished"
+    # The admin pressed Stop or typed /cancel.
+    STOPPED = "stopped"
+    # The admin started another trial while this one ran.
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True, slots=True)
+class TrialRecord:
+    """An admin walking a draft in their direct message; ``id`` is None until first saved.
+
+    The draft's definition is a snapshot taken at the start: the trial goes on with it even if
+    the draft is published, replaced or thrown away meanwhile.
+    """
+
+    id: int | None
+    key: ConversationKey
+    flow_id: str
+    draft_id: int
+    # The live version when the trial started, for the Publish button at its end (0: none).
+    seen_live: int
+    language: str
+    definition: FlowDefinition
+    status: TrialStatus
+    state: FlowState
+
+
 @dataclass(frozen=True, slots=True)
 class StaffThreadRecord:
     """A conversation's staff thread with what the staff side needs to act on it."""
@@ -295,6 +326,22 @@ class StaffOutbox(Protocol):
 
     async def enqueue_to_room(self, *, room: StaffRoom, actions: list[RoomAction]) -> None:
         """Put posts for the staff room's top level in the outbox, in this order."""
+        ...
+
+
+class Trials(Protocol):
+    """Admins' trials of drafts, kept apart from customers' conversations."""
+
+    async def running_trial(self, *, key: ConversationKey) -> TrialRecord | None:
+        """The trial under way in this direct message, locked for this turn; None if none."""
+        ...
+
+    async def start_trial(self, trial: TrialRecord, *, actor: str, source: str) -> int:
+        """Store a new trial (ending any other in its chat), note it in the audit trail; its id."""
+        ...
+
+    async def save_trial(self, trial: TrialRecord) -> None:
+        """Store where a trial stands now."""
         ...
 
 

@@ -132,6 +132,29 @@ class FlowChangeRow(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class FlowTrialRow(SQLModel, table=True):
+    """An admin walking a draft in their direct message: apart from customers' conversations."""
+
+    __tablename__ = "flow_trial"
+    __table_args__ = (Index("ix_flow_trial_chat_status", "platform", "chat_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=32)
+    chat_id: str = Field(max_length=128)
+    user_id: str = Field(max_length=128)
+    flow_id: str = Field(max_length=64)
+    # The draft tried; its definition is copied below, so the trial outlives a publish or discard.
+    draft_id: int
+    definition: dict[str, Any] = _json(dict)
+    # The live version when the trial started (0: none), for the Publish button at its end.
+    seen_live: int = 0
+    language: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    state: dict[str, Any] = _json(dict)
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+
+
 class ConversationRow(SQLModel, table=True):
     """One run of a flow with one customer, with where it stands."""
 

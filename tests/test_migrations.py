@@ -8,7 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, column, insert, table
+from sqlalchemy import Connection, column, insert, inspect, table
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  # the models register their tables on SQLModel.metadata
@@ -86,5 +86,33 @@ async def test_flow_versions_stored_before_the_flow_library_stay_and_the_newest_
         same = replace(same, checksum=flow_checksum(same.definition))
         assert not (await library.import_files([same], actor="file"))[0].changed
         assert (await library.push(idea, actor="file")).version == 3
+    finally:
+        await engine.dispose()
+
+
+def _downgrade_to(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+async def test_flow_trials_come_and_go_with_their_revision(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with engine.begin() as connection:
+            assert "flow_trial" in await connection.run_sync(_tables)
+            await connection.run_sync(_downgrade_to, "0005")
+        async with engine.begin() as connection:
+            tables = await connection.run_sync(_tables)
+            assert "flow_trial" not in tables
+            assert "flow_draft" in tables
+        await migrate(engine)
+        async with engine.begin() as connection:
+            assert "flow_trial" in await connection.run_sync(_tables)
     finally:
         await engine.dispose()

@@ -12,16 +12,21 @@ import pytest
 import yaml
 
 from bot.app import open_runtime, slack_client
+from bot.delivery.files import Files
+from bot.delivery.pacing import Pacer
+from bot.delivery.worker import Channel
 from bot.http.server import build_http_app
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.slack.flow_admin import NO_DRAFT_ON_BUTTON
 from bot.slack.platform import EVENTS_PATH, slack_channel
+from bot.slack.sender import SlackSender
 from bot.slack.translate import UNREADABLE_BUTTON
 from handlers.flows.loader import parse_flow
 from handlers.flows.upload import NOT_ADMIN, TOO_LARGE
 from handlers.flows.versions import FlowAction
 from handlers.ideas.status import StatusLabels
+from storage.idea_queries import IdeaFilter
 from tests.doubles.loopback import serving
 from tests.doubles.slack_api import (
     BOT_TOKEN,
@@ -81,26 +86,34 @@ async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
             slack_staff_channel=STAFF_CHANNEL,
             slack_admin_users=ADMIN.user_id,
         )
-        async with open_runtime(settings, channels={}) as runtime:
+        client = slack_client(settings)
+        # Trials speak through the outbox, as customers' conversations do.
+        sender = SlackSender(client, files=Files({}), labels=StatusLabels.default())
+        pacer = Pacer(chat_rate=50.0, chat_burst=10, global_rate=50.0)
+        delivery = Channel(sender=sender, pacer=pacer)
+        async with open_runtime(settings, channels={"slack": delivery}) as runtime:
             channel = slack_channel(
                 settings=settings,
                 runtime=runtime,
-                client=slack_client(settings),
+                client=client,
                 labels=StatusLabels.default(),
             )
             app = build_http_app(
                 metrics=runtime.metrics, routes={EVENTS_PATH: channel.events_endpoint}
             )
             processing = asyncio.create_task(channel.process())
+            delivering = asyncio.create_task(runtime.worker.run())
             try:
                 async with serving(app) as port:
                     events = SlackEvents(url=f"http://127.0.0.1:{port}{EVENTS_PATH}")
                     yield Workspace(slack_api=slack_api, events=events, runtime=runtime)
             finally:
                 channel.stop()
+                runtime.worker.stop()
                 with contextlib.suppress(asyncio.CancelledError):
                     async with asyncio.timeout(10):
                         await processing
+                        await delivering
 
 
 async def test_every_mistake_comes_back_with_its_line_and_nothing_is_stored(
@@ -129,7 +142,7 @@ async def test_a_valid_upload_becomes_a_draft_and_is_published_after_a_confirmat
     drafted = await workspace.reply(ADMIN, 1)
     assert "Draft 1 of flow 'idea' is stored (against live version 1)" in drafted.text
     assert "• step 'problem': question reworded (en)" in drafted.text
-    assert drafted.button_labels == ["Publish", "Discard"]
+    assert drafted.button_labels == ["Try", "Publish", "Discard"]
     assert (await library.stored(flow_id="idea")).definition.version == 1
 
     # The same file again (or the same event handled again) is the same draft.
@@ -367,3 +380,54 @@ async def test_who_is_no_admin_is_refused_politely_at_every_flow_surface(
     assert all(answer.button_labels == [] for answer in answers)
     assert workspace.slack_api.uploads == []
     assert len(await workspace.runtime.library.history(flow_id="idea")) == 1
+
+
+async def test_try_walks_the_draft_in_the_dm_and_its_end_offers_publish(
+    workspace: Workspace,
+) -> None:
+    library = workspace.runtime.library
+    await workspace.upload(ADMIN, "idea.yaml", fixed_file().encode())
+    drafted = await workspace.reply(ADMIN, 1)
+    opening = await workspace.click(ADMIN, drafted, "Try", 2)
+    assert opening.text.startswith("Trying draft 1 of *idea* — nothing you answer is recorded.")
+    assert opening.button_labels == ["Stop"]
+    assert (await workspace.reply(ADMIN, 3)).text.endswith("improve or create?")
+    await workspace.events.direct_message(ADMIN, "A dark mode for the app, please, for the evening")
+    assert (await workspace.reply(ADMIN, 4)).text == NEW_QUESTION
+    await workspace.events.direct_message(ADMIN, "My eyes hurt when I read in bed at night")
+    frequency = await workspace.reply(ADMIN, 5)
+    importance = await workspace.click(ADMIN, frequency, "Every day", 6)
+    contact = await workspace.click(ADMIN, importance, "5", 7)
+    end = await workspace.click(ADMIN, contact, "No", 8)
+    assert "Trial of draft 1 of *idea* done; nothing was recorded." in end.text
+    assert end.button_labels == ["Publish"]
+    confirm = await workspace.click(ADMIN, end, "Publish", 9)
+    assert confirm.button_labels == ["Yes, publish draft 1", "Cancel"]
+    assert workspace.slack_api.posts_in(STAFF_CHANNEL) == []
+    assert await workspace.runtime.ideas.find(IdeaFilter()) == []
+    assert (await library.stored(flow_id="idea")).definition.version == 1
+    tried = (await library.history(flow_id="idea"))[-1]
+    assert (tried.action, tried.actor, tried.draft_id) == (FlowAction.TRY, ACTOR, 1)
+
+
+async def test_the_overview_and_a_typed_command_try_the_newest_draft(
+    workspace: Workspace,
+) -> None:
+    library = workspace.runtime.library
+    await library.draft(parse_flow(fixed_file(), source="cli"), actor="cli:kari")
+    assert (await workspace.events.command(ADMIN, "flows")).status_code == 200
+    overview = await workspace.reply(ADMIN, 1)
+    assert overview.button_labels == ["Download", "History", "Stats", "Roll back", "Try draft 1"]
+    opening = await workspace.click(ADMIN, overview, "Try draft 1", 2)
+    assert opening.text.startswith("Trying draft 1 of *idea*")
+    await workspace.reply(ADMIN, 3)
+    assert (await workspace.events.command(ADMIN, "flows try idea")).status_code == 200
+    assert (await workspace.reply(ADMIN, 4)).text.startswith("Trying draft 1 of *idea*")
+    assert (await workspace.events.command(ADMIN, "flows try spring")).status_code == 200
+    await workspace.reply(ADMIN, 6)
+    # The trial's welcome comes through the outbox, this sentence straight: either may be first.
+    said = [post.text for post in workspace.slack_api.posts_in(ADMIN.dm_channel)[4:]]
+    assert "Flow 'spring' has no draft to try: upload its file here first." in said
+    assert (await workspace.events.command(STAFF, "flows try idea")).status_code == 200
+    refused = await workspace.reply(STAFF, 1)
+    assert refused.text == "Only ideabot's admins can change flows; nothing was stored."

@@ -8,6 +8,14 @@ from typing import Any
 
 import pytest
 
+from bot.slack.flow_requests import (
+    AdminWords,
+    FlowButton,
+    FlowClick,
+    FlowRefused,
+    FlowTarget,
+    FlowTry,
+)
 from bot.slack.format import card_blocks, escape, question_blocks
 from bot.slack.staff_access import Role
 from bot.slack.translate import (
@@ -17,13 +25,13 @@ from bot.slack.translate import (
     event_identity,
     slack_to_plain,
 )
+from handlers.dialogue.trial import publish_payload
 from handlers.messages import ConversationKey, IncomingMessage
 from handlers.staff.room import (
     CardAction,
     CardActionKind,
     HandOffReason,
     StaffCard,
-    StaffDirectMessage,
     StaffMessage,
 )
 
@@ -38,6 +46,7 @@ PEOPLE = {
     "U0SIRI": SlackUser("U0SIRI", "Siri", "nb-NO", "T0IDEABOT", False),
     "U0ANNE": SlackUser("U0ANNE", "Anne", "en-US", "T0IDEABOT", False),
     "U0PARTNER": SlackUser("U0PARTNER", "Partner", "en-US", "T0PARTNER", False),
+    "U0BOSS": SlackUser("U0BOSS", "Boss", "nb-NO", "T0IDEABOT", False),
 }
 
 
@@ -56,6 +65,8 @@ STAFF = {"U0ANNE"}
 
 async def roles(*, user_id: str, team_id: str) -> Role:
     own = team_id in ("", WORKSPACE.team_id)
+    if own and user_id in WORKSPACE.admin_user_ids:
+        return Role.ADMIN
     return Role.STAFF if own and user_id in STAFF else Role.CUSTOMER
 
 
@@ -75,13 +86,75 @@ async def test_direct_message_is_a_customer_message_with_the_slack_locale() -> N
     )
 
 
+BOSS_DM = ConversationKey(platform="slack", chat_id="D0SIRI", user_id="U0BOSS")
+
+
 async def test_configured_staff_writing_to_the_app_are_not_customers() -> None:
     body = payload("dm_message")
     body["event"]["user"] = "U0BOSS"
-    assert await translate(body) == StaffDirectMessage(
-        external_id="Ev0DM000001",
-        chat=ConversationKey(platform="slack", chat_id="D0SIRI", user_id="U0BOSS"),
+    # An admin's words are a trial's answer if one runs, else they hear where customers are.
+    assert await translate(body) == AdminWords(
+        IncomingMessage(
+            key=BOSS_DM,
+            external_id="Ev0DM000001",
+            text="Could you add a dark mode? &lt;3",
+            platform_message_id="1732790000.123456",
+        )
     )
+
+
+async def test_an_admins_answer_click_and_command_in_their_dm_are_a_trials() -> None:
+    click = payload("dm_button")
+    click["user"]["id"] = "U0BOSS"
+    assert await translate(click) == AdminWords(
+        IncomingMessage(
+            key=BOSS_DM,
+            external_id="action:1234567890.123456789.fedcba",
+            button_payload="frequency:daily",
+            button_message_id="1732790800.000800",
+            button_message_text="How often do you run into this?",
+        )
+    )
+    command = payload("slash_command")
+    command.update(user_id="U0BOSS", text="cancel")
+    translated = await translate(command)
+    assert isinstance(translated, AdminWords)
+    assert (translated.message.text, translated.message.key) == ("/cancel", BOSS_DM)
+
+
+async def test_publish_at_a_trials_end_is_the_flows_publish_button_for_admins_only() -> None:
+    click = payload("dm_button")
+    click["user"]["id"] = "U0BOSS"
+    click["actions"][0]["value"] = publish_payload(flow_id="idea", draft_id=3, seen_live=2)
+    assert await translate(click) == FlowClick(
+        external_id="action:1234567890.123456789.fedcba",
+        channel="D0SIRI",
+        user_id="U0BOSS",
+        button=FlowButton.PUBLISH,
+        target=FlowTarget(flow_id="idea", draft_id=3, seen_live=2),
+    )
+
+
+async def test_try_is_a_button_and_a_typed_command_in_the_admins_language() -> None:
+    command = payload("slash_command")
+    command.update(user_id="U0BOSS", text="flows try idea")
+    assert await translate(command) == FlowTry(
+        external_id="command:1234567890.123456789.aaaaaa",
+        channel="D0SIRI",
+        user_id="U0BOSS",
+        flow_id="idea",
+        draft_id=None,
+        language_code="nb-NO",
+    )
+    click = payload("dm_button")
+    click["user"]["id"] = "U0BOSS"
+    click["actions"][0].update(action_id="flow_admin:try", value="idea:4:1")
+    translated = await translate(click)
+    assert isinstance(translated, FlowTry)
+    assert (translated.flow_id, translated.draft_id) == ("idea", 4)
+    # Anyone else gets the one sentence of the flows, not a trial.
+    click["user"]["id"] = "U0ANNE"
+    assert isinstance(await translate(click), FlowRefused)
 
 
 async def test_a_reply_in_a_staff_thread_is_a_staff_message_in_plain_words() -> None:

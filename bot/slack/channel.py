@@ -34,11 +34,13 @@ from bot.slack.commands import (
 )
 from bot.slack.flow_admin import SlackFlowAdmin
 from bot.slack.flow_requests import (
+    AdminWords,
     FlowClick,
     FlowNotUnderstood,
     FlowOverview,
     FlowRefused,
     FlowStatsAsked,
+    FlowTry,
     FlowUpload,
 )
 from bot.slack.signed_requests import WithoutRequestBodies
@@ -461,8 +463,10 @@ class SlackChannel:
             case IncomingMessage():
                 self._metrics.messages_received.labels(PLATFORM).inc()
                 await self._dialogue.handle(translated)
-            case StaffMessage() | CardAction() | StaffDirectMessage():
+            case StaffMessage() | CardAction():
                 await self._take_staff(translated)
+            case AdminWords():
+                await self._take_admin_words(translated)
             case StatusChange() | TagChange() | MergeChange():
                 await self._take_idea_change(translated)
             case DigestRequest():
@@ -471,6 +475,7 @@ class SlackChannel:
                 FlowUpload()
                 | FlowOverview()
                 | FlowClick()
+                | FlowTry()
                 | FlowRefused()
                 | FlowStatsAsked()
                 | FlowNotUnderstood()
@@ -490,6 +495,16 @@ class SlackChannel:
                 await staff.handle_card_action(translated)
             case StaffDirectMessage():
                 await staff.handle_direct_message(translated)
+
+    async def _take_admin_words(self, words: AdminWords) -> None:
+        """An admin's words go to their trial of a draft; else they hear where customers are."""
+        message = words.message
+        if self._flow_admin is not None and await self._flow_admin.take_trial_turn(message):
+            return
+        if message.button_payload is None:
+            await self._take_staff(
+                StaffDirectMessage(external_id=message.external_id, chat=message.key)
+            )
 
     async def _take_idea_change(self, translated: StatusChange | TagChange | MergeChange) -> None:
         """Staff's changes to ideas go to the idea desk, if there are staff and ideas."""

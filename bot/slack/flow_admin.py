@@ -20,11 +20,14 @@ from bot.slack.flow_requests import (
     FlowRequest,
     FlowStatsAsked,
     FlowTarget,
+    FlowTry,
     FlowUpload,
 )
 from bot.slack.flow_stats import SlackFlowStats, in_progress_text, recent_text
 from bot.slack.format import escape
 from bot.slack.stats_words import StatsQuery
+from bot.slack.translate import PLATFORM
+from handlers.dialogue.trial import FlowTrials, TrialStart
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, flow_checksum
@@ -47,6 +50,7 @@ from handlers.flows.versions import (
     UnknownDraft,
     UnknownFlow,
 )
+from handlers.messages import ConversationKey, IncomingMessage
 from handlers.ports import FlowLibrary
 from storage.types import utc_now
 
@@ -122,11 +126,13 @@ class SlackFlowAdmin:
         library: FlowLibrary,
         files: FileSource,
         stats: SlackFlowStats,
+        trials: FlowTrials | None = None,
     ) -> None:
         self._client = client
         self._library = library
         self._files = files
         self._stats = stats
+        self._trials = trials
 
     async def handle(self, request: FlowRequest) -> None:
         """Do what the admin asked and answer in the same direct message."""
@@ -144,6 +150,12 @@ class SlackFlowAdmin:
                 await self._stats.answer(request)
             case FlowNotUnderstood():
                 await self._say(request.channel, request.answer)
+            case FlowTry():
+                await self._try(request)
+
+    async def take_trial_turn(self, message: IncomingMessage) -> bool:
+        """An admin's words or click in their DM, if a trial takes it (see ``FlowTrials.take``)."""
+        return self._trials is not None and await self._trials.take(message)
 
     async def _say(self, channel: str, text: str, buttons: list[Any] | None = None) -> None:
         blocks = _message(text, buttons or [])
@@ -201,6 +213,7 @@ class SlackFlowAdmin:
             f"Draft {draft.draft_id} of flow '{flow_id}' is stored (against {against}). "
             f"What it changes:\n{said}\nCustomers see nothing of it until it is published.",
             [
+                _button("Try", FlowButton.TRY, target),
                 _button("Publish", FlowButton.PUBLISH, target, style="primary"),
                 _button("Discard", FlowButton.DISCARD, target),
             ],
@@ -222,19 +235,65 @@ class SlackFlowAdmin:
         now = utc_now()
         for summary in summaries:
             target = FlowTarget(flow_id=summary.flow_id, seen_live=summary.live_version)
+            buttons = [
+                _button("Download", FlowButton.DOWNLOAD, target),
+                _button("History", FlowButton.HISTORY, target),
+                _button("Stats", FlowButton.STATS, target),
+                _button("Roll back", FlowButton.ROLLBACK, target),
+            ]
+            if summary.drafts:
+                newest = (await self._library.drafts(flow_id=summary.flow_id))[-1]
+                tried = FlowTarget(
+                    flow_id=summary.flow_id,
+                    draft_id=newest.draft_id,
+                    seen_live=summary.live_version,
+                )
+                buttons.append(_button(f"Try draft {newest.draft_id}", FlowButton.TRY, tried))
             recent = await self._stats.recent(summary.flow_id, now=now)
             await self._say(
                 channel,
                 f"{_summary_line(summary)}\n"
                 f"In progress: {in_progress_text(under_way.get(summary.flow_id, {}))}\n"
                 f"Last 30 days: {recent_text(recent)}",
-                [
-                    _button("Download", FlowButton.DOWNLOAD, target),
-                    _button("History", FlowButton.HISTORY, target),
-                    _button("Stats", FlowButton.STATS, target),
-                    _button("Roll back", FlowButton.ROLLBACK, target),
-                ],
+                buttons,
             )
+
+    async def _try(self, request: FlowTry) -> None:
+        """Start a trial of the draft (the flow's newest, when none is named) in the admin's DM."""
+        if self._trials is None:
+            await self._say(request.channel, "Trying drafts is not available here.")
+            return
+        if not request.flow_id:
+            await self._say(request.channel, "Name the flow to try: /ideabot flows try NAME.")
+            return
+        drafts = [
+            draft
+            for draft in await self._library.drafts(flow_id=request.flow_id)
+            if request.draft_id is None or draft.draft_id == request.draft_id
+        ]
+        if not drafts:
+            which = "draft" if request.draft_id is None else f"draft {request.draft_id}"
+            await self._say(
+                request.channel,
+                f"Flow '{request.flow_id}' has no {which} to try: upload its file here first.",
+            )
+            return
+        try:
+            live: int = (await self._library.stored(flow_id=request.flow_id)).definition.version
+        except UnknownFlow:
+            live = NOTHING_LIVE
+        await self._trials.start(
+            TrialStart(
+                external_id=request.external_id,
+                key=ConversationKey(
+                    platform=PLATFORM, chat_id=request.channel, user_id=request.user_id
+                ),
+                draft=drafts[-1],
+                seen_live=live,
+                language_code=request.language_code,
+                actor=f"slack:{request.user_id}",
+            )
+        )
 
     async def _click(self, click: FlowClick) -> None:
         target = click.target

@@ -1,4 +1,4 @@
-"""What an admin asks of the flows in Slack: an upload, the overview, a button, stats, a refusal."""
+"""What an admin asks of the flows in Slack: an upload, the overview, a button, a try, stats."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.slack.stats_words import StatsQuery
-from handlers.messages import Attachment
+from handlers.messages import Attachment, IncomingMessage
 
 FLOW_ACTION_PREFIX = "flow_admin:"
 
@@ -23,6 +23,7 @@ class FlowButton(StrEnum):
     HISTORY = "history"
     STATS = "stats"
     CANCEL = "cancel"
+    TRY = "try"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,26 @@ class FlowClick:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowTry:
+    """An admin pressed Try on a draft, or typed ``/ideabot flows try NAME`` (the newest draft)."""
+
+    external_id: str
+    channel: str
+    user_id: str
+    flow_id: str
+    draft_id: int | None
+    # The admin's Slack locale: the trial speaks the language a customer with it would get.
+    language_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminWords:
+    """An admin's words, command or answer click in their DM: a trial's, if one runs there."""
+
+    message: IncomingMessage
+
+
+@dataclass(frozen=True, slots=True)
 class FlowRefused:
     """Someone who is no admin asked for the flows; they get one sentence and nothing else."""
 
@@ -111,5 +132,11 @@ class FlowNotUnderstood:
 
 
 FlowRequest = (
-    FlowUpload | FlowOverview | FlowClick | FlowRefused | FlowStatsAsked | FlowNotUnderstood
+    FlowUpload
+    | FlowOverview
+    | FlowClick
+    | FlowTry
+    | FlowRefused
+    | FlowStatsAsked
+    | FlowNotUnderstood
 )

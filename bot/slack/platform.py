@@ -80,6 +80,7 @@ def slack_channel(
                 in_progress=runtime.flow_progress.in_progress,
                 outbox_signal=runtime.worker,
             ),
+            trials=runtime.trials,
         ),
         ideas=runtime.ideas,
         labels=labels,

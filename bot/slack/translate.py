@@ -19,6 +19,7 @@ from bot.slack.commands import (
 )
 from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
+    AdminWords,
     FlowButton,
     FlowClick,
     FlowNotUnderstood,
@@ -27,17 +28,19 @@ from bot.slack.flow_requests import (
     FlowRequest,
     FlowStatsAsked,
     FlowTarget,
+    FlowTry,
     FlowUpload,
 )
 from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
 from bot.slack.staff_access import Role
 from bot.slack.stats_words import STATS_SUBCOMMAND, StatsWordsError, stats_query
 from handlers.dialogue.text_repair import repair_json
+from handlers.dialogue.trial import parse_publish_payload
 from handlers.flows.upload import is_flow_file
 from handlers.ideas.digest import DigestRequest
 from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
 from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
-from handlers.staff.room import CardAction, CardActionKind, StaffDirectMessage, StaffMessage
+from handlers.staff.room import CardAction, CardActionKind, StaffMessage
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ FLOWS_SUBCOMMAND = "flows"
 UNREADABLE_BUTTON = (
     "That button could not be read, so nothing was changed; type /ideabot flows for fresh buttons."
 )
+# ``/ideabot flows try NAME``: walk the newest draft of NAME as a customer would.
+TRY_SUBCOMMAND = "try"
 # Subtypes that are a person's words (with files, or also sent to the channel).
 _SPOKEN = {None, "file_share", "thread_broadcast"}
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]+)>")
@@ -80,12 +85,12 @@ Translated = (
     IncomingMessage
     | StaffMessage
     | CardAction
-    | StaffDirectMessage
     | StatusChange
     | TagChange
     | DigestRequest
     | MergeChange
     | FlowRequest
+    | AdminWords
     | None
 )
 
@@ -324,8 +329,19 @@ class SlackTranslator:
             if upload is not None:
                 return upload
         if user_id in self._workspace.admin_user_ids:
-            # Admins are never customers; they are told where customers are.
-            return None if edited else StaffDirectMessage(external_id=event_id, chat=key)
+            # Admins are never customers: their words go to a trial of a draft if one runs,
+            # else they are told where customers are.
+            if edited:
+                return None
+            return AdminWords(
+                IncomingMessage(
+                    key=key,
+                    external_id=event_id,
+                    text=str(message.get("text", "")),
+                    attachments=_files(message),
+                    platform_message_id=str(message.get("ts", "")),
+                )
+            )
         user = await self._users(user_id)
         if user.is_bot:
             return None
@@ -424,6 +440,15 @@ class SlackTranslator:
             return FlowNotUnderstood(
                 external_id=external_id, channel=channel, user_id=user_id, answer=UNREADABLE_BUTTON
             )
+        if button is FlowButton.TRY:
+            return FlowTry(
+                external_id=external_id,
+                channel=channel,
+                user_id=user_id,
+                flow_id=target.flow_id,
+                draft_id=target.draft_id,
+                language_code=(await self._users(user_id)).locale,
+            )
         return FlowClick(
             external_id=external_id,
             channel=channel,
@@ -458,7 +483,9 @@ class SlackTranslator:
     async def _answer_clicked(
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
-        """A customer's click on an answer button under a question."""
+        """A customer's click on an answer button under a question (an admin's: a trial's)."""
+        if str((body.get("user") or {})["id"]) in self._workspace.admin_user_ids:
+            return await self._trial_clicked(body, action, external_id)
         user = await self._users(str((body.get("user") or {})["id"]))
         channel = str((body.get("channel") or {}).get("id", ""))
         message = body.get("message") or {}
@@ -470,6 +497,35 @@ class SlackTranslator:
             button_payload=str(action.get("value", "")),
             button_message_id=str(message.get("ts", "")),
             button_message_text=slack_to_plain(str(message.get("text", ""))),
+        )
+
+    async def _trial_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """An admin's click in a trial: an answer, Stop, or Publish at its end (a flow button)."""
+        person = body.get("user") or {}
+        user_id = str(person["id"])
+        channel = str((body.get("channel") or {}).get("id", ""))
+        payload = str(action.get("value", ""))
+        publish = parse_publish_payload(payload)
+        if publish is not None:
+            flow_id, draft_id, seen_live = publish
+            target = FlowTarget(flow_id=flow_id, draft_id=draft_id, seen_live=seen_live)
+            # Publish is the flows' own button: the same rule as the draft message's.
+            return await self._flow_clicked(
+                body,
+                {"action_id": FLOW_ACTION_PREFIX + FlowButton.PUBLISH, "value": target.as_value()},
+                external_id,
+            )
+        message = body.get("message") or {}
+        return AdminWords(
+            IncomingMessage(
+                key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
+                external_id=external_id,
+                button_payload=payload,
+                button_message_id=str(message.get("ts", "")),
+                button_message_text=slack_to_plain(str(message.get("text", ""))),
+            )
         )
 
     async def _status_selected(
@@ -499,8 +555,17 @@ class SlackTranslator:
         words = str(body.get("text", "")).strip()
         if channel.startswith("D") and words.split()[:1] == [FLOWS_SUBCOMMAND]:
             return await self._flows_command(body)
-        if not channel.startswith("D") or user_id in self._workspace.admin_user_ids:
+        if not channel.startswith("D"):
             return None
+        if user_id in self._workspace.admin_user_ids:
+            # A command in a trial, as a customer would type it (/ideabot cancel).
+            return AdminWords(
+                IncomingMessage(
+                    key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
+                    external_id=f"command:{body['trigger_id']}",
+                    text="/" + (words or "help"),
+                )
+            )
         user = await self._users(user_id)
         return IncomingMessage(
             key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user_id),
@@ -511,7 +576,7 @@ class SlackTranslator:
         )
 
     async def _flows_command(self, body: dict[str, Any]) -> Translated:
-        """``/ideabot flows [stats …]``: the overview or a funnel for an admin; a no for others."""
+        """``/ideabot flows [try NAME | stats …]``: overview, trial or funnel; only for admins."""
         external_id = f"command:{body['trigger_id']}"
         channel = str(body.get("channel_id", ""))
         user_id = str(body.get("user_id", ""))
@@ -519,6 +584,15 @@ class SlackTranslator:
         if role is not Role.ADMIN:
             return FlowRefused(external_id=external_id, channel=channel, user_id=user_id)
         words = str(body.get("text", "")).split()[1:]
+        if words[:1] == [TRY_SUBCOMMAND]:
+            return FlowTry(
+                external_id=external_id,
+                channel=channel,
+                user_id=user_id,
+                flow_id=" ".join(words[1:]),
+                draft_id=None,
+                language_code=(await self._users(user_id)).locale,
+            )
         if words[:1] != [STATS_SUBCOMMAND]:
             return FlowOverview(external_id=external_id, channel=channel, user_id=user_id)
         try:

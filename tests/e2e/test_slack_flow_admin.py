@@ -1,10 +1,18 @@
-"""The real ``ideabot run``: an admin changes the flow from a Slack DM, Telegram follows."""
+"""The real ``ideabot run``: an admin changes, tries and publishes a flow in a Slack DM."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from tests.doubles.slack_api import Posted, SlackEvents, SlackPerson, SlackWebApiDouble
+from tests.doubles.slack_api import (
+    STAFF_CHANNEL,
+    Posted,
+    SlackEvents,
+    SlackPerson,
+    SlackWebApiDouble,
+)
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.e2e.conftest import BotFactory
@@ -52,6 +60,29 @@ class AdminDm:
         assert (await self.events.click(ADA, post, label)).status_code == 200
         return await self.answer(before + 1)
 
+    async def say(self, text: str) -> Posted:
+        before = len(self.answers())
+        response, _ = await self.events.direct_message(ADA, text)
+        assert response.status_code == 200
+        return await self.answer(before + 1)
+
+
+async def try_the_draft(
+    dm: AdminDm, drafted: Posted, *, mid_trial: Callable[[], Awaitable[None]]
+) -> Posted:
+    """Ada walks the draft in her DM as a customer would: words, then buttons; its end."""
+    before = len(dm.answers())
+    opening = await dm.click(drafted, "Try")
+    assert opening.text.startswith("Trying draft 1 of *idea* — nothing you answer is recorded.")
+    # Then the welcome and the first question, as a new customer gets them.
+    assert (await dm.answer(before + 2)).text.endswith("improve or create?")
+    assert (await dm.say(IDEA)).text == NEW_QUESTION
+    await mid_trial()
+    frequency = await dm.say("My eyes hurt when I read in bed at night")
+    importance = await dm.click(frequency, "Every day")
+    contact = await dm.click(importance, "5")
+    return await dm.click(contact, "No")
+
 
 async def second_question(
     telegram_api: TelegramBotApiDouble, customer: Customer, before: int
@@ -84,7 +115,28 @@ async def test_an_admin_fixes_an_upload_publishes_it_and_new_customers_get_the_n
 
     drafted = await dm.upload("idea.yaml", fixed_file())
     assert "Draft 1 of flow 'idea' is stored (against live version 1)" in drafted.text
-    confirm = await dm.click(drafted, "Publish")
+
+    def funnel() -> str:
+        stats = ideabot("flows", "stats", "idea", cwd=tmp_path, DATABASE_URL=sqlite_url)
+        assert stats.returncode == 0, stats.stderr
+        return stats.stdout
+
+    async def killed_and_restarted() -> None:
+        bot.kill_hard()
+        await bot.wait_exit()
+        await bot.start()
+
+    funnel_before = funnel()
+    end = await try_the_draft(dm, drafted, mid_trial=killed_and_restarted)
+    assert "Trial of draft 1 of *idea* done; nothing was recorded." in end.text
+    assert f"would have recorded this idea: *{IDEA}*" in end.text
+    # Nothing of the trial counts: no idea, nothing for staff, the funnel as it was.
+    ideas = ideabot("ideas", "export", "--format", "json", cwd=tmp_path, DATABASE_URL=sqlite_url)
+    assert json.loads(ideas.stdout) == []
+    assert slack_api.posts_in(STAFF_CHANNEL) == []
+    assert funnel() == funnel_before
+
+    confirm = await dm.click(end, "Publish")
     published = await dm.click(confirm, "Yes, publish draft 1")
     assert "version 2 is live (was 1)" in published.text
 
@@ -102,7 +154,8 @@ async def test_an_admin_fixes_an_upload_publishes_it_and_new_customers_get_the_n
     history = ideabot("flows", "history", "idea", cwd=tmp_path, DATABASE_URL=sqlite_url)
     assert history.returncode == 0, history.stderr
     trail = [line.split()[2:] for line in history.stdout.splitlines()]
-    assert trail[-2:] == [
+    assert trail[-3:] == [
         ["draft", "1", "→", "-", "slack:U0ADA", "draft", "1", "from", "idea.yaml"],
+        ["try", "1", "→", "-", "slack:U0ADA", "draft", "1", "from", "idea.yaml"],
         ["publish", "1", "→", "2", "slack:U0ADA", "draft", "1", "from", "idea.yaml"],
     ]
