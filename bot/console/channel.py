@@ -15,11 +15,16 @@ from handlers.dialogue.dialogue import Dialogue
 from handlers.messages import Button, ConversationKey, IncomingMessage
 from storage.outbox.deliveries import (
     AddReaction,
+    DeleteSlackFile,
+    DeleteSlackMessage,
     MarkButtonsUsed,
     NotifyStaffMember,
     PostInThread,
+    PostErasureReport,
     PostRoomDigest,
     PostStaffCard,
+    RewriteRoomDigest,
+    RewriteSlackMessage,
     SendMessage,
     UpdateStaffCard,
 )
@@ -53,6 +58,11 @@ class ConsoleScreen:
                 | NotifyStaffMember()
                 | AddReaction()
                 | PostRoomDigest()
+                | DeleteSlackMessage()
+                | RewriteSlackMessage()
+                | RewriteRoomDigest()
+                | DeleteSlackFile()
+                | PostErasureReport()
             ):
                 raise PermanentDeliveryError(
                     f"the console cannot carry out '{item.delivery.action}'"

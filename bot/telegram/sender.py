@@ -22,11 +22,16 @@ from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDel
 from handlers.messages import Attachment, Button, TextLimit
 from storage.outbox.deliveries import (
     AddReaction,
+    DeleteSlackFile,
+    DeleteSlackMessage,
     MarkButtonsUsed,
     NotifyStaffMember,
     PostInThread,
+    PostErasureReport,
     PostRoomDigest,
     PostStaffCard,
+    RewriteRoomDigest,
+    RewriteSlackMessage,
     SendMessage,
     UpdateStaffCard,
 )
@@ -108,6 +113,11 @@ class TelegramSender:
                 | NotifyStaffMember()
                 | AddReaction()
                 | PostRoomDigest()
+                | DeleteSlackMessage()
+                | RewriteSlackMessage()
+                | RewriteRoomDigest()
+                | DeleteSlackFile()
+                | PostErasureReport()
             ):
                 # The staff room lives in Slack; Telegram only carries customers' chats.
                 raise PermanentDeliveryError(f"Telegram cannot carry out '{item.delivery.action}'")
