@@ -448,9 +448,7 @@ class CustomerRecords(Protocol):
 class Erasures(Protocol):
     """Erases a customer's data, or old conversations, each in one transaction."""
 
-    async def erase_customer(
-        self, *, customer_id: int, requested_by: str
-    ) -> ErasureOutcome | None:
+    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
         """Erase one customer and queue the Slack steps; None if there is no such customer."""
         ...
 

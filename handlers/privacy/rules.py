@@ -20,15 +20,21 @@ def kept_title(staff_title: str | None) -> str:
 
 def erased_card_text(erasure_id: int, conversation_id: int) -> str:
     """The one neutral line a staff card becomes, so its thread stays findable."""
-    return (
-        f"Conversation {conversation_id}: the customer's data was erased (erasure {erasure_id})."
-    )
+    return f"Conversation {conversation_id}: the customer's data was erased (erasure {erasure_id})."
 
 
-def report_text(erasure_id: int, *, kind: str, removed: Mapping[str, int], links: Sequence[str]) -> str:
+def report_text(
+    erasure_id: int, *, kind: str, removed: Mapping[str, int], links: Sequence[str]
+) -> str:
     """The erasure report for staff and admins: what went, and what staff must remove by hand."""
-    what = "A customer's data" if kind == CUSTOMER_ERASURE else "Conversations past the retention period"
-    counts = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in sorted(removed.items()) if count)
+    what = (
+        "A customer's data"
+        if kind == CUSTOMER_ERASURE
+        else "Conversations past the retention period"
+    )
+    counts = ", ".join(
+        f"{name.replace('_', ' ')}: {count}" for name, count in sorted(removed.items()) if count
+    )
     lines = [f"Erasure {erasure_id}: {what} erased in ideabot and in ideabot's own Slack posts."]
     if counts:
         lines.append(f"Removed: {counts}.")

@@ -1,4 +1,4 @@
-"""The parts of one erasure's transaction: each removes one kind of data and notes what Slack needs."""
+"""The parts of an erasure's transaction: each removes one kind of data, noting Slack's part."""
 
 from __future__ import annotations
 
@@ -121,7 +121,9 @@ async def forget_conversations(
         return
     ids = list(conversation_ids)
     cleanup.conversations.update(ids)
-    threads = (await session.execute(select(_THREAD).where(_THREAD.c.conversation_id.in_(ids)))).all()
+    threads = (
+        await session.execute(select(_THREAD).where(_THREAD.c.conversation_id.in_(ids)))
+    ).all()
     for thread in threads:
         await _forget_thread(session, cleanup, thread)
     cleanup.removed["messages"] += await _count_deleted(
@@ -171,16 +173,16 @@ async def _forget_thread(session: AsyncSession, cleanup: Cleanup, thread: Any) -
         cleanup.removed["slack_events"] += await _count_deleted(
             session, delete(_EVENT).where(_EVENT.c.ordering_key == f"{room}:{ref}")
         )
-        await session.execute(delete(_DEAD_LETTER).where(_DEAD_LETTER.c.ordering_key == f"{room}:{ref}"))
+        await session.execute(
+            delete(_DEAD_LETTER).where(_DEAD_LETTER.c.ordering_key == f"{room}:{ref}")
+        )
     await drop_outbox(session, cleanup, [f"staff:{thread.conversation_id}"])
 
 
 async def drop_outbox(session: AsyncSession, cleanup: Cleanup, destinations: list[str]) -> None:
     """Delete the destinations' outbox rows: unsent ones are dropped, sent ones noted for Slack."""
     rows = await session.execute(
-        select(_OUTBOX)
-        .where(_OUTBOX.c.destination.in_(destinations))
-        .order_by(_OUTBOX.c.id)
+        select(_OUTBOX).where(_OUTBOX.c.destination.in_(destinations)).order_by(_OUTBOX.c.id)
     )
     for row in rows:
         if row.state == OutboxState.PENDING.value:
@@ -313,8 +315,10 @@ def _cleaned(cleanup: Cleanup, digest: Digest) -> Digest | None:
     )
 
 
-async def forget_arrivals(session: AsyncSession, cleanup: Cleanup, *, platform: str, chat_id: str) -> None:
-    """What came in from a chat: Telegram's inbox ids name it; Slack events and dead letters hold it."""
+async def forget_arrivals(
+    session: AsyncSession, cleanup: Cleanup, *, platform: str, chat_id: str
+) -> None:
+    """What came in from a chat: Telegram inbox ids name it; events and dead letters hold it."""
     if not chat_id:
         return
     if platform == "telegram":

@@ -211,6 +211,5 @@ async def _news(session: AsyncSession, customer: Any) -> list[dict[str, Any]]:
         .order_by(_OUTBOX.c.id)
     )
     return [
-        {"text": (row.payload or {}).get("text", ""), "sent_at": _when(row.sent_at)}
-        for row in rows
+        {"text": (row.payload or {}).get("text", ""), "sent_at": _when(row.sent_at)} for row in rows
     ]

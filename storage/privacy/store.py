@@ -72,9 +72,7 @@ class SqlErasures:
         self._sessions = sessions
         self._admins = tuple(admins)
 
-    async def erase_customer(
-        self, *, customer_id: int, requested_by: str
-    ) -> ErasureOutcome | None:
+    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
         """Everything of one customer, in one transaction; None if there is no such customer."""
         async with self._sessions() as session, session.begin():
             query = (
