@@ -455,7 +455,10 @@ class Erasures(Protocol):
     async def forget_closed_before(
         self, *, cutoff: datetime, period: str, requested_by: str
     ) -> ErasureOutcome | None:
-        """Forget conversations closed before ``cutoff``; None if ``period`` already ran."""
+        """Forget conversations closed before ``cutoff``; None if ``period`` already ran.
+
+        A sweep that found nothing old enough writes no audit entry: its ``erasure_id`` is 0.
+        """
         ...
 
     async def pending_erasures(self) -> list[PendingErasure]:

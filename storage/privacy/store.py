@@ -118,6 +118,9 @@ class SqlErasures:
                     )
                 ).scalars()
             )
+            if not old:
+                # Nothing is old enough: no audit entry for a sweep that removed nothing.
+                return ErasureOutcome(erasure_id=0, removed={}, remote_steps=0, could_not=())
             cleanup = await start(session, kind=RETENTION, requested_by=requested_by, now=utc_now())
             ideas = await session.execute(
                 select(_IDEA.c.id).where(_IDEA.c.conversation_id.in_(old))
