@@ -1,0 +1,105 @@
+"""Issue 11 end to end: a Telegram customer erased with the CLI while `ideabot run` runs.
+
+The Slack double sees a delete or rewrite for every post ideabot made with their words, and a
+``files.delete``; the staff reply is listed in the report; afterwards no table of the database
+and no line of the log at INFO holds their words, name or ids.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.doubles.slack_api import STAFF_CHANNEL, SlackWebApiDouble
+from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
+from tests.e2e.bot_process import outbox_settled
+from tests.e2e.conftest import ANNE, BotFactory
+from tests.helpers.cli import ideabot
+from tests.helpers.slack_staff import (
+    events_to,
+    finish_flow_on_telegram,
+    slack_settings,
+    wait_for_card,
+)
+from tests.waiting import eventually
+
+ADMIN = "U0ADMIN"
+NAME = "Zephyrine"
+USER_ID = 48151623
+WORDS = ("dark mode for the app", "My eyes hurt in bed", "Quasimodo-theme", "zephyrine-sketch")
+
+
+def _database_text(sqlite_url: str) -> str:
+    """Every column of every row of every table, as one string to search."""
+    path = sqlite_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute("select name from sqlite_master where type = 'table'")
+        ]
+        return "\n".join(
+            repr(row) for table in tables for row in connection.execute(f'select * from "{table}"')
+        )
+
+
+def _erasure_finished(sqlite_url: str) -> bool:
+    path = sqlite_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        (finished,) = connection.execute(
+            "select count(*) from erasure where finished_at is not null"
+        ).fetchone()
+    return bool(finished == 1)
+
+
+async def test_a_customer_erased_from_the_command_line_is_gone_from_the_database_slack_and_log(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    slack_api.rate_limits["chat.delete"] = [1]
+    bot = bot_factory(**slack_settings(slack_api), SLACK_ADMIN_USERS=ADMIN)
+    await bot.start()
+    customer = Customer(user_id=USER_ID, first_name=NAME)
+    await finish_flow_on_telegram(telegram_api, customer)
+    card = await wait_for_card(slack_api)
+    _, reply = await events_to(bot).staff_reply(ANNE, card.ts, "Thanks! Which phone do you use?")
+    await telegram_api.wait_for_messages(customer, 7)
+    await telegram_api.send_text(customer, "A Pixel, with the Quasimodo-theme")
+    document = await telegram_api.send_document(customer, "zephyrine-sketch.pdf", b"%PDF-1.4")
+    file_id = document["message"]["document"]["file_id"]
+    await slack_api.wait_until(lambda: len(slack_api.uploads) == 1)
+    await outbox_settled(sqlite_url)
+    thread_posts = slack_api.posts_in(STAFF_CHANNEL, thread_ts=card.ts)
+    assert [post.username for post in thread_posts] == [NAME]
+    before = _database_text(sqlite_url)
+    traces = [NAME, str(USER_ID), file_id, *WORDS]
+    assert all(trace in before for trace in traces)
+
+    environment = {"DATABASE_URL": sqlite_url, "SLACK_ADMIN_USERS": ADMIN}
+    found = ideabot("customers", "find", NAME, cwd=tmp_path, **environment)
+    customer_id = found.stdout.splitlines()[1].split()[0]
+    erased = ideabot("customers", "erase", customer_id, "--yes", cwd=tmp_path, **environment)
+    assert erased.returncode == 0, erased.stderr
+
+    async def finished() -> bool:
+        return _erasure_finished(sqlite_url)
+
+    await eventually(finished, timeout=20, what="the erasure's Slack steps")
+    rewrite = [update for update in slack_api.updates if update["ts"] == card.ts][-1]
+    assert "erased" in rewrite["text"]
+    assert NAME not in rewrite["text"]
+    deleted = {(deletion["channel"], deletion["ts"]) for deletion in slack_api.deletions}
+    assert deleted == {(STAFF_CHANNEL, post.ts) for post in thread_posts}
+    assert slack_api.deleted_files == [upload["id"] for upload in slack_api.uploads]
+    in_thread, to_admin = slack_api.posts[-2:]
+    assert (in_thread.thread_ts, to_admin.channel) == (card.ts, ADMIN)
+    # The report links the staff reply, which a bot token cannot delete, for an admin.
+    assert f"archives/{STAFF_CHANNEL}/p{reply['event']['ts'].replace('.', '')}" in in_thread.text
+    assert to_admin.text == in_thread.text
+
+    after = _database_text(sqlite_url)
+    assert [trace for trace in traces if trace in after] == []
+    log = bot.log() + erased.stdout + erased.stderr
+    assert [trace for trace in traces if trace in log] == []
