@@ -30,7 +30,7 @@ def report_text(
     what = (
         "A customer's data"
         if kind == CUSTOMER_ERASURE
-        else "Conversations past the retention period"
+        else "conversations past the retention period"
     )
     counts = ", ".join(
         f"{name.replace('_', ' ')}: {count}" for name, count in sorted(removed.items()) if count
