@@ -28,7 +28,7 @@ def report_text(
 ) -> str:
     """The erasure report for staff and admins: what went, and what staff must remove by hand."""
     what = (
-        "A customer's data"
+        "a customer's data"
         if kind == CUSTOMER_ERASURE
         else "conversations past the retention period"
     )
