@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.messages import ConversationKey
+from handlers.messages import ConversationKey, OutgoingMessage
 from handlers.privacy.rules import ERASED_TITLE
 from storage.dialogue.store import SqlDialogueStore
 from storage.outbox.deliveries import (
@@ -269,3 +269,42 @@ async def test_the_erasure_is_pending_until_its_last_step_is_done(
     while items := await outbox.claim_due(platforms=["slack"], limit=100, lease_seconds=60):
         await outbox.record_sent([SentReceipt(item, "", utc_now()) for item in items])
     assert await erasures.pending_erasures() == []
+
+
+async def _send_telegram(sessions: async_sessionmaker[AsyncSession]) -> None:
+    outbox = SqlOutboxStore(sessions)
+    while items := await outbox.claim_due(platforms=["telegram"], limit=100, lease_seconds=60):
+        await outbox.record_sent([SentReceipt(item, "1", utc_now()) for item in items])
+
+
+async def test_the_export_has_their_news_and_linked_ideas_and_nothing_of_another_customer(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice, bob = await _alice(sessions), await _bob(sessions)
+    await _follow(sessions, bob.idea_id, alice.customer_id)
+    key = ConversationKey(platform="telegram", chat_id=alice.chat_id, user_id=alice.chat_id)
+    other = ConversationKey(platform="telegram", chat_id=bob.chat_id, user_id=bob.chat_id)
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        await transaction.enqueue_news(
+            [(key, OutgoingMessage("Your idea is planned")), (other, OutgoingMessage("Bob's news"))]
+        )
+    await _send_telegram(sessions)
+
+    exported = await SqlCustomerRecords(sessions).export_customer(customer_id=alice.customer_id)
+
+    assert exported is not None
+    assert [news["text"] for news in exported["news"]] == ["Your idea is planned"]
+    assert exported["linked_ideas"] == [
+        {
+            "id": bob.idea_id,
+            "title": bob.words,
+            "status": "new",
+            "link": "vote",
+            "since": exported["linked_ideas"][0]["since"],
+        }
+    ]
+    text = str(exported)
+    assert alice.words in text
+    assert "Bob's news" not in text
+    assert not any(trace in text for trace in (bob.name, bob.email, bob.chat_id, bob.file_id))
+    assert "is nice" not in text
