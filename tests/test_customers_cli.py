@@ -44,8 +44,9 @@ async def test_find_by_name_email_or_platform_id(tmp_path: Path) -> None:
         rows = found.stdout.splitlines()[1:]
         assert len(rows) == 1
         assert rows[0].split()[0] == str(alice.customer_id)
-    nothing = ideabot("customers", "find", "nobody-like-this", cwd=tmp_path)
-    assert "no customer matches" in nothing.stdout
+    for text in ("nobody-like-this", "%"):
+        nothing = ideabot("customers", "find", text, cwd=tmp_path)
+        assert "no customer matches" in nothing.stdout
 
 
 async def test_export_holds_everything_of_one_customer_and_nothing_of_another(

@@ -43,16 +43,19 @@ class SqlCustomerRecords:
 
     async def find_customers(self, *, text: str, limit: int) -> list[CustomerMatch]:
         """Customers whose name, e-mail or platform id contains ``text``, newest first."""
-        pattern = f"%{text.lower()}%"
-        emails = select(_IDEA.c.customer_id).where(func.lower(_IDEA.c.email).like(pattern))
+        # Literal: a % or _ in what the operator typed is no wildcard.
+        lowered = text.lower()
+        emails = select(_IDEA.c.customer_id).where(
+            func.lower(_IDEA.c.email).contains(lowered, autoescape=True)
+        )
         query = (
             select(_CUSTOMER)
             .where(_CUSTOMER.c.platform != ERASED_PLATFORM)
             .where(
                 or_(
-                    func.lower(_CUSTOMER.c.display_name).like(pattern),
-                    func.lower(_CUSTOMER.c.platform_user_id).like(pattern),
-                    func.lower(_CUSTOMER.c.chat_id).like(pattern),
+                    func.lower(_CUSTOMER.c.display_name).contains(lowered, autoescape=True),
+                    func.lower(_CUSTOMER.c.platform_user_id).contains(lowered, autoescape=True),
+                    func.lower(_CUSTOMER.c.chat_id).contains(lowered, autoescape=True),
                     cast(_CUSTOMER.c.id, String) == text,
                     _CUSTOMER.c.id.in_(emails),
                 )
