@@ -308,3 +308,20 @@ async def test_the_export_has_their_news_and_linked_ideas_and_nothing_of_another
     assert "Bob's news" not in text
     assert not any(trace in text for trace in (bob.name, bob.email, bob.chat_id, bob.file_id))
     assert "is nice" not in text
+
+
+async def test_a_message_under_way_during_the_erasure_is_recorded_as_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice = await _alice(sessions)
+    outbox = SqlOutboxStore(sessions)
+    (under_way,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=60)
+    await _erase(sessions, alice)
+    # The send ends after the erasure: its receipt finds no row and sets nothing off.
+    await outbox.record_sent([SentReceipt(under_way, "5", utc_now())])
+    async with sessions() as session:
+        left = await session.scalar(
+            select(func.count()).where(_OUTBOX.c.destination.not_like("erasure:%"))
+        )
+    assert left == 0
+    assert alice.chat_id not in await database_text(sessions)
