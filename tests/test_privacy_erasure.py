@@ -19,7 +19,14 @@ from storage.outbox.deliveries import (
 from storage.outbox.store import SentReceipt, SqlOutboxStore
 from storage.privacy.records import SqlCustomerRecords
 from storage.privacy.store import SqlErasures
-from storage.tables import ErasureRow, IdeaFollowerRow, IdeaRow, OutboxRow, table_of
+from storage.tables import (
+    ErasureRow,
+    IdeaFollowerRow,
+    IdeaRow,
+    OutboxRow,
+    PlatformEventRow,
+    table_of,
+)
 from storage.types import utc_now
 from tests.helpers.privacy import (
     ROOM,
@@ -269,6 +276,11 @@ async def test_the_erasure_is_pending_until_its_last_step_is_done(
     while items := await outbox.claim_due(platforms=["slack"], limit=100, lease_seconds=60):
         await outbox.record_sent([SentReceipt(item, "", utc_now()) for item in items])
     assert await erasures.pending_erasures() == []
+    async with sessions() as session:
+        steps_left = await session.scalar(
+            select(func.count()).where(_OUTBOX.c.destination.like("erasure:%"))
+        )
+    assert steps_left == 0
 
 
 async def _send_telegram(sessions: async_sessionmaker[AsyncSession]) -> None:
@@ -325,3 +337,37 @@ async def test_a_message_under_way_during_the_erasure_is_recorded_as_nothing(
         )
     assert left == 0
     assert alice.chat_id not in await database_text(sessions)
+
+
+async def test_a_slack_customer_loses_the_bots_messages_in_their_dm_and_their_stored_events(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    key = ConversationKey(platform="slack", chat_id="D0CUSTOMER", user_id="U0CUSTOMER")
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        customer = await transaction.customer_for(key=key, display_name="Sol", language="en")
+        await transaction.enqueue(key=key, actions=[OutgoingMessage("What is your idea, Sol?")])
+    ((_, ts),) = await send_everything(sessions)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(table_of(PlatformEventRow)).values(
+                platform="slack",
+                external_id="Ev1",
+                ordering_key="D0CUSTOMER:",
+                payload={"event": {"text": "my secret idea", "user": "U0CUSTOMER"}},
+            )
+        )
+
+    outcome = await SqlErasures(sessions).erase_customer(
+        customer_id=customer.id, requested_by="slack:U0ADMIN"
+    )
+
+    assert outcome is not None
+    steps = await _steps(sessions, outcome.erasure_id)
+    assert steps == [
+        ("D0CUSTOMER", DeleteSlackMessage(erasure_id=outcome.erasure_id, message_ref=ts))
+    ]
+    text = await database_text(sessions)
+    assert not any(trace in text for trace in ("U0CUSTOMER", "Sol", "secret idea"))
+    # Once its steps are done, the erasure's outbox rows go too: they named the DM channel.
+    await send_everything(sessions)
+    assert "D0CUSTOMER" not in await database_text(sessions)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.staff.room import StaffRoom
@@ -81,13 +81,20 @@ async def _finish_erasures(session: AsyncSession, items: Sequence[OutboxItem]) -
             .where(_OUTBOX.c.destination == destination)
             .where(_OUTBOX.c.state == OutboxState.PENDING)
         )
-        await session.execute(
+        finished = await session.execute(
             update(_ERASURE)
             .where(_ERASURE.c.id == int(destination.removeprefix(_ERASURE_PREFIX)))
             .where(_ERASURE.c.finished_at.is_(None))
             .where(~waiting)
             .values(finished_at=utc_now())
         )
+        if getattr(finished, "rowcount", 0):
+            # Done steps name a customer's DM channel or posts: the audit row is what stays.
+            await session.execute(
+                delete(_OUTBOX)
+                .where(_OUTBOX.c.destination == destination)
+                .where(_OUTBOX.c.state == OutboxState.SENT)
+            )
 
 
 def _receipt_parameters(receipt: SentReceipt) -> dict[str, Any]:
