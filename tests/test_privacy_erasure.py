@@ -371,3 +371,18 @@ async def test_a_slack_customer_loses_the_bots_messages_in_their_dm_and_their_st
     # Once its steps are done, the erasure's outbox rows go too: they named the DM channel.
     await send_everything(sessions)
     assert "D0CUSTOMER" not in await database_text(sessions)
+
+
+async def test_an_erased_idea_is_no_longer_offered_as_the_same(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice, bob = await _alice(sessions), await _bob(sessions)
+    await _follow(sessions, alice.idea_id, bob.customer_id)
+    store = SqlDialogueStore(sessions)
+    async with store.transaction() as transaction:
+        before = await transaction.similar_idea(text=alice.words, at_least=0.3)
+    await _erase(sessions, alice)
+    async with store.transaction() as transaction:
+        after = await transaction.similar_idea(text=alice.words, at_least=0.3)
+    assert before == (alice.idea_id, alice.words)
+    assert after is None
