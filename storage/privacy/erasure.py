@@ -275,9 +275,13 @@ async def scrub_digests(session: AsyncSession, cleanup: Cleanup) -> None:
     if not (cleanup.conversations or cleanup.removed_ideas or cleanup.renamed_ideas):
         return
     rows = await session.execute(
-        select(_OUTBOX.c.id, _OUTBOX.c.payload, _OUTBOX.c.state, _OUTBOX.c.chat_id)
-        .add_columns(_OUTBOX.c.platform_message_id)
-        .where(_OUTBOX.c.action == "post_digest")
+        select(
+            _OUTBOX.c.id,
+            _OUTBOX.c.payload,
+            _OUTBOX.c.state,
+            _OUTBOX.c.chat_id,
+            _OUTBOX.c.platform_message_id,
+        ).where(_OUTBOX.c.action == "post_digest")
     )
     for row in rows.all():
         with contextlib.suppress(UnreadableDelivery):
