@@ -103,3 +103,68 @@ async def test_a_customer_erased_from_the_command_line_is_gone_from_the_database
     assert [trace for trace in traces if trace in after] == []
     log = bot.log() + erased.stdout + erased.stderr
     assert [trace for trace in traces if trace in log] == []
+
+
+async def test_an_erasure_killed_during_a_slack_outage_finishes_exactly_once_after_restart(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    sqlite_url: str,
+    tmp_path: Path,
+) -> None:
+    settings = {**slack_settings(slack_api), "SLACK_ADMIN_USERS": ADMIN}
+    bot = bot_factory(**settings)
+    await bot.start()
+    customer = Customer(user_id=USER_ID, first_name=NAME)
+    await finish_flow_on_telegram(telegram_api, customer)
+    card = await wait_for_card(slack_api)
+    await telegram_api.send_text(customer, "A Pixel, with the Quasimodo-theme")
+    await slack_api.wait_until(
+        lambda: len(slack_api.posts_in(STAFF_CHANNEL, thread_ts=card.ts)) == 1
+    )
+    await outbox_settled(sqlite_url)
+    (thread_post,) = slack_api.posts_in(STAFF_CHANNEL, thread_ts=card.ts)
+
+    slack_api.down = True
+    environment = {"DATABASE_URL": sqlite_url, "SLACK_ADMIN_USERS": ADMIN}
+    customer_id = ideabot("customers", "find", NAME, cwd=tmp_path, **environment).stdout
+    erased = ideabot(
+        "customers",
+        "erase",
+        customer_id.splitlines()[1].split()[0],
+        "--yes",
+        cwd=tmp_path,
+        **environment,
+    )
+    assert erased.returncode == 0, erased.stderr
+    # The running bot tries its first step while Slack is down, and dies.
+    await slack_api.wait_until(
+        lambda: any(
+            call.status == 503 and call.method == "chat.update" for call in slack_api.calls
+        ),
+        timeout=20,
+    )
+    bot.kill_hard()
+    assert await bot.wait_exit() != 0
+    slack_api.down = False
+    await bot_factory(**settings).start()
+
+    async def finished() -> bool:
+        return _erasure_finished(sqlite_url)
+
+    await eventually(finished, timeout=30, what="the erasure after the restart")
+    done = [
+        (call.method, call.status, call.error) for call in slack_api.calls if call.status != 503
+    ]
+    erasure_calls = [call for call in done if call[0] in ("chat.delete", "files.delete")]
+    assert erasure_calls == [("chat.delete", 200, "")]
+    assert slack_api.deletions == [{"channel": STAFF_CHANNEL, "ts": thread_post.ts}]
+    assert [update["ts"] for update in slack_api.updates].count(card.ts) >= 1
+    reports = [post for post in slack_api.posts if post.text.startswith("Erasure 1:")]
+    assert [(post.channel, post.thread_ts) for post in reports] == [
+        (STAFF_CHANNEL, card.ts),
+        (ADMIN, None),
+    ]
+    assert [
+        trace for trace in (NAME, str(USER_ID), *WORDS[:3]) if trace in _database_text(sqlite_url)
+    ] == []
