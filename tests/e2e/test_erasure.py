@@ -10,6 +10,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from tests.doubles.slack_api import STAFF_CHANNEL, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import outbox_settled
@@ -168,3 +172,58 @@ async def test_an_erasure_killed_during_a_slack_outage_finishes_exactly_once_aft
     assert [
         trace for trace in (NAME, str(USER_ID), *WORDS[:3]) if trace in _database_text(sqlite_url)
     ] == []
+
+
+@pytest.mark.postgres
+async def test_two_processes_on_postgresql_carry_out_each_step_of_an_erasure_once(
+    postgres_url: str,
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    tmp_path: Path,
+) -> None:
+    settings = {**slack_settings(slack_api), "SLACK_ADMIN_USERS": ADMIN}
+    bots = [bot_factory(postgres_url, **settings) for _ in range(2)]
+    # Only one process may poll Telegram; both deliver the outbox.
+    bots[1].environment["TELEGRAM_BOT_TOKEN"] = ""
+    for bot in bots:
+        await bot.start()
+    customer = Customer(user_id=USER_ID, first_name=NAME)
+    await finish_flow_on_telegram(telegram_api, customer)
+    card = await wait_for_card(slack_api)
+    for number in range(3):
+        await telegram_api.send_text(customer, f"Quasimodo-theme, part {number}")
+    await slack_api.wait_until(
+        lambda: len(slack_api.posts_in(STAFF_CHANNEL, thread_ts=card.ts)) == 3
+    )
+    thread_posts = slack_api.posts_in(STAFF_CHANNEL, thread_ts=card.ts)
+
+    environment = {"DATABASE_URL": postgres_url, "SLACK_ADMIN_USERS": ADMIN}
+    found = ideabot("customers", "find", NAME, cwd=tmp_path, **environment)
+    erased = ideabot(
+        "customers",
+        "erase",
+        found.stdout.splitlines()[1].split()[0],
+        "--yes",
+        cwd=tmp_path,
+        **environment,
+    )
+    assert erased.returncode == 0, erased.stderr
+    engine = create_async_engine(postgres_url)
+
+    async def finished() -> bool:
+        async with engine.connect() as connection:
+            done = await connection.scalar(
+                text("select count(*) from erasure where finished_at is not null")
+            )
+        return done == 1
+
+    try:
+        await eventually(finished, timeout=30, what="the erasure on two processes")
+    finally:
+        await engine.dispose()
+    deletes = [call for call in slack_api.calls if call.method == "chat.delete"]
+    assert [call.error for call in deletes] == ["", "", ""]
+    assert sorted(d["ts"] for d in slack_api.deletions) == sorted(p.ts for p in thread_posts)
+    reports = [post for post in slack_api.posts if post.text.startswith("Erasure 1:")]
+    assert len(reports) == 2
