@@ -216,7 +216,7 @@ async def test_two_processes_on_postgresql_carry_out_each_step_of_an_erasure_onc
             done = await connection.scalar(
                 text("select count(*) from erasure where finished_at is not null")
             )
-        return done == 1
+        return bool(done == 1)
 
     try:
         await eventually(finished, timeout=30, what="the erasure on two processes")
