@@ -56,6 +56,7 @@ from handlers.ideas.digest import Digest, DigestDesk, DigestSchedule
 from handlers.ideas.reminders import Reminders
 from handlers.ideas.status import MergeChange, StatusChange, StatusLabels
 from handlers.ports import FlowLibrary, OutboxSignal
+from handlers.privacy.desk import PrivacyDesk, RetentionSweep
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import StaffRoom
 from storage.database import create_engine, create_sessions
@@ -70,6 +71,8 @@ from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
+from storage.privacy.records import SqlCustomerRecords
+from storage.privacy.store import SqlErasures
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -178,6 +181,12 @@ async def open_runtime(
             dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
             digest=digest_desk(settings, sessions, staff_room, outbox_signal=worker),
+            privacy=privacy_desk(settings, sessions, outbox_signal=worker),
+            retention=RetentionSweep(
+                erasures=_erasures(settings, sessions),
+                days=settings.retention_days,
+                outbox_signal=worker,
+            ),
         )
 
 
@@ -288,6 +297,24 @@ async def digest_now(settings: Settings, *, post: bool) -> Digest:
         digest = await desk.post_now(utc_now(), external_id=f"cli:{uuid.uuid4()}")
         assert digest is not None
         return digest
+
+
+def _erasures(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> SqlErasures:
+    return SqlErasures(sessions, admins=sorted(settings.slack_admin_user_ids))
+
+
+def privacy_desk(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    outbox_signal: OutboxSignal | None = None,
+) -> PrivacyDesk:
+    """Find, export and erase customers; the command line has no worker to wake."""
+    return PrivacyDesk(
+        records=SqlCustomerRecords(sessions),
+        erasures=_erasures(settings, sessions),
+        outbox_signal=outbox_signal or _NobodyToWake(),
+    )
 
 
 class _NobodyToWake:
@@ -507,6 +534,12 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             seconds=settings.reminder_sweep_seconds,
         ),
         _periodic("flows", runtime.flows.refresh, seconds=settings.flow_refresh_seconds),
+        # The sweep claims its day in the database, so ticking often runs it once a day.
+        _periodic(
+            "retention",
+            lambda: runtime.retention.tick(utc_now()),
+            seconds=settings.reminder_sweep_seconds,
+        ),
     ]
 
 

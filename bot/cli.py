@@ -31,6 +31,7 @@ from bot.cli_support import run_guarded as _run
 from bot.cli_support import say_database as _say_database
 from bot.cli_support import settings_or_exit as _settings
 from bot.csv_cells import write_csv
+from bot.customers_cli import customers_app
 from bot.digest_format import digest_text
 from bot.flows_cli import flows_app
 from bot.settings import Settings
@@ -62,6 +63,7 @@ app = typer.Typer(
 ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True, context_settings=HELP_OPTIONS)
 app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
+app.add_typer(customers_app, name="customers")
 deadletters_app = typer.Typer(
     help="Updates and events that could not be read or handled, kept aside.",
     no_args_is_help=True,

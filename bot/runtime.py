@@ -12,6 +12,7 @@ from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk
 from handlers.ideas.reminders import Reminders
 from handlers.ports import FlowLibrary
+from handlers.privacy.desk import PrivacyDesk, RetentionSweep
 from handlers.staff.desk import StaffDesk
 from storage.dead_letters import SqlDeadLetters
 from storage.dialogue.store import SqlDialogueStore
@@ -44,3 +45,5 @@ class Runtime:
     dead_letters: SqlDeadLetters
     reminders: Reminders
     digest: DigestDesk
+    privacy: PrivacyDesk
+    retention: RetentionSweep

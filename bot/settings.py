@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     digest_hour: int = Field(default=9, ge=0, le=23)
     digest_timezone: str = "UTC"
     waiting_alert_hours: float = Field(default=24.0, gt=0)
+    # Days a closed conversation keeps its transcript and answers; 0 keeps them for ever.
+    retention_days: int = Field(default=0, ge=0)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

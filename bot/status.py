@@ -18,6 +18,7 @@ from storage.database import sqlite_file
 from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
 from storage.outbox.store import SqlOutboxStore
+from storage.privacy.store import SqlErasures
 from storage.tables import EventState
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ async def _database(settings: Settings, report: StatusReport) -> None:
                     "see `ideabot deadletters list`",
                     problem=True,
                 )
+            await _erasures(SqlErasures(sessions), settings, report)
             for failure in await outbox.recent_failures(limit=10):
                 report.add(
                     f"failed #{failure.id} {failure.action} to {failure.destination} at "
@@ -97,6 +99,24 @@ async def _database(settings: Settings, report: StatusReport) -> None:
             logger.debug("database check failed", exc_info=True)
         reason = problem.reason if problem else f"database: unreachable ({type(error).__name__})"
         report.add(reason, problem=True)
+
+
+async def _erasures(erasures: SqlErasures, settings: Settings, report: StatusReport) -> None:
+    """Retention, and erasures whose Slack steps are not all done, with what is left."""
+    days = settings.retention_days
+    report.add(
+        f"retention: closed conversations are forgotten after {days} day(s)"
+        if days
+        else "retention: conversations are kept until erased (RETENTION_DAYS=0)"
+    )
+    for pending in await erasures.pending_erasures():
+        failed = f", {pending.steps_failed} failed (see below)" if pending.steps_failed else ""
+        report.add(
+            f"erasure {pending.erasure_id} ({pending.kind}, by {pending.requested_by}, "
+            f"{pending.requested_at:%Y-%m-%d %H:%M}): pending, {pending.steps_left} Slack "
+            f"step(s) left{failed}",
+            problem=bool(pending.steps_failed),
+        )
 
 
 async def _telegram(settings: Settings, report: StatusReport) -> None:

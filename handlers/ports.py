@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from handlers.flows.engine import FlowState, IdeaDraft
 from handlers.flows.loader import LoadedFlow
@@ -440,4 +440,74 @@ class FlowLibrary(Protocol):
 
     async def history(self, *, flow_id: str) -> list[FlowChange]:
         """Every change of the flow, oldest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    """A customer found by name, e-mail or platform id, for an operator to pick."""
+
+    id: int
+    platform: str
+    platform_user_id: str
+    display_name: str
+    emails: tuple[str, ...]
+    conversations: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureOutcome:
+    """What one erasure removed from the database, and what it left to Slack and to people."""
+
+    erasure_id: int
+    removed: dict[str, int]
+    # Outbox deliveries queued to clean Slack (deletes, rewrites, the report).
+    remote_steps: int
+    # Slack links of staff messages a bot token cannot delete.
+    could_not: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingErasure:
+    """An erasure whose Slack steps are not all done yet."""
+
+    erasure_id: int
+    kind: str
+    requested_by: str
+    requested_at: datetime
+    steps_left: int
+    steps_failed: int
+
+
+class CustomerRecords(Protocol):
+    """Finds customers and gathers everything stored about one of them."""
+
+    async def find_customers(self, *, text: str, limit: int) -> list[CustomerMatch]:
+        """Customers whose name, e-mail or platform id contains ``text``."""
+        ...
+
+    async def export_customer(self, *, customer_id: int) -> dict[str, Any] | None:
+        """Everything stored about one customer as JSON values; None if there is no such one."""
+        ...
+
+
+class Erasures(Protocol):
+    """Erases a customer's data, or old conversations, each in one transaction."""
+
+    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
+        """Erase one customer and queue the Slack steps; None if there is no such customer."""
+        ...
+
+    async def forget_closed_before(
+        self, *, cutoff: datetime, period: str, requested_by: str
+    ) -> ErasureOutcome | None:
+        """Forget conversations closed before ``cutoff``; None if ``period`` already ran.
+
+        A sweep that found nothing old enough writes no audit entry: its ``erasure_id`` is 0.
+        """
+        ...
+
+    async def pending_erasures(self) -> list[PendingErasure]:
+        """Erasures with Slack steps still to do."""
         ...

@@ -178,6 +178,8 @@ class ConversationRow(SQLModel, table=True):
     updated_at: datetime = _timestamp()
     # When a stalled conversation was reminded; cleared when the customer carries on.
     reminded_at: datetime | None = _timestamp(nullable=True)
+    # When its transcript and answers were erased (retention or an erasure); None: still kept.
+    forgotten_at: datetime | None = _timestamp(nullable=True)
 
 
 class MessageRow(SQLModel, table=True):
@@ -211,6 +213,8 @@ class IdeaRow(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customer.id", index=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
     title: str = Field(max_length=256)
+    # A title staff wrote themselves: what the idea keeps when its author's words are erased.
+    staff_title: str | None = Field(default=None, max_length=256)
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     problem: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     frequency: str | None = Field(default=None, max_length=64)
@@ -394,3 +398,22 @@ class DeadLetterRow(SQLModel, table=True):
     payload: str = Field(default="", sa_column=Column(Text, nullable=False))
     size_bytes: int = 0
     created_at: datetime = _timestamp(index=True)
+
+
+class ErasureRow(SQLModel, table=True):
+    """The audit entry of one erasure: what was removed and what was not; no personal data."""
+
+    __tablename__ = "erasure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "customer": one customer's data on request; "retention": old conversations.
+    kind: str = Field(max_length=16)
+    requested_by: str = Field(max_length=128)
+    requested_at: datetime = _timestamp()
+    # Counts per kind of thing removed, e.g. {"messages": 12, "ideas_removed": 1}.
+    removed: dict[str, int] = _json(dict)
+    # Slack links of staff messages a bot token cannot delete.
+    could_not: list[str] = _json(list)
+    remote_steps: int = 0
+    # Set when its last remote step (the report) was done; None while steps wait.
+    finished_at: datetime | None = _timestamp(nullable=True)

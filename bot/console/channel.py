@@ -15,12 +15,17 @@ from handlers.dialogue.dialogue import Dialogue
 from handlers.messages import Button, ConversationKey, IncomingMessage
 from storage.outbox.deliveries import (
     AddReaction,
+    DeleteSlackFile,
+    DeleteSlackMessage,
     MarkButtonsUsed,
     NotifyStaffMember,
+    PostErasureReport,
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
     PostToRoom,
+    RewriteRoomDigest,
+    RewriteSlackMessage,
     SendMessage,
     UpdateStaffCard,
 )
@@ -55,6 +60,11 @@ class ConsoleScreen:
                 | AddReaction()
                 | PostRoomDigest()
                 | PostToRoom()
+                | DeleteSlackMessage()
+                | RewriteSlackMessage()
+                | RewriteRoomDigest()
+                | DeleteSlackFile()
+                | PostErasureReport()
             ):
                 raise PermanentDeliveryError(
                     f"the console cannot carry out '{item.delivery.action}'"

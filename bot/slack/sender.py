@@ -18,13 +18,19 @@ from handlers.messages import Attachment, Button, TextLimit
 from handlers.staff.room import StaffCard
 from storage.outbox.deliveries import (
     AddReaction,
+    DeleteSlackFile,
+    DeleteSlackMessage,
+    ErasureStep,
     InThread,
     MarkButtonsUsed,
     NotifyStaffMember,
+    PostErasureReport,
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
     PostToRoom,
+    RewriteRoomDigest,
+    RewriteSlackMessage,
     SendMessage,
     ThreadDelivery,
     UpdateStaffCard,
@@ -45,6 +51,8 @@ def shown_length(text: str) -> int:
 
 TEXT_LIMIT = TextLimit(MESSAGE_LIMIT, measure=shown_length)
 CUSTOMER_ICON = ":speech_balloon:"
+# What Slack answers for a message or file that is already gone: the step is done.
+_ALREADY_GONE = {"message_not_found", "file_not_found", "file_deleted"}
 
 # Errors that no retry can fix: the channel, the token or the app's rights are gone.
 _PERMANENT = {
@@ -124,8 +132,46 @@ class SlackSender:
                 return await self._post_card(channel, card)
             case InThread():
                 return await self._in_thread(channel, item.thread_ref, item.delivery)
+            case (
+                DeleteSlackMessage()
+                | RewriteSlackMessage()
+                | RewriteRoomDigest()
+                | DeleteSlackFile()
+                | PostErasureReport()
+            ):
+                return await self._erasure_step(channel, item.delivery)
             case _:
                 assert_never(item.delivery)
+
+    async def _erasure_step(self, channel: str, step: ErasureStep) -> str:
+        """Carry out one remote step of an erasure; what is already gone counts as done."""
+        try:
+            match step:
+                case DeleteSlackMessage(message_ref=ref):
+                    await self._client.chat_delete(channel=channel, ts=ref)
+                    return ref
+                case RewriteSlackMessage(message_ref=ref, text=text):
+                    await self._client.chat_update(channel=channel, ts=ref, text=text, blocks=[])
+                    return ref
+                case RewriteRoomDigest(message_ref=ref, digest=digest):
+                    shown = digest_text(digest, self._labels, escape=escape, bold="*")
+                    await self._client.chat_update(channel=channel, ts=ref, text=shown, blocks=[])
+                    return ref
+                case DeleteSlackFile(file_id=file_id):
+                    await self._client.files_delete(file=file_id)
+                    return file_id
+                case PostErasureReport(text=text, thread_ref=thread_ref):
+                    extra: dict[str, Any] = {"thread_ts": thread_ref} if thread_ref else {}
+                    response = await self._client.chat_postMessage(
+                        channel=channel, text=text, unfurl_links=False, **extra
+                    )
+                    return str(response["ts"])
+                case _:
+                    assert_never(step)
+        except SlackApiError as error:
+            if error.response.get("error") in _ALREADY_GONE:
+                return ""
+            raise
 
     async def _post_card(self, channel: str, card: StaffCard) -> str:
         fallback, blocks = card_blocks(card, self._labels)

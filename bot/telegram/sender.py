@@ -22,12 +22,17 @@ from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDel
 from handlers.messages import Attachment, Button, TextLimit
 from storage.outbox.deliveries import (
     AddReaction,
+    DeleteSlackFile,
+    DeleteSlackMessage,
     MarkButtonsUsed,
     NotifyStaffMember,
+    PostErasureReport,
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
     PostToRoom,
+    RewriteRoomDigest,
+    RewriteSlackMessage,
     SendMessage,
     UpdateStaffCard,
 )
@@ -110,6 +115,11 @@ class TelegramSender:
                 | AddReaction()
                 | PostRoomDigest()
                 | PostToRoom()
+                | DeleteSlackMessage()
+                | RewriteSlackMessage()
+                | RewriteRoomDigest()
+                | DeleteSlackFile()
+                | PostErasureReport()
             ):
                 # The staff room lives in Slack; Telegram only carries customers' chats.
                 raise PermanentDeliveryError(f"Telegram cannot carry out '{item.delivery.action}'")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import IdeaDraft
@@ -15,10 +15,12 @@ from handlers.ideas.status import (
     StatusChange,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
+from handlers.privacy.rules import ERASED_TITLE
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
 from storage.tables import (
     CustomerRow,
+    ErasureRow,
     IdeaFollowerRow,
     IdeaMergeRow,
     IdeaRow,
@@ -37,6 +39,7 @@ _FOLLOWER = table_of(IdeaFollowerRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
+_ERASURE = table_of(ErasureRow)
 # Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
 OPEN_STATUSES = (
     IdeaStatus.NEW.value,
@@ -50,15 +53,22 @@ class SimilarIdeas:
     """The similarity index of open ideas, kept in memory and caught up from the database.
 
     Only a cache: any process builds it from the ideas table, and catches up with ideas
-    other processes recorded before each lookup.
+    other processes recorded before each lookup. An erasure (in any process) makes it start
+    over, so nothing of an erased idea's words stays in it.
     """
 
     def __init__(self) -> None:
         self.index = SimilarityIndex()
         self._seen = 0
+        self._erasures = 0
 
     async def catch_up(self, session: AsyncSession) -> None:
-        """Index the ideas recorded since the last look."""
+        """Index the ideas recorded since the last look; all again after a new erasure."""
+        erasures = await session.scalar(select(func.max(_ERASURE.c.id))) or 0
+        if erasures != self._erasures:
+            self.index = SimilarityIndex()
+            self._seen = 0
+            self._erasures = erasures
         rows = await session.execute(
             select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
             .where(_IDEA.c.id > self._seen)
@@ -66,7 +76,9 @@ class SimilarIdeas:
             .order_by(_IDEA.c.id)
         )
         for row in rows:
-            self.index.add(row.id, f"{row.title} {row.description}")
+            # An emptied idea kept for its followers says nothing a new idea could be like.
+            if not (row.title == ERASED_TITLE and not row.description):
+                self.index.add(row.id, f"{row.title} {row.description}")
             self._seen = max(self._seen, row.id)
 
 

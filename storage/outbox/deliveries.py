@@ -140,6 +140,57 @@ class PostToRoom(_Delivery):
     attachment: StoredAttachment
 
 
+class DeleteSlackMessage(_Delivery):
+    """Delete a message ideabot posted (an erasure's or retention's remote step)."""
+
+    action: Literal["delete_message"] = "delete_message"
+    erasure_id: int
+    message_ref: str
+
+
+class RewriteSlackMessage(_Delivery):
+    """Replace a message ideabot posted with a neutral text (a card whose thread stays)."""
+
+    action: Literal["rewrite_message"] = "rewrite_message"
+    erasure_id: int
+    message_ref: str
+    text: str
+
+
+class RewriteRoomDigest(_Delivery):
+    """Show a digest again without what an erasure removed."""
+
+    action: Literal["rewrite_digest"] = "rewrite_digest"
+    erasure_id: int
+    message_ref: str
+    digest: StoredDigest
+
+
+class DeleteSlackFile(_Delivery):
+    """Delete a file ideabot uploaded."""
+
+    action: Literal["delete_file"] = "delete_file"
+    erasure_id: int
+    file_id: str
+
+
+class PostErasureReport(_Delivery):
+    """What an erasure did and what staff must remove by hand, in a thread or to an admin."""
+
+    action: Literal["erasure_report"] = "erasure_report"
+    erasure_id: int
+    text: str
+    thread_ref: str = ""
+
+
+# An erasure's steps in Slack: the outbox rows of its destination (``erasure:<id>``).
+ErasureStep = (
+    DeleteSlackMessage
+    | RewriteSlackMessage
+    | RewriteRoomDigest
+    | DeleteSlackFile
+    | PostErasureReport
+)
 # The kinds that go into a conversation's thread (an ``InThread`` each).
 ThreadDelivery = UpdateStaffCard | PostInThread | NotifyStaffMember | AddReaction
 Delivery = Annotated[
@@ -151,7 +202,12 @@ Delivery = Annotated[
     | NotifyStaffMember
     | AddReaction
     | PostRoomDigest
-    | PostToRoom,
+    | PostToRoom
+    | DeleteSlackMessage
+    | RewriteSlackMessage
+    | RewriteRoomDigest
+    | DeleteSlackFile
+    | PostErasureReport,
     Field(discriminator="action"),
 ]
 _DELIVERY: TypeAdapter[Delivery] = TypeAdapter(Delivery)

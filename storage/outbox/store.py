@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.staff.room import StaffRoom
@@ -23,12 +23,22 @@ from storage.outbox.deliveries import (
     read_delivery,
 )
 from storage.outbox.rows import enqueue_rows
-from storage.tables import CustomerRow, OutboxRow, OutboxState, StaffThreadRow, table_of
+from storage.tables import (
+    CustomerRow,
+    ErasureRow,
+    OutboxRow,
+    OutboxState,
+    StaffThreadRow,
+    table_of,
+)
 from storage.types import utc_now
 
 _OUTBOX = table_of(OutboxRow)
 _CUSTOMER = table_of(CustomerRow)
 _THREAD = table_of(StaffThreadRow)
+_ERASURE = table_of(ErasureRow)
+# An erasure's Slack steps go to a destination of their own, ``erasure:<id>``.
+_ERASURE_PREFIX = "erasure:"
 _MARK_SENT = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id == bindparam("row_id"))
@@ -58,6 +68,33 @@ async def _record(session: AsyncSession, receipts: Sequence[SentReceipt]) -> Non
     if receipts:
         await session.execute(_MARK_SENT, [_receipt_parameters(r) for r in receipts])
         await _after_sent(session, receipts)
+        await _finish_erasures(session, [receipt.item for receipt in receipts])
+
+
+async def _finish_erasures(session: AsyncSession, items: Sequence[OutboxItem]) -> None:
+    """Mark an erasure finished once none of its Slack steps is pending any more."""
+    for destination in {item.destination for item in items}:
+        if not destination.startswith(_ERASURE_PREFIX):
+            continue
+        waiting = (
+            exists()
+            .where(_OUTBOX.c.destination == destination)
+            .where(_OUTBOX.c.state == OutboxState.PENDING)
+        )
+        finished = await session.execute(
+            update(_ERASURE)
+            .where(_ERASURE.c.id == int(destination.removeprefix(_ERASURE_PREFIX)))
+            .where(_ERASURE.c.finished_at.is_(None))
+            .where(~waiting)
+            .values(finished_at=utc_now())
+        )
+        if getattr(finished, "rowcount", 0):
+            # Done steps name a customer's DM channel or posts: the audit row is what stays.
+            await session.execute(
+                delete(_OUTBOX)
+                .where(_OUTBOX.c.destination == destination)
+                .where(_OUTBOX.c.state == OutboxState.SENT)
+            )
 
 
 def _receipt_parameters(receipt: SentReceipt) -> dict[str, Any]:
@@ -320,6 +357,7 @@ class SqlOutboxStore:
                 )
             )
             await _report_failures(session, [item.delivery], error)
+            await _finish_erasures(session, [item])
 
     async def fail_unreachable(self, item: OutboxItem, *, error: str) -> int:
         """The chat cannot be reached: fail its waiting messages, mark the customer; how many."""

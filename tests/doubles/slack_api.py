@@ -126,6 +126,10 @@ class SlackWebApiDouble:
     stored_files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     # files the app uploaded: filename, channel, thread and bytes
     uploads: list[dict[str, Any]] = field(default_factory=list)
+    # messages the app deleted (chat.delete): channel and ts
+    deletions: list[dict[str, Any]] = field(default_factory=list)
+    # ids of files the app deleted (files.delete)
+    deleted_files: list[str] = field(default_factory=list)
     # channel id -> its members' user ids, in the order they joined (conversations.members)
     channel_members: dict[str, list[str]] = field(default_factory=dict)
 
@@ -305,6 +309,23 @@ class SlackWebApiDouble:
     def _api_chat_update(self, params: dict[str, Any]) -> Response:
         self.updates.append({**params, "blocks": _json_list(params.get("blocks"))})
         return _ok(channel=params["channel"], ts=params["ts"])
+
+    def _api_chat_delete(self, params: dict[str, Any]) -> Response:
+        """Only a message the app posted, once; else message_not_found as Slack answers."""
+        channel, ts = str(params.get("channel")), str(params.get("ts"))
+        posted = any(post.channel == channel and post.ts == ts for post in self.posts)
+        if not posted or {"channel": channel, "ts": ts} in self.deletions:
+            return _error("message_not_found")
+        self.deletions.append({"channel": channel, "ts": ts})
+        return _ok(channel=channel, ts=ts)
+
+    def _api_files_delete(self, params: dict[str, Any]) -> Response:
+        file_id = str(params.get("file"))
+        uploaded = any(upload["id"] == file_id for upload in self.uploads)
+        if not uploaded or file_id in self.deleted_files:
+            return _error("file_not_found")
+        self.deleted_files.append(file_id)
+        return _ok()
 
     def _api_chat_postEphemeral(self, params: dict[str, Any]) -> Response:
         self.ephemerals.append(dict(params))

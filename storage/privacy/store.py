@@ -1,0 +1,199 @@
+"""`SqlErasures`: a customer's erasure and the retention sweep, each one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.ports import ConversationStatus, ErasureOutcome, PendingErasure
+from handlers.privacy.rules import CUSTOMER_ERASURE, RETENTION
+from storage.privacy.erasure import (
+    Cleanup,
+    clear_ideas,
+    drop_outbox,
+    erasure_destination,
+    finish,
+    forget_arrivals,
+    forget_conversations,
+    scrub_digests,
+    start,
+)
+from storage.privacy.records import ERASED_PLATFORM
+from storage.tables import (
+    ConversationRow,
+    CustomerRow,
+    ErasureRow,
+    IdeaRow,
+    MessageRow,
+    OutboxRow,
+    OutboxState,
+    ScheduledRunRow,
+    table_of,
+)
+from storage.types import utc_now
+from storage.upsert import insert_if_absent
+
+_CONVERSATION = table_of(ConversationRow)
+_CUSTOMER = table_of(CustomerRow)
+_ERASURE = table_of(ErasureRow)
+_IDEA = table_of(IdeaRow)
+_MESSAGE = table_of(MessageRow)
+_OUTBOX = table_of(OutboxRow)
+_CLOSED = [
+    ConversationStatus.FINISHED.value,
+    ConversationStatus.CANCELLED.value,
+    ConversationStatus.CLOSED.value,
+    ConversationStatus.ABANDONED.value,
+]
+RETENTION_JOB = "retention"
+# One sweep forgets at most this many conversations; the next day's sweep takes the rest.
+RETENTION_BATCH = 5000
+
+
+def _outcome(cleanup: Cleanup, steps: int) -> ErasureOutcome:
+    return ErasureOutcome(
+        erasure_id=cleanup.erasure_id,
+        removed={name: count for name, count in cleanup.removed.items() if count},
+        remote_steps=steps,
+        could_not=tuple(cleanup.links),
+    )
+
+
+class SqlErasures:
+    """Erases in one transaction, and leaves Slack's part to the outbox."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, admins: Sequence[str] = ()
+    ) -> None:
+        self._sessions = sessions
+        self._admins = tuple(admins)
+
+    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
+        """Everything of one customer, in one transaction; None if there is no such customer."""
+        async with self._sessions() as session, session.begin():
+            query = (
+                select(_CUSTOMER)
+                .where(_CUSTOMER.c.id == customer_id)
+                .where(_CUSTOMER.c.platform != ERASED_PLATFORM)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                # The dialogue locks this row for a turn: an erasure waits for the turn, not mixes.
+                query = query.with_for_update()
+            customer = (await session.execute(query)).first()
+            if customer is None:
+                return None
+            cleanup = await start(
+                session, kind=CUSTOMER_ERASURE, requested_by=requested_by, now=utc_now()
+            )
+            await _erase(session, cleanup, customer)
+            steps = await finish(session, cleanup, admins=self._admins)
+        return _outcome(cleanup, steps)
+
+    async def forget_closed_before(
+        self, *, cutoff: datetime, period: str, requested_by: str
+    ) -> ErasureOutcome | None:
+        """Conversations closed before ``cutoff`` lose transcripts and answers, once per period."""
+        async with self._sessions() as session, session.begin():
+            claimed = await insert_if_absent(
+                session,
+                ScheduledRunRow,
+                conflict=["job", "period"],
+                values={"job": RETENTION_JOB, "period": period, "ran_at": utc_now()},
+            )
+            if claimed is None:
+                return None
+            old = list(
+                (
+                    await session.execute(
+                        select(_CONVERSATION.c.id)
+                        .where(_CONVERSATION.c.status.in_(_CLOSED))
+                        .where(_CONVERSATION.c.updated_at < cutoff)
+                        .where(_CONVERSATION.c.forgotten_at.is_(None))
+                        .order_by(_CONVERSATION.c.id)
+                        .limit(RETENTION_BATCH)
+                    )
+                ).scalars()
+            )
+            if not old:
+                # Nothing is old enough: no audit entry for a sweep that removed nothing.
+                return ErasureOutcome(erasure_id=0, removed={}, remote_steps=0, could_not=())
+            cleanup = await start(session, kind=RETENTION, requested_by=requested_by, now=utc_now())
+            ideas = await session.execute(
+                select(_IDEA.c.id).where(_IDEA.c.conversation_id.in_(old))
+            )
+            await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=None)
+            await forget_conversations(session, cleanup, old)
+            await scrub_digests(session, cleanup)
+            steps = await finish(session, cleanup, admins=self._admins)
+        return _outcome(cleanup, steps)
+
+    async def pending_erasures(self) -> list[PendingErasure]:
+        """Erasures whose Slack steps are not all done, oldest first."""
+        async with self._sessions() as session:
+            erasures = await session.execute(
+                select(_ERASURE).where(_ERASURE.c.finished_at.is_(None)).order_by(_ERASURE.c.id)
+            )
+            pending = []
+            for row in erasures.all():
+                counts: dict[str, int] = dict(
+                    (
+                        await session.execute(
+                            select(_OUTBOX.c.state, func.count())
+                            .where(_OUTBOX.c.destination == erasure_destination(row.id))
+                            .group_by(_OUTBOX.c.state)
+                        )
+                    ).all()
+                )
+                pending.append(
+                    PendingErasure(
+                        erasure_id=row.id,
+                        kind=row.kind,
+                        requested_by=row.requested_by,
+                        requested_at=row.requested_at,
+                        steps_left=int(counts.get(OutboxState.PENDING.value, 0)),
+                        steps_failed=int(counts.get(OutboxState.FAILED.value, 0)),
+                    )
+                )
+        return pending
+
+
+async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None:
+    """The rows of one customer: conversations, ideas, outbox, arrivals; the row a tombstone."""
+    customer_id: int = customer.id
+    platform: str = customer.platform
+    conversations = await session.execute(
+        select(_CONVERSATION.c.id, _CONVERSATION.c.chat_id).where(
+            _CONVERSATION.c.customer_id == customer_id
+        )
+    )
+    rows = conversations.all()
+    chats = {customer.chat_id} | {row.chat_id for row in rows if row.chat_id}
+    ideas = await session.execute(select(_IDEA.c.id).where(_IDEA.c.customer_id == customer_id))
+    await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
+    await forget_conversations(session, cleanup, [row.id for row in rows])
+    await drop_outbox(session, cleanup, [f"{platform}:{chat}" for chat in sorted(chats)])
+    for chat in sorted(chats):
+        await forget_arrivals(session, cleanup, platform=platform, chat_id=chat)
+    await scrub_digests(session, cleanup)
+    # Messages outside any conversation (none today) go too.
+    await session.execute(_MESSAGE.delete().where(_MESSAGE.c.customer_id == customer_id))
+    await session.execute(
+        update(_CUSTOMER)
+        .where(_CUSTOMER.c.id == customer_id)
+        .values(
+            platform=ERASED_PLATFORM,
+            platform_user_id=f"erased:{cleanup.erasure_id}",
+            chat_id="",
+            display_name="",
+            language="",
+            unreachable=True,
+            unreachable_reason="",
+            wants_updates=False,
+            updated_at=cleanup.now,
+        )
+    )
+    cleanup.removed["customers"] += 1
