@@ -57,7 +57,7 @@ def main() -> None:
         ideas.extend(
             record(f"{source.stem}-{number:04d}", title) for number, title in enumerate(titles, 1)
         )
-    titles = [idea["title"] for idea in ideas]
+    titles = [str(idea["title"]) for idea in ideas]
     duplicates = sorted({title for title in titles if titles.count(title) > 1})
     if duplicates:
         raise SystemExit(f"titles written twice: {duplicates}")
