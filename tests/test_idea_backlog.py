@@ -86,6 +86,9 @@ def test_a_second_import_of_the_same_file_changes_nothing_and_says_so(tmp_path: 
         "skipped 20: already imported (the same id)",
     ]
     assert stored(tmp_path) == before
+    exported = ideabot("ideas", "export", "--format", "json", cwd=tmp_path)
+    vipps = next(idea for idea in json.loads(exported.stdout) if idea["source_id"] == "g-5")
+    assert (vipps["title"], vipps["source_votes"], vipps["status"]) == ("Pay with Vipps", 5, "new")
 
 
 def test_a_fider_export_is_mapped_with_columns_and_its_skips_are_counted(tmp_path: Path) -> None:
