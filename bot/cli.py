@@ -23,6 +23,7 @@ from bot.app import (
     serve,
 )
 from bot.app import chat as run_chat
+from bot.backlog_cli import ideas_import, ideas_similar
 from bot.cli_support import configure_logging as _configure_logging
 from bot.cli_support import existing_database as _existing_database
 from bot.cli_support import fail as _fail
@@ -64,6 +65,8 @@ ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True, context_se
 app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
 app.add_typer(customers_app, name="customers")
+ideas_app.command("import")(ideas_import)
+ideas_app.command("similar")(ideas_similar)
 deadletters_app = typer.Typer(
     help="Updates and events that could not be read or handled, kept aside.",
     no_args_is_help=True,

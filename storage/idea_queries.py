@@ -54,6 +54,9 @@ def _idea_document(idea: IdeaRow, customer: CustomerRow) -> dict[str, Any]:
             "unreachable": customer.unreachable,
         },
         "conversation_id": idea.conversation_id,
+        # Where an imported idea came from, and the votes it had there (ideas import).
+        "source_id": idea.source_id,
+        "source_votes": idea.source_votes,
         "created_at": idea.created_at.isoformat(),
         "updated_at": idea.updated_at.isoformat(),
     }

@@ -227,6 +227,10 @@ class IdeaRow(SQLModel, table=True):
     # Set when the customer said their idea is the same as this one (its answers stay here).
     duplicate_of: int | None = Field(default=None, foreign_key="idea.id")
     language: str = Field(max_length=16)
+    # Set for an idea imported from another tool (`ideabot ideas import`): its id there, so a
+    # second import skips it, and the votes it had there.
+    source_id: str | None = Field(default=None, max_length=128, unique=True, index=True)
+    source_votes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _timestamp(index=True)
     updated_at: datetime = _timestamp()
 

@@ -20,6 +20,7 @@ from handlers.flows.engine import (
     begin,
     draft_idea,
     finish,
+    lookup_text,
     parse_button_payload,
     question,
     revise,
@@ -474,7 +475,8 @@ class Dialogue:
         if transition.idea is not None and self._similar_at_least > 0:
             draft = transition.idea
             match = await transaction.similar_idea(
-                text=f"{draft.title} {draft.description}", at_least=self._similar_at_least
+                text=lookup_text(draft.title, draft.description),
+                at_least=self._similar_at_least,
             )
             if match is not None:
                 idea_id, title = match

@@ -25,6 +25,7 @@ SKIP_VALUE = "__skip"
 SAME_AS = "__same_as"
 FOLLOW_UP_SUFFIX = ".more"
 TITLE_LENGTH = 80
+UNTITLED = "(untitled idea)"
 # A rating or a choice number is short; longer digit runs are no answer (and int() refuses
 # more than 4300 digits, which a Slack DM can hold).
 MAX_NUMBER_DIGITS = 6
@@ -437,6 +438,16 @@ def _title(summary: str) -> str:
     return cut + "…"
 
 
+def lookup_text(title: str, description: str) -> str:
+    """What a new idea is compared with the open ones by (before the customer is asked)."""
+    return f"{title} {description}"
+
+
+def summary_lookup_text(summary: str) -> str:
+    """The lookup text of an idea the customer summed up as ``summary`` (as a flow records it)."""
+    return lookup_text(_title(summary) or UNTITLED, summary)
+
+
 def _joined(state: FlowState, step_id: str | None) -> str | None:
     if step_id is None:
         return None
@@ -471,7 +482,7 @@ def draft_idea(flow: FlowDefinition, state: FlowState, language: str) -> IdeaDra
     frequency = state.answers.get(filled.get(IdeaField.FREQUENCY, ""))
     email = state.answers.get(filled.get(IdeaField.EMAIL, ""))
     return IdeaDraft(
-        title=_title(summary) or "(untitled idea)",
+        title=_title(summary) or UNTITLED,
         description=summary,
         problem=_joined(state, filled.get(IdeaField.PROBLEM)),
         frequency=str(frequency) if frequency is not None else None,

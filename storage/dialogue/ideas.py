@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +84,36 @@ class SimilarIdeas:
             self._seen = max(self._seen, row.id)
 
 
+@dataclass(frozen=True, slots=True)
+class OfferedIdea:
+    """The open idea a customer is asked about, and how alike it scored."""
+
+    idea_id: int
+    title: str
+    score: float
+
+
+async def offered_idea(
+    session: AsyncSession, similar: SimilarIdeas, *, text: str, at_least: float
+) -> OfferedIdea | None:
+    """The open idea most like ``text`` if it scores ``at_least``: what the dialogue asks about."""
+    await similar.catch_up(session)
+    candidates = similar.index.search(text, limit=5, at_least=at_least)
+    if not candidates:
+        return None
+    # The index may still hold ideas merged or decided since; only open ones are offered.
+    rows = await session.execute(
+        select(_IDEA.c.id, _IDEA.c.title)
+        .where(_IDEA.c.id.in_([match.idea_id for match in candidates]))
+        .where(_IDEA.c.status.in_(OPEN_STATUSES))
+    )
+    titles = {row.id: row.title for row in rows}
+    for match in candidates:
+        if match.idea_id in titles:
+            return OfferedIdea(match.idea_id, titles[match.idea_id], match.score)
+    return None
+
+
 class IdeaTransactionPart:
     """The idea methods of the turn's transaction (mixed into SqlDialogueTransaction)."""
 
@@ -130,20 +162,8 @@ class IdeaTransactionPart:
 
     async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
         """The open idea most like ``text``, from the similarity index kept up to date here."""
-        await self._similar.catch_up(self._session)
-        candidates = self._similar.index.search(text, limit=5, at_least=at_least)
-        if not candidates:
-            return None
-        rows = await self._session.execute(
-            select(_IDEA.c.id, _IDEA.c.title)
-            .where(_IDEA.c.id.in_([match.idea_id for match in candidates]))
-            .where(_IDEA.c.status.in_(OPEN_STATUSES))
-        )
-        titles = {row.id: row.title for row in rows}
-        for match in candidates:
-            if match.idea_id in titles:
-                return match.idea_id, titles[match.idea_id]
-        return None
+        offered = await offered_idea(self._session, self._similar, text=text, at_least=at_least)
+        return None if offered is None else (offered.idea_id, offered.title)
 
     async def join_idea(
         self,

@@ -1,0 +1,173 @@
+"""``ideabot ideas import`` and ``ideabot ideas similar``: a backlog in, and the question out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+
+from bot.app import open_database
+from bot.backlog_file import BacklogFileError, parse_columns, read_backlog
+from bot.cli_support import configure_logging, existing_database, fail, run_guarded, say_database
+from bot.cli_support import settings_or_exit as settings_from_environment
+from bot.similar_answer import SimilarAnswer, SimilarAnswers
+from storage.idea_import import ImportResult, import_ideas
+
+# Longer than any chat message a customer can send (Slack's limit is 40,000 characters).
+LONGEST_TEXT = 40_000
+# What an answer to a line that could not be looked up echoes of it.
+ECHOED = 200
+
+
+def ideas_import(
+    file: Annotated[
+        Path, typer.Argument(help="A JSON list of ideas, or a CSV file with a header.")
+    ],
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Your file's column for each field, e.g. for Fider's CSV export "
+            "id=number,votes=votes_count,created=created_at (fields: id, title, description, "
+            "status, votes, created; unnamed ones keep their name)."
+        ),
+    ] = None,
+) -> None:
+    """Import ideas from another tool; an idea whose id was imported before is skipped."""
+    settings = settings_from_environment()
+    configure_logging(settings, quiet=True)
+    try:
+        backlog = read_backlog(file, columns=parse_columns(columns))
+    except BacklogFileError as error:
+        raise fail(str(error)) from None
+    result: list[ImportResult] = []
+
+    async def store() -> None:
+        async with open_database(settings) as sessions:
+            result.append(await import_ideas(sessions, backlog.ideas))
+
+    say_database(settings)
+    run_guarded(store(), settings)
+    (done,) = result
+    skipped = backlog.skipped.copy()
+    if done.already_there:
+        skipped["already imported (the same id)"] += done.already_there
+    if done.imported:
+        typer.echo(f"imported {done.imported} ideas")
+    else:
+        typer.echo("imported no ideas: nothing changed")
+    for reason, count in sorted(skipped.items(), key=lambda item: (-item[1], item[0])):
+        typer.echo(f"skipped {count}: {reason}")
+
+
+def ideas_similar(
+    text: Annotated[
+        str | None, typer.Argument(help="An idea as a customer would write it.")
+    ] = None,
+    stdin: Annotated[
+        bool,
+        typer.Option(
+            "--stdin", help="Read one text a line; write one JSON object a line (JSON Lines)."
+        ),
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=50, help="How many candidates staff see.")] = 5,
+) -> None:
+    """What the bot would ask a customer who wrote TEXT, and the open ideas staff would see."""
+    if (text is None) == (not stdin):
+        raise fail("give one TEXT, or --stdin to read texts one a line")
+    if text is not None and line_problem(text) is not None:
+        raise fail(f"TEXT {line_problem(text)}")
+    settings = settings_from_environment()
+    configure_logging(settings, quiet=True)
+    existing_database(settings)
+    failed: list[int] = []
+
+    async def answer() -> None:
+        async with open_database(settings) as sessions, sessions() as session:
+            answers = SimilarAnswers(
+                session, threshold=settings.similar_idea_threshold, limit=limit
+            )
+            if text is not None:
+                _show(await answers.answer(text), threshold=settings.similar_idea_threshold)
+                return
+            for number, raw in enumerate(_lines(sys.stdin.buffer), 1):
+                line, problem = decoded(raw)
+                if problem is None:
+                    document = (await answers.answer(line)).to_json()
+                else:
+                    failed.append(number)
+                    document = _unanswered(line, f"line {number} {problem}")
+                sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+    run_guarded(answer(), settings)
+    if failed:
+        typer.echo(
+            f'ideabot: {len(failed)} line(s) not looked up (see their "error"): '
+            + ", ".join(str(number) for number in failed[:10])
+            + (" …" if len(failed) > 10 else ""),
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+
+def _lines(stream: BinaryIO) -> Iterable[bytes]:
+    for raw in stream:
+        yield raw.rstrip(b"\r\n")
+
+
+def decoded(raw: bytes) -> tuple[str, str | None]:
+    """A line of standard input as text, and why it cannot be looked up (None when it can)."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), "is not UTF-8 text"
+    return line, line_problem(line)
+
+
+def line_problem(text: str) -> str | None:
+    """Why ``text`` is no idea to look up, or None."""
+    if not text.strip():
+        return "is empty"
+    if len(text) > LONGEST_TEXT:
+        return f"is longer than {LONGEST_TEXT} characters (no chat message is)"
+    if any(ord(character) < 32 and character not in "\t\n" for character in text):
+        return "holds control characters (binary data, not text)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not UTF-8 text"
+    return None
+
+
+def _unanswered(line: str, problem: str) -> dict[str, object]:
+    shown = line if len(line) <= ECHOED else line[: ECHOED - 1] + "…"
+    # Keep the line's place in the output: one object a line, and say why it has no answer.
+    shown = shown.encode("utf-8", errors="replace").decode("utf-8")
+    return {"text": shown, "offer": None, "candidates": [], "error": problem}
+
+
+def _show(answer: SimilarAnswer, *, threshold: float) -> None:
+    if answer.offer is not None:
+        typer.echo(
+            f"The customer is asked: is your idea the same as «{answer.offer.title}»? "
+            f"(#{answer.offer.idea_id}, score {answer.offer.score:.2f})"
+        )
+    elif threshold > 0:
+        typer.echo(
+            f"The customer is asked nothing (no open idea scores {threshold:.2f} or more): "
+            "the idea is recorded."
+        )
+    else:
+        typer.echo(
+            "The customer is asked nothing (SIMILAR_IDEA_THRESHOLD is 0: the question is off)."
+        )
+    if not answer.candidates:
+        typer.echo("Staff see no similar open ideas.")
+        return
+    typer.echo("Staff see as possibly the same:")
+    for candidate in answer.candidates:
+        typer.echo(f"  #{candidate.idea_id}  {candidate.score:.2f}  {candidate.title}")

@@ -1,0 +1,91 @@
+"""What the bot would offer a customer for an idea, and the candidates staff would see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.flows.engine import summary_lookup_text
+from storage.dialogue.ideas import OPEN_STATUSES, SimilarIdeas, offered_idea
+from storage.tables import IdeaRow, table_of
+
+_IDEA = table_of(IdeaRow)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An open idea and how alike it scored."""
+
+    idea_id: int
+    title: str
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``ideas similar --stdin`` writes it."""
+        return {"id": self.idea_id, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarAnswer:
+    """For one customer's text: the idea they would be asked about, and staff's candidates."""
+
+    text: str
+    offer: Candidate | None
+    candidates: tuple[Candidate, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of ``ideas similar --stdin``."""
+        return {
+            "text": self.text,
+            "offer": None if self.offer is None else self.offer.to_json(),
+            "candidates": [candidate.to_json() for candidate in self.candidates],
+        }
+
+
+class SimilarAnswers:
+    """Answers for many texts from one session and one index of the open ideas.
+
+    The offer goes through the dialogue's own lookup (``offered_idea``) with the same text a
+    flow would record, so it is exactly the question the bot would ask; a new similarity
+    method is switched in here.
+    """
+
+    def __init__(self, session: AsyncSession, *, threshold: float, limit: int = 5) -> None:
+        self._session = session
+        self._threshold = threshold
+        self._limit = limit
+        self._similar = SimilarIdeas()
+
+    async def answer(self, text: str) -> SimilarAnswer:
+        """What a customer who wrote ``text`` would be asked, and what staff would see."""
+        lookup = summary_lookup_text(text)
+        offer = None
+        # A threshold of 0 turns the question off in the dialogue too.
+        if self._threshold > 0:
+            offered = await offered_idea(
+                self._session, self._similar, text=lookup, at_least=self._threshold
+            )
+            if offered is not None:
+                offer = Candidate(offered.idea_id, offered.title, offered.score)
+        await self._similar.catch_up(self._session)
+        matches = self._similar.index.search(lookup, limit=self._limit)
+        titles = await self._open_titles([match.idea_id for match in matches])
+        candidates = tuple(
+            Candidate(match.idea_id, titles[match.idea_id], match.score)
+            for match in matches
+            if match.idea_id in titles and match.score > 0
+        )
+        return SimilarAnswer(text=text, offer=offer, candidates=candidates)
+
+    async def _open_titles(self, idea_ids: list[int]) -> dict[int, str]:
+        if not idea_ids:
+            return {}
+        rows = await self._session.execute(
+            select(_IDEA.c.id, _IDEA.c.title)
+            .where(_IDEA.c.id.in_(idea_ids))
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+        )
+        return {row.id: row.title for row in rows}
