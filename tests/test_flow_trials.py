@@ -127,6 +127,14 @@ def admin(sessions: Sessions, process: str = "one") -> Admin:
     return Admin(sessions=sessions, trials=trials, process=process)
 
 
+async def trying(sessions: Sessions, flows: list[LoadedFlow]) -> tuple[Admin, FlowDraft]:
+    """Ada in a trial of the fixed draft (just started), and that draft."""
+    draft = await draft_of_fixed_flow(sessions, flows)
+    ada = admin(sessions)
+    await ada.try_draft(draft)
+    return ada, draft
+
+
 async def walk_to_the_end(ada: Admin) -> list[dict[str, Any]]:
     """From the first question: a text, a text, then three buttons, as a customer would."""
     await ada.say(IDEA)
@@ -235,9 +243,7 @@ async def test_a_trial_goes_on_after_a_restart_from_its_snapshot_though_the_draf
 async def test_stop_ends_the_trial_and_its_old_buttons_say_so(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, _ = await trying(sessions, shipped_flows)
     await ada.say(IDEA)
     await ada.say(PROBLEM)
     assert texts(await ada.press("Stop")) == ["Trial stopped; nothing was recorded."]
@@ -249,9 +255,7 @@ async def test_stop_ends_the_trial_and_its_old_buttons_say_so(
 async def test_cancel_skip_and_restart_work_in_a_trial_as_for_customers(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, _ = await trying(sessions, shipped_flows)
     assert texts(await ada.say("/skip"))[0].startswith("This question")  # not optional
     await ada.say(IDEA)
     restarted = texts(await ada.say("/restart"))
@@ -303,9 +307,7 @@ async def test_two_processes_starting_trials_at_once_leave_one_running(
 async def test_stop_on_an_older_trials_message_leaves_the_newer_trial_running(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, draft = await trying(sessions, shipped_flows)
     first_opening = ada.received[0]
     await ada.say(IDEA)
     await ada.say(PROBLEM)
@@ -328,9 +330,7 @@ async def test_stop_on_an_older_trials_message_leaves_the_newer_trial_running(
 async def test_a_trial_idle_for_a_day_is_over(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, draft = await trying(sessions, shipped_flows)
     await ada.say(IDEA)
     await age_trials(sessions, by=TRIAL_IDLE_LIMIT - timedelta(minutes=1))
     assert await ada.take(PROBLEM), "a trial quiet for less than a day ended"
@@ -343,9 +343,7 @@ async def test_a_trial_idle_for_a_day_is_over(
 async def test_trials_untouched_for_thirty_days_are_deleted_once_a_day(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, draft = await trying(sessions, shipped_flows)
     await ada.say("/cancel")
     await ada.try_draft(draft)
     noon = datetime.combine(utc_now().date(), time(12), tzinfo=UTC)

@@ -19,16 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from handlers.dialogue import replies
 from handlers.dialogue.dialogue import resolve_language
 from handlers.dialogue.keyed_locks import KeyedLocks
-from handlers.dialogue.replies import (
-    chosen_label,
-    command_of,
-    merge_replies,
-    pressed_answer,
-    split_replies,
-    used_buttons,
-)
 from handlers.flows.engine import (
     Answer,
     Transition,
@@ -228,7 +221,7 @@ class FlowTrials:
             turn = _TrialTurn(trial=trial)
             if trial is None:
                 turn.replies.append(OutgoingMessage(TRIAL_OVER))
-                turn.actions_first.extend(used_buttons(message))
+                turn.actions_first.extend(replies.used_buttons(message))
             else:
                 self._route(turn, trial, message)
                 assert turn.trial is not None
@@ -252,7 +245,7 @@ class FlowTrials:
 
     def _route(self, turn: _TrialTurn, trial: TrialRecord, message: IncomingMessage) -> None:
         """Hand the message to the part of the trial that takes it."""
-        command, _ = command_of(message)
+        command, _ = replies.command_of(message)
         if message.button_payload is not None:
             self._take_button(turn, trial, message, message.button_payload)
         elif command in _STOP_COMMANDS:
@@ -276,7 +269,7 @@ class FlowTrials:
         """Stop or /cancel: the trial ends here, having recorded nothing."""
         turn.trial = replace(trial, status=TrialStatus.STOPPED)
         turn.replies.append(OutgoingMessage("Trial stopped; nothing was recorded."))
-        turn.actions_first.extend(used_buttons(message))
+        turn.actions_first.extend(replies.used_buttons(message))
 
     def _take_button(
         self, turn: _TrialTurn, trial: TrialRecord, message: IncomingMessage, payload: str
@@ -286,18 +279,19 @@ class FlowTrials:
         pressed = parse_trial_payload(payload)
         if pressed is None or pressed[0] != trial.id:
             turn.replies.extend([OutgoingMessage(OLDER_TRIAL), current])
-            turn.actions_first.extend(used_buttons(message))
+            turn.actions_first.extend(replies.used_buttons(message))
             return
         what = pressed[1]
         if what == STOP:
             self._stop(turn, trial, message)
             return
-        value = pressed_answer(trial.state, what)
+        value = replies.pressed_answer(trial.state, what)
         if value is None:
             turn.replies.extend([OutgoingMessage(text(Text.STALE_BUTTON, trial.language)), current])
-            turn.actions_first.extend(used_buttons(message))
+            turn.actions_first.extend(replies.used_buttons(message))
             return
-        turn.actions_first.extend(used_buttons(message, chosen=chosen_label(current, what)))
+        chosen = replies.chosen_label(current, what)
+        turn.actions_first.extend(replies.used_buttons(message, chosen=chosen))
         self._advance(turn, trial, Answer(button_value=value))
 
     def _advance(self, turn: _TrialTurn, trial: TrialRecord, answer: Answer) -> None:
@@ -313,11 +307,11 @@ class FlowTrials:
         self, transaction: TrialTransaction, key: ConversationKey, turn: _TrialTurn
     ) -> None:
         """Queue the turn's messages for the admin's chat, its buttons marked as this trial's."""
-        replies = merge_replies(turn.replies)
+        outgoing = replies.merge_replies(turn.replies)
         if turn.trial is not None and turn.trial.id is not None:
-            replies = [_as_trials(reply, turn.trial.id) for reply in replies]
+            outgoing = [_as_trials(reply, turn.trial.id) for reply in outgoing]
         actions: list[OutboundAction] = list(turn.actions_first)
-        actions.extend(split_replies(replies, self._message_limits.get(key.platform)))
+        actions.extend(replies.split_replies(outgoing, self._message_limits.get(key.platform)))
         if actions:
             await transaction.enqueue(key=key, actions=actions)
 
