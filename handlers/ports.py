@@ -335,7 +335,7 @@ class Trials(Protocol):
     async def running_trial(
         self, *, key: ConversationKey, idle_limit: timedelta
     ) -> TrialRecord | None:
-        """The chat's trial under way and touched within ``idle_limit``, locked; None if none."""
+        """The chat's trial under way, touched within ``idle_limit``, locked for the turn."""
         ...
 
     async def start_trial(self, trial: TrialRecord) -> int:
