@@ -528,6 +528,12 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             lambda: runtime.reminders.sweep(utc_now()),
             seconds=settings.reminder_sweep_seconds,
         ),
+        # Once a day in one process (a scheduled run): old trials of drafts are deleted.
+        _periodic(
+            "trials",
+            lambda: runtime.trials.sweep(utc_now()),
+            seconds=settings.reminder_sweep_seconds,
+        ),
         _periodic(
             "digest",
             lambda: runtime.digest.tick(utc_now()),

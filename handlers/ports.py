@@ -332,16 +332,22 @@ class StaffOutbox(Protocol):
 class Trials(Protocol):
     """Admins' trials of drafts, kept apart from customers' conversations."""
 
-    async def running_trial(self, *, key: ConversationKey) -> TrialRecord | None:
-        """The trial under way in this direct message, locked for this turn; None if none."""
+    async def running_trial(
+        self, *, key: ConversationKey, idle_limit: timedelta
+    ) -> TrialRecord | None:
+        """The chat's trial under way, touched within ``idle_limit``, locked for the turn."""
         ...
 
-    async def start_trial(self, trial: TrialRecord, *, actor: str, source: str) -> int:
-        """Store a new trial (ending any other in its chat), note it in the audit trail; its id."""
+    async def start_trial(self, trial: TrialRecord) -> int:
+        """Store a new trial, ending any other in its chat (one runs per chat); its id."""
         ...
 
     async def save_trial(self, trial: TrialRecord) -> None:
         """Store where a trial stands now."""
+        ...
+
+    async def delete_trials(self, *, touched_before: datetime) -> int:
+        """Delete every trial last touched before ``touched_before``; how many."""
         ...
 
 

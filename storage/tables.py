@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import JsonColumnType, UtcDateTime, utc_now
@@ -136,7 +136,19 @@ class FlowTrialRow(SQLModel, table=True):
     """An admin walking a draft in their direct message: apart from customers' conversations."""
 
     __tablename__ = "flow_trial"
-    __table_args__ = (Index("ix_flow_trial_chat_status", "platform", "chat_id", "status"),)
+    __table_args__ = (
+        Index("ix_flow_trial_chat_status", "platform", "chat_id", "status"),
+        # One trial under way per chat, even when two processes start one at once.
+        Index(
+            "ux_flow_trial_active_chat",
+            "platform",
+            "chat_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        Index("ix_flow_trial_updated_at", "updated_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=32)

@@ -16,14 +16,18 @@ async def insert_if_absent(
     conflict: list[str],
     values: dict[str, Any],
     returning: str = "id",
+    conflict_where: Any = None,
 ) -> Any:
-    """Insert a row unless its ``conflict`` columns match one; the ``returning`` value or None."""
+    """Insert a row unless its ``conflict`` columns match one; the ``returning`` value or None.
+
+    ``conflict_where`` names a partial unique index by its condition.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
         insert(table)
         .values(**values)
-        .on_conflict_do_nothing(index_elements=conflict)
+        .on_conflict_do_nothing(index_elements=conflict, index_where=conflict_where)
         .returning(getattr(table, returning))
     )
     result = await session.execute(statement)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.dialogue.dialogue import merge_replies, resolve_language
+from handlers.dialogue.dialogue import resolve_language
+from handlers.dialogue.replies import merge_replies
 from handlers.flows.loader import LoadedFlow
 from handlers.messages import Attachment, AttachmentKind, ConversationKey
 from storage.idea_queries import export_ideas

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.dialogue.trial import (
-    STOP_PAYLOAD,
+    OLDER_TRIAL,
+    STOP,
+    TRIAL_IDLE_LIMIT,
     TRIAL_OVER,
+    TRIALS_KEPT,
     FlowTrials,
     TrialStart,
     parse_publish_payload,
+    trial_payload,
 )
 from handlers.flows.loader import LoadedFlow, parse_flow
 from handlers.flows.versions import FlowAction, FlowDraft
@@ -28,7 +33,14 @@ from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import export_ideas
 from storage.outbox.deliveries import SendMessage, stored
 from storage.outbox.store import OutboxItem, SqlOutboxStore
-from storage.tables import ConversationRow, IdeaFollowerRow, OutboxRow, StaffThreadRow, table_of
+from storage.tables import (
+    ConversationRow,
+    FlowTrialRow,
+    IdeaFollowerRow,
+    OutboxRow,
+    StaffThreadRow,
+    table_of,
+)
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal, finish_default_flow, make_customer, texts
 from tests.helpers.flow_uploads import NEW_QUESTION, OLD_QUESTION, fixed_file
@@ -58,7 +70,6 @@ class Admin:
                 draft=draft,
                 seen_live=1,
                 language_code="en-US",
-                actor="slack:U0ADA",
             )
         )
         return await self.replies()
@@ -114,6 +125,14 @@ def admin(sessions: Sessions, process: str = "one") -> Admin:
         store=SqlDialogueStore(sessions), outbox_signal=CountingSignal(), message_limits={}
     )
     return Admin(sessions=sessions, trials=trials, process=process)
+
+
+async def trying(sessions: Sessions, flows: list[LoadedFlow]) -> tuple[Admin, FlowDraft]:
+    """Ada in a trial of the fixed draft (just started), and that draft."""
+    draft = await draft_of_fixed_flow(sessions, flows)
+    ada = admin(sessions)
+    await ada.try_draft(draft)
+    return ada, draft
 
 
 async def walk_to_the_end(ada: Admin) -> list[dict[str, Any]]:
@@ -224,23 +243,19 @@ async def test_a_trial_goes_on_after_a_restart_from_its_snapshot_though_the_draf
 async def test_stop_ends_the_trial_and_its_old_buttons_say_so(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, _ = await trying(sessions, shipped_flows)
     await ada.say(IDEA)
     await ada.say(PROBLEM)
     assert texts(await ada.press("Stop")) == ["Trial stopped; nothing was recorded."]
     assert not await ada.take(IDEA)
     assert texts(await ada.press("Every day")) == [TRIAL_OVER]
-    assert texts(await ada.say(button_payload=STOP_PAYLOAD)) == [TRIAL_OVER]
+    assert texts(await ada.say(button_payload=trial_payload(1, STOP))) == [TRIAL_OVER]
 
 
 async def test_cancel_skip_and_restart_work_in_a_trial_as_for_customers(
     sessions: Sessions, shipped_flows: list[LoadedFlow]
 ) -> None:
-    draft = await draft_of_fixed_flow(sessions, shipped_flows)
-    ada = admin(sessions)
-    await ada.try_draft(draft)
+    ada, _ = await trying(sessions, shipped_flows)
     assert texts(await ada.say("/skip"))[0].startswith("This question")  # not optional
     await ada.say(IDEA)
     restarted = texts(await ada.say("/restart"))
@@ -260,9 +275,83 @@ async def test_a_trial_is_started_once_per_click_and_a_new_one_replaces_the_old(
     await ada.try_draft(draft, external_id="action:2")
     # The new trial starts at the first question; the old one is over.
     assert texts(await ada.say(IDEA)) == [NEW_QUESTION]
+    # A try is no change of the flow: the audit trail and the catalog's stamp stay as they were.
     history = await SqlFlowLibrary(sessions).history(flow_id="idea")
-    tries = [change for change in history if change.action is FlowAction.TRY]
-    assert [(change.actor, change.draft_id, change.from_version) for change in tries] == [
-        ("slack:U0ADA", 1, 1),
-        ("slack:U0ADA", 1, 1),
-    ]
+    assert [change.action for change in history] == [FlowAction.IMPORT, FlowAction.DRAFT]
+
+
+async def age_trials(sessions: Sessions, *, by: timedelta) -> None:
+    """Every trial as if last touched ``by`` ago."""
+    async with sessions() as session, session.begin():
+        trial = table_of(FlowTrialRow)
+        await session.execute(update(trial).values(updated_at=utc_now() - by))
+
+
+async def active_trials(sessions: Sessions) -> int:
+    trial = table_of(FlowTrialRow)
+    async with sessions() as session:
+        query = select(func.count()).select_from(trial).where(trial.c.status == "active")
+        return int((await session.execute(query)).scalar_one())
+
+
+async def test_two_processes_starting_trials_at_once_leave_one_running(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    draft = await draft_of_fixed_flow(sessions, shipped_flows)
+    for round_ in range(5):
+        one, two = admin(sessions, process=f"a{round_}"), admin(sessions, process=f"b{round_}")
+        await asyncio.gather(one.try_draft(draft), two.try_draft(draft))
+        assert await active_trials(sessions) == 1, f"round {round_}"
+
+
+async def test_stop_on_an_older_trials_message_leaves_the_newer_trial_running(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    ada, draft = await trying(sessions, shipped_flows)
+    first_opening = ada.received[0]
+    await ada.say(IDEA)
+    await ada.say(PROBLEM)
+    first_frequency = ada.received[-1]
+    await ada.try_draft(draft)
+    await ada.say(IDEA)
+    await ada.say(PROBLEM)  # the newer trial asks the same question, with the same buttons
+    for item, label in ((first_opening, "Stop"), (first_frequency, "Every day")):
+        assert isinstance(item.delivery, SendMessage)
+        pressed = next(button for button in item.delivery.buttons if button.label == label)
+        older = await ada.say(
+            button_payload=pressed.payload,
+            button_message_id=str(item.id),
+            button_message_text=item.delivery.text,
+        )
+        assert texts(older) == [f"{OLDER_TRIAL}\n\nHow often do you run into this?"], label
+    assert texts(await ada.press("Every day"))[0].startswith("How important")
+
+
+async def test_a_trial_idle_for_a_day_is_over(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    ada, draft = await trying(sessions, shipped_flows)
+    await ada.say(IDEA)
+    await age_trials(sessions, by=TRIAL_IDLE_LIMIT - timedelta(minutes=1))
+    assert await ada.take(PROBLEM), "a trial quiet for less than a day ended"
+    await age_trials(sessions, by=TRIAL_IDLE_LIMIT + timedelta(minutes=1))
+    assert not await ada.take("where are the ideas?")
+    await ada.try_draft(draft)  # a new trial replaces the idle one
+    assert await active_trials(sessions) == 1
+
+
+async def test_trials_untouched_for_thirty_days_are_deleted_once_a_day(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    ada, draft = await trying(sessions, shipped_flows)
+    await ada.say("/cancel")
+    await ada.try_draft(draft)
+    noon = datetime.combine(utc_now().date(), time(12), tzinfo=UTC)
+    assert await ada.trials.sweep(noon + TRIALS_KEPT - timedelta(days=1)) == 0
+    assert await count(sessions, FlowTrialRow) == 2
+    later = noon + TRIALS_KEPT + timedelta(days=1)
+    assert await ada.trials.sweep(later) == 2
+    await ada.try_draft(draft)
+    # The day's sweep has run: another process (or a later tick that day) does nothing more.
+    assert await admin(sessions, process="two").trials.sweep(later + timedelta(hours=6)) == 0
+    assert await count(sessions, FlowTrialRow) == 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 import yaml
+from sqlalchemy import update
 
 from bot.app import open_runtime, slack_client
 from bot.delivery.files import Files
@@ -22,11 +23,17 @@ from bot.slack.flow_admin import NO_DRAFT_ON_BUTTON
 from bot.slack.platform import EVENTS_PATH, slack_channel
 from bot.slack.sender import SlackSender
 from bot.slack.translate import UNREADABLE_BUTTON
+from handlers.dialogue.trial import TRIAL_IDLE_LIMIT
 from handlers.flows.loader import parse_flow
 from handlers.flows.upload import NOT_ADMIN, TOO_LARGE
 from handlers.flows.versions import FlowAction
 from handlers.ideas.status import StatusLabels
+from handlers.messages import ConversationKey, IncomingMessage
+from handlers.staff.desk import STAFF_IN_DIRECT_MESSAGE
+from handlers.staff.room import StaffRoom
 from storage.idea_queries import IdeaFilter
+from storage.tables import FlowTrialRow, table_of
+from storage.types import utc_now
 from tests.doubles.loopback import serving
 from tests.doubles.slack_api import (
     BOT_TOKEN,
@@ -91,7 +98,9 @@ async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
         sender = SlackSender(client, files=Files({}), labels=StatusLabels.default())
         pacer = Pacer(chat_rate=50.0, chat_burst=10, global_rate=50.0)
         delivery = Channel(sender=sender, pacer=pacer)
-        async with open_runtime(settings, channels={"slack": delivery}) as runtime:
+        # The staff room, as `ideabot run` has it: trials must show nothing there.
+        room = StaffRoom(platform="slack", chat_id=STAFF_CHANNEL)
+        async with open_runtime(settings, channels={"slack": delivery}, staff_room=room) as runtime:
             channel = slack_channel(
                 settings=settings,
                 runtime=runtime,
@@ -406,8 +415,8 @@ async def test_try_walks_the_draft_in_the_dm_and_its_end_offers_publish(
     assert workspace.slack_api.posts_in(STAFF_CHANNEL) == []
     assert await workspace.runtime.ideas.find(IdeaFilter()) == []
     assert (await library.stored(flow_id="idea")).definition.version == 1
-    tried = (await library.history(flow_id="idea"))[-1]
-    assert (tried.action, tried.actor, tried.draft_id) == (FlowAction.TRY, ACTOR, 1)
+    # A trial is no change of the flow: the audit trail ends with the draft.
+    assert (await library.history(flow_id="idea"))[-1].action is FlowAction.DRAFT
 
 
 async def test_the_overview_and_a_typed_command_try_the_newest_draft(
@@ -431,3 +440,61 @@ async def test_the_overview_and_a_typed_command_try_the_newest_draft(
     assert (await workspace.events.command(STAFF, "flows try idea")).status_code == 200
     refused = await workspace.reply(STAFF, 1)
     assert refused.text == "Only ideabot's admins can change flows; nothing was stored."
+
+
+async def test_tries_do_not_push_publishes_out_of_the_history(workspace: Workspace) -> None:
+    library = workspace.runtime.library
+    await library.push(parse_flow(fixed_file(), source="cli"), actor="cli:kari")
+    await library.draft(
+        parse_flow(fixed_file().replace("?", "??", 1), source="cli"), actor="cli:kari"
+    )
+    for _ in range(16):
+        await workspace.events.command(ADMIN, "flows try idea")
+    posts = workspace.slack_api.posts_in
+    await workspace.slack_api.wait_until(
+        lambda: sum("improve or create?" in p.text for p in posts(ADMIN.dm_channel)) == 16
+    )
+    await workspace.events.command(ADMIN, "flows")
+    await workspace.slack_api.wait_until(
+        lambda: any(p.text.startswith("*idea*") for p in posts(ADMIN.dm_channel))
+    )
+    overview = next(p for p in posts(ADMIN.dm_channel) if p.text.startswith("*idea*"))
+    history = await workspace.click(ADMIN, overview, "History", len(posts(ADMIN.dm_channel)) + 1)
+    assert "push 1 → 2 by cli:kari" in history.text
+
+
+async def test_a_trial_left_for_a_day_is_over_and_the_admins_words_go_where_they_would(
+    workspace: Workspace,
+) -> None:
+    await workspace.runtime.library.draft(parse_flow(fixed_file(), source="cli"), actor="cli:kari")
+    await workspace.events.command(ADMIN, "flows try idea")
+    await workspace.reply(ADMIN, 2)
+    # The trial's row as a day without answers leaves it.
+    async with workspace.runtime.store._sessions() as session, session.begin():
+        await session.execute(
+            update(table_of(FlowTrialRow)).values(updated_at=utc_now() - TRIAL_IDLE_LIMIT)
+        )
+    await workspace.events.direct_message(ADMIN, "where are the customers' ideas?")
+    answer = await workspace.reply(ADMIN, 3)
+    assert answer.text == STAFF_IN_DIRECT_MESSAGE
+
+
+async def test_an_admins_own_conversation_keeps_taking_its_buttons(workspace: Workspace) -> None:
+    # An admin who was a customer first (added to SLACK_ADMIN_USERS mid-conversation).
+    key = ConversationKey(platform="slack", chat_id=ADMIN.dm_channel, user_id=ADMIN.user_id)
+    words = [
+        "hello",
+        "A dark mode for the app, please, for the evening",
+        "My eyes hurt when I read in bed at night, every single evening",
+    ]
+    for number, said in enumerate(words, start=1):
+        message = IncomingMessage(key=key, external_id=f"seed-{number}", text=said)
+        await workspace.runtime.dialogue.handle(message)
+    posts = workspace.slack_api.posts_in
+    await workspace.slack_api.wait_until(
+        lambda: any(p.button_labels for p in posts(ADMIN.dm_channel))
+    )
+    question = next(p for p in posts(ADMIN.dm_channel) if p.button_labels)
+    count = len(posts(ADMIN.dm_channel))
+    answer = await workspace.click(ADMIN, question, question.button_labels[0], count + 1)
+    assert "How important is this to you" in answer.text, answer.text

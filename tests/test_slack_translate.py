@@ -25,7 +25,7 @@ from bot.slack.translate import (
     event_identity,
     slack_to_plain,
 )
-from handlers.dialogue.trial import publish_payload
+from handlers.dialogue.trial import publish_payload, trial_payload
 from handlers.messages import ConversationKey, IncomingMessage
 from handlers.staff.room import (
     CardAction,
@@ -103,14 +103,15 @@ async def test_configured_staff_writing_to_the_app_are_not_customers() -> None:
     )
 
 
-async def test_an_admins_answer_click_and_command_in_their_dm_are_a_trials() -> None:
+async def test_an_admins_trial_click_and_command_in_their_dm_are_a_trials() -> None:
     click = payload("dm_button")
     click["user"]["id"] = "U0BOSS"
+    click["actions"][0]["value"] = trial_payload(7, "frequency:daily")
     assert await translate(click) == AdminWords(
         IncomingMessage(
             key=BOSS_DM,
             external_id="action:1234567890.123456789.fedcba",
-            button_payload="frequency:daily",
+            button_payload="__trial:7:frequency:daily",
             button_message_id="1732790800.000800",
             button_message_text="How often do you run into this?",
         )
@@ -120,6 +121,26 @@ async def test_an_admins_answer_click_and_command_in_their_dm_are_a_trials() -> 
     translated = await translate(command)
     assert isinstance(translated, AdminWords)
     assert (translated.message.text, translated.message.key) == ("/cancel", BOSS_DM)
+
+
+async def test_an_admins_click_on_their_own_conversations_question_is_a_customers() -> None:
+    click = payload("dm_button")
+    click["user"]["id"] = "U0BOSS"
+    translated = await translate(click)
+    assert isinstance(translated, IncomingMessage)
+    assert (translated.key, translated.button_payload) == (BOSS_DM, "frequency:daily")
+
+
+async def test_a_trials_buttons_pass_the_one_access_rule() -> None:
+    click = payload("dm_button")
+    click["actions"][0]["value"] = trial_payload(7, "frequency:daily")
+    assert isinstance(await translate(click), FlowRefused)  # Siri, a customer, forged it
+    # A listed admin the rule does not hold for (another workspace) is no admin anywhere.
+    click["user"].update(id="U0BOSS", team_id="T0PARTNER")
+    assert isinstance(await translate(click), FlowRefused)
+    body = payload("dm_message")
+    body["event"].update(user="U0BOSS", team="T0PARTNER")
+    assert not isinstance(await translate(body), AdminWords)
 
 
 async def test_publish_at_a_trials_end_is_the_flows_publish_button_for_admins_only() -> None:

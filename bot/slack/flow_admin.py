@@ -1,4 +1,4 @@
-"""Admins change flows in their direct message with the app: upload, publish, roll back."""
+"""Admins work on flows in their DM with the app: upload, Try a draft, publish, roll back, Stats."""
 
 from __future__ import annotations
 
@@ -291,7 +291,6 @@ class SlackFlowAdmin:
                 draft=drafts[-1],
                 seen_live=live,
                 language_code=request.language_code,
-                actor=f"slack:{request.user_id}",
             )
         )
 

@@ -97,7 +97,7 @@ class FlowTry:
 
 @dataclass(frozen=True, slots=True)
 class AdminWords:
-    """An admin's words, command or answer click in their DM: a trial's, if one runs there."""
+    """An admin's words or command in their DM (a trial's, if one runs), or a trial's click."""
 
     message: IncomingMessage
 

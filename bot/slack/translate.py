@@ -35,7 +35,7 @@ from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_
 from bot.slack.staff_access import Role
 from bot.slack.stats_words import STATS_SUBCOMMAND, StatsWordsError, stats_query
 from handlers.dialogue.text_repair import repair_json
-from handlers.dialogue.trial import parse_publish_payload
+from handlers.dialogue.trial import is_trial_payload, parse_publish_payload
 from handlers.flows.upload import is_flow_file
 from handlers.ideas.digest import DigestRequest
 from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
@@ -278,6 +278,22 @@ class SlackTranslator:
             return False
         return True
 
+    async def _is_admin(self, *, user_id: str, team_id: str) -> bool:
+        """The one access rule, asked only of SLACK_ADMIN_USERS: not of every customer's words."""
+        if user_id not in self._workspace.admin_user_ids:
+            return False
+        return await self._roles(user_id=user_id, team_id=team_id) is Role.ADMIN
+
+    async def _not_admin(self, body: dict[str, Any], external_id: str) -> FlowRefused | None:
+        """The refusal for a click by someone who is no admin; None for an admin's."""
+        person = body.get("user") or {}
+        user_id = str(person["id"])
+        role = await self._roles(user_id=user_id, team_id=str(person.get("team_id", "")))
+        if role is Role.ADMIN:
+            return None
+        channel = str((body.get("channel") or {}).get("id", ""))
+        return FlowRefused(external_id=external_id, channel=channel, user_id=user_id)
+
     async def _ideas_command(self, body: dict[str, Any]) -> Translated:
         user_id = str(body.get("user_id", ""))
         team_id = str(body.get("team_id", ""))
@@ -328,9 +344,9 @@ class SlackTranslator:
             upload = await self._flow_upload(event_id, channel, message, flow_files[0])
             if upload is not None:
                 return upload
-        if user_id in self._workspace.admin_user_ids:
-            # Admins are never customers: their words go to a trial of a draft if one runs,
-            # else they are told where customers are.
+        if await self._is_admin(user_id=user_id, team_id=str(message.get("team", ""))):
+            # Admins' words go to their trial of a draft if one runs, else they are told where
+            # customers are; their own customer conversation still takes its buttons.
             if edited:
                 return None
             return AdminWords(
@@ -426,12 +442,11 @@ class SlackTranslator:
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
         """An admin's click on a flow's button; anyone else's is refused."""
-        person = body.get("user") or {}
-        user_id = str(person["id"])
+        refused = await self._not_admin(body, external_id)
+        if refused is not None:
+            return refused
+        user_id = str((body.get("user") or {})["id"])
         channel = str((body.get("channel") or {}).get("id", ""))
-        role = await self._roles(user_id=user_id, team_id=str(person.get("team_id", "")))
-        if role is not Role.ADMIN:
-            return FlowRefused(external_id=external_id, channel=channel, user_id=user_id)
         try:
             button = FlowButton(str(action.get("action_id", "")).removeprefix(FLOW_ACTION_PREFIX))
             target = FlowTarget.from_value(str(action.get("value", "")))
@@ -483,9 +498,10 @@ class SlackTranslator:
     async def _answer_clicked(
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
-        """A customer's click on an answer button under a question (an admin's: a trial's)."""
-        if str((body.get("user") or {})["id"]) in self._workspace.admin_user_ids:
+        """A click on an answer button: a customer's answer, or an admin's in a trial."""
+        if is_trial_payload(str(action.get("value", ""))):
             return await self._trial_clicked(body, action, external_id)
+        # Anyone's answer, an admin's too: an admin may also be a customer with a conversation.
         user = await self._users(str((body.get("user") or {})["id"]))
         channel = str((body.get("channel") or {}).get("id", ""))
         message = body.get("message") or {}
@@ -502,20 +518,23 @@ class SlackTranslator:
     async def _trial_clicked(
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
-        """An admin's click in a trial: an answer, Stop, or Publish at its end (a flow button)."""
-        person = body.get("user") or {}
-        user_id = str(person["id"])
+        """A trial's answer, Stop or Publish: an admin's goes on, anyone else's is refused."""
+        refused = await self._not_admin(body, external_id)
+        if refused is not None:
+            return refused
+        user_id = str((body.get("user") or {})["id"])
         channel = str((body.get("channel") or {}).get("id", ""))
         payload = str(action.get("value", ""))
         publish = parse_publish_payload(payload)
         if publish is not None:
             flow_id, draft_id, seen_live = publish
-            target = FlowTarget(flow_id=flow_id, draft_id=draft_id, seen_live=seen_live)
-            # Publish is the flows' own button: the same rule as the draft message's.
-            return await self._flow_clicked(
-                body,
-                {"action_id": FLOW_ACTION_PREFIX + FlowButton.PUBLISH, "value": target.as_value()},
-                external_id,
+            # Publish is the flows' own button, as on the draft's message.
+            return FlowClick(
+                external_id=external_id,
+                channel=channel,
+                user_id=user_id,
+                button=FlowButton.PUBLISH,
+                target=FlowTarget(flow_id=flow_id, draft_id=draft_id, seen_live=seen_live),
             )
         message = body.get("message") or {}
         return AdminWords(
@@ -557,7 +576,7 @@ class SlackTranslator:
             return await self._flows_command(body)
         if not channel.startswith("D"):
             return None
-        if user_id in self._workspace.admin_user_ids:
+        if await self._is_admin(user_id=user_id, team_id=str(body.get("team_id", ""))):
             # A command in a trial, as a customer would type it (/ideabot cancel).
             return AdminWords(
                 IncomingMessage(

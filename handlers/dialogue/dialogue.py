@@ -9,7 +9,14 @@ from enum import StrEnum
 
 from handlers.dialogue.handoff import HandOff
 from handlers.dialogue.keyed_locks import KeyedLocks
-from handlers.dialogue.text_split import split_text
+from handlers.dialogue.replies import (
+    chosen_label,
+    command_of,
+    merge_replies,
+    pressed_answer,
+    split_replies,
+    used_buttons,
+)
 from handlers.dialogue.turn import DialogueTransaction, Turn
 from handlers.flows.engine import (
     SAME_AS,
@@ -21,7 +28,6 @@ from handlers.flows.engine import (
     draft_idea,
     finish,
     lookup_text,
-    parse_button_payload,
     question,
     revise,
     same_or_not,
@@ -30,7 +36,6 @@ from handlers.flows.links import linked_flow_id
 from handlers.flows.schema import END, AnswerKind, FlowDefinition
 from handlers.messages import (
     Button,
-    ButtonsUsed,
     FileLimits,
     IncomingMessage,
     OutboundAction,
@@ -54,7 +59,6 @@ logger = logging.getLogger(__name__)
 LANGUAGE_PAYLOAD = "lang:"
 # Commands that work the same whether the conversation is with the flow or with staff.
 _ANYTIME_COMMANDS = ("/help", "/language", "/unsubscribe", "/subscribe")
-USED_BUTTON_MARK = "✔"
 _LANGUAGE_ALIASES = {
     "no": "nb",
     "nn": "nb",
@@ -84,31 +88,10 @@ def resolve_language(code: str, supported: Sequence[str], fallback: str) -> str:
     return fallback
 
 
-def command_of(message: IncomingMessage) -> tuple[str, str]:
-    """The command a message gives (casefolded) and the words after it; empty if it gives none."""
-    if message.button_payload is not None:
-        return "", ""
-    command, _, argument = message.text.strip().partition(" ")
-    if not command.startswith("/"):
-        return "", ""
-    return command.casefold(), argument.strip()
-
-
 def _with_staff(turn: Turn) -> bool:
     return (
         turn.conversation is not None and turn.conversation.status is ConversationStatus.WITH_STAFF
     )
-
-
-def merge_replies(replies: Sequence[OutgoingMessage]) -> list[OutgoingMessage]:
-    """Join a reply without buttons to the next one, so a turn costs as few messages as it can."""
-    merged: list[OutgoingMessage] = []
-    for reply in replies:
-        if merged and not merged[-1].buttons:
-            merged[-1] = OutgoingMessage(f"{merged[-1].text}\n\n{reply.text}", reply.buttons)
-        else:
-            merged.append(reply)
-    return merged
 
 
 class Greeting(StrEnum):
@@ -394,15 +377,15 @@ class Dialogue:
     ) -> None:
         """A pressed answer button: the answer if it belongs to the open question, else stale."""
         assert turn.conversation is not None
-        step_and_value = parse_button_payload(payload)
-        state = turn.conversation.state
-        if step_and_value is None or step_and_value[0] != state.step or state.follow_up_asked:
+        value = pressed_answer(turn.conversation.state, payload)
+        current = await self._current_question(turn)
+        if value is None:
             turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, turn.language)))
-            turn.replies.append(await self._current_question(turn))
+            turn.replies.append(current)
             self._mark_button_used(turn, message)
             return
-        self._mark_button_used(turn, message, chosen=await self._button_label(turn, message))
-        await self._advance(transaction, turn, Answer(button_value=step_and_value[1]))
+        self._mark_button_used(turn, message, chosen=chosen_label(current, payload))
+        await self._advance(transaction, turn, Answer(button_value=value))
 
     def _opens_the_flow(self, message: IncomingMessage) -> bool:
         """True when the message can answer the first question of a new conversation."""
@@ -568,13 +551,6 @@ class Dialogue:
         flow = await self._flow_of(turn.conversation)
         return question(flow, turn.conversation.state, turn.language)
 
-    async def _button_label(self, turn: Turn, message: IncomingMessage) -> str:
-        current = await self._current_question(turn)
-        for button in current.buttons:
-            if button.payload == message.button_payload:
-                return button.label
-        return ""
-
     def _mark_button_used(
         self,
         turn: Turn,
@@ -583,20 +559,11 @@ class Dialogue:
         chosen: str = "",
         language_chosen: bool = False,
     ) -> None:
-        if not message.button_message_id:
-            return
         label = chosen
         if language_chosen:
-            code = (
-                message.button_payload.removeprefix(LANGUAGE_PAYLOAD)
-                if message.button_payload
-                else ""
-            )
+            code = (message.button_payload or "").removeprefix(LANGUAGE_PAYLOAD)
             label = LANGUAGE_NAMES.get(code, code)
-        marked = message.button_message_text
-        if label:
-            marked = f"{marked}\n\n{USED_BUTTON_MARK} {label}"
-        turn.actions_first.append(ButtonsUsed(message.button_message_id, marked))
+        turn.actions_first.extend(used_buttons(message, chosen=label))
 
     async def _flow_of(self, conversation: ConversationRecord) -> FlowDefinition:
         return await self._flows.get(
@@ -651,17 +618,6 @@ class Dialogue:
                 )
             )
         actions: list[OutboundAction] = list(turn.actions_first)
-        actions.extend(self._split(message.key.platform, replies))
+        actions.extend(split_replies(replies, self._message_limits.get(message.key.platform)))
         if actions:
             await transaction.enqueue(key=message.key, actions=actions)
-
-    def _split(self, platform: str, replies: list[OutgoingMessage]) -> list[OutgoingMessage]:
-        limit = self._message_limits.get(platform)
-        if limit is None:
-            return replies
-        parts: list[OutgoingMessage] = []
-        for reply in replies:
-            pieces = split_text(reply.text, limit)
-            parts.extend(OutgoingMessage(piece) for piece in pieces[:-1])
-            parts.append(OutgoingMessage(pieces[-1], reply.buttons))
-        return parts

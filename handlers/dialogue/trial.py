@@ -1,9 +1,14 @@
-"""An admin tries a draft in their direct message, as a customer would; nothing of it counts.
+"""An admin tries a draft in their direct message, with a customer's questions; nothing counts.
 
 A trial runs the same engine and sends through the same outbox as a customer's conversation,
 but it lives in its own rows (``Trials``), never in customers' conversations, transcripts or
 ideas: so no idea is recorded, no similar idea is linked, nothing goes to staff, no reminder
 comes, and no funnel, digest or export can count it.
+
+What a trial leaves out, and why: the similar-idea question (it would show customers' ideas and
+its answer joins one), /human (there is no conversation to hand to staff), and /help,
+/language, /subscribe and /unsubscribe (they describe or change the admin as a customer, not
+the trial); /skip, /restart and /cancel work as for customers. A trial idle for a day is over.
 """
 
 from __future__ import annotations
@@ -11,24 +16,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from handlers.dialogue.dialogue import USED_BUTTON_MARK, command_of, merge_replies, resolve_language
+from handlers.dialogue import replies
+from handlers.dialogue.dialogue import resolve_language
 from handlers.dialogue.keyed_locks import KeyedLocks
-from handlers.dialogue.text_split import split_text
 from handlers.flows.engine import (
     Answer,
     Transition,
     advance,
     begin,
     draft_idea,
-    parse_button_payload,
     question,
 )
 from handlers.flows.versions import FlowDraft
 from handlers.messages import (
     Button,
-    ButtonsUsed,
     ConversationKey,
     IncomingMessage,
     OutboundAction,
@@ -39,6 +43,7 @@ from handlers.ports import (
     CustomerOutbox,
     Inbox,
     OutboxSignal,
+    Schedule,
     Store,
     TrialRecord,
     Trials,
@@ -49,15 +54,41 @@ from handlers.texts import Text, text
 
 logger = logging.getLogger(__name__)
 
-# Payloads of the trial's own buttons; "__" keeps them apart from a step's "<step>:<value>".
-STOP_PAYLOAD = "__trial:stop"
+# Every button of a trial carries "__trial:<trial id>:<what>", so a click can be told apart from
+# a customer's answer (an admin may be a customer too) and from another trial's buttons.
+_TRIAL_PREFIX = "__trial:"
 _PUBLISH_PREFIX = "__trial_publish:"
+STOP = "stop"
 _STOP_COMMANDS = ("/cancel", "/stop")
+# A trial nobody answered for this long is over: the admin's words go where they would without.
+TRIAL_IDLE_LIMIT = timedelta(hours=24)
+# Trials last touched longer ago than this are deleted (each holds a copy of its flow).
+TRIALS_KEPT = timedelta(days=30)
+TRIAL_CLEANUP_JOB = "trial_cleanup"
 TRIAL_OVER = "That trial is over, so nothing happened. Press Try on a draft to try it again."
+OLDER_TRIAL = "That button belongs to an earlier trial, which is over. This trial goes on:"
 TRIAL_COMMANDS = (
     "In a trial, /ideabot skip, /ideabot restart and /ideabot cancel work as for customers; "
     "nothing else was done."
 )
+
+
+def is_trial_payload(payload: str) -> bool:
+    """True for the payload of any trial's button (an answer, Stop or Publish)."""
+    return payload.startswith((_TRIAL_PREFIX, _PUBLISH_PREFIX))
+
+
+def trial_payload(trial_id: int, what: str) -> str:
+    """The payload of trial ``trial_id``'s button that sends ``what`` (a step's payload, Stop)."""
+    return f"{_TRIAL_PREFIX}{trial_id}:{what}"
+
+
+def parse_trial_payload(payload: str) -> tuple[int, str] | None:
+    """The (trial id, what) a trial's button carries; None for any other payload."""
+    if not payload.startswith(_TRIAL_PREFIX):
+        return None
+    trial_id, _, what = payload.removeprefix(_TRIAL_PREFIX).partition(":")
+    return (int(trial_id), what) if trial_id.isdigit() and what else None
 
 
 def publish_payload(*, flow_id: str, draft_id: int, seen_live: int) -> str:
@@ -112,10 +143,9 @@ class TrialStart:
     # The live version when asked (0: none), for the Publish button at the end.
     seen_live: int
     language_code: str
-    actor: str
 
 
-class TrialTransaction(Inbox, Trials, CustomerOutbox, Protocol):
+class TrialTransaction(Inbox, Trials, Schedule, CustomerOutbox, Protocol):
     """What one turn of a trial reads and writes, committed together."""
 
 
@@ -167,10 +197,11 @@ class FlowTrials:
                 status=TrialStatus.ACTIVE,
                 state=opening.state,
             )
-            trial_id = await transaction.start_trial(
-                trial, actor=request.actor, source=request.draft.source
+            trial_id = await transaction.start_trial(trial)
+            trial = replace(trial, id=trial_id)
+            stop = OutgoingMessage(
+                opening_line(trial), (Button("Stop", trial_payload(trial_id, STOP)),)
             )
-            stop = OutgoingMessage(opening_line(trial), (Button("Stop", STOP_PAYLOAD),))
             turn = _TrialTurn(trial=trial, replies=[stop, *opening.replies])
             await self._send(transaction, key, turn)
         self._outbox_signal.outbox_changed()
@@ -178,11 +209,11 @@ class FlowTrials:
         return True
 
     async def take(self, message: IncomingMessage) -> bool:
-        """An admin's words or click in their DM; False when no trial runs and it is no click."""
+        """An admin's words or trial click in their DM; False if no trial runs and it is words."""
         async with self._locks.hold(message.key), self._store.transaction() as transaction:
-            trial = await transaction.running_trial(key=message.key)
+            trial = await transaction.running_trial(key=message.key, idle_limit=TRIAL_IDLE_LIMIT)
             if trial is None and message.button_payload is None:
-                return False  # not the trial's: the caller says where customers are
+                return False  # not the trial's: the caller sends it where it goes without one
             if not await transaction.claim_inbound(
                 platform=message.key.platform, external_id=message.external_id
             ):
@@ -190,7 +221,7 @@ class FlowTrials:
             turn = _TrialTurn(trial=trial)
             if trial is None:
                 turn.replies.append(OutgoingMessage(TRIAL_OVER))
-                _mark_used(turn, message)
+                turn.actions_first.extend(replies.used_buttons(message))
             else:
                 self._route(turn, trial, message)
                 assert turn.trial is not None
@@ -199,15 +230,26 @@ class FlowTrials:
         self._outbox_signal.outbox_changed()
         return True
 
+    async def sweep(self, now: datetime) -> int:
+        """Once a day, in one process: delete trials untouched for ``TRIALS_KEPT``; how many."""
+        async with self._store.transaction() as transaction:
+            period = now.date().isoformat()
+            if not await transaction.claim_scheduled_run(
+                job=TRIAL_CLEANUP_JOB, period=period, at=now
+            ):
+                return 0
+            deleted = await transaction.delete_trials(touched_before=now - TRIALS_KEPT)
+        if deleted:
+            logger.info("deleted %s trials untouched for %s days", deleted, TRIALS_KEPT.days)
+        return deleted
+
     def _route(self, turn: _TrialTurn, trial: TrialRecord, message: IncomingMessage) -> None:
         """Hand the message to the part of the trial that takes it."""
-        command, _ = command_of(message)
-        if message.button_payload == STOP_PAYLOAD or command in _STOP_COMMANDS:
-            turn.trial = replace(trial, status=TrialStatus.STOPPED)
-            turn.replies.append(OutgoingMessage("Trial stopped; nothing was recorded."))
-            _mark_used(turn, message)
-        elif message.button_payload is not None:
+        command, _ = replies.command_of(message)
+        if message.button_payload is not None:
             self._take_button(turn, trial, message, message.button_payload)
+        elif command in _STOP_COMMANDS:
+            self._stop(turn, trial, message)
         elif command == "/skip":
             self._advance(turn, trial, Answer(skip=True))
         elif command == "/restart":
@@ -223,21 +265,34 @@ class FlowTrials:
         else:
             self._advance(turn, trial, Answer(text=message.text, attachments=message.attachments))
 
+    def _stop(self, turn: _TrialTurn, trial: TrialRecord, message: IncomingMessage) -> None:
+        """Stop or /cancel: the trial ends here, having recorded nothing."""
+        turn.trial = replace(trial, status=TrialStatus.STOPPED)
+        turn.replies.append(OutgoingMessage("Trial stopped; nothing was recorded."))
+        turn.actions_first.extend(replies.used_buttons(message))
+
     def _take_button(
         self, turn: _TrialTurn, trial: TrialRecord, message: IncomingMessage, payload: str
     ) -> None:
-        """A pressed answer button: the answer if it belongs to the open question, else stale."""
+        """This trial's Stop or answer button; an earlier trial's or question's is stale."""
         current = question(trial.definition, trial.state, trial.language)
-        step_and_value = parse_button_payload(payload)
-        state = trial.state
-        if step_and_value is None or step_and_value[0] != state.step or state.follow_up_asked:
-            turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, trial.language)))
-            turn.replies.append(current)
-            _mark_used(turn, message)
+        pressed = parse_trial_payload(payload)
+        if pressed is None or pressed[0] != trial.id:
+            turn.replies.extend([OutgoingMessage(OLDER_TRIAL), current])
+            turn.actions_first.extend(replies.used_buttons(message))
             return
-        chosen = next((button.label for button in current.buttons if button.payload == payload), "")
-        _mark_used(turn, message, chosen=chosen)
-        self._advance(turn, trial, Answer(button_value=step_and_value[1]))
+        what = pressed[1]
+        if what == STOP:
+            self._stop(turn, trial, message)
+            return
+        value = replies.pressed_answer(trial.state, what)
+        if value is None:
+            turn.replies.extend([OutgoingMessage(text(Text.STALE_BUTTON, trial.language)), current])
+            turn.actions_first.extend(replies.used_buttons(message))
+            return
+        chosen = replies.chosen_label(current, what)
+        turn.actions_first.extend(replies.used_buttons(message, chosen=chosen))
+        self._advance(turn, trial, Answer(button_value=value))
 
     def _advance(self, turn: _TrialTurn, trial: TrialRecord, answer: Answer) -> None:
         """The engine moves the trial on; at the end, what would have been recorded."""
@@ -251,22 +306,22 @@ class FlowTrials:
     async def _send(
         self, transaction: TrialTransaction, key: ConversationKey, turn: _TrialTurn
     ) -> None:
-        """Queue the turn's messages for the admin's chat, cut to the platform's length."""
+        """Queue the turn's messages for the admin's chat, its buttons marked as this trial's."""
+        outgoing = replies.merge_replies(turn.replies)
+        if turn.trial is not None and turn.trial.id is not None:
+            outgoing = [_as_trials(reply, turn.trial.id) for reply in outgoing]
         actions: list[OutboundAction] = list(turn.actions_first)
-        limit = self._message_limits.get(key.platform)
-        for reply in merge_replies(turn.replies):
-            pieces = split_text(reply.text, limit) if limit is not None else [reply.text]
-            actions.extend(OutgoingMessage(piece) for piece in pieces[:-1])
-            actions.append(OutgoingMessage(pieces[-1], reply.buttons))
+        actions.extend(replies.split_replies(outgoing, self._message_limits.get(key.platform)))
         if actions:
             await transaction.enqueue(key=key, actions=actions)
 
 
-def _mark_used(turn: _TrialTurn, message: IncomingMessage, *, chosen: str = "") -> None:
-    """The pressed button's message loses its buttons, showing the choice as a customer's does."""
-    if not message.button_message_id:
-        return
-    marked = message.button_message_text
-    if chosen:
-        marked = f"{marked}\n\n{USED_BUTTON_MARK} {chosen}"
-    turn.actions_first.append(ButtonsUsed(message.button_message_id, marked))
+def _as_trials(reply: OutgoingMessage, trial_id: int) -> OutgoingMessage:
+    """The reply with its answer buttons carrying the trial's id (Stop and Publish already do)."""
+    buttons = tuple(
+        button
+        if is_trial_payload(button.payload)
+        else replace(button, payload=trial_payload(trial_id, button.payload))
+        for button in reply.buttons
+    )
+    return replace(reply, buttons=buttons)

@@ -19,8 +19,6 @@ class FlowAction(StrEnum):
     PUBLISH = "publish"
     ROLLBACK = "rollback"
     DISCARD = "discard"
-    # An admin tried a draft in their direct message (nothing of it counts).
-    TRY = "try"
 
 
 # The live version an admin saw when nothing was live yet (versions start at 1).

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from handlers.dialogue.dialogue import merge_replies
+from handlers.dialogue.replies import merge_replies
 from handlers.flows.engine import draft_idea, localized, question
 from handlers.flows.schema import FlowDefinition
 from handlers.ideas.status import IdeaStatus

@@ -25,7 +25,9 @@ class _Snapshot:
 
 
 async def change_stamp(session: AsyncSession) -> int:
-    """The newest audit entry's id: it changes with every push, publish and roll-back."""
+    """The newest audit entry's id: it moves with every import, push, draft, discard, publish
+    and roll-back (a trial of a draft is no entry).
+    """
     stamp = (await session.execute(select(func.max(FlowChangeRow.id)))).scalar_one()
     return int(stamp or 0)
 

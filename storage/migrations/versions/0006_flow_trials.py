@@ -46,9 +46,21 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_flow_trial_chat_status", ["platform", "chat_id", "status"], unique=False
         )
+        # One trial under way per chat, even when two processes start one at once.
+        batch_op.create_index(
+            "ux_flow_trial_active_chat",
+            ["platform", "chat_id"],
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        )
+        # The daily sweep deletes trials by when they were last touched.
+        batch_op.create_index("ix_flow_trial_updated_at", ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("flow_trial", schema=None) as batch_op:
+        batch_op.drop_index("ix_flow_trial_updated_at")
+        batch_op.drop_index("ux_flow_trial_active_chat")
         batch_op.drop_index("ix_flow_trial_chat_status")
     op.drop_table("flow_trial")
