@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -14,6 +15,8 @@ from handlers.flows.charts import FunnelChart
 from handlers.flows.funnel import FlowFunnel
 from handlers.flows.versions import FlowLibraryError
 from handlers.messages import Attachment
+
+logger = logging.getLogger(__name__)
 
 
 class FunnelFigures(Protocol):
@@ -82,6 +85,7 @@ class FunnelCharts:
                 png = await asyncio.to_thread(_drawn, funnels)
             except Exception as error:
                 # Drawing again would fail again; the figures still reach whoever asked.
+                logger.error("drawing %s failed", attachment.describe(), exc_info=error)
                 raise PermanentDeliveryError(
                     f"the chart could not be drawn ({type(error).__name__})",
                     instead=_figures_instead(funnels, figures) if chart.with_figures else "",
