@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.funnel_text import share, short_question
-from handlers.ideas.digest import Digest, DigestFlow, DigestIdea
+from handlers.ideas.digest import Digest, DigestFlow, DigestIdea, charted
 from handlers.ideas.status import IdeaStatus, StatusLabels
 
 
@@ -35,6 +35,15 @@ def flow_line(flow: DigestFlow) -> str:
         question = short_question(flow.most_left_at, 12)
         line += f"; most leave at '{question}' ({share(flow.most_left, flow.started)})"
     return line
+
+
+def _chart_note(flows: list[DigestFlow], escape: Callable[[str], str]) -> list[str]:
+    """Which flows the chart shows, when it cannot show every flow that had conversations."""
+    shown = charted(flows)
+    if len(shown) == sum(1 for flow in flows if flow.started):
+        return []
+    names = ", ".join(escape(flow.flow_id) for flow in shown)
+    return [f"• the chart shows the {len(shown)} where the fewest finish: {names}"]
 
 
 def digest_text(
@@ -85,4 +94,5 @@ def digest_text(
     if digest.flows:
         lines += ["", heading("Flows, last 30 days")]
         lines += [f"• {escape(flow_line(flow))}" for flow in digest.flows]
+        lines += _chart_note(digest.flows, escape)
     return "\n".join(lines)

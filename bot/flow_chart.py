@@ -1,4 +1,4 @@
-"""The funnel of a flow version as a PNG chart: one panel per version, side by side."""
+"""Funnels as a PNG chart: one panel per flow version, side by side, in rows of three."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ LABEL_LENGTH = 32
 PANEL_WIDTH_INCHES = 6.4
 ROW_HEIGHT_INCHES = 0.45
 DPI = 100
+# Panels per row: a digest's several flows wrap into rows rather than one wide strip.
+COLUMNS = 3
 
 
 def _label(text: str) -> str:
@@ -53,19 +55,23 @@ def _draw(axes: Axes, funnel: FlowFunnel) -> None:
 
 
 def funnel_chart_png(funnels: Sequence[FlowFunnel]) -> bytes:
-    """A PNG of the funnels, one panel each (two for a comparison), left to right."""
+    """A PNG of the funnels, one panel each, left to right in rows of at most three."""
     if not funnels:
         raise ValueError("a funnel chart needs at least one funnel")
+    columns = min(len(funnels), COLUMNS)
+    grid_rows = -(-len(funnels) // columns)
     rows = max(len(funnel.steps) for funnel in funnels) + 2
     figure = Figure(
-        figsize=(PANEL_WIDTH_INCHES * len(funnels), 1.2 + ROW_HEIGHT_INCHES * rows), dpi=DPI
+        figsize=(PANEL_WIDTH_INCHES * columns, (1.2 + ROW_HEIGHT_INCHES * rows) * grid_rows),
+        dpi=DPI,
     )
     # The Agg canvas draws without pyplot, so no figure outlives the call.
     FigureCanvasAgg(figure)
-    for axes, funnel in zip(
-        figure.subplots(1, len(funnels), squeeze=False)[0], funnels, strict=True
-    ):
+    panels = figure.subplots(grid_rows, columns, squeeze=False).flatten()
+    for axes, funnel in zip(panels, funnels, strict=False):
         _draw(axes, funnel)
+    for unused in panels[len(funnels) :]:
+        unused.set_visible(False)
     figure.tight_layout()
     png = io.BytesIO()
     figure.savefig(png, format="png")

@@ -18,7 +18,13 @@ from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.flows.schema import FlowDefinition
-from handlers.flows.versions import FlowChange, FlowDraft, Published, UnknownFlow
+from handlers.flows.versions import (
+    LARGEST_VERSION,
+    FlowChange,
+    FlowDraft,
+    Published,
+    UnknownFlow,
+)
 from handlers.ports import FlowLibrary
 from storage.flows.library import SqlFlowLibrary
 from storage.flows.stats import SqlFlowStats
@@ -31,7 +37,10 @@ flows_app = typer.Typer(
 
 NameArgument = Annotated[str, typer.Argument(help="The flow's id (`ideabot flows list`).")]
 VersionOption = Annotated[
-    int | None, typer.Option("--version", help="This version instead of the live one.")
+    int | None,
+    typer.Option(
+        "--version", min=1, max=LARGEST_VERSION, help="This version instead of the live one."
+    ),
 ]
 
 
@@ -203,9 +212,16 @@ def _not_a_file(path: Path) -> list[LoadedFlow]:
 @flows_app.command("publish")
 def flows_publish(
     name: NameArgument,
-    draft_id: Annotated[int | None, typer.Option("--draft-id", help="Publish this draft.")] = None,
+    # Draft ids are database integers as versions are: a larger number names none.
+    draft_id: Annotated[
+        int | None,
+        typer.Option("--draft-id", min=1, max=LARGEST_VERSION, help="Publish this draft."),
+    ] = None,
     version: Annotated[
-        int | None, typer.Option("--version", help="Make this stored version live again.")
+        int | None,
+        typer.Option(
+            "--version", min=1, max=LARGEST_VERSION, help="Make this stored version live again."
+        ),
     ] = None,
 ) -> None:
     """Make a draft the next live version, or a stored version live again."""
@@ -272,7 +288,12 @@ def flows_stats(
     ] = None,
     compare: Annotated[
         tuple[int, int] | None,
-        typer.Option("--compare", help="Two versions side by side (instead of --version)."),
+        typer.Option(
+            "--compare",
+            min=1,
+            max=LARGEST_VERSION,
+            help="Two versions side by side (instead of --version).",
+        ),
     ] = None,
     chart: Annotated[
         Path | None, typer.Option("--chart", help="Also draw the funnel as a PNG to this file.")

@@ -46,6 +46,16 @@ class Direction(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class VersionCompletion:
+    """How many conversations of a flow version started in a period, and how many finished."""
+
+    flow_id: str
+    version: int
+    started: int
+    finished: int
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerProfile:
     """A customer as the dialogue needs to know them."""
 

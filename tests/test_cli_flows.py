@@ -83,6 +83,20 @@ def test_refusals_are_one_sentence_and_change_nothing(tmp_path: Path) -> None:
     )
     both = ideabot("flows", "publish", "idea", "--version", "1", "--draft-id", "1", cwd=tmp_path)
     assert both.stderr.strip() == "ideabot: give either --draft-id or --version"
+    # Beyond a database integer SQLite overflowed with a traceback (review R1, F1).
+    huge = "99999999999999999999"
+    for words in (
+        ["stats", "idea", "--version", huge],
+        ["stats", "idea", "--compare", "1", huge],
+        ["show", "idea", "--version", huge],
+        ["export", "idea", "--version", "2147483648"],
+        ["publish", "idea", "--version", huge],
+        ["publish", "idea", "--draft-id", huge],
+    ):
+        refused = ideabot("flows", *words, cwd=tmp_path)
+        assert refused.returncode == 2, words
+        assert "2147483647" in refused.stderr, words
+        assert "Traceback" not in refused.stderr, words
 
 
 def test_a_push_says_what_it_changes_against_the_live_version(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.digest_format import digest_text, flow_line
 from bot.slack.format import escape
-from handlers.flows.charts import FunnelChart
+from handlers.flows.charts import ChartPanel, FunnelChart
 from handlers.flows.loader import LoadedFlow
 from handlers.ideas.digest import (
     Digest,
@@ -179,19 +179,48 @@ async def test_asked_for_digest_is_posted_once_per_request(
     assert await desk_.post_now(utc_now(), external_id="command:1") is None
 
 
-def test_the_digest_is_followed_by_the_chart_of_each_live_flow_that_had_conversations() -> None:
+def test_the_digest_is_followed_by_one_chart_of_its_flows_judged_at_its_end() -> None:
     since = datetime(2026, 10, 9, 9, tzinfo=UTC)
     digest = Digest(
-        since="2026-11-01",
-        until="2026-11-08",
+        since="2026-11-01T09:00:00+00:00",
+        until="2026-11-08T09:00:00+00:00",
         flows=[
             DigestFlow(flow_id="idea", version=3, started=10, finished=6, since=since.isoformat()),
             DigestFlow(flow_id="spring", version=1, started=0, finished=0),
+            DigestFlow(flow_id="autumn", version=2, started=4, finished=1, since=since.isoformat()),
         ],
     )
     first, chart = room_posts(digest)
     assert first == PostDigest(digest)
     assert isinstance(chart, PostRoomFile)
+    # The fewest finish first; a flow without conversations has nothing to draw.
     assert FunnelChart.of(chart.attachment) == FunnelChart(
-        flow_id="idea", versions=(3,), since=since, with_figures=False
+        panels=(ChartPanel("autumn", 2), ChartPanel("idea", 3)),
+        since=since,
+        until=datetime(2026, 11, 8, 9, tzinfo=UTC),
+        with_figures=False,
+    )
+
+
+def test_a_digest_of_twenty_live_flows_does_not_flood_the_staff_room() -> None:
+    # Review R1, F7: one top-level chart per live flow, 21 posts for 20 flows.
+    flows = [
+        DigestFlow(flow_id=f"flow{n}", version=1, started=10, finished=n % 10) for n in range(20)
+    ]
+    digest = Digest(since="2026-11-23", until="2026-11-30", flows=flows)
+    posts = room_posts(digest)
+    assert len(posts) == 2
+    chart = FunnelChart.of(posts[1].attachment)  # type: ignore[union-attr]
+    assert [panel.flow_id for panel in chart.panels] == [
+        "flow0",
+        "flow10",
+        "flow1",
+        "flow11",
+        "flow2",
+        "flow12",
+    ]
+    text = digest_text(digest, StatusLabels.default())
+    assert "the chart shows the 6 where the fewest finish: flow0, flow10, flow1" in text
+    assert "chart shows" not in digest_text(
+        Digest(since="2026-11-23", until="2026-11-30", flows=flows[:3]), StatusLabels.default()
     )

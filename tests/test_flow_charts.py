@@ -11,7 +11,7 @@ import pytest
 
 from bot.delivery.charts import FunnelCharts
 from bot.delivery.worker import PermanentDeliveryError
-from handlers.flows.charts import CHART_PLATFORM, FunnelChart
+from handlers.flows.charts import CHART_PLATFORM, ChartPanel, FunnelChart
 from handlers.flows.funnel import FlowFunnel
 from handlers.flows.versions import UnknownVersion
 from handlers.messages import Attachment, AttachmentKind
@@ -20,9 +20,14 @@ from handlers.messages import Attachment, AttachmentKind
 @pytest.mark.parametrize(
     "chart",
     [
-        FunnelChart("idea", (3,)),
-        FunnelChart("idea", (2, 3), since=datetime(2026, 3, 1, tzinfo=UTC)),
-        FunnelChart("spring", (1,), with_figures=False),
+        FunnelChart.of_flow("idea", (3,)),
+        FunnelChart.of_flow("idea", (2, 3), since=datetime(2026, 3, 1, tzinfo=UTC)),
+        FunnelChart(
+            (ChartPanel("idea", 3), ChartPanel("spring", 1)),
+            since=datetime(2026, 10, 1, tzinfo=UTC),
+            until=datetime(2026, 10, 31, 9, tzinfo=UTC),
+            with_figures=False,
+        ),
     ],
 )
 def test_a_chart_survives_the_outbox_json(chart: FunnelChart) -> None:
@@ -35,10 +40,11 @@ def test_a_chart_survives_the_outbox_json(chart: FunnelChart) -> None:
     "details",
     [
         {},
-        {"chart": "funnel", "flow_id": "", "versions": [1]},
-        {"chart": "funnel", "flow_id": "idea", "versions": []},
-        {"chart": "funnel", "flow_id": "idea", "versions": ["1"]},
-        {"chart": "funnel", "flow_id": "idea", "versions": [True]},
+        {"chart": "funnel", "panels": [["", 1]]},
+        {"chart": "funnel", "panels": []},
+        {"chart": "funnel", "panels": [["idea"]]},
+        {"chart": "funnel", "panels": [["idea", "1"]]},
+        {"chart": "funnel", "panels": [["idea", True]]},
     ],
 )
 def test_an_attachment_that_names_no_chart_is_refused(details: dict[str, Any]) -> None:
@@ -63,8 +69,14 @@ class _NoSuchVersion:
 
 async def test_a_chart_of_a_version_not_stored_fails_for_good_with_why() -> None:
     charts = FunnelCharts(_NoSuchVersion())
-    with pytest.raises(PermanentDeliveryError, match="flow 'idea' has no version 7"):
-        await charts.fetch(FunnelChart("idea", (7,)).attachment())
+    with pytest.raises(PermanentDeliveryError, match="flow 'idea' has no version 7") as raised:
+        await charts.fetch(FunnelChart.of_flow("idea", (7,)).attachment())
+    # The admin who asked hears why; the digest's room has its lines and hears nothing more.
+    assert raised.value.instead == "No chart: flow 'idea' has no version 7."
+    digest_chart = FunnelChart((ChartPanel("idea", 7),), with_figures=False)
+    with pytest.raises(PermanentDeliveryError) as raised:
+        await charts.fetch(digest_chart.attachment())
+    assert raised.value.instead == ""
     broken = Attachment(kind=AttachmentKind.PHOTO, platform=CHART_PLATFORM, file_id="funnel:x")
     with pytest.raises(PermanentDeliveryError, match="not a funnel chart"):
         await charts.fetch(broken)

@@ -7,12 +7,14 @@ import contextlib
 import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 import yaml
 from sqlalchemy import update
 
 from bot.app import open_runtime, slack_client
+from bot.delivery.charts import FunnelCharts
 from bot.delivery.files import Files
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import Channel
@@ -24,6 +26,7 @@ from bot.slack.platform import EVENTS_PATH, slack_channel
 from bot.slack.sender import SlackSender
 from bot.slack.translate import UNREADABLE_BUTTON
 from handlers.dialogue.trial import TRIAL_IDLE_LIMIT
+from handlers.flows.charts import CHART_PLATFORM
 from handlers.flows.loader import parse_flow
 from handlers.flows.upload import NOT_ADMIN, TOO_LARGE
 from handlers.flows.versions import FlowAction
@@ -78,13 +81,22 @@ class Workspace:
         return await self.reply(person, count)
 
 
-@pytest.fixture
-async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
+@contextlib.asynccontextmanager
+async def open_workspace(
+    sqlite_url: str,
+    *,
+    customers: tuple[SlackPerson, ...] = (),
+    draws_charts: bool = False,
+    **settings: Any,
+) -> AsyncIterator[Workspace]:
+    """An admin and a staff member (and ``customers``) with the app, as `ideabot run` serves."""
     slack_api = SlackWebApiDouble()
     slack_api.add(ADMIN)
+    for customer in customers:
+        slack_api.add(customer)
     slack_api.join(slack_api.add(STAFF))
     async with slack_api.running():
-        settings = Settings(
+        configured = Settings(
             _env_file=None,
             database_url=sqlite_url,
             slack_bot_token=BOT_TOKEN,
@@ -92,17 +104,23 @@ async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
             slack_api_base_url=slack_api.base_url,
             slack_staff_channel=STAFF_CHANNEL,
             slack_admin_users=ADMIN.user_id,
+            **settings,
         )
-        client = slack_client(settings)
+        client = slack_client(configured)
+        files = Files({})
         # Trials speak through the outbox, as customers' conversations do.
-        sender = SlackSender(client, files=Files({}), labels=StatusLabels.default())
+        sender = SlackSender(client, files=files, labels=StatusLabels.default())
         pacer = Pacer(chat_rate=50.0, chat_burst=10, global_rate=50.0)
         delivery = Channel(sender=sender, pacer=pacer)
         # The staff room, as `ideabot run` has it: trials must show nothing there.
         room = StaffRoom(platform="slack", chat_id=STAFF_CHANNEL)
-        async with open_runtime(settings, channels={"slack": delivery}, staff_room=room) as runtime:
+        async with open_runtime(
+            configured, channels={"slack": delivery}, staff_room=room
+        ) as runtime:
+            if draws_charts:
+                files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats))
             channel = slack_channel(
-                settings=settings,
+                settings=configured,
                 runtime=runtime,
                 client=client,
                 labels=StatusLabels.default(),
@@ -123,6 +141,12 @@ async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
                     async with asyncio.timeout(10):
                         await processing
                         await delivering
+
+
+@pytest.fixture
+async def workspace(sqlite_url: str) -> AsyncIterator[Workspace]:
+    async with open_workspace(sqlite_url) as opened:
+        yield opened
 
 
 async def test_every_mistake_comes_back_with_its_line_and_nothing_is_stored(

@@ -35,6 +35,10 @@ def test_words_that_ask_for_funnels(words: str, query: StatsQuery) -> None:
         ("idea --version two", "--version needs a version number such as 2"),
         ("idea --version 0", "--version needs a version number such as 2"),
         ("idea --compare 2", "--compare needs a version number such as 2"),
+        # Beyond a database integer: SQLite overflowed, PostgreSQL's int4 would (review R1, F1).
+        ("idea --version 2147483648", "--version needs a version number such as 2"),
+        ("idea --compare 1 99999999999999999999", "--compare needs a version number such as 2"),
+        ("idea --version ²", "--version needs a version number such as 2"),
         ("idea --since 1 March", "--since needs a day such as 2026-03-01"),
         ("idea --since 2026-02-30", "--since needs a day such as 2026-03-01"),
         ("idea --version 2 --version 3", "--version is given twice"),

@@ -39,12 +39,18 @@ class TransientDeliveryError(Exception):
 
 
 class PermanentDeliveryError(Exception):
-    """A failure that will not pass by retrying; ``recipient_unreachable`` if the chat is gone."""
+    """A failure that will not pass by retrying; ``recipient_unreachable`` if the chat is gone.
 
-    def __init__(self, reason: str, *, recipient_unreachable: bool = False) -> None:
+    ``instead`` is a message the same chat gets in its place (a chart's figures as text).
+    """
+
+    def __init__(
+        self, reason: str, *, recipient_unreachable: bool = False, instead: str = ""
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.recipient_unreachable = recipient_unreachable
+        self.instead = instead
 
 
 class Sender(Protocol):
@@ -344,4 +350,4 @@ class DeliveryWorker:
             "outbox row %s to %s failed for good: %s", item.id, item.destination, error.reason
         )
         self._metrics.outbox_failed.labels(item.platform, "rejected").inc()
-        await self._outbox.fail(item, error=error.reason)
+        await self._outbox.fail(item, error=error.reason, instead=error.instead)

@@ -23,7 +23,13 @@ from bot.slack.flow_requests import (
     FlowTry,
     FlowUpload,
 )
-from bot.slack.flow_stats import SlackFlowStats, in_progress_text, recent_text
+from bot.slack.flow_stats import (
+    RECENT,
+    FlowProgress,
+    SlackFlowStats,
+    in_progress_text,
+    recent_text,
+)
 from bot.slack.format import escape
 from bot.slack.stats_words import StatsQuery
 from bot.slack.translate import PLATFORM
@@ -126,12 +132,14 @@ class SlackFlowAdmin:
         library: FlowLibrary,
         files: FileSource,
         stats: SlackFlowStats,
+        progress: FlowProgress,
         trials: FlowTrials | None = None,
     ) -> None:
         self._client = client
         self._library = library
         self._files = files
         self._stats = stats
+        self._progress = progress
         self._trials = trials
 
     async def handle(self, request: FlowRequest) -> None:
@@ -231,8 +239,8 @@ class SlackFlowAdmin:
         if not summaries:
             await self._say(channel, "No flow is published yet: upload a flow file here.")
             return
-        under_way = await self._stats.in_progress()
-        now = utc_now()
+        under_way = await self._progress.in_progress()
+        recent_since = utc_now() - RECENT
         for summary in summaries:
             target = FlowTarget(flow_id=summary.flow_id, seen_live=summary.live_version)
             buttons = [
@@ -249,7 +257,9 @@ class SlackFlowAdmin:
                     seen_live=summary.live_version,
                 )
                 buttons.append(_button(f"Try draft {newest.draft_id}", FlowButton.TRY, tried))
-            recent = await self._stats.recent(summary.flow_id, now=now)
+            recent = await self._progress.completion(
+                flow_id=summary.flow_id, version=summary.live_version, since=recent_since
+            )
             await self._say(
                 channel,
                 f"{_summary_line(summary)}\n"

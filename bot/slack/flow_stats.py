@@ -2,36 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.delivery.charts import FunnelFigures
 from bot.funnel_text import share
 from bot.slack.flow_requests import FlowStatsAsked
+from bot.slack.stats_words import StatsQuery
 from bot.slack.translate import PLATFORM
 from handlers.flows.charts import FunnelChart
-from handlers.flows.funnel import FlowFunnel
 from handlers.flows.versions import FlowLibraryError
-from handlers.messages import ConversationKey, OutboundAction, OutgoingMessage
-from handlers.ports import CustomerOutbox, Inbox, OutboxSignal, Store
+from handlers.messages import ConversationKey, OutgoingMessage
+from handlers.ports import CustomerOutbox, Inbox, OutboxSignal, Store, VersionCompletion
 
 # The overview's completion rate counts the conversations started in this window.
 RECENT = timedelta(days=30)
 
 
-class StatsTransaction(Inbox, CustomerOutbox, Protocol):
-    """What answering one stats request writes: the request seen, the answer queued."""
+class FlowCompletion(Protocol):
+    """Counts of a stored flow version's conversations, without reading its whole funnel."""
+
+    async def completion(
+        self, *, flow_id: str, version: int | None, since: datetime | None
+    ) -> VersionCompletion:
+        """Started since ``since`` and finished, of a version (the live one for None).
+
+        Raises FlowLibraryError (UnknownFlow, UnknownVersion) for a name or number not stored.
+        """
+        ...
+
+
+class FlowProgress(FlowCompletion, Protocol):
+    """What the admins' overview counts of each flow (SqlFlowProgress)."""
+
+    async def in_progress(self) -> dict[str, dict[int, int]]:
+        """Flow id → version → conversations under way (only versions with any)."""
+        ...
+
+
+class StatsTransaction(Inbox, FlowCompletion, CustomerOutbox, Protocol):
+    """What answering one stats request does: the request seen, counted, the answer queued."""
 
 
 def _period(since: datetime | None) -> str:
     return f" since {since:%Y-%m-%d}" if since is not None else ""
 
 
-def _nothing_yet(funnels: list[FlowFunnel], since: datetime | None) -> str:
-    versions = " or ".join(f"version {funnel.version}" for funnel in funnels)
+def _nothing_yet(counts: list[VersionCompletion], since: datetime | None) -> str:
+    versions = " or ".join(f"version {count.version}" for count in counts)
     return (
-        f"Flow '{funnels[0].flow_id}' has no conversations in {versions}{_period(since)} yet, "
+        f"Flow '{counts[0].flow_id}' has no conversations in {versions}{_period(since)} yet, "
         "so there is nothing to draw."
     )
 
@@ -42,69 +61,48 @@ def in_progress_text(counts: dict[int, int]) -> str:
     return ", ".join(shown) or "none"
 
 
-def recent_text(funnel: FlowFunnel) -> str:
+def recent_text(count: VersionCompletion) -> str:
     """The last weeks' completion rate of a live version, in a few words."""
-    if not funnel.started:
-        return f"no conversations of v{funnel.version} started"
+    if not count.started:
+        return f"no conversations of v{count.version} started"
     return (
-        f"{share(funnel.finished, funnel.started)} of v{funnel.version}'s finish "
-        f"({funnel.finished} of {funnel.started} started)"
+        f"{share(count.finished, count.started)} of v{count.version}'s finish "
+        f"({count.finished} of {count.started} started)"
     )
 
 
+async def _reply(transaction: StatsTransaction, query: StatsQuery) -> OutgoingMessage:
+    """The chart asked for, or the one sentence that says why there is none."""
+    try:
+        counts = [
+            await transaction.completion(flow_id=query.flow_id, version=version, since=query.since)
+            for version in query.versions
+        ]
+    except (FlowLibraryError, ValueError) as error:
+        return OutgoingMessage(f"No stats: {error}.")
+    if not any(count.started for count in counts):
+        return OutgoingMessage(_nothing_yet(counts, query.since))
+    chart = FunnelChart.of_flow(
+        query.flow_id, tuple(count.version for count in counts), since=query.since
+    )
+    return OutgoingMessage("", attachments=(chart.attachment(),))
+
+
 class SlackFlowStats:
-    """Answers a stats request with the chart and its figures (drawn when delivered)."""
+    """Answers a stats request with the chart and its figures (read and drawn when delivered)."""
 
-    def __init__(
-        self,
-        *,
-        store: Store[StatsTransaction],
-        figures: FunnelFigures,
-        in_progress: Callable[[], Awaitable[dict[str, dict[int, int]]]],
-        outbox_signal: OutboxSignal,
-    ) -> None:
+    def __init__(self, *, store: Store[StatsTransaction], outbox_signal: OutboxSignal) -> None:
         self._store = store
-        self._figures = figures
-        self._in_progress = in_progress
         self._outbox_signal = outbox_signal
-
-    async def in_progress(self) -> dict[str, dict[int, int]]:
-        """Flow id → version → conversations under way (only versions with any)."""
-        return await self._in_progress()
-
-    async def recent(self, flow_id: str, *, now: datetime) -> FlowFunnel:
-        """The live version's funnel of the conversations started in the last 30 days."""
-        return await self._figures.flow_funnel(flow_id, since=now - RECENT, now=now)
 
     async def answer(self, asked: FlowStatsAsked) -> None:
         """Queue the chart (or one sentence) for the admin's DM, once per request."""
-        query = asked.query
-        reply: OutboundAction
-        try:
-            funnels = [
-                await self._figures.flow_funnel(query.flow_id, version=version, since=query.since)
-                for version in query.versions
-            ]
-        except FlowLibraryError as error:
-            reply = OutgoingMessage(f"No stats: {error}.")
-        else:
-            reply = self._chart_or_sentence(funnels, query.since)
         key = ConversationKey(platform=PLATFORM, chat_id=asked.channel, user_id=asked.user_id)
         async with self._store.transaction() as transaction:
+            # Claimed first: a request handled before costs nothing more, not even a count.
             if not await transaction.claim_inbound(
                 platform=PLATFORM, external_id=asked.external_id
             ):
                 return
-            await transaction.enqueue(key=key, actions=[reply])
+            await transaction.enqueue(key=key, actions=[await _reply(transaction, asked.query)])
         self._outbox_signal.outbox_changed()
-
-    @staticmethod
-    def _chart_or_sentence(funnels: list[FlowFunnel], since: datetime | None) -> OutgoingMessage:
-        if not any(funnel.started for funnel in funnels):
-            return OutgoingMessage(_nothing_yet(funnels, since))
-        chart = FunnelChart(
-            flow_id=funnels[0].flow_id,
-            versions=tuple(funnel.version for funnel in funnels),
-            since=since,
-        )
-        return OutgoingMessage("", attachments=(chart.attachment(),))

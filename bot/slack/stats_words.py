@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from handlers.flows.versions import LARGEST_VERSION
+
 STATS_SUBCOMMAND = "stats"
 STATS_USAGE = "/ideabot flows stats NAME [--version N] [--since YYYY-MM-DD] [--compare A B]"
 
@@ -27,7 +29,7 @@ class StatsWordsError(ValueError):
 
 
 def _number(word: str | None, option: str) -> int:
-    if word is None or not word.isdigit() or int(word) < 1:
+    if word is None or not word.isdecimal() or not 1 <= int(word) <= LARGEST_VERSION:
         raise StatsWordsError(f"{option} needs a version number such as 2")
     return int(word)
 

@@ -23,6 +23,9 @@ class FlowAction(StrEnum):
 
 # The live version an admin saw when nothing was live yet (versions start at 1).
 NOTHING_LIVE = 0
+# The largest version number the database's integer column holds (PostgreSQL's int4); a larger
+# one names no version, and SQLite would overflow comparing it.
+LARGEST_VERSION = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from handlers.flows.charts import FunnelChart
+from handlers.flows.charts import ChartPanel, FunnelChart
 from handlers.flows.funnel import FlowFunnel
 from handlers.ports import Inbox, OutboxSignal, Schedule, StaffOutbox, Store
 from handlers.staff.room import PostDigest, PostRoomFile, RoomAction, StaffRoom
@@ -17,6 +17,8 @@ from handlers.staff.room import PostDigest, PostRoomFile, RoomAction, StaffRoom
 logger = logging.getLogger(__name__)
 
 DIGEST_JOB = "digest"
+# The digest's chart shows at most this many flows (in a grid), so it stays one readable picture.
+CHARTED_FLOWS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,14 +81,10 @@ class DigestFlow:
             since=funnel.since.isoformat() if funnel.since is not None else "",
         )
 
-    def chart(self) -> FunnelChart:
-        """This flow's funnel chart over the same conversations; the line has the figures."""
-        return FunnelChart(
-            flow_id=self.flow_id,
-            versions=(self.version,),
-            since=datetime.fromisoformat(self.since) if self.since else None,
-            with_figures=False,
-        )
+    @property
+    def finish_share(self) -> float:
+        """The share of started conversations that finished (0 when none started)."""
+        return self.finished / self.started if self.started else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +122,30 @@ class Digest:
         )
 
 
+def charted(flows: list[DigestFlow]) -> list[DigestFlow]:
+    """The flows the digest's chart shows: of those with conversations, where fewest finish."""
+    started = [flow for flow in flows if flow.started]
+    return sorted(started, key=lambda flow: (flow.finish_share, -flow.started))[:CHARTED_FLOWS]
+
+
+def digest_chart(digest: Digest) -> FunnelChart | None:
+    """One chart of the charted flows over the lines' conversations, judged at the digest's end."""
+    shown = charted(digest.flows)
+    if not shown:
+        return None
+    return FunnelChart(
+        panels=tuple(ChartPanel(flow.flow_id, flow.version) for flow in shown),
+        # The lines count the same window for every flow: since when, the first one says.
+        since=datetime.fromisoformat(shown[0].since) if shown[0].since else None,
+        until=datetime.fromisoformat(digest.until),
+        with_figures=False,
+    )
+
+
 def room_posts(digest: Digest) -> list[RoomAction]:
-    """The digest, then the chart of each live flow that had conversations (none is empty)."""
-    charts = [PostRoomFile(flow.chart().attachment()) for flow in digest.flows if flow.started]
-    return [PostDigest(digest), *charts]
+    """The digest, then one chart of its flows right after it (none when no flow had any)."""
+    chart = digest_chart(digest)
+    return [PostDigest(digest)] + ([PostRoomFile(chart.attachment())] if chart else [])
 
 
 class DigestSource(Protocol):

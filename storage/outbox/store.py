@@ -343,8 +343,8 @@ class SqlOutboxStore:
         """Give the claim back unsent: the message is due again at once, here or elsewhere."""
         await self._settle(item)
 
-    async def fail(self, item: OutboxItem, *, error: str) -> None:
-        """Give up on this message for good; the chat's next message goes on."""
+    async def fail(self, item: OutboxItem, *, error: str, instead: str = "") -> None:
+        """Give up on this message for good, queueing ``instead`` to the chat if given."""
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(_OUTBOX)
@@ -358,6 +358,14 @@ class SqlOutboxStore:
             )
             await _report_failures(session, [item.delivery], error)
             await _finish_erasures(session, [item])
+            if instead:
+                await enqueue_rows(
+                    session,
+                    destination=item.destination,
+                    platform=item.platform,
+                    chat_id=item.chat_id,
+                    deliveries=[SendMessage(text=instead)],
+                )
 
     async def fail_unreachable(self, item: OutboxItem, *, error: str) -> int:
         """The chat cannot be reached: fail its waiting messages, mark the customer; how many."""
