@@ -131,6 +131,7 @@ async def test_the_sql_count_gives_the_figures_of_the_one_by_one_count(
         assert counted == expected
     # The seed reaches every case the count distinguishes.
     assert 0 < counted.finished < counted.started
-    assert counted.in_progress and counted.handed_to_staff
+    assert counted.in_progress
+    assert counted.handed_to_staff
     assert all(step.left and step.answered < step.reached for step in counted.steps)
     assert all(step.median_seconds for step in counted.steps)
