@@ -18,7 +18,14 @@ from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.flows.schema import FlowDefinition
-from handlers.flows.versions import FlowChange, FlowDraft, Published, UnknownFlow
+from handlers.flows.upload import clash
+from handlers.flows.versions import (
+    FlowChange,
+    FlowDraft,
+    FlowLibraryError,
+    Published,
+    UnknownFlow,
+)
 from handlers.ports import FlowLibrary
 from storage.flows.library import SqlFlowLibrary
 from storage.flows.stats import SqlFlowStats
@@ -156,9 +163,11 @@ def flows_push(
     flow_id = flow.definition.id
 
     async def keep_draft(library: FlowLibrary) -> tuple[FlowDefinition | None, FlowDraft]:
+        await _refuse_a_clash(library, file.name, flow_id)
         return await _live_of(library, flow_id), await library.draft(flow, actor=admin())
 
     async def publish(library: FlowLibrary) -> tuple[FlowDefinition | None, Published]:
+        await _refuse_a_clash(library, file.name, flow_id)
         return await _live_of(library, flow_id), await library.push(flow, actor=admin())
 
     if draft:
@@ -173,6 +182,18 @@ def flows_push(
     typer.echo(_said(published, verb="is published as"))
     if published.changed:
         _echo_changes(live, flow.definition)
+
+
+class FileNamesAnotherFlow(FlowLibraryError):
+    """A pushed file named for another flow than the one it says it is."""
+
+
+async def _refuse_a_clash(library: FlowLibrary, name: str, flow_id: str) -> None:
+    """Refuse, as a Slack upload does, a file named for one flow that changes another."""
+    existing = {summary.flow_id for summary in await library.summaries()}
+    refusal = clash(name, flow_id, existing)
+    if refusal is not None:
+        raise FileNamesAnotherFlow(refusal)
 
 
 async def _live_of(library: FlowLibrary, flow_id: str) -> FlowDefinition | None:
