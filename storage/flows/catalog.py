@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, func, select
 
 from handlers.flows.schema import FlowDefinition
-from storage.tables import FlowChangeRow, FlowLiveRow, FlowVersionRow
+from handlers.ports import ConversationStatus
+from storage.tables import ConversationRow, FlowChangeRow, FlowLiveRow, FlowVersionRow
 
 logger = logging.getLogger(__name__)
 
 # Older versions kept in memory, the most recently used: those conversations still follow.
 OLDER_VERSIONS_KEPT = 64
+_UNDER_WAY = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +52,37 @@ async def _snapshot(session: AsyncSession) -> _Snapshot:
     return _Snapshot(stamp=stamp, live=live)
 
 
+async def _in_progress(session: AsyncSession, *, limit: int) -> list[FlowDefinition]:
+    """Versions, not live, that conversations under way follow: the newest ``limit`` of them."""
+    in_progress = (
+        select(ConversationRow.flow_id, ConversationRow.flow_version)
+        .where(col(ConversationRow.status).in_(_UNDER_WAY))
+        .distinct()
+        .subquery()
+    )
+    rows = await session.execute(
+        select(FlowVersionRow.definition)
+        .join(
+            in_progress,
+            (in_progress.c.flow_id == col(FlowVersionRow.flow_id))
+            & (in_progress.c.flow_version == col(FlowVersionRow.version)),
+        )
+        .outerjoin(
+            FlowLiveRow,
+            (col(FlowLiveRow.flow_id) == col(FlowVersionRow.flow_id))
+            & (col(FlowLiveRow.version) == col(FlowVersionRow.version)),
+        )
+        .where(col(FlowLiveRow.flow_id).is_(None))
+        .order_by(col(FlowVersionRow.id).desc())
+        .limit(limit)
+    )
+    return [FlowDefinition.model_validate(stored) for (stored,) in rows]
+
+
 class SqlFlowCatalog:
     """The flows conversations follow: each flow's live version, and older ones as needed.
 
-    Give it sessions that read beside the writing connection (``storage.database``
+    ``load`` also reads the older versions conversations under way follow. Give it sessions that read beside the writing connection (``storage.database``
     ``reading_sessions``): an older version is loaded in the middle of a turn, whose
     transaction holds SQLite's one writing connection. ``refresh`` brings in what another
     process published, when the change stamp moved.
@@ -87,9 +116,14 @@ class SqlFlowCatalog:
         """A catalog of each flow's live version; older versions come when asked for."""
         async with sessions() as session:
             first = await _snapshot(session)
-        return cls(
+            # Warm: the conversations a restart interrupted need no read in their next turn.
+            older = await _in_progress(session, limit=older_kept)
+        catalog = cls(
             sessions=sessions, default_flow_id=default_flow_id, first=first, older_kept=older_kept
         )
+        for definition in reversed(older):
+            catalog._older[(definition.id, definition.version)] = definition
+        return catalog
 
     @property
     def default_flow(self) -> FlowDefinition:
