@@ -114,29 +114,25 @@ def step_seconds(first_answers: Iterable[tuple[int, str, float]]) -> dict[str, l
     """Per step, how long each conversation took for it: from the step done before, or the start.
 
     ``first_answers`` holds each conversation's first answer to each step or follow-up
-    (``<step>.more``): the conversation, what it answered, and when (seconds after the
-    conversation started), one conversation's answers after another. A step with a follow-up
-    is done once both are answered.
+    (``<step>.more``), in any order: the conversation, what it answered, and when (seconds
+    after the conversation started). A step with a follow-up is done once both are answered.
     """
-    seconds: dict[str, list[float]] = {}
-    current: int | None = None
-    done: dict[str, float] = {}
+    done_by_conversation: dict[int, dict[str, float]] = {}
     for conversation, answered, at in first_answers:
-        if conversation != current:
-            _add_times(done, seconds)
-            current, done = conversation, {}
+        done = done_by_conversation.get(conversation)
+        if done is None:
+            done = done_by_conversation[conversation] = {}
         step_id = answered.removesuffix(FOLLOW_UP_SUFFIX)
-        done[step_id] = max(at, done.get(step_id, at))
-    _add_times(done, seconds)
+        if at > done.get(step_id, at - 1):
+            done[step_id] = at
+    seconds: dict[str, list[float]] = {}
+    for done in done_by_conversation.values():
+        previous = 0.0
+        # The step name breaks a tie of times, so the same answers always give the same figures.
+        for at, step_id in sorted([(at, step_id) for step_id, at in done.items()]):
+            seconds.setdefault(step_id, []).append(at - previous)
+            previous = at
     return seconds
-
-
-def _add_times(done: Mapping[str, float], seconds: dict[str, list[float]]) -> None:
-    previous = 0.0
-    # The step name breaks a tie of times, so the same answers always give the same figures.
-    for step_id, at in sorted(done.items(), key=lambda item: (item[1], item[0])):
-        seconds.setdefault(step_id, []).append(at - previous)
-        previous = at
 
 
 @dataclass

@@ -82,10 +82,11 @@ async def _in_progress(session: AsyncSession, *, limit: int) -> list[FlowDefinit
 class SqlFlowCatalog:
     """The flows conversations follow: each flow's live version, and older ones as needed.
 
-    ``load`` also reads the older versions conversations under way follow. Give it sessions that read beside the writing connection (``storage.database``
-    ``reading_sessions``): an older version is loaded in the middle of a turn, whose
-    transaction holds SQLite's one writing connection. ``refresh`` brings in what another
-    process published, when the change stamp moved.
+    ``load`` also reads the older versions conversations under way follow. Give it sessions
+    that read beside the writing connection (``storage.database`` ``reading_sessions``): an
+    older version is loaded in the middle of a turn, whose transaction holds SQLite's one
+    writing connection. ``refresh`` brings in what another process published, when the
+    change stamp moved.
     """
 
     def __init__(

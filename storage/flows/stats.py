@@ -85,8 +85,8 @@ async def standings(session: AsyncSession, where: Any, *, silent_since: datetime
 async def first_answers(session: AsyncSession, where: Any) -> list[tuple[int, str, float]]:
     """Each chosen conversation's first answer to each step or follow-up, and when it came.
 
-    As (conversation, answered, seconds after the conversation started), grouped by
-    conversation, for ``handlers.flows.funnel.step_seconds``.
+    As (conversation, answered, seconds after the conversation started), in no particular
+    order, for ``handlers.flows.funnel.step_seconds``.
     """
     firsts = (
         select(
