@@ -27,6 +27,7 @@ from handlers.flows.versions import (
     UnknownFlow,
 )
 from handlers.ports import FlowLibrary
+from storage.database import reading_sessions
 from storage.flows.library import SqlFlowLibrary
 from storage.flows.stats import SqlFlowStats
 
@@ -68,9 +69,16 @@ def _checked(path: Path) -> list[LoadedFlow]:
 
 
 def _with_database(
-    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]], *, reading: bool = True
+    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]],
+    *,
+    reading: bool = True,
+    only_reads: bool = False,
 ) -> Any:
-    """Run ``work`` on the configured database; one-line errors end the command."""
+    """Run ``work`` on the configured database; one-line errors end the command.
+
+    With ``only_reads``, SQLite is read without its write lock, so a long read does not
+    hold up a running bot's writes.
+    """
     settings = settings_or_exit()
     if reading:
         existing_database(settings)
@@ -78,7 +86,11 @@ def _with_database(
 
     async def run() -> None:
         async with open_database(settings) as sessions:
-            done.append(await work(sessions))
+            if not only_reads:
+                done.append(await work(sessions))
+                return
+            async with reading_sessions(settings.database_url, sessions) as reads:
+                done.append(await work(reads))
 
     run_guarded(run(), settings)
     return done[0]
@@ -309,7 +321,7 @@ def flows_stats(
         stats = SqlFlowStats(sessions)
         return [await stats.flow_funnel(name, version=number, since=start) for number in versions]
 
-    funnels = _with_database(read)
+    funnels = _with_database(read, only_reads=True)
     typer.echo("\n\n".join(funnel_text(funnel) for funnel in funnels))
     if chart is not None:
         # matplotlib takes a second to import: every `ideabot` command would pay it, so only
