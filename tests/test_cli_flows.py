@@ -84,6 +84,9 @@ def test_refusals_are_one_sentence_and_change_nothing(tmp_path: Path) -> None:
     )
     both = ideabot("flows", "publish", "idea", "--version", "1", "--draft-id", "1", cwd=tmp_path)
     assert both.stderr.strip() == "ideabot: give either --draft-id or --version"
+
+
+def test_a_push_refuses_a_file_named_for_another_flow(tmp_path: Path) -> None:
     idea = tmp_path / "idea.yaml"
     idea.write_text(SHIPPED)
     assert ideabot("flows", "push", str(idea), cwd=tmp_path).returncode == 0
