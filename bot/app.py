@@ -59,7 +59,7 @@ from handlers.ports import FlowLibrary, OutboxSignal
 from handlers.privacy.desk import PrivacyDesk, RetentionSweep
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import StaffRoom
-from storage.database import create_engine, create_sessions
+from storage.database import create_engine, create_sessions, reading_sessions
 from storage.dead_letters import SqlDeadLetters
 from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
@@ -118,12 +118,13 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Migrate, import the flows folder, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
-    async with open_database(settings, wait=wait) as sessions:
+    async with (
+        open_database(settings, wait=wait) as sessions,
+        reading_sessions(settings.database_url, sessions) as reads,
+    ):
         library = SqlFlowLibrary(sessions)
         await import_flows(library, flows)
-        catalog = await SqlFlowCatalog.load(
-            sessions=sessions, default_flow_id=settings.default_flow
-        )
+        catalog = await SqlFlowCatalog.load(sessions=reads, default_flow_id=settings.default_flow)
         metrics = Metrics.create()
         worker = DeliveryWorker(
             outbox=SqlOutboxStore(sessions),

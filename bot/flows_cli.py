@@ -18,14 +18,17 @@ from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.flows.schema import FlowDefinition
+from handlers.flows.upload import clash
 from handlers.flows.versions import (
     LARGEST_VERSION,
     FlowChange,
     FlowDraft,
+    FlowLibraryError,
     Published,
     UnknownFlow,
 )
 from handlers.ports import FlowLibrary
+from storage.database import reading_sessions
 from storage.flows.library import SqlFlowLibrary
 from storage.flows.stats import SqlFlowStats
 
@@ -70,9 +73,16 @@ def _checked(path: Path) -> list[LoadedFlow]:
 
 
 def _with_database(
-    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]], *, reading: bool = True
+    work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[Any]],
+    *,
+    reading: bool = True,
+    only_reads: bool = False,
 ) -> Any:
-    """Run ``work`` on the configured database; one-line errors end the command."""
+    """Run ``work`` on the configured database; one-line errors end the command.
+
+    With ``only_reads``, SQLite is read without its write lock, so a long read does not
+    hold up a running bot's writes.
+    """
     settings = settings_or_exit()
     if reading:
         existing_database(settings)
@@ -80,7 +90,11 @@ def _with_database(
 
     async def run() -> None:
         async with open_database(settings) as sessions:
-            done.append(await work(sessions))
+            if not only_reads:
+                done.append(await work(sessions))
+                return
+            async with reading_sessions(settings.database_url, sessions) as reads:
+                done.append(await work(reads))
 
     run_guarded(run(), settings)
     return done[0]
@@ -165,9 +179,11 @@ def flows_push(
     flow_id = flow.definition.id
 
     async def keep_draft(library: FlowLibrary) -> tuple[FlowDefinition | None, FlowDraft]:
+        await _refuse_a_clash(library, file.name, flow_id)
         return await _live_of(library, flow_id), await library.draft(flow, actor=admin())
 
     async def publish(library: FlowLibrary) -> tuple[FlowDefinition | None, Published]:
+        await _refuse_a_clash(library, file.name, flow_id)
         return await _live_of(library, flow_id), await library.push(flow, actor=admin())
 
     if draft:
@@ -182,6 +198,18 @@ def flows_push(
     typer.echo(_said(published, verb="is published as"))
     if published.changed:
         _echo_changes(live, flow.definition)
+
+
+class FileNamesAnotherFlow(FlowLibraryError):
+    """A pushed file named for another flow than the one it says it is."""
+
+
+async def _refuse_a_clash(library: FlowLibrary, name: str, flow_id: str) -> None:
+    """Refuse, as a Slack upload does, a file named for one flow that changes another."""
+    existing = {summary.flow_id for summary in await library.summaries()}
+    refusal = clash(name, flow_id, existing)
+    if refusal is not None:
+        raise FileNamesAnotherFlow(refusal)
 
 
 async def _live_of(library: FlowLibrary, flow_id: str) -> FlowDefinition | None:
@@ -309,7 +337,7 @@ def flows_stats(
         stats = SqlFlowStats(sessions)
         return [await stats.flow_funnel(name, version=number, since=start) for number in versions]
 
-    funnels = _with_database(read)
+    funnels = _with_database(read, only_reads=True)
     typer.echo("\n\n".join(funnel_text(funnel) for funnel in funnels))
     if chart is not None:
         # matplotlib takes a second to import: every `ideabot` command would pay it, so only

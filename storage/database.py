@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +59,13 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(url.database).expanduser()
 
 
-def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """An engine for ``database_url``; SQLite gets WAL, a busy timeout and write transactions."""
+def create_engine(
+    database_url: str, *, echo: bool = False, reads_only: bool = False
+) -> AsyncEngine:
+    """An engine for ``database_url``; SQLite gets WAL, a busy timeout and write transactions.
+
+    With ``reads_only``, SQLite transactions are reads (no write lock; writing fails).
+    """
     url = make_url(with_async_driver(database_url))
     if url.get_backend_name() != "sqlite":
         # hide_parameters: error messages would otherwise carry customers' words into logs.
@@ -87,14 +94,37 @@ def create_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if reads_only:
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin_immediate(connection: Any) -> None:
         # Take the write lock at the start, so two turns never both read and then fail to write.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader takes none: in WAL mode it reads beside the writer, waiting for nobody.
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+@asynccontextmanager
+async def reading_sessions(
+    database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions for reads that must not wait for this process's writes, nor hold them up.
+
+    A SQLite file gets a second connection of its own that only reads, so a read in the
+    middle of a transaction of the one writing connection needs no second turn of it.
+    PostgreSQL (a pool) and SQLite in memory (one database per connection) keep ``sessions``.
+    """
+    if sqlite_file(database_url) is None:
+        yield sessions
+        return
+    engine = create_engine(database_url, reads_only=True)
+    try:
+        yield create_sessions(engine)
+    finally:
+        await engine.dispose()
 
 
 def create_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -200,6 +200,17 @@ class MessageRow(SQLModel, table=True):
     __tablename__ = "message"
     __table_args__ = (
         Index("ix_message_conversation_platform_id", "conversation_id", "platform_message_id"),
+        # The answers alone, in the order a flow's funnel groups them (storage/flows/stats.py):
+        # it reads each step's first answer without sorting or touching the rows.
+        Index(
+            "ix_message_answers",
+            "conversation_id",
+            "answered",
+            "created_at",
+            "direction",
+            sqlite_where=text("answered IS NOT NULL"),
+            postgresql_where=text("answered IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -21,11 +21,12 @@ def test_an_admins_way_through_versions_on_the_command_line(tmp_path: Path) -> N
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout.strip() == "flow 'idea' is published as version 1 (not published)"
     # the exported live version reads back as the same flow: pushing it changes nothing
-    exported = tmp_path / "exported.yaml"
+    exported = tmp_path / "exported" / "idea.yaml"
+    exported.parent.mkdir()
     assert ideabot("flows", "export", "idea", "-o", str(exported), cwd=tmp_path).returncode == 0
     again = ideabot("flows", "push", str(exported), cwd=tmp_path)
     assert again.stdout.strip() == "flow 'idea' is unchanged: version 1 is live"
-    edited = tmp_path / "edited.yaml"
+    edited = tmp_path / "idea-edited.yaml"  # what follows the flow's name is free
     edited.write_text(SHIPPED.replace(OLD_THANKS, NEW_THANKS))
     drafted = ideabot("flows", "push", str(edited), "--draft", cwd=tmp_path)
     assert "flow 'idea' draft 1 is stored" in drafted.stdout
@@ -99,13 +100,32 @@ def test_refusals_are_one_sentence_and_change_nothing(tmp_path: Path) -> None:
         assert "Traceback" not in refused.stderr, words
 
 
+def test_a_push_refuses_a_file_named_for_another_flow(tmp_path: Path) -> None:
+    idea = tmp_path / "idea.yaml"
+    idea.write_text(SHIPPED)
+    assert ideabot("flows", "push", str(idea), cwd=tmp_path).returncode == 0
+    # A file named for one flow that says it is another, live one: as a Slack upload is.
+    campaign = tmp_path / "campaign.yaml"
+    campaign.write_text(SHIPPED.replace(OLD_THANKS, NEW_THANKS))
+    for extra in ([], ["--draft"]):
+        clashing = ideabot("flows", "push", str(campaign), *extra, cwd=tmp_path)
+        assert clashing.returncode == 2
+        assert clashing.stderr.strip() == (
+            "ideabot: campaign.yaml says it is flow 'idea', which is another flow: name the "
+            "file idea.yaml to change 'idea', or give the new flow an id of its own."
+        )
+    assert OLD_THANKS in ideabot("flows", "export", "idea", cwd=tmp_path).stdout
+    assert ideabot("flows", "history", "idea", cwd=tmp_path).stdout.count("\n") == 1
+
+
 def test_a_push_says_what_it_changes_against_the_live_version(tmp_path: Path) -> None:
     first = tmp_path / "idea.yaml"
     first.write_text(SHIPPED)
     assert ideabot("flows", "push", str(first), cwd=tmp_path).returncode == 0
     drafted = ideabot("flows", "push", str(first), "--draft", cwd=tmp_path)
     assert drafted.stdout.splitlines()[-1] == "no changes against version 1"
-    edited = tmp_path / "edited.yaml"
+    edited = tmp_path / "edited" / "idea.yaml"
+    edited.parent.mkdir()
     edited.write_text(
         SHIPPED.replace(OLD_THANKS, NEW_THANKS).replace(
             "How often do you run into this?", "How often does this happen?"

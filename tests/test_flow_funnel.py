@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.flow_chart import funnel_chart_png
 from bot.funnel_text import funnel_text
-from handlers.flows.funnel import FlowFunnel, StepFigures
+from handlers.flows.funnel import FlowFunnel, StepFigures, step_seconds
 from handlers.flows.loader import LoadedFlow
 from handlers.flows.versions import UnknownVersion
 from storage.flows.library import SqlFlowLibrary
@@ -237,3 +237,16 @@ def test_flows_stats_on_the_command_line(tmp_path: Path) -> None:
     both = ideabot("flows", "stats", "idea", "--version", "1", "--compare", "1", "1", cwd=tmp_path)
     assert both.returncode == 2
     assert both.stderr.strip() == "ideabot: give either --version or --compare"
+
+
+def test_step_times_need_no_order_and_a_follow_up_belongs_to_its_step() -> None:
+    answers = [
+        (1, "idea", 60.0), (2, "idea", 30.0), (1, "idea.more", 120.0), (2, "problem", 130.0),
+        (1, "problem", 180.0), (3, "problem", 20.0), (3, "idea", 10.0),
+    ]  # fmt: skip
+    expected = {"idea": [120.0, 30.0, 10.0], "problem": [60.0, 100.0, 10.0]}
+    for shuffled in (answers, answers[::-1], sorted(answers, key=lambda answer: answer[2])):
+        times = step_seconds(shuffled)
+        assert {step: sorted(seconds) for step, seconds in times.items()} == {
+            step: sorted(seconds) for step, seconds in expected.items()
+        }

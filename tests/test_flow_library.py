@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 
 import pytest
@@ -26,6 +27,7 @@ from handlers.flows.versions import (
     UnknownVersion,
 )
 from handlers.messages import ConversationKey, TextLimit
+from storage.database import reading_sessions, sqlite_file
 from storage.dialogue.store import SqlDialogueStore
 from storage.flows.catalog import SqlFlowCatalog
 from storage.flows.library import SqlFlowLibrary
@@ -53,7 +55,9 @@ def tiny(welcome: str = "Hi", *, version_line: str = "") -> LoadedFlow:
     return parse_flow(version_line + FLOW.format(welcome=welcome), source="tiny.yaml")
 
 
-async def test_versions_number_themselves_and_the_catalog_keeps_them(sessions: Sessions) -> None:
+async def test_versions_number_themselves_and_the_catalog_keeps_them(
+    database_url: str, sessions: Sessions
+) -> None:
     library = SqlFlowLibrary(sessions)
     # a file's own version number only informs
     first = await library.push(tiny(version_line="version: 7\n"), actor="cli:ana")
@@ -62,12 +66,15 @@ async def test_versions_number_themselves_and_the_catalog_keeps_them(sessions: S
         flow_id="tiny", version=1, previous=1, changed=False
     )
     assert (await library.push(tiny("Hello"), actor="cli:bo")).version == 2
-    loaded = await SqlFlowCatalog.load(sessions=sessions, default_flow_id="tiny")
-    assert loaded.default_flow.version == 2
-    assert loaded.default_flow.welcome == {"en": "Hello"}
-    # Stored versions are read up front: a turn never needs a second connection for them.
-    async with sessions() as session, session.begin():
-        assert (await loaded.get(flow_id="tiny", version=1)).welcome == {"en": "Hi"}
+    async with reading_sessions(database_url, sessions) as reads:
+        loaded = await SqlFlowCatalog.load(sessions=reads, default_flow_id="tiny")
+        assert loaded.default_flow.version == 2
+        assert loaded.default_flow.welcome == {"en": "Hello"}
+        # An older version is read when asked for, in the middle of a turn's transaction: on
+        # SQLite by a connection of its own, so it does not wait for the turn's.
+        async with sessions() as session, session.begin():
+            older = await asyncio.wait_for(loaded.get(flow_id="tiny", version=1), timeout=10)
+            assert older.welcome == {"en": "Hi"}
     (summary,) = await library.summaries()
     assert (summary.flow_id, summary.live_version, summary.versions) == ("tiny", 2, 2)
     assert summary.published_by == "cli:bo"
@@ -221,6 +228,24 @@ async def test_a_running_catalog_follows_a_publish_from_another_process(
         await eventually(rolled_back, timeout=5, what="the roll-back reaching the catalog")
 
 
+async def test_the_catalog_looks_for_changes_without_taking_the_write_lock(
+    sqlite_url: str, sqlite_sessions: Sessions
+) -> None:
+    await SqlFlowLibrary(sqlite_sessions).push(tiny(), actor="file")
+    database = sqlite_file(sqlite_url)
+    assert database is not None
+    async with reading_sessions(sqlite_url, sqlite_sessions) as reads:
+        catalog = await SqlFlowCatalog.load(sessions=reads, default_flow_id="tiny")
+        # Another process writing: a poll that took the write lock would wait for it (30 s).
+        writer = sqlite3.connect(database, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            assert await asyncio.wait_for(catalog.refresh(), timeout=10) is False
+            writer.execute("ROLLBACK")
+        finally:
+            writer.close()
+
+
 SHIPPED = (SHIPPED_FLOWS / "idea.yaml").read_text(encoding="utf-8")
 OLD_QUESTION = "What problem would it solve for you?"
 NEW_QUESTION = "Which problem would this solve?"
@@ -257,3 +282,27 @@ async def test_a_conversation_under_way_finishes_the_version_it_started(
     await ola.say("/start")
     ola_next = texts(await ola.say("A dark mode for the mobile app, please, for the evening"))
     assert NEW_QUESTION in ola_next[-1]
+
+
+async def test_a_conversation_finishes_a_version_the_catalog_no_longer_keeps(
+    database_url: str, sessions: Sessions
+) -> None:
+    library = SqlFlowLibrary(sessions)
+    await library.push(parse_flow(SHIPPED, source="idea.yaml"), actor="file")
+    async with reading_sessions(database_url, sessions) as reads:
+        catalog = await SqlFlowCatalog.load(sessions=reads, default_flow_id="idea", older_kept=1)
+        dialogue = Dialogue(
+            store=SqlDialogueStore(sessions),
+            flows=catalog,
+            outbox_signal=CountingSignal(),
+            message_limits={"telegram": TextLimit(4096, measure=utf16_units)},
+        )
+        kari = Customer(dialogue=dialogue, outbox=SqlOutboxStore(sessions))
+        await kari.say("/start")
+        for question in (NEW_QUESTION, "What would it change for you?"):
+            changed = SHIPPED.replace(OLD_QUESTION, question)
+            await library.push(parse_flow(changed, source="idea.yaml"), actor="x")
+            assert await catalog.refresh()
+        # Version 1 made way for version 2 in memory; Kari's turn reads it again.
+        kari_next = texts(await kari.say("A dark mode for the mobile app, please, for the evening"))
+        assert OLD_QUESTION in kari_next[-1]

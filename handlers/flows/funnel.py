@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
@@ -18,18 +18,18 @@ _GAVE_UP = (ConversationStatus.CANCELLED.value, ConversationStatus.ABANDONED.val
 
 
 @dataclass(frozen=True, slots=True)
-class ConversationFacts:
-    """One stored conversation as the funnel reads it."""
+class Standing:
+    """How many conversations stand alike: at one step, in one status, quiet or not."""
 
-    status: str
-    # Where it stands: the step it waits on, or END.
+    # The step they wait on, or END.
     step: str
-    # Times are seconds since 1970 (UTC): the database gives them so, many at once.
-    started_at: float
-    last_activity: float
-    handed_to_staff: bool = False
-    # Each step answered (follow-ups as ``<step>.more``) and when it was first answered.
-    answered_at: Mapping[str, float] = field(default_factory=dict)
+    status: str
+    # Quiet since the draft time (see ``draft_time``) or longer.
+    silent: bool
+    # The step they wait on was answered already: its follow-up question is due.
+    answered_here: bool
+    conversations: int
+    handed_to_staff: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,35 +77,8 @@ class FlowFunnel:
         return worst if worst is not None and worst.left else None
 
 
-def gave_up(facts: ConversationFacts, *, silent_before: float) -> bool:
-    """Whether the customer left halfway: cancelled, put away, or silent past the draft time."""
-    if facts.step == END:
-        return False
-    if facts.status in _GAVE_UP:
-        return True
-    return facts.status == ConversationStatus.ACTIVE.value and facts.last_activity <= silent_before
-
-
-def _step_times(facts: ConversationFacts) -> dict[str, float]:
-    """Seconds each answered step took: from the previous answer (or the start) to its own."""
-    finished: dict[str, float] = {}
-    for answered, at in facts.answered_at.items():
-        if answered.endswith(FOLLOW_UP_SUFFIX):
-            # A step with a follow-up question is done once the follow-up is answered too.
-            answered = answered.removesuffix(FOLLOW_UP_SUFFIX)
-            at = max(at, finished.get(answered, at))
-        elif answered in finished:
-            at = max(at, finished[answered])
-        finished[answered] = at
-    times: dict[str, float] = {}
-    previous = facts.started_at
-    for step_id, at in sorted(finished.items(), key=lambda item: item[1]):
-        times[step_id] = at - previous
-        previous = at
-    return times
-
-
-def _answer_label(step: Step, value: AnswerValue, language: str) -> str:
+def answer_label(step: Step, value: AnswerValue, language: str) -> str:
+    """An answer as people read it: a choice's label, yes or no, the number of stars."""
     if step.kind is AnswerKind.YES_NO:
         return "yes" if value else "no"
     for choice in step.choices or []:
@@ -114,64 +87,111 @@ def _answer_label(step: Step, value: AnswerValue, language: str) -> str:
     return str(value)
 
 
-def _answer_order(step: Step, language: str) -> list[str]:
+def answer_order(step: Step, language: str) -> list[str]:
+    """The labels of every answer a counted step can get, in the step's own order."""
     if step.kind is AnswerKind.YES_NO:
         return ["yes", "no"]
     if step.kind is AnswerKind.RATING:
         return [str(stars) for stars in range(1, 6)]
-    return [_answer_label(step, choice.id, language) for choice in step.choices or []]
+    return [answer_label(step, choice.id, language) for choice in step.choices or []]
+
+
+def draft_time(flow: FlowDefinition, now: datetime) -> datetime:
+    """Conversations quiet since then count as left: the reminder would keep them as a draft."""
+    return now - timedelta(hours=flow.reminder.draft_after_hours)
+
+
+def gave_up(standing: Standing) -> bool:
+    """Whether these customers left halfway: cancelled, put away, or silent past the draft time."""
+    if standing.step == END:
+        return False
+    if standing.status in _GAVE_UP:
+        return True
+    return standing.status == ConversationStatus.ACTIVE.value and standing.silent
+
+
+def step_seconds(first_answers: Iterable[tuple[int, str, float]]) -> dict[str, list[float]]:
+    """Per step, how long each conversation took for it: from the step done before, or the start.
+
+    ``first_answers`` holds each conversation's first answer to each step or follow-up
+    (``<step>.more``), in any order: the conversation, what it answered, and when (seconds
+    after the conversation started). A step with a follow-up is done once both are answered.
+    """
+    done_by_conversation: dict[int, dict[str, float]] = {}
+    for conversation, answered, at in first_answers:
+        done = done_by_conversation.get(conversation)
+        if done is None:
+            done = done_by_conversation[conversation] = {}
+        step_id = answered.removesuffix(FOLLOW_UP_SUFFIX)
+        if at > done.get(step_id, at - 1):
+            done[step_id] = at
+    seconds: dict[str, list[float]] = {}
+    for done in done_by_conversation.values():
+        previous = 0.0
+        # The step name breaks a tie of times, so the same answers always give the same figures.
+        for at, step_id in sorted([(at, step_id) for step_id, at in done.items()]):
+            seconds.setdefault(step_id, []).append(at - previous)
+            previous = at
+    return seconds
 
 
 @dataclass
 class _Tally:
-    values: dict[str, Counter[str]]
-    reached: Counter[str] = field(default_factory=Counter)
-    answered: Counter[str] = field(default_factory=Counter)
+    started: int = 0
+    finished: int = 0
+    handed: int = 0
+    in_progress: int = 0
+    # Conversations that wait on a step they have not answered yet: they reached it too.
+    waiting: Counter[str] = field(default_factory=Counter)
     left: Counter[str] = field(default_factory=Counter)
-    seconds: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _tally(standings: Iterable[Standing]) -> _Tally:
+    tally = _Tally()
+    for standing in standings:
+        count = standing.conversations
+        tally.started += count
+        tally.handed += standing.handed_to_staff
+        if standing.step == END:
+            tally.finished += count
+        elif gave_up(standing):
+            tally.left[standing.step] += count
+        elif standing.status == ConversationStatus.ACTIVE.value:
+            tally.in_progress += count
+        if not standing.answered_here:
+            tally.waiting[standing.step] += count
+    return tally
 
 
 def flow_funnel(
     flow: FlowDefinition,
-    conversations: Iterable[ConversationFacts],
+    standings: Iterable[Standing],
     *,
+    step_seconds: Mapping[str, Sequence[float]],
     answers: Mapping[str, Mapping[AnswerValue, int]],
-    now: datetime,
     since: datetime | None = None,
 ) -> FlowFunnel:
-    """The funnel of ``flow`` (one version) from its conversations, as they stand at ``now``.
+    """The funnel of ``flow`` (one version) from where its conversations stand.
 
+    ``step_seconds`` holds, per answered step, how long each conversation took for it: from
+    the previous answer (or the start) to its own, a follow-up belonging to its step.
     ``answers`` holds, for choice, yes/no and rating steps, how often each answer was given.
     """
-    silent_before = (now - timedelta(hours=flow.reminder.draft_after_hours)).timestamp()
+    tally = _tally(standings)
     language = flow.default_language
-    tally = _Tally(values=_labelled(flow, answers))
-    started = finished = handed = in_progress = 0
-    for facts in conversations:
-        started += 1
-        handed += facts.handed_to_staff
-        if facts.step == END:
-            finished += 1
-        elif gave_up(facts, silent_before=silent_before):
-            tally.left[facts.step] += 1
-        elif facts.status == ConversationStatus.ACTIVE.value:
-            in_progress += 1
-        times = _step_times(facts)
-        tally.answered.update(times.keys())
-        tally.reached.update(times.keys())
-        if facts.step not in times:
-            tally.reached[facts.step] += 1
-        for step_id, seconds in times.items():
-            tally.seconds.setdefault(step_id, []).append(seconds)
+    labelled = _labelled(flow, answers)
     return FlowFunnel(
         flow_id=flow.id,
         version=flow.version,
         since=since,
-        started=started,
-        finished=finished,
-        handed_to_staff=handed,
-        in_progress=in_progress,
-        steps=tuple(_figures(step, tally, language) for step in flow.steps),
+        started=tally.started,
+        finished=tally.finished,
+        handed_to_staff=tally.handed,
+        in_progress=tally.in_progress,
+        steps=tuple(
+            _figures(step, tally, step_seconds.get(step.id, ()), labelled, language)
+            for step in flow.steps
+        ),
     )
 
 
@@ -185,22 +205,27 @@ def _labelled(
             given = labelled[step.id] = Counter()
             for value, count in answers.get(step.id, {}).items():
                 if value is not None:
-                    given[_answer_label(step, value, flow.default_language)] += count
+                    given[answer_label(step, value, flow.default_language)] += count
     return labelled
 
 
-def _figures(step: Step, tally: _Tally, language: str) -> StepFigures:
-    seconds = tally.seconds.get(step.id)
+def _figures(
+    step: Step,
+    tally: _Tally,
+    seconds: Sequence[float],
+    labelled: Mapping[str, Counter[str]],
+    language: str,
+) -> StepFigures:
     answers: tuple[tuple[str, int], ...] = ()
     if step.kind in COUNTED_KINDS:
-        given = tally.values[step.id]
-        answers = tuple((label, given[label]) for label in _answer_order(step, language))
+        given = labelled[step.id]
+        answers = tuple((label, given[label]) for label in answer_order(step, language))
     return StepFigures(
         step_id=step.id,
         question=step.question.get(language, step.id),
         kind=step.kind.value,
-        reached=tally.reached[step.id],
-        answered=tally.answered[step.id],
+        reached=len(seconds) + tally.waiting[step.id],
+        answered=len(seconds),
         left=tally.left[step.id],
         # Milliseconds: the database's float timestamps carry noise below that.
         median_seconds=round(median(seconds), 3) if seconds else None,

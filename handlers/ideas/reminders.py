@@ -32,8 +32,6 @@ from handlers.texts import Text, text
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 200
-# Conversations quiet for less than this are not even looked at.
-LONGEST_CHECK_GAP = timedelta(hours=1)
 
 
 class ReminderTransaction(
@@ -45,8 +43,12 @@ class ReminderTransaction(
 class ReminderStore(Store[ReminderTransaction], Protocol):
     """Finds stalled conversations, and opens one transaction per conversation it acts on."""
 
-    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
-        """Conversations under way whose customer has been quiet since ``idle_since``."""
+    async def stalled(self, *, now: datetime, limit: int) -> list[int]:
+        """Conversations under way due at ``now`` by their own flow version's reminder settings.
+
+        Due: quiet for the reminder's ``after_hours`` and not reminded yet, or quiet for its
+        ``draft_after_hours``; the quietest first. A flow with reminders off is never due.
+        """
         ...
 
 
@@ -71,13 +73,12 @@ class Reminders:
 
     async def sweep(self, now: datetime) -> SweepResult:
         """Deal with every conversation that is due at ``now``."""
-        shortest = timedelta(hours=self._flows.default_flow.reminder.after_hours)
-        idle_since = now - min(shortest, LONGEST_CHECK_GAP)
         reminded = put_away = 0
-        for conversation_id in await self._store.stalled(idle_since=idle_since, limit=SWEEP_BATCH):
+        for conversation_id in await self._store.stalled(now=now, limit=SWEEP_BATCH):
             async with self._store.transaction() as transaction:
+                # Quiet until now at least; whether it is still due is for its flow to say.
                 stalled = await transaction.lock_stalled(
-                    conversation_id=conversation_id, idle_since=idle_since
+                    conversation_id=conversation_id, idle_since=now
                 )
                 if stalled is None:
                     continue

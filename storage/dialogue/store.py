@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.flows.engine import FlowState
@@ -23,12 +23,14 @@ from handlers.ports import (
 from storage.dialogue.ideas import IdeaTransactionPart, SimilarIdeas
 from storage.dialogue.staff import StaffTransactionPart
 from storage.dialogue.trials import TrialTransactionPart
+from storage.epoch import EpochSeconds
 from storage.flows.progress import FlowCompletionPart
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import enqueue_rows
 from storage.tables import (
     ConversationRow,
     CustomerRow,
+    FlowVersionRow,
     IdeaFollowerRow,
     IdeaMergeRow,
     IdeaRow,
@@ -56,6 +58,7 @@ _FOLLOWER = table_of(IdeaFollowerRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
+_VERSION = table_of(FlowVersionRow)
 
 
 class SqlDialogueTransaction(
@@ -349,13 +352,32 @@ class SqlDialogueStore:
         self._sessions = sessions
         self._similar = similar or SimilarIdeas()
 
-    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
-        """Conversations under way whose customer has been quiet since ``idle_since``."""
+    async def stalled(self, *, now: datetime, limit: int) -> list[int]:
+        """Conversations under way that their own flow version's reminder settings make due."""
+        reminder = _VERSION.c.definition["reminder"]
+        quiet = now.timestamp() - EpochSeconds(_CONVERSATION.c.updated_at)
+        hour = 3600.0
+        due = or_(
+            and_(
+                _CONVERSATION.c.reminded_at.is_(None),
+                quiet >= reminder["after_hours"].as_float() * hour,
+            ),
+            quiet >= reminder["draft_after_hours"].as_float() * hour,
+        )
         async with self._sessions() as session:
             rows = await session.execute(
                 select(_CONVERSATION.c.id)
+                .join(
+                    _VERSION,
+                    and_(
+                        _VERSION.c.flow_id == _CONVERSATION.c.flow_id,
+                        _VERSION.c.version == _CONVERSATION.c.flow_version,
+                    ),
+                )
                 .where(_CONVERSATION.c.status == ConversationStatus.ACTIVE.value)
-                .where(_CONVERSATION.c.updated_at <= idle_since)
+                .where(_CONVERSATION.c.updated_at <= now)
+                .where(reminder["enabled"].as_boolean())
+                .where(due)
                 .order_by(_CONVERSATION.c.updated_at)
                 .limit(limit)
             )

@@ -1,15 +1,26 @@
-"""Reads what a flow version's funnel counts: its conversations and when each step was answered."""
+"""What a flow version's funnel shows, counted in SQL: where conversations stand, answers, times.
+
+Everything is read from the stored conversations and transcripts, grouped by the database:
+a few rows per flow step reach Python, however many conversations there are.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.flows.engine import AnswerValue
-from handlers.flows.funnel import COUNTED_KINDS, ConversationFacts, FlowFunnel, flow_funnel
+from handlers.flows.engine import FOLLOW_UP_SUFFIX, AnswerValue
+from handlers.flows.funnel import (
+    COUNTED_KINDS,
+    FlowFunnel,
+    Standing,
+    draft_time,
+    flow_funnel,
+    step_seconds,
+)
 from handlers.ports import Direction
 from storage.epoch import EpochSeconds
 from storage.flows.queries import read_stored
@@ -22,67 +33,118 @@ _THREAD = table_of(StaffThreadRow)
 _LIVE = table_of(FlowLiveRow)
 
 
-async def _answer_times(session: AsyncSession, where: Any) -> dict[int, dict[str, float]]:
-    """Each conversation's answered steps and when each was first answered (epoch seconds)."""
-    rows = await session.execute(
-        select(_MESSAGE.c.conversation_id, _MESSAGE.c.answered, EpochSeconds(_MESSAGE.c.created_at))
-        .join(_CONVERSATION, _CONVERSATION.c.id == _MESSAGE.c.conversation_id)
-        .where(where)
-        .where(_MESSAGE.c.direction == Direction.INBOUND.value)
-        .where(_MESSAGE.c.answered.is_not(None))
-    )
-    times: dict[int, dict[str, float]] = {}
-    # No GROUP BY: the first answer per step is cheaper to keep here than to sort in SQL.
-    for conversation_id, step_id, at in rows.all():
-        steps = times.setdefault(conversation_id, {})
-        if at < steps.get(step_id, at + 1):
-            steps[step_id] = at
-    return times
-
-
 def chosen(flow_id: str, version: int, since: datetime | None) -> ColumnElement[bool]:
     """The conversations of one flow version, started since ``since`` if given."""
     where = and_(_CONVERSATION.c.flow_id == flow_id, _CONVERSATION.c.flow_version == version)
     return where if since is None else and_(where, _CONVERSATION.c.created_at >= since)
 
 
-async def conversation_facts(session: AsyncSession, where: Any) -> list[ConversationFacts]:
-    """Every chosen conversation as the funnel reads it."""
-    times = await _answer_times(session, where)
-    rows = await session.execute(
+async def standings(session: AsyncSession, where: Any, *, silent_since: datetime) -> list[Standing]:
+    """The chosen conversations grouped by where they stand (a few rows per step)."""
+    answered_here = exists().where(
+        _MESSAGE.c.conversation_id == _CONVERSATION.c.id,
+        _MESSAGE.c.direction == Direction.INBOUND.value,
+        _MESSAGE.c.answered.in_([_CONVERSATION.c.step, _CONVERSATION.c.step + FOLLOW_UP_SUFFIX]),
+    )
+    each = (
         select(
-            _CONVERSATION.c.id,
-            _CONVERSATION.c.status,
             _CONVERSATION.c.step,
-            EpochSeconds(_CONVERSATION.c.created_at),
-            EpochSeconds(_CONVERSATION.c.updated_at),
-            _THREAD.c.conversation_id.is_not(None),
+            _CONVERSATION.c.status,
+            (_CONVERSATION.c.updated_at <= silent_since).label("silent"),
+            answered_here.label("answered_here"),
+            _THREAD.c.conversation_id.label("thread"),
         )
         .outerjoin(_THREAD, _THREAD.c.conversation_id == _CONVERSATION.c.id)
         .where(where)
+        .subquery()
+    )
+    # Grouped outside: PostgreSQL does not group by a subquery that reads the row.
+    rows = await session.execute(
+        select(
+            each.c.step,
+            each.c.status,
+            each.c.silent,
+            each.c.answered_here,
+            func.count(),
+            func.count(each.c.thread),
+        ).group_by(each.c.step, each.c.status, each.c.silent, each.c.answered_here)
     )
     return [
-        ConversationFacts(
-            status=status,
+        Standing(
             step=step,
-            started_at=started_at,
-            last_activity=last_activity,
-            handed_to_staff=bool(handed),
-            answered_at=times.get(conversation_id, {}),
+            status=status,
+            silent=bool(silent),
+            answered_here=bool(answered_here),
+            conversations=conversations,
+            handed_to_staff=handed,
         )
-        for conversation_id, status, step, started_at, last_activity, handed in rows.all()
+        for step, status, silent, answered_here, conversations, handed in rows.all()
     ]
+
+
+async def first_answers(session: AsyncSession, where: Any) -> list[tuple[int, str, float]]:
+    """Each chosen conversation's first answer to each step or follow-up, and when it came.
+
+    As (conversation, answered, seconds after the conversation started), in no particular
+    order, for ``handlers.flows.funnel.step_seconds``.
+    """
+    firsts = (
+        select(
+            _MESSAGE.c.conversation_id,
+            _MESSAGE.c.answered,
+            (
+                func.min(EpochSeconds(_MESSAGE.c.created_at))
+                - func.max(EpochSeconds(_CONVERSATION.c.created_at))
+            ).label("after"),
+        )
+        .join(_CONVERSATION, _CONVERSATION.c.id == _MESSAGE.c.conversation_id)
+        .where(where)
+        .where(_MESSAGE.c.direction == Direction.INBOUND.value)
+        .where(_MESSAGE.c.answered.is_not(None))
+        .group_by(_MESSAGE.c.conversation_id, _MESSAGE.c.answered)
+        .subquery()
+    )
+    # Three long strings instead of a row per answer: building 400,000 result rows would
+    # take longer than all the counting. Step ids hold no comma (flows/schema: a-z, 0-9, _).
+    conversations, answered, after = (
+        await session.execute(
+            select(
+                func.aggregate_strings(cast(firsts.c.conversation_id, String), ","),
+                func.aggregate_strings(firsts.c.answered, ","),
+                func.aggregate_strings(cast(firsts.c.after, String), ","),
+            )
+        )
+    ).one()
+    if conversations is None:
+        return []
+    return list(
+        zip(
+            map(int, conversations.split(",")),
+            answered.split(","),
+            map(float, after.split(",")),
+            strict=True,
+        )
+    )
+
+
+# Steps whose answers are counted in one read of the states: each state's JSON is parsed
+# once for all of them, and the combinations of their answers stay few.
+_ANSWERS_AT_ONCE = 3
 
 
 async def answer_counts(
     session: AsyncSession, where: Any, steps: list[str]
 ) -> dict[str, dict[AnswerValue, int]]:
     """How often each answer was given to each of ``steps``, read from the stored states."""
-    counts: dict[str, dict[AnswerValue, int]] = {}
-    for step_id in steps:
-        value = _CONVERSATION.c.state[("answers", step_id)]
-        rows = await session.execute(select(value, func.count()).where(where).group_by(value))
-        counts[step_id] = {given: count for given, count in rows.all()}
+    counts: dict[str, dict[AnswerValue, int]] = {step_id: {} for step_id in steps}
+    for first in range(0, len(steps), _ANSWERS_AT_ONCE):
+        chosen_steps = steps[first : first + _ANSWERS_AT_ONCE]
+        values = [_CONVERSATION.c.state[("answers", step_id)] for step_id in chosen_steps]
+        rows = await session.execute(select(*values, func.count()).where(where).group_by(*values))
+        for *given, count in rows.all():
+            for step_id, value in zip(chosen_steps, given, strict=True):
+                step_counts = counts[step_id]
+                step_counts[value] = step_counts.get(value, 0) + count
     return counts
 
 
@@ -108,10 +170,18 @@ class SqlFlowStats:
             stored = await read_stored(session, flow_id, version)
             definition = stored.definition
             where = chosen(flow_id, definition.version, since)
-            facts = await conversation_facts(session, where)
+            silent_since = draft_time(definition, now or utc_now())
+            standing = await standings(session, where, silent_since=silent_since)
+            answered = await first_answers(session, where)
             counted = [step.id for step in definition.steps if step.kind in COUNTED_KINDS]
             answers = await answer_counts(session, where, counted)
-        return flow_funnel(definition, facts, answers=answers, now=now or utc_now(), since=since)
+        return flow_funnel(
+            definition,
+            standing,
+            step_seconds=step_seconds(answered),
+            answers=answers,
+            since=since,
+        )
 
     async def live_funnels(self, *, since: datetime | None, now: datetime) -> list[FlowFunnel]:
         """The funnel of every live flow, by name."""

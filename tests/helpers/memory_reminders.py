@@ -6,10 +6,10 @@ import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from handlers.flows.engine import FlowState, IdeaDraft
-from handlers.flows.schema import FlowDefinition
+from handlers.flows.schema import FlowDefinition, FlowReminder
 from handlers.messages import ConversationKey, OutboundAction, OutgoingMessage
 from handlers.ports import ConversationRecord, ConversationStatus, StalledConversation
 
@@ -135,6 +135,8 @@ class MemoryReminderStore:
 
     def __init__(self, now: datetime) -> None:
         self.state = MemoryState(now=now)
+        # Each conversation's flow version's reminder settings, as the database joins them.
+        self.reminders: dict[int, FlowReminder] = {}
 
     def start_conversation(
         self, *, key: ConversationKey, language: str, flow: FlowDefinition, flow_state: FlowState
@@ -152,17 +154,28 @@ class MemoryReminderStore:
             flow_state,
         )
         self.state.last_activity[conversation_id] = self.state.now
+        self.reminders[conversation_id] = flow.reminder
         return conversation_id
 
-    async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
-        """Conversations under way whose customer has been quiet since ``idle_since``."""
-        quiet = [
+    async def stalled(self, *, now: datetime, limit: int) -> list[int]:
+        """Conversations under way due at ``now`` by their own flow's reminder settings."""
+        due = [
             conversation_id
             for conversation_id, conversation in self.state.conversations.items()
-            if conversation.status is ConversationStatus.ACTIVE
-            and self.state.last_activity[conversation_id] <= idle_since
+            if conversation.status is ConversationStatus.ACTIVE and self._due(conversation_id, now)
         ]
-        return sorted(quiet, key=self.state.last_activity.__getitem__)[:limit]
+        return sorted(due, key=self.state.last_activity.__getitem__)[:limit]
+
+    def _due(self, conversation_id: int, now: datetime) -> bool:
+        settings = self.reminders[conversation_id]
+        quiet = now - self.state.last_activity[conversation_id]
+        if not settings.enabled:
+            return False
+        if quiet >= timedelta(hours=settings.draft_after_hours):
+            return True
+        return conversation_id not in self.state.reminded and quiet >= timedelta(
+            hours=settings.after_hours
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MemoryReminderTransaction]:
