@@ -165,6 +165,18 @@ class Customers(Protocol):
         ...
 
 
+class PrivacyRequests(Protocol):
+    """What a customer already asked of their data from their chat, as the outbox holds it."""
+
+    async def data_export_within(self, *, key: ConversationKey, within: timedelta) -> bool:
+        """True if a file of the customer's data was queued for this chat in the last ``within``."""
+        ...
+
+    async def erasure_waiting(self, *, key: ConversationKey) -> bool:
+        """True if this chat's erasure is queued and has not been carried out yet."""
+        ...
+
+
 class Conversations(Protocol):
     """The customer's conversation with the flow, kept between turns."""
 

@@ -21,6 +21,7 @@ from handlers.ports import (
     TranscriptEntry,
 )
 from storage.dialogue.ideas import IdeaTransactionPart, SimilarIdeas
+from storage.dialogue.privacy import PrivacyTransactionPart
 from storage.dialogue.staff import StaffTransactionPart
 from storage.dialogue.trials import TrialTransactionPart
 from storage.outbox.actions import customer_delivery
@@ -57,7 +58,9 @@ _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
 
 
-class SqlDialogueTransaction(IdeaTransactionPart, StaffTransactionPart, TrialTransactionPart):
+class SqlDialogueTransaction(
+    IdeaTransactionPart, StaffTransactionPart, TrialTransactionPart, PrivacyTransactionPart
+):
     """One turn's reads and writes inside one database transaction.
 
     It uses SQLAlchemy Core, not ORM objects: this is the hot path of every message, and
