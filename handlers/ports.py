@@ -264,6 +264,10 @@ class IdeaChanges(Protocol):
         """Move the idea to the change's status and keep the change in its history."""
         ...
 
+    async def set_staff_title(self, *, idea_id: int, title: str | None) -> None:
+        """Keep the title staff gave the idea (None: none)."""
+        ...
+
     async def change_tags(
         self, *, idea_id: int, add: tuple[str, ...], remove: tuple[str, ...]
     ) -> tuple[str, ...]:

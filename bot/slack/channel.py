@@ -26,6 +26,7 @@ from bot.slack.commands import (
     IDEAS_COMMAND,
     AskDigest,
     Merge,
+    Retitle,
     Search,
     SetStatus,
     Tagging,
@@ -64,7 +65,13 @@ from handlers.dialogue.dialogue import Dialogue
 from handlers.dialogue.text_repair import repair_json, repair_text
 from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk, DigestRequest
-from handlers.ideas.status import MergeChange, StatusChange, StatusLabels, TagChange
+from handlers.ideas.status import (
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    TitleChange,
+)
 from handlers.messages import IncomingMessage
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import CardAction, StaffDirectMessage, StaffMessage
@@ -320,9 +327,11 @@ class SlackChannel:
                 await self._store(body)
                 await ack(text=self._accepted(command))
 
-    def _accepted(self, command: SetStatus | Tagging | AskDigest | Merge) -> str:
+    def _accepted(self, command: SetStatus | Tagging | AskDigest | Merge | Retitle) -> str:
         """What staff are told once their command is stored: where its outcome will show."""
         match command:
+            case Retitle():
+                return f"Title for idea #{command.idea_id}: its card will show it."
             case Tagging():
                 return f"Tags for idea #{command.idea_id}: its thread will show them."
             case AskDigest():
@@ -467,7 +476,7 @@ class SlackChannel:
                 await self._take_staff(translated)
             case AdminWords():
                 await self._take_admin_words(translated)
-            case StatusChange() | TagChange() | MergeChange():
+            case StatusChange() | TagChange() | MergeChange() | TitleChange():
                 await self._take_idea_change(translated)
             case DigestRequest():
                 await self._take_digest(translated)
@@ -506,7 +515,9 @@ class SlackChannel:
                 StaffDirectMessage(external_id=message.external_id, chat=message.key)
             )
 
-    async def _take_idea_change(self, translated: StatusChange | TagChange | MergeChange) -> None:
+    async def _take_idea_change(
+        self, translated: StatusChange | TagChange | MergeChange | TitleChange
+    ) -> None:
         """Staff's changes to ideas go to the idea desk, if there are staff and ideas."""
         ideas = self._idea_desk
         if self._staff_desk is None or ideas is None:
@@ -518,6 +529,8 @@ class SlackChannel:
                 await ideas.change_tags(translated)
             case MergeChange():
                 await ideas.merge(translated)
+            case TitleChange():
+                await ideas.change_title(translated)
 
     async def _take_digest(self, translated: DigestRequest) -> None:
         """A digest asked for now is posted now, if there are staff and a digest."""

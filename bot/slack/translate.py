@@ -13,6 +13,7 @@ from bot.slack.commands import (
     IDEAS_COMMAND,
     AskDigest,
     Merge,
+    Retitle,
     SetStatus,
     Tagging,
     parse_ideas_command,
@@ -38,7 +39,14 @@ from handlers.dialogue.text_repair import repair_json
 from handlers.dialogue.trial import parse_publish_payload
 from handlers.flows.upload import is_flow_file
 from handlers.ideas.digest import DigestRequest
-from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
+from handlers.ideas.status import (
+    IdeaStatus,
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    TitleChange,
+)
 from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.staff.room import CardAction, CardActionKind, StaffMessage
 
@@ -87,6 +95,7 @@ Translated = (
     | CardAction
     | StatusChange
     | TagChange
+    | TitleChange
     | DigestRequest
     | MergeChange
     | FlowRequest
@@ -208,8 +217,8 @@ _STAFF_WORDS: Final[Mapping[str | None, Callable[[dict[str, Any]], _StaffWords |
 
 
 def _idea_change(
-    command: SetStatus | Tagging | Merge, *, external_id: str, changed_by: str
-) -> StatusChange | TagChange | MergeChange:
+    command: SetStatus | Tagging | Merge | Retitle, *, external_id: str, changed_by: str
+) -> StatusChange | TagChange | MergeChange | TitleChange:
     """The core's change for a stored ``/ideas`` command that changes an idea."""
     match command:
         case Merge():
@@ -219,6 +228,13 @@ def _idea_change(
                 original_id=command.original_id,
                 changed_by=changed_by,
                 undo=command.original_id is None,
+            )
+        case Retitle():
+            return TitleChange(
+                external_id=external_id,
+                idea_id=command.idea_id,
+                changed_by=changed_by,
+                title=command.title,
             )
         case Tagging():
             return TagChange(
@@ -287,7 +303,7 @@ class SlackTranslator:
         match command:
             case AskDigest():
                 return DigestRequest(external_id=f"command:{body['trigger_id']}")
-            case Merge() | Tagging() | SetStatus():
+            case Merge() | Tagging() | SetStatus() | Retitle():
                 user = await self._users(user_id)
                 return _idea_change(
                     command, external_id=f"command:{body['trigger_id']}", changed_by=user.name
