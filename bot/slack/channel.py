@@ -33,6 +33,13 @@ from bot.slack.commands import (
     parse_ideas_command,
     search_results,
 )
+from bot.slack.customer_admin import (
+    CustomersAsked,
+    CustomersRefused,
+    EraseAnswered,
+    SlackCustomerAdmin,
+    is_customers_find,
+)
 from bot.slack.flow_admin import SlackFlowAdmin
 from bot.slack.flow_requests import (
     AdminWords,
@@ -150,6 +157,7 @@ class SlackChannel:
         admin_user_ids: frozenset[str],
         idea_desk: IdeaDesk | None = None,
         flow_admin: SlackFlowAdmin | None = None,
+        customer_admin: SlackCustomerAdmin | None = None,
         ideas: IdeaCatalog | None = None,
         digest: DigestDesk | None = None,
         labels: StatusLabels | None = None,
@@ -158,6 +166,7 @@ class SlackChannel:
     ) -> None:
         self._idea_desk = idea_desk
         self._flow_admin = flow_admin
+        self._customer_admin = customer_admin
         self._ideas = ideas
         self._digest = digest
         self._labels = labels or StatusLabels.default()
@@ -266,8 +275,23 @@ class SlackChannel:
         )
 
     async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        if self._customer_admin is not None and is_customers_find(body):
+            # Answered at once and not stored, as /ideas search: its words name a customer.
+            await ack(text=await self._find_customers(body))
+            return
         await self._store(body)
         await ack()
+
+    async def _find_customers(self, body: dict[str, Any]) -> str:
+        assert self._customer_admin is not None
+        user_id = str(body.get("user_id", ""))
+        try:
+            role = await self._access.role_of(user_id=user_id, team_id=str(body.get("team_id", "")))
+        except AccessUnknown:
+            return CANNOT_CHECK
+        return await self._customer_admin.find(
+            str(body.get("text", "")), user_id=user_id, role_is_admin=role is Role.ADMIN
+        )
 
     async def _store_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A click; in the staff channel only staff's clicks are stored, others are told why not."""
@@ -480,6 +504,9 @@ class SlackChannel:
                 await self._take_idea_change(translated)
             case DigestRequest():
                 await self._take_digest(translated)
+            case CustomersAsked() | CustomersRefused() | EraseAnswered():
+                if self._customer_admin is not None:
+                    await self._customer_admin.handle(translated)
             case (
                 FlowUpload()
                 | FlowOverview()

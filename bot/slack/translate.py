@@ -18,6 +18,14 @@ from bot.slack.commands import (
     Tagging,
     parse_ideas_command,
 )
+from bot.slack.customer_admin import (
+    CUSTOMERS_PAYLOAD,
+    CUSTOMERS_SUBCOMMAND,
+    CustomersAsked,
+    CustomersRefused,
+    CustomersRequest,
+    EraseAnswered,
+)
 from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
     AdminWords,
@@ -100,6 +108,7 @@ Translated = (
     | MergeChange
     | FlowRequest
     | AdminWords
+    | CustomersRequest
     | None
 )
 
@@ -500,6 +509,8 @@ class SlackTranslator:
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
         """A customer's click on an answer button under a question (an admin's: a trial's)."""
+        if str(action.get("value", "")).startswith(CUSTOMERS_PAYLOAD):
+            return await self._customers_clicked(body, action, external_id)
         if str((body.get("user") or {})["id"]) in self._workspace.admin_user_ids:
             return await self._trial_clicked(body, action, external_id)
         user = await self._users(str((body.get("user") or {})["id"]))
@@ -571,6 +582,8 @@ class SlackTranslator:
         words = str(body.get("text", "")).strip()
         if channel.startswith("D") and words.split()[:1] == [FLOWS_SUBCOMMAND]:
             return await self._flows_command(body)
+        if channel.startswith("D") and words.split()[:1] == [CUSTOMERS_SUBCOMMAND]:
+            return await self._customers_command(body)
         if not channel.startswith("D"):
             return None
         if user_id in self._workspace.admin_user_ids:
@@ -589,6 +602,39 @@ class SlackTranslator:
             text="/" + (words or "help"),
             display_name=user.name,
             language_code=user.locale,
+        )
+
+    async def _customers_command(self, body: dict[str, Any]) -> Translated:
+        """``/ideabot customers find|export|erase …``: only for admins, in their DM."""
+        external_id = f"command:{body['trigger_id']}"
+        channel = str(body.get("channel_id", ""))
+        user_id = str(body.get("user_id", ""))
+        role = await self._roles(user_id=user_id, team_id=str(body.get("team_id", "")))
+        if role is not Role.ADMIN:
+            return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
+        words = tuple(str(body.get("text", "")).split()[1:])
+        return CustomersAsked(
+            external_id=external_id, channel=channel, user_id=user_id, words=words
+        )
+
+    async def _customers_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """Erase or Keep under an erasure's confirmation: the same rule as the command's."""
+        person = body.get("user") or {}
+        user_id = str(person["id"])
+        channel = str((body.get("channel") or {}).get("id", ""))
+        role = await self._roles(user_id=user_id, team_id=str(person.get("team_id", "")))
+        if role is not Role.ADMIN:
+            return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
+        message = body.get("message") or {}
+        return EraseAnswered(
+            external_id=external_id,
+            channel=channel,
+            user_id=user_id,
+            payload=str(action.get("value", "")),
+            message_ts=str(message.get("ts", "")),
+            message_text=slack_to_plain(str(message.get("text", ""))),
         )
 
     async def _flows_command(self, body: dict[str, Any]) -> Translated:

@@ -143,3 +143,52 @@ async def test_a_slack_customer_copies_then_erases_with_the_slash_command(
     traces = [siri.name, siri.user_id, siri.dm_channel, words]
     assert [trace for trace in traces if trace in sqlite_dump(sqlite_url)] == []
     assert [trace for trace in traces if trace in bot.log()] == []
+
+
+async def test_an_admin_finds_exports_and_erases_a_customer_from_slack(
+    telegram_api: TelegramBotApiDouble,
+    slack_api: SlackWebApiDouble,
+    bot_factory: BotFactory,
+    sqlite_url: str,
+) -> None:
+    ada = slack_api.add(SlackPerson("U0ADA", "Ada Admin"))
+    bot = bot_factory(**slack_settings(slack_api), SLACK_ADMIN_USERS=ada.user_id)
+    await bot.start()
+    slack = events_to(bot)
+    customer = Customer(user_id=USER_ID, first_name=NAME)
+    await finish_flow_on_telegram(telegram_api, customer)
+    await wait_for_card(slack_api)
+
+    def last_in(person: SlackPerson) -> str:
+        posts = slack_api.posts_in(person.dm_channel)
+        return posts[-1].text if posts else ""
+
+    refused = await slack.command(ANNE, f"customers find {NAME}")
+    assert "Only ideabot's admins" in refused.text
+    # A search is answered at once and stored nowhere: its words name the customer.
+    found = await slack.command(ada, f"customers find {NAME}")
+    assert f"#1 · telegram {USER_ID} · {NAME}" in found.text
+    await slack.command(ANNE, "customers erase 1")
+    await slack_api.wait_until(lambda: last_in(ANNE).startswith("Only ideabot's admins"))
+    await slack.command(ada, "customers export 1")
+    await slack_api.wait_until(lambda: len(slack_api.uploads) == 1)
+    (upload,) = slack_api.uploads
+    assert (upload["channel"], upload["filename"]) == (ada.dm_channel, "customer-1.json")
+    assert json.loads(upload["data"])["customer"]["name"] == NAME
+    await slack.command(ada, "customers erase 42")
+    await slack_api.wait_until(lambda: last_in(ada).startswith("There is no customer #42"))
+    await slack.command(ada, "customers erase 1")
+    await slack_api.wait_until(lambda: last_in(ada).startswith("Erase customer #1 (telegram, 1 "))
+    confirm = slack_api.posts_in(ada.dm_channel)[-1]
+    await slack.click(ada, confirm, "Erase customer #1")
+
+    async def finished() -> bool:
+        return erasures_finished(sqlite_url) == 1
+
+    await eventually(finished, timeout=20, what="the admin's erasure")
+    await slack_api.wait_until(lambda: last_in(ada).startswith("Erasure 1: customer #1 is erased"))
+    # Pressed again: nothing left to erase, and the admin hears so.
+    await slack.click(ada, confirm, "Erase customer #1")
+    await slack_api.wait_until(lambda: last_in(ada).startswith("There is no customer #1"))
+    dump = sqlite_dump(sqlite_url)
+    assert [trace for trace in (NAME, str(USER_ID), *WORDS[:2]) if trace in dump] == []
