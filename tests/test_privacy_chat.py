@@ -59,9 +59,9 @@ async def test_privacy_names_the_retention_and_the_notice_in_norwegian(
 
 
 async def test_my_data_queues_the_file_once_in_a_while(
-    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+    sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
 ) -> None:
-    customer = await _customer(sqlite_sessions, shipped_flows)
+    customer = await _customer(sessions, shipped_flows)
     first = await customer.say("/mydata")
     assert _actions(first) == ["send", "send_data_export"]
     assert first[1]["file_name"] == "my-data.json"
@@ -106,11 +106,11 @@ async def test_forget_yes_queues_the_farewell_then_the_erasure(
 
 
 async def test_yes_pressed_twice_before_the_erasure_queues_it_once(
-    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+    sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
 ) -> None:
-    customer = await _customer(sqlite_sessions, shipped_flows)
+    customer = await _customer(sessions, shipped_flows)
     await customer.say("/forget")
-    customer_id = await _customer_id(sqlite_sessions)
+    customer_id = await _customer_id(sessions)
     for external_id in ("click-1", "click-2"):
         # Two presses arrive before the delivery worker has taken the first.
         await customer.dialogue.handle(
