@@ -8,7 +8,7 @@ import logging
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import uvicorn
@@ -28,6 +28,11 @@ from bot.delivery.files import (
     TelegramFiles,
 )
 from bot.delivery.pacing import Pacer
+from bot.delivery.privacy_requests import (
+    DATA_EXPORT_PLATFORM,
+    DataExportFiles,
+    PrivacyRequestSender,
+)
 from bot.delivery.worker import Channel, DeliveryWorker
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
@@ -48,6 +53,7 @@ from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
 from handlers.dialogue.dialogue import Dialogue
+from handlers.dialogue.privacy import PrivacySettings
 from handlers.dialogue.trial import FlowTrials
 from handlers.flows.charts import CHART_PLATFORM
 from handlers.flows.loader import LoadedFlow, load_flows
@@ -126,9 +132,16 @@ async def open_runtime(
         await import_flows(library, flows)
         catalog = await SqlFlowCatalog.load(sessions=reads, default_flow_id=settings.default_flow)
         metrics = Metrics.create()
+        # The worker needs no waking after a customer's erasure: it claims again when a send ends.
+        requests_desk = privacy_desk(settings, sessions)
         worker = DeliveryWorker(
             outbox=SqlOutboxStore(sessions),
-            channels=channels,
+            channels={
+                name: replace(
+                    channel, sender=PrivacyRequestSender(channel.sender, desk=requests_desk)
+                )
+                for name, channel in channels.items()
+            },
             metrics=metrics,
             lease_seconds=settings.outbox_lease_seconds,
             max_in_flight=settings.outbox_max_in_flight,
@@ -147,6 +160,11 @@ async def open_runtime(
             similar_at_least=settings.similar_idea_threshold,
             file_limits=file_limits,
             reopen_closed_threads=settings.staff_reopen_closed_threads,
+            privacy=PrivacySettings(
+                retention_days=settings.retention_days,
+                notice_url=settings.privacy_notice_url,
+                export_every=timedelta(minutes=settings.data_export_every_minutes),
+            ),
         )
         staff_desk = None
         if staff_room is not None:
@@ -484,6 +502,8 @@ async def _start_and_supervise(
     ) as runtime:
         # Charts are drawn from the database, which is open from here on.
         clients.files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats))
+        # Customers' data files likewise: built from the database when they are sent.
+        clients.files.add(DATA_EXPORT_PLATFORM, DataExportFiles(runtime.privacy))
         platforms = [
             telegram_platform(settings=settings, runtime=runtime, bot=clients.bot),
             slack_platform(

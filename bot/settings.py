@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     waiting_alert_hours: float = Field(default=24.0, gt=0)
     # Days a closed conversation keeps its transcript and answers; 0 keeps them for ever.
     retention_days: int = Field(default=0, ge=0)
+    # The company's own privacy notice, linked from /privacy; empty leaves the line out.
+    privacy_notice_url: str = ""
+    # A customer gets the file of their data (/mydata) at most once in this many minutes.
+    data_export_every_minutes: float = Field(default=5.0, ge=0)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)

@@ -181,4 +181,20 @@ class ButtonsUsed:
     text: str
 
 
-OutboundAction = OutgoingMessage | ButtonsUsed
+@dataclass(frozen=True, slots=True)
+class SendDataExport:
+    """Send the customer a file of everything stored about them, built when it is sent."""
+
+    customer_id: int
+    file_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FarewellThenErase:
+    """Tell the customer their data is erased, then erase it (their chat goes with it)."""
+
+    customer_id: int
+    text: str
+
+
+OutboundAction = OutgoingMessage | ButtonsUsed | SendDataExport | FarewellThenErase

@@ -175,6 +175,18 @@ class Customers(Protocol):
         ...
 
 
+class PrivacyRequests(Protocol):
+    """What a customer already asked of their data from their chat, as the outbox holds it."""
+
+    async def data_export_within(self, *, key: ConversationKey, within: timedelta) -> bool:
+        """True if a file of the customer's data was queued for this chat in the last ``within``."""
+        ...
+
+    async def erasure_waiting(self, *, key: ConversationKey) -> bool:
+        """True if this chat's erasure is queued and has not been carried out yet."""
+        ...
+
+
 class Conversations(Protocol):
     """The customer's conversation with the flow, kept between turns."""
 
@@ -260,6 +272,10 @@ class IdeaChanges(Protocol):
         self, *, idea: IdeaSummary, change: StatusChange, notified: int
     ) -> None:
         """Move the idea to the change's status and keep the change in its history."""
+        ...
+
+    async def set_staff_title(self, *, idea_id: int, title: str | None) -> None:
+        """Keep the title staff gave the idea (None: none)."""
         ...
 
     async def change_tags(

@@ -67,6 +67,19 @@ class Text(StrEnum):
     SAME_IDEA_YES = "same_idea_yes"
     SAME_IDEA_NO = "same_idea_no"
     SAME_IDEA_JOINED = "same_idea_joined"
+    PRIVACY = "privacy"
+    KEPT_FOR_DAYS = "kept_for_days"
+    KEPT_UNTIL_ERASED = "kept_until_erased"
+    PRIVACY_NOTICE = "privacy_notice"
+    MY_DATA_COMING = "my_data_coming"
+    MY_DATA_TOO_SOON = "my_data_too_soon"
+    FORGET_CONFIRM = "forget_confirm"
+    FORGET_YES = "forget_yes"
+    FORGET_NO = "forget_no"
+    FORGET_KEPT = "forget_kept"
+    FORGET_UNDER_WAY = "forget_under_way"
+    FORGET_STALE = "forget_stale"
+    FORGET_DONE = "forget_done"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -80,6 +93,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/human – talk with a person from our team\n"
             "/unsubscribe – no news about ideas (/subscribe to undo)\n"
             "/language – choose your language\n"
+            "/privacy – what I keep about you; /mydata – a copy; /forget – erase it\n"
             "/help – this message"
         ),
         "nb": (
@@ -91,6 +105,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/human – snakk med en person fra teamet\n"
             "/unsubscribe – ingen nyheter om ideer (/subscribe angrer)\n"
             "/language – velg språk\n"
+            "/privacy – hva jeg tar vare på om deg; /mydata – en kopi; /forget – slett det\n"
             "/help – denne meldingen"
         ),
     },
@@ -300,6 +315,103 @@ _TEXTS: dict[Text, dict[str, str]] = {
     },
 }
 
+_TEXTS.update(
+    {
+        Text.PRIVACY: {
+            "en": (
+                "What I keep about you: your name and chat id on this app, your language, "
+                "what you write to me and what our team writes back, the ideas you share "
+                "(with your answers and any e-mail address or files you give), and which "
+                "ideas you said you share too.\n"
+                "Why: so our team can understand your ideas, answer you and tell you what "
+                "became of them.\n"
+                "How long: {how_long}\n"
+                "Who sees it: our company's staff, in our Slack workspace.\n"
+                "/mydata sends you a file with all of it; /forget erases it."
+            ),
+            "nb": (
+                "Dette tar jeg vare på om deg: navnet ditt og chat-id-en din i denne appen, "
+                "språket ditt, det du skriver til meg og det teamet vårt svarer, ideene du deler "
+                "(med svarene dine og e-postadresse eller filer du gir), og hvilke ideer du sa "
+                "at du også ønsker deg.\n"
+                "Hvorfor: så teamet vårt kan forstå ideene dine, svare deg og fortelle hva som "
+                "skjedde med dem.\n"
+                "Hvor lenge: {how_long}\n"
+                "Hvem ser det: de ansatte i firmaet vårt, i Slack-arbeidsområdet vårt.\n"
+                "/mydata sender deg en fil med alt sammen; /forget sletter det."
+            ),
+        },
+        Text.KEPT_FOR_DAYS: {
+            "en": "a conversation is forgotten {days} days after it ended.",
+            "nb": "en samtale glemmes {days} dager etter at den ble avsluttet.",
+        },
+        Text.KEPT_UNTIL_ERASED: {
+            "en": "until you ask us to erase it.",
+            "nb": "til du ber oss slette det.",
+        },
+        Text.PRIVACY_NOTICE: {
+            "en": "Our privacy notice: {url}",
+            "nb": "Personvernerklæringen vår: {url}",
+        },
+        Text.MY_DATA_COMING: {
+            "en": "I'm putting together a file with everything I keep about you; it comes next.",
+            "nb": "Jeg lager en fil med alt jeg tar vare på om deg; den kommer straks.",
+        },
+        Text.MY_DATA_TOO_SOON: {
+            "en": "I sent you your data a moment ago. You can ask again in {minutes} minutes.",
+            "nb": "Jeg sendte deg dataene dine nettopp. Du kan spørre igjen om {minutes} minutter.",
+        },
+        Text.FORGET_CONFIRM: {
+            "en": (
+                "Do you want me to erase everything I keep about you: your messages, answers, "
+                "ideas and name? This cannot be undone. Ideas others share too stay, "
+                "without your words."
+            ),
+            "nb": (
+                "Vil du at jeg skal slette alt jeg tar vare på om deg: meldingene, svarene, "
+                "ideene og navnet ditt? Dette kan ikke angres. Ideer som andre også ønsker "
+                "seg, blir stående, uten dine ord."
+            ),
+        },
+        Text.FORGET_YES: {
+            "en": "Yes, erase everything",
+            "nb": "Ja, slett alt",
+        },
+        Text.FORGET_NO: {
+            "en": "No, keep it",
+            "nb": "Nei, behold det",
+        },
+        Text.FORGET_KEPT: {
+            "en": "All right, nothing was erased.",
+            "nb": "Greit, ingenting ble slettet.",
+        },
+        Text.FORGET_UNDER_WAY: {
+            "en": "Your data is already being erased; I'll tell you when it's done.",
+            "nb": "Dataene dine blir allerede slettet; jeg sier fra når det er gjort.",
+        },
+        Text.FORGET_STALE: {
+            "en": (
+                "That button is from before your data was erased, so there was nothing of "
+                "then left to erase. Send /forget to erase what you have written since."
+            ),
+            "nb": (
+                "Den knappen er fra før dataene dine ble slettet, så det var ingenting igjen "
+                "å slette. Send /forget for å slette det du har skrevet siden."
+            ),
+        },
+        Text.FORGET_DONE: {
+            "en": (
+                "Done: everything I kept about you is erased, here and in our team's Slack. "
+                "If you write again, I'll treat you as someone new."
+            ),
+            "nb": (
+                "Ferdig: alt jeg tok vare på om deg er slettet, her og i teamets Slack. "
+                "Skriver du igjen, behandler jeg deg som en ny person."
+            ),
+        },
+    }
+)
+
 
 def text(name: Text, language: str, **values: str) -> str:
     """A built-in text in ``language`` (English when that language has none)."""
@@ -316,6 +428,9 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("skip", "Skip a question that is optional"),
         ("human", "Talk with a person from our team"),
         ("language", "Choose your language"),
+        ("privacy", "What I keep about you"),
+        ("mydata", "Get a copy of your data"),
+        ("forget", "Erase your data"),
         ("help", "What I can do"),
     ],
     "nb": [
@@ -325,6 +440,9 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("skip", "Hopp over et valgfritt spørsmål"),
         ("human", "Snakk med en person fra teamet"),
         ("language", "Velg språk"),
+        ("privacy", "Hva jeg tar vare på om deg"),
+        ("mydata", "Få en kopi av dataene dine"),
+        ("forget", "Slett dataene dine"),
         ("help", "Hva jeg kan"),
     ],
 }

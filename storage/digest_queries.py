@@ -32,6 +32,8 @@ from storage.tables import (
 )
 
 _IDEA = table_of(IdeaRow)
+# Staff's own title where they gave one (``/ideas title``), else the customer's words.
+_SHOWN_TITLE = func.coalesce(_IDEA.c.staff_title, _IDEA.c.title).label("title")
 _FOLLOWER = table_of(IdeaFollowerRow)
 _CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
@@ -85,7 +87,7 @@ class SqlDigestSource:
             .where(_FOLLOWER.c.idea_id == _IDEA.c.id)
             .scalar_subquery()
         )
-        ideas = select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.status, linked.label("linked"))
+        ideas = select(_IDEA.c.id, _SHOWN_TITLE, _IDEA.c.status, linked.label("linked"))
         open_ideas = [status.value for status in _SETTLED]
         async with self._sessions() as session:
             new = await session.execute(
@@ -105,7 +107,7 @@ class SqlDigestSource:
             changes = await session.execute(
                 select(
                     _CHANGE.c.idea_id,
-                    _IDEA.c.title,
+                    _SHOWN_TITLE,
                     _CHANGE.c.from_status,
                     _CHANGE.c.to_status,
                     _CHANGE.c.changed_by.label("by"),

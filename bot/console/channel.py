@@ -17,6 +17,7 @@ from storage.outbox.deliveries import (
     AddReaction,
     DeleteSlackFile,
     DeleteSlackMessage,
+    FarewellThenErase,
     MarkButtonsUsed,
     NotifyStaffMember,
     PostErasureReport,
@@ -26,6 +27,7 @@ from storage.outbox.deliveries import (
     PostToRoom,
     RewriteRoomDigest,
     RewriteSlackMessage,
+    SendDataExport,
     SendMessage,
     UpdateStaffCard,
 )
@@ -69,6 +71,9 @@ class ConsoleScreen:
                 raise PermanentDeliveryError(
                     f"the console cannot carry out '{item.delivery.action}'"
                 )
+            case SendDataExport() | FarewellThenErase():
+                # PrivacyRequestSender turns these into plain sends around this sender.
+                raise PermanentDeliveryError(f"'{item.delivery.action}' needs the privacy sender")
             case _:
                 assert_never(item.delivery)
 

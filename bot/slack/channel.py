@@ -26,11 +26,19 @@ from bot.slack.commands import (
     IDEAS_COMMAND,
     AskDigest,
     Merge,
+    Retitle,
     Search,
     SetStatus,
     Tagging,
     parse_ideas_command,
     search_results,
+)
+from bot.slack.customer_admin import (
+    CustomersAsked,
+    CustomersRefused,
+    EraseAnswered,
+    SlackCustomerAdmin,
+    is_customers_find,
 )
 from bot.slack.flow_admin import SlackFlowAdmin
 from bot.slack.flow_requests import (
@@ -64,7 +72,13 @@ from handlers.dialogue.dialogue import Dialogue
 from handlers.dialogue.text_repair import repair_json, repair_text
 from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk, DigestRequest
-from handlers.ideas.status import MergeChange, StatusChange, StatusLabels, TagChange
+from handlers.ideas.status import (
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    TitleChange,
+)
 from handlers.messages import IncomingMessage
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import CardAction, StaffDirectMessage, StaffMessage
@@ -143,6 +157,7 @@ class SlackChannel:
         admin_user_ids: frozenset[str],
         idea_desk: IdeaDesk | None = None,
         flow_admin: SlackFlowAdmin | None = None,
+        customer_admin: SlackCustomerAdmin | None = None,
         ideas: IdeaCatalog | None = None,
         digest: DigestDesk | None = None,
         labels: StatusLabels | None = None,
@@ -151,6 +166,7 @@ class SlackChannel:
     ) -> None:
         self._idea_desk = idea_desk
         self._flow_admin = flow_admin
+        self._customer_admin = customer_admin
         self._ideas = ideas
         self._digest = digest
         self._labels = labels or StatusLabels.default()
@@ -259,8 +275,23 @@ class SlackChannel:
         )
 
     async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        if self._customer_admin is not None and is_customers_find(body):
+            # Answered at once and not stored, as /ideas search: its words name a customer.
+            await ack(text=await self._find_customers(body))
+            return
         await self._store(body)
         await ack()
+
+    async def _find_customers(self, body: dict[str, Any]) -> str:
+        assert self._customer_admin is not None
+        user_id = str(body.get("user_id", ""))
+        try:
+            role = await self._access.role_of(user_id=user_id, team_id=str(body.get("team_id", "")))
+        except AccessUnknown:
+            return CANNOT_CHECK
+        return await self._customer_admin.find(
+            str(body.get("text", "")), user_id=user_id, role_is_admin=role is Role.ADMIN
+        )
 
     async def _store_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A click; in the staff channel only staff's clicks are stored, others are told why not."""
@@ -320,9 +351,11 @@ class SlackChannel:
                 await self._store(body)
                 await ack(text=self._accepted(command))
 
-    def _accepted(self, command: SetStatus | Tagging | AskDigest | Merge) -> str:
+    def _accepted(self, command: SetStatus | Tagging | AskDigest | Merge | Retitle) -> str:
         """What staff are told once their command is stored: where its outcome will show."""
         match command:
+            case Retitle():
+                return f"Title for idea #{command.idea_id}: its card will show it."
             case Tagging():
                 return f"Tags for idea #{command.idea_id}: its thread will show them."
             case AskDigest():
@@ -467,10 +500,13 @@ class SlackChannel:
                 await self._take_staff(translated)
             case AdminWords():
                 await self._take_admin_words(translated)
-            case StatusChange() | TagChange() | MergeChange():
+            case StatusChange() | TagChange() | MergeChange() | TitleChange():
                 await self._take_idea_change(translated)
             case DigestRequest():
                 await self._take_digest(translated)
+            case CustomersAsked() | CustomersRefused() | EraseAnswered():
+                if self._customer_admin is not None:
+                    await self._customer_admin.handle(translated)
             case (
                 FlowUpload()
                 | FlowOverview()
@@ -506,7 +542,9 @@ class SlackChannel:
                 StaffDirectMessage(external_id=message.external_id, chat=message.key)
             )
 
-    async def _take_idea_change(self, translated: StatusChange | TagChange | MergeChange) -> None:
+    async def _take_idea_change(
+        self, translated: StatusChange | TagChange | MergeChange | TitleChange
+    ) -> None:
         """Staff's changes to ideas go to the idea desk, if there are staff and ideas."""
         ideas = self._idea_desk
         if self._staff_desk is None or ideas is None:
@@ -518,6 +556,8 @@ class SlackChannel:
                 await ideas.change_tags(translated)
             case MergeChange():
                 await ideas.merge(translated)
+            case TitleChange():
+                await ideas.change_title(translated)
 
     async def _take_digest(self, translated: DigestRequest) -> None:
         """A digest asked for now is posted now, if there are staff and a digest."""

@@ -16,7 +16,7 @@ IDEAS_COMMAND = "/ideas"
 USAGE = (
     "Usage: `/ideas search WORDS`, `/ideas list [STATUS] [#tag]`, `/ideas top [#tag]`, "
     "`/ideas digest`, `/ideas tag ID tag… [-tag…]`, `/ideas merge ID into ID`, "
-    "`/ideas unmerge ID`, "
+    "`/ideas unmerge ID`, `/ideas title ID New title` (staff's own title for an idea), "
     "`/ideas status ID STATUS [message to the customers]` "
     "(for example `/ideas status 12 planned We start in May`), or `/ideas update ID message` "
     "to tell every customer of the idea something. Statuses: {statuses}."
@@ -43,6 +43,14 @@ class Tagging:
 
 
 @dataclass(frozen=True, slots=True)
+class Retitle:
+    """``/ideas title ID New title``: the title staff give an idea; ``-`` takes it back."""
+
+    idea_id: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Search:
     """``/ideas search WORDS``, ``/ideas list [STATUS] [#tag]``, ``/ideas top [#tag]``."""
 
@@ -65,7 +73,7 @@ class AskDigest:
     """``/ideas digest``."""
 
 
-IdeasCommand = SetStatus | Tagging | Search | AskDigest | Merge
+IdeasCommand = SetStatus | Tagging | Search | AskDigest | Merge | Retitle
 
 
 def usage(labels: StatusLabels) -> str:
@@ -161,6 +169,12 @@ def _parse_tag(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasComm
     return Tagging(idea_id=idea_id, add=add, remove=remove)
 
 
+def _parse_title(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
+    """``/ideas title ID New title`` (or ``-`` to take the staff title back)."""
+    title = " ".join(rest)
+    return Retitle(idea_id=idea_id, title="" if title == "-" else title)
+
+
 def _parse_status(idea_id: int, rest: list[str], labels: StatusLabels) -> IdeasCommand | str:
     """``/ideas status ID STATUS [message]``."""
     # A status may take up to three words ("under review"); the rest is the message.
@@ -183,6 +197,7 @@ _PARSERS: Final[Mapping[str, _Parser]] = MappingProxyType(
         "status": _about_an_idea(_parse_status),
         "update": _about_an_idea(_parse_update),
         "tag": _about_an_idea(_parse_tag),
+        "title": _about_an_idea(_parse_title),
     }
 )
 

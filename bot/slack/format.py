@@ -46,6 +46,11 @@ def card_blocks(
     name = escape(card.customer_name)
     headline = _REASONS.get(card.reason.value, "Conversation")
     title = escape(card.title) if card.title else "(no idea recorded yet)"
+    shown = f"*{title}*"
+    if card.staff_title:
+        # Staff's own title leads; the customer's words stay beneath it until an erasure.
+        title = escape(card.staff_title)
+        shown = f"*{title}*\n_{escape(card.title)}_" if card.title else f"*{title}*"
     fallback = f"{headline} from {name}: {title}"
     who = (
         f"*{name}* · {_PLATFORM_NAMES.get(card.platform, card.platform)}"
@@ -53,7 +58,7 @@ def card_blocks(
     )
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": _clip(headline, 150)}},
-        _section(f"{who}\n*{title}*"),
+        _section(f"{who}\n{shown}"),
     ]
     for answer in card.answers:
         blocks.append(_section(f"*{escape(answer.question)}*\n{escape(answer.answer)}"))

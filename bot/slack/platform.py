@@ -11,6 +11,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.shutdown import Service
 from bot.slack.channel import SlackChannel
+from bot.slack.customer_admin import SlackCustomerAdmin
 from bot.slack.flow_admin import SlackFlowAdmin
 from bot.slack.flow_stats import SlackFlowStats
 from bot.slack.signed_requests import SignedSlackRequests
@@ -70,6 +71,9 @@ def slack_channel(
         staff_channel=settings.slack_staff_channel,
         admin_user_ids=settings.slack_admin_user_ids,
         idea_desk=runtime.idea_desk,
+        customer_admin=SlackCustomerAdmin(
+            desk=runtime.privacy, store=runtime.store, outbox_signal=runtime.worker
+        ),
         flow_admin=SlackFlowAdmin(
             client=client,
             library=runtime.library,

@@ -21,6 +21,7 @@ from storage.outbox.deliveries import (
     DeleteSlackFile,
     DeleteSlackMessage,
     ErasureStep,
+    FarewellThenErase,
     InThread,
     MarkButtonsUsed,
     NotifyStaffMember,
@@ -31,6 +32,7 @@ from storage.outbox.deliveries import (
     PostToRoom,
     RewriteRoomDigest,
     RewriteSlackMessage,
+    SendDataExport,
     SendMessage,
     ThreadDelivery,
     UpdateStaffCard,
@@ -140,6 +142,9 @@ class SlackSender:
                 | PostErasureReport()
             ):
                 return await self._erasure_step(channel, item.delivery)
+            case SendDataExport() | FarewellThenErase():
+                # PrivacyRequestSender turns these into plain sends around this sender.
+                raise PermanentDeliveryError(f"'{item.delivery.action}' needs the privacy sender")
             case _:
                 assert_never(item.delivery)
 

@@ -13,9 +13,18 @@ from bot.slack.commands import (
     IDEAS_COMMAND,
     AskDigest,
     Merge,
+    Retitle,
     SetStatus,
     Tagging,
     parse_ideas_command,
+)
+from bot.slack.customer_admin import (
+    CUSTOMERS_PAYLOAD,
+    CUSTOMERS_SUBCOMMAND,
+    CustomersAsked,
+    CustomersRefused,
+    CustomersRequest,
+    EraseAnswered,
 )
 from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
@@ -38,7 +47,14 @@ from handlers.dialogue.text_repair import repair_json
 from handlers.dialogue.trial import is_trial_payload, parse_publish_payload
 from handlers.flows.upload import is_flow_file
 from handlers.ideas.digest import DigestRequest
-from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, StatusLabels, TagChange
+from handlers.ideas.status import (
+    IdeaStatus,
+    MergeChange,
+    StatusChange,
+    StatusLabels,
+    TagChange,
+    TitleChange,
+)
 from handlers.messages import Attachment, AttachmentKind, ConversationKey, IncomingMessage
 from handlers.staff.room import CardAction, CardActionKind, StaffMessage
 
@@ -87,10 +103,12 @@ Translated = (
     | CardAction
     | StatusChange
     | TagChange
+    | TitleChange
     | DigestRequest
     | MergeChange
     | FlowRequest
     | AdminWords
+    | CustomersRequest
     | None
 )
 
@@ -208,8 +226,8 @@ _STAFF_WORDS: Final[Mapping[str | None, Callable[[dict[str, Any]], _StaffWords |
 
 
 def _idea_change(
-    command: SetStatus | Tagging | Merge, *, external_id: str, changed_by: str
-) -> StatusChange | TagChange | MergeChange:
+    command: SetStatus | Tagging | Merge | Retitle, *, external_id: str, changed_by: str
+) -> StatusChange | TagChange | MergeChange | TitleChange:
     """The core's change for a stored ``/ideas`` command that changes an idea."""
     match command:
         case Merge():
@@ -219,6 +237,13 @@ def _idea_change(
                 original_id=command.original_id,
                 changed_by=changed_by,
                 undo=command.original_id is None,
+            )
+        case Retitle():
+            return TitleChange(
+                external_id=external_id,
+                idea_id=command.idea_id,
+                changed_by=changed_by,
+                title=command.title,
             )
         case Tagging():
             return TagChange(
@@ -303,7 +328,7 @@ class SlackTranslator:
         match command:
             case AskDigest():
                 return DigestRequest(external_id=f"command:{body['trigger_id']}")
-            case Merge() | Tagging() | SetStatus():
+            case Merge() | Tagging() | SetStatus() | Retitle():
                 user = await self._users(user_id)
                 return _idea_change(
                     command, external_id=f"command:{body['trigger_id']}", changed_by=user.name
@@ -498,7 +523,9 @@ class SlackTranslator:
     async def _answer_clicked(
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
-        """A click on an answer button: a customer's answer, or an admin's in a trial."""
+        """A click on an answer button: a customer's, an admin's in a trial or on a customer."""
+        if str(action.get("value", "")).startswith(CUSTOMERS_PAYLOAD):
+            return await self._customers_clicked(body, action, external_id)
         if is_trial_payload(str(action.get("value", ""))):
             return await self._trial_clicked(body, action, external_id)
         # Anyone's answer, an admin's too: an admin may also be a customer with a conversation.
@@ -574,6 +601,8 @@ class SlackTranslator:
         words = str(body.get("text", "")).strip()
         if channel.startswith("D") and words.split()[:1] == [FLOWS_SUBCOMMAND]:
             return await self._flows_command(body)
+        if channel.startswith("D") and words.split()[:1] == [CUSTOMERS_SUBCOMMAND]:
+            return await self._customers_command(body)
         if not channel.startswith("D"):
             return None
         if await self._is_admin(user_id=user_id, team_id=str(body.get("team_id", ""))):
@@ -592,6 +621,39 @@ class SlackTranslator:
             text="/" + (words or "help"),
             display_name=user.name,
             language_code=user.locale,
+        )
+
+    async def _customers_command(self, body: dict[str, Any]) -> Translated:
+        """``/ideabot customers find|export|erase …``: only for admins, in their DM."""
+        external_id = f"command:{body['trigger_id']}"
+        channel = str(body.get("channel_id", ""))
+        user_id = str(body.get("user_id", ""))
+        role = await self._roles(user_id=user_id, team_id=str(body.get("team_id", "")))
+        if role is not Role.ADMIN:
+            return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
+        words = tuple(str(body.get("text", "")).split()[1:])
+        return CustomersAsked(
+            external_id=external_id, channel=channel, user_id=user_id, words=words
+        )
+
+    async def _customers_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """Erase or Keep under an erasure's confirmation: the same rule as the command's."""
+        person = body.get("user") or {}
+        user_id = str(person["id"])
+        channel = str((body.get("channel") or {}).get("id", ""))
+        role = await self._roles(user_id=user_id, team_id=str(person.get("team_id", "")))
+        if role is not Role.ADMIN:
+            return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
+        message = body.get("message") or {}
+        return EraseAnswered(
+            external_id=external_id,
+            channel=channel,
+            user_id=user_id,
+            payload=str(action.get("value", "")),
+            message_ts=str(message.get("ts", "")),
+            message_text=slack_to_plain(str(message.get("text", ""))),
         )
 
     async def _flows_command(self, body: dict[str, Any]) -> Translated:

@@ -24,6 +24,7 @@ from storage.outbox.deliveries import (
     AddReaction,
     DeleteSlackFile,
     DeleteSlackMessage,
+    FarewellThenErase,
     MarkButtonsUsed,
     NotifyStaffMember,
     PostErasureReport,
@@ -33,6 +34,7 @@ from storage.outbox.deliveries import (
     PostToRoom,
     RewriteRoomDigest,
     RewriteSlackMessage,
+    SendDataExport,
     SendMessage,
     UpdateStaffCard,
 )
@@ -123,6 +125,9 @@ class TelegramSender:
             ):
                 # The staff room lives in Slack; Telegram only carries customers' chats.
                 raise PermanentDeliveryError(f"Telegram cannot carry out '{item.delivery.action}'")
+            case SendDataExport() | FarewellThenErase():
+                # PrivacyRequestSender turns these into plain sends around this sender.
+                raise PermanentDeliveryError(f"'{item.delivery.action}' needs the privacy sender")
             case _:
                 assert_never(item.delivery)
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from handlers.dialogue.handoff import HandOff
 from handlers.dialogue.keyed_locks import KeyedLocks
+from handlers.dialogue.privacy import FORGET_PAYLOAD, PrivacyChat, PrivacySettings
 from handlers.dialogue.replies import (
     chosen_label,
     command_of,
@@ -58,7 +59,15 @@ logger = logging.getLogger(__name__)
 
 LANGUAGE_PAYLOAD = "lang:"
 # Commands that work the same whether the conversation is with the flow or with staff.
-_ANYTIME_COMMANDS = ("/help", "/language", "/unsubscribe", "/subscribe")
+_ANYTIME_COMMANDS = (
+    "/help",
+    "/language",
+    "/unsubscribe",
+    "/subscribe",
+    "/privacy",
+    "/mydata",
+    "/forget",
+)
 _LANGUAGE_ALIASES = {
     "no": "nb",
     "nn": "nb",
@@ -117,6 +126,7 @@ class Dialogue:
         similar_at_least: float = 0.0,
         file_limits: Mapping[str, FileLimits] | None = None,
         reopen_closed_threads: bool = False,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         # 0 turns the similar-idea question off; docs/benchmarks.md measures the threshold.
         self._similar_at_least = similar_at_least
@@ -130,6 +140,7 @@ class Dialogue:
         self._outbox_signal = outbox_signal
         self._message_limits = message_limits
         self._locks = KeyedLocks()
+        self._privacy = PrivacyChat(privacy or PrivacySettings())
         self._commands: Mapping[str, CommandHandler] = {
             "/start": self._start,
             "/restart": self._restart,
@@ -140,6 +151,9 @@ class Dialogue:
             "/subscribe": self._subscribe,
             "/unsubscribe": self._unsubscribe,
             "/human": self._ask_for_a_person,
+            "/privacy": self._show_privacy,
+            "/mydata": self._send_my_data,
+            "/forget": self._forget,
         }
 
     @property
@@ -204,6 +218,7 @@ class Dialogue:
             language=resolve_language(message.language_code, self.languages, flow.default_language),
         )
         return Turn(
+            key=message.key,
             customer=customer,
             language=customer.language,
             conversation=await transaction.open_conversation(customer_id=customer.id),
@@ -221,7 +236,10 @@ class Dialogue:
     ) -> None:
         """Hand the message to the part of the dialogue that takes it."""
         language_choice = (message.button_payload or "").startswith(LANGUAGE_PAYLOAD)
-        if _with_staff(turn) and not language_choice and command not in _ANYTIME_COMMANDS:
+        if (message.button_payload or "").startswith(FORGET_PAYLOAD):
+            # Whatever the conversation is doing, a /forget answer is about the customer.
+            await self._privacy.forget_answered(transaction, turn, message)
+        elif _with_staff(turn) and not language_choice and command not in _ANYTIME_COMMANDS:
             await self._take_with_staff(transaction, turn, message, command)
         elif message.edited:
             await self._take_edit(transaction, turn, message)
@@ -315,6 +333,22 @@ class Dialogue:
         handed = self._handoff.ask_for_a_person(turn, self._flows.default_flow)
         if not handed and turn.conversation is not None:
             turn.replies.append(await self._current_question(turn))
+
+    async def _show_privacy(
+        self, transaction: DialogueTransaction, turn: Turn, argument: str
+    ) -> None:
+        """/privacy: what ideabot keeps about the customer, and why, how long, who sees it."""
+        self._privacy.privacy(turn)
+
+    async def _send_my_data(
+        self, transaction: DialogueTransaction, turn: Turn, argument: str
+    ) -> None:
+        """/mydata: a file of everything kept about the customer, sent in the chat."""
+        await self._privacy.my_data(transaction, turn)
+
+    async def _forget(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
+        """/forget: ask the customer to confirm the erasure of their data."""
+        self._privacy.forget(turn)
 
     async def _unknown_command(
         self, transaction: DialogueTransaction, turn: Turn, argument: str
@@ -619,5 +653,6 @@ class Dialogue:
             )
         actions: list[OutboundAction] = list(turn.actions_first)
         actions.extend(split_replies(replies, self._message_limits.get(message.key.platform)))
+        actions.extend(turn.actions_last)
         if actions:
             await transaction.enqueue(key=message.key, actions=actions)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from handlers.flows.engine import IdeaDraft
-from handlers.messages import OutboundAction, OutgoingMessage
+from handlers.messages import ConversationKey, OutboundAction, OutgoingMessage
 from handlers.ports import (
     ConversationRecord,
     Conversations,
@@ -15,6 +15,7 @@ from handlers.ports import (
     Customers,
     IdeaIntake,
     Inbox,
+    PrivacyRequests,
     StaffOutbox,
     StaffThreads,
     Transcript,
@@ -31,6 +32,7 @@ class DialogueTransaction(
     StaffThreads,
     CustomerOutbox,
     StaffOutbox,
+    PrivacyRequests,
     Protocol,
 ):
     """Everything one turn of a customer's dialogue reads and writes, committed together."""
@@ -40,6 +42,7 @@ class DialogueTransaction(
 class Turn:
     """The conversation as this turn leaves it, and everything it will send."""
 
+    key: ConversationKey
     customer: CustomerProfile
     language: str
     conversation: ConversationRecord | None
@@ -48,5 +51,7 @@ class Turn:
     answered: str | None = None
     idea: IdeaDraft | None = None
     handoff: HandOffReason | None = None
+    # What goes after the replies (a file of their data, their erasure).
+    actions_last: list[OutboundAction] = field(default_factory=list)
     # Posts for a staff thread, by conversation (it may be closed by the end of the turn).
     staff_posts: list[tuple[int, StaffAction]] = field(default_factory=list)

@@ -16,6 +16,7 @@ from handlers.ideas.status import (
     StatusChange,
     StatusLabels,
     TagChange,
+    TitleChange,
     normalize_tag,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 # Where idea changes come from, for the inbox: a click, a command, the command line.
 STAFF_EVENTS = "staff"
+# What the database keeps of a staff title (idea.staff_title).
+STAFF_TITLE_LENGTH = 256
 
 _STATUS_TEXTS = {
     IdeaStatus.DRAFT: Text.IDEA_NEW,
@@ -158,6 +161,28 @@ class IdeaDesk:
                 idea,
                 lambda card: replace(card, tags=tags),
                 f"{change.changed_by} {' and '.join(said) or 'changed no tags'}.",
+            )
+        self._outbox_signal.outbox_changed()
+        return ChangeResult(ChangeOutcome.CHANGED, idea=idea)
+
+    async def change_title(self, change: TitleChange) -> ChangeResult:
+        """Give the idea staff's own title, shown on its card and in digests."""
+        title = " ".join(change.title.split())[:STAFF_TITLE_LENGTH]
+        async with self._store.transaction() as transaction:
+            if not await transaction.claim_inbound(
+                platform=STAFF_EVENTS, external_id=change.external_id
+            ):
+                return ChangeResult(ChangeOutcome.DUPLICATE)
+            idea = await transaction.idea_for_update(idea_id=change.idea_id)
+            if idea is None:
+                return ChangeResult(ChangeOutcome.NOT_FOUND)
+            await transaction.set_staff_title(idea_id=idea.id, title=title or None)
+            said = f"titled this idea “{title}”" if title else "took back the staff title"
+            await self._on_card(
+                transaction,
+                idea,
+                lambda card: replace(card, staff_title=title),
+                f"{change.changed_by} {said}.",
             )
         self._outbox_signal.outbox_changed()
         return ChangeResult(ChangeOutcome.CHANGED, idea=idea)

@@ -96,6 +96,16 @@ class TagChange:
 
 
 @dataclass(frozen=True, slots=True)
+class TitleChange:
+    """Staff give an idea a title of their own (empty: take it back); it outlives an erasure."""
+
+    external_id: str
+    idea_id: int
+    changed_by: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class MergeChange:
     """Staff merge a duplicate into its original (or, with ``undo``, take a merge back)."""
 

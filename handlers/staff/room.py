@@ -60,6 +60,8 @@ class StaffCard:
     closed_by: str = ""
     internal_only: bool = False
     tags: tuple[str, ...] = ()
+    # The title staff gave the idea (``/ideas title``); shown above the customer's own words.
+    staff_title: str = ""
 
     @property
     def closed(self) -> bool:
@@ -82,6 +84,7 @@ class StaffCard:
             "closed_by": self.closed_by,
             "internal_only": self.internal_only,
             "tags": list(self.tags),
+            "staff_title": self.staff_title,
         }
 
     @classmethod
@@ -101,6 +104,7 @@ class StaffCard:
             closed_by=data.get("closed_by", ""),
             internal_only=bool(data.get("internal_only", False)),
             tags=tuple(data.get("tags", [])),
+            staff_title=data.get("staff_title", ""),
         )
 
     def with_idea(self, idea_id: int, draft: IdeaDraft) -> StaffCard:

@@ -246,6 +246,14 @@ class IdeaTransactionPart:
             )
         )
 
+    async def set_staff_title(self, *, idea_id: int, title: str | None) -> None:
+        """Keep the title staff gave the idea (None: none)."""
+        await self._session.execute(
+            update(_IDEA)
+            .where(_IDEA.c.id == idea_id)
+            .values(staff_title=title[:256] if title else None, updated_at=utc_now())
+        )
+
     async def change_tags(
         self, *, idea_id: int, add: tuple[str, ...], remove: tuple[str, ...]
     ) -> tuple[str, ...]:

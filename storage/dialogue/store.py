@@ -21,6 +21,7 @@ from handlers.ports import (
     TranscriptEntry,
 )
 from storage.dialogue.ideas import IdeaTransactionPart, SimilarIdeas
+from storage.dialogue.privacy import PrivacyTransactionPart
 from storage.dialogue.staff import StaffTransactionPart
 from storage.dialogue.trials import TrialTransactionPart
 from storage.epoch import EpochSeconds
@@ -62,7 +63,11 @@ _VERSION = table_of(FlowVersionRow)
 
 
 class SqlDialogueTransaction(
-    IdeaTransactionPart, StaffTransactionPart, TrialTransactionPart, FlowCompletionPart
+    IdeaTransactionPart,
+    StaffTransactionPart,
+    TrialTransactionPart,
+    FlowCompletionPart,
+    PrivacyTransactionPart,
 ):
     """One turn's reads and writes inside one database transaction.
 

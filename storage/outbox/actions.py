@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import messages
 from handlers.messages import ButtonsUsed, DeliveryReport, OutboundAction, OutgoingMessage
 from handlers.staff.room import (
     PostCard,
@@ -16,12 +17,14 @@ from handlers.staff.room import (
 from storage.outbox.deliveries import (
     AddReaction,
     Delivery,
+    FarewellThenErase,
     MarkButtonsUsed,
     NotifyStaffMember,
     PostInThread,
     PostRoomDigest,
     PostStaffCard,
     PostToRoom,
+    SendDataExport,
     SendMessage,
     UpdateStaffCard,
 )
@@ -42,6 +45,10 @@ def customer_delivery(action: OutboundAction) -> Delivery:
                 attachments=action.attachments,
                 report=action.report,
             )
+        case messages.SendDataExport():
+            return SendDataExport(customer_id=action.customer_id, file_name=action.file_name)
+        case messages.FarewellThenErase():
+            return FarewellThenErase(customer_id=action.customer_id, text=action.text)
 
 
 def staff_delivery(conversation_id: int, action: StaffAction) -> Delivery:

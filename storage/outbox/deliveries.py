@@ -80,6 +80,22 @@ class MarkButtonsUsed(_Delivery):
     text: str = ""
 
 
+class SendDataExport(_Delivery):
+    """A file of everything stored about a customer, built at send time and kept nowhere."""
+
+    action: Literal["send_data_export"] = "send_data_export"
+    customer_id: int
+    file_name: str
+
+
+class FarewellThenErase(_Delivery):
+    """The customer's last message, then the erasure of their data (this row included)."""
+
+    action: Literal["farewell_then_erase"] = "farewell_then_erase"
+    customer_id: int
+    text: str
+
+
 class PostStaffCard(_Delivery):
     """Open a conversation's thread: its card at the top level of the staff room."""
 
@@ -196,6 +212,8 @@ ThreadDelivery = UpdateStaffCard | PostInThread | NotifyStaffMember | AddReactio
 Delivery = Annotated[
     SendMessage
     | MarkButtonsUsed
+    | SendDataExport
+    | FarewellThenErase
     | PostStaffCard
     | UpdateStaffCard
     | PostInThread

@@ -29,6 +29,7 @@ from storage.outbox.deliveries import (
     PostRoomDigest,
     RewriteRoomDigest,
     RewriteSlackMessage,
+    SendDataExport,
     UnreadableDelivery,
     read_delivery,
     stored,
@@ -61,6 +62,7 @@ _INBOX = table_of(InboxRow)
 _MERGE = table_of(IdeaMergeRow)
 _MESSAGE = table_of(MessageRow)
 _OUTBOX = table_of(OutboxRow)
+_DATA_EXPORT = SendDataExport.model_fields["action"].default
 _EVENT = table_of(PlatformEventRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
@@ -198,10 +200,11 @@ def _note_slack_post(cleanup: Cleanup, row: Any) -> None:
     """The step that removes what a sent row put in Slack, if it put anything there to remove."""
     ref = row.platform_message_id
     # Cards are rewritten by their thread; edits, reactions and ephemeral notices hold no post.
-    if not ref or row.action not in ("thread_post", "send"):
+    if not ref or row.action not in ("thread_post", "send", _DATA_EXPORT):
         return
     erasure_id = cleanup.erasure_id
-    if (row.payload or {}).get("attachments"):
+    # A file of their data sent to a Slack customer is an upload to their DM: it goes too.
+    if row.action == _DATA_EXPORT or (row.payload or {}).get("attachments"):
         cleanup.steps.append((row.chat_id, DeleteSlackFile(erasure_id=erasure_id, file_id=ref)))
     else:
         cleanup.steps.append(

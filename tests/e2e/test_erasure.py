@@ -7,7 +7,6 @@ and no line of the log at INFO holds their words, name or ids.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import outbox_settled
 from tests.e2e.conftest import ANNE, BotFactory
 from tests.helpers.cli import ideabot
+from tests.helpers.privacy import erasures_finished, sqlite_dump
 from tests.helpers.slack_staff import (
     events_to,
     finish_flow_on_telegram,
@@ -34,25 +34,11 @@ WORDS = ("dark mode for the app", "My eyes hurt in bed", "Quasimodo-theme", "zep
 
 
 def _database_text(sqlite_url: str) -> str:
-    """Every column of every row of every table, as one string to search."""
-    path = sqlite_url.split("///", 1)[1]
-    with sqlite3.connect(path) as connection:
-        tables = [
-            name
-            for (name,) in connection.execute("select name from sqlite_master where type = 'table'")
-        ]
-        return "\n".join(
-            repr(row) for table in tables for row in connection.execute(f'select * from "{table}"')
-        )
+    return sqlite_dump(sqlite_url)
 
 
 def _erasure_finished(sqlite_url: str) -> bool:
-    path = sqlite_url.split("///", 1)[1]
-    with sqlite3.connect(path) as connection:
-        (finished,) = connection.execute(
-            "select count(*) from erasure where finished_at is not null"
-        ).fetchone()
-    return bool(finished == 1)
+    return erasures_finished(sqlite_url) == 1
 
 
 async def test_a_customer_erased_from_the_command_line_is_gone_from_the_database_slack_and_log(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.text_limits import utf16_units
 from handlers.dialogue.dialogue import Dialogue
+from handlers.dialogue.privacy import PrivacySettings
 from handlers.flows.loader import LoadedFlow
 from handlers.messages import ConversationKey, IncomingMessage, TextLimit
 from storage.dialogue.store import SqlDialogueStore
@@ -85,7 +86,11 @@ def texts(replies: list[dict[str, Any]]) -> list[str]:
 
 
 async def make_customer(
-    sessions: async_sessionmaker[AsyncSession], flows: list[LoadedFlow], *, limit: int = 4096
+    sessions: async_sessionmaker[AsyncSession],
+    flows: list[LoadedFlow],
+    *,
+    limit: int = 4096,
+    privacy: PrivacySettings | None = None,
 ) -> Customer:
     """A customer talking to a dialogue over ``sessions`` with Telegram's message ``limit``."""
     await SqlFlowLibrary(sessions).import_files(flows, actor="file")
@@ -94,6 +99,7 @@ async def make_customer(
         flows=await SqlFlowCatalog.load(sessions=sessions, default_flow_id="idea"),
         outbox_signal=CountingSignal(),
         message_limits={"telegram": TextLimit(limit, measure=utf16_units)},
+        privacy=privacy,
     )
     return Customer(dialogue=dialogue, outbox=SqlOutboxStore(sessions))
 

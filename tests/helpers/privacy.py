@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,3 +172,26 @@ async def database_text(sessions: async_sessionmaker[AsyncSession]) -> str:
             for row in await session.execute(select(table)):
                 parts.append(" ".join(str(value) for value in row))
     return "\n".join(parts)
+
+
+def sqlite_dump(sqlite_url: str) -> str:
+    """Every column of every row of every table of a SQLite database, as one string to search."""
+    path = sqlite_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute("select name from sqlite_master where type = 'table'")
+        ]
+        return "\n".join(
+            repr(row) for table in tables for row in connection.execute(f'select * from "{table}"')
+        )
+
+
+def erasures_finished(sqlite_url: str) -> int:
+    """How many erasures of a SQLite database have finished their Slack steps."""
+    path = sqlite_url.split("///", 1)[1]
+    with sqlite3.connect(path) as connection:
+        (finished,) = connection.execute(
+            "select count(*) from erasure where finished_at is not null"
+        ).fetchone()
+    return int(finished)
