@@ -29,6 +29,7 @@ from bot.delivery.files import (
 )
 from bot.delivery.pacing import Pacer
 from bot.delivery.worker import Channel, DeliveryWorker
+from bot.embeddings.choice import choose_similarity, embeddings_client
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
 from bot.platform import Platform
@@ -70,6 +71,7 @@ from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import IdeaCatalog
 from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
+from storage.similar_ideas import SimilarIdeas
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -115,7 +117,15 @@ async def open_runtime(
 ) -> AsyncIterator[Runtime]:
     """Migrate, import the flows folder, and wire dialogue and delivery together."""
     flows = load_flows(settings.flows_path)
-    async with open_database(settings, wait=wait) as sessions:
+    async with (
+        open_database(settings, wait=wait) as sessions,
+        contextlib.AsyncExitStack() as closing,
+    ):
+        client = embeddings_client(settings)
+        if client is not None:
+            await closing.enter_async_context(client)
+        similarity = choose_similarity(settings, client=client)
+        logger.info("similar ideas: %s", similarity.description)
         library = SqlFlowLibrary(sessions)
         await import_flows(library, flows)
         catalog = await SqlFlowCatalog.load(
@@ -131,7 +141,7 @@ async def open_runtime(
             max_attempts=settings.outbox_max_attempts,
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
-        store = SqlDialogueStore(sessions)
+        store = SqlDialogueStore(sessions, SimilarIdeas(similarity.semantic))
         message_limits = {TELEGRAM: TELEGRAM_TEXT_LIMIT, SLACK: SLACK_TEXT_LIMIT}
         file_limits = {TELEGRAM: TELEGRAM_FILE_LIMITS, SLACK: SLACK_FILE_LIMITS}
         dialogue = Dialogue(
@@ -507,6 +517,12 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             seconds=settings.reminder_sweep_seconds,
         ),
         _periodic("flows", runtime.flows.refresh, seconds=settings.flow_refresh_seconds),
+        # Ideas recorded elsewhere (an import) and a new model's vectors are embedded here.
+        _periodic(
+            "idea vectors",
+            runtime.store.backfill_vectors,
+            seconds=settings.embeddings_backfill_seconds,
+        ),
     ]
 
 

@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import JsonColumnType, UtcDateTime, utc_now
@@ -225,6 +234,21 @@ class IdeaRow(SQLModel, table=True):
     language: str = Field(max_length=16)
     created_at: datetime = _timestamp(index=True)
     updated_at: datetime = _timestamp()
+
+
+class IdeaVectorRow(SQLModel, table=True):
+    """An idea's embedding by one model, kept so a restart or another process need not redo it."""
+
+    __tablename__ = "idea_vector"
+
+    idea_id: int = Field(foreign_key="idea.id", primary_key=True)
+    # Which model made it: vectors of another name or version are stale, never compared.
+    model: str = Field(primary_key=True, max_length=128)
+    version: str = Field(primary_key=True, max_length=256)
+    dimensions: int
+    # float32 values, little-endian: 1.5 KB for 384 dimensions, read straight into numpy.
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _timestamp()
 
 
 class InboxRow(SQLModel, table=True):

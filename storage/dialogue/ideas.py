@@ -6,7 +6,6 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import IdeaDraft
-from handlers.ideas.similarity import SimilarityIndex
 from handlers.ideas.status import (
     IdeaFollower,
     IdeaStatus,
@@ -17,6 +16,7 @@ from handlers.ideas.status import (
 from handlers.messages import ConversationKey, OutgoingMessage
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
+from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
 from storage.tables import (
     CustomerRow,
     IdeaFollowerRow,
@@ -37,37 +37,6 @@ _FOLLOWER = table_of(IdeaFollowerRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
-# Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
-OPEN_STATUSES = (
-    IdeaStatus.NEW.value,
-    IdeaStatus.UNDER_REVIEW.value,
-    IdeaStatus.PLANNED.value,
-    IdeaStatus.IN_PROGRESS.value,
-)
-
-
-class SimilarIdeas:
-    """The similarity index of open ideas, kept in memory and caught up from the database.
-
-    Only a cache: any process builds it from the ideas table, and catches up with ideas
-    other processes recorded before each lookup.
-    """
-
-    def __init__(self) -> None:
-        self.index = SimilarityIndex()
-        self._seen = 0
-
-    async def catch_up(self, session: AsyncSession) -> None:
-        """Index the ideas recorded since the last look."""
-        rows = await session.execute(
-            select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
-            .where(_IDEA.c.id > self._seen)
-            .where(_IDEA.c.status.in_(OPEN_STATUSES))
-            .order_by(_IDEA.c.id)
-        )
-        for row in rows:
-            self.index.add(row.id, f"{row.title} {row.description}")
-            self._seen = max(self._seen, row.id)
 
 
 class IdeaTransactionPart:
@@ -117,9 +86,8 @@ class IdeaTransactionPart:
         return idea_id
 
     async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
-        """The open idea most like ``text``, from the similarity index kept up to date here."""
-        await self._similar.catch_up(self._session)
-        candidates = self._similar.index.search(text, limit=5, at_least=at_least)
+        """The open idea most like ``text``, by the configured method, caught up here first."""
+        candidates = await self._similar.search(self._session, text, at_least=at_least)
         if not candidates:
             return None
         rows = await self._session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -17,14 +18,16 @@ from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
     CustomerProfile,
+    EmbeddingUnavailable,
     StalledConversation,
     TranscriptEntry,
 )
-from storage.dialogue.ideas import IdeaTransactionPart, SimilarIdeas
+from storage.dialogue.ideas import IdeaTransactionPart
 from storage.dialogue.staff import StaffTransactionPart
 from storage.dialogue.trials import TrialTransactionPart
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import enqueue_rows
+from storage.similar_ideas import SimilarIdeas
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -55,6 +58,8 @@ _FOLLOWER = table_of(IdeaFollowerRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
+
+logger = logging.getLogger(__name__)
 
 
 class SqlDialogueTransaction(IdeaTransactionPart, StaffTransactionPart, TrialTransactionPart):
@@ -345,6 +350,27 @@ class SqlDialogueStore:
     ) -> None:
         self._sessions = sessions
         self._similar = similar or SimilarIdeas()
+
+    async def backfill_vectors(self, *, batch: int = 64) -> int:
+        """Embed open ideas the configured model has no stored vector of, until none is left."""
+        total = 0
+        while self._similar.semantic is not None:
+            async with self._sessions() as session:
+                ideas = await self._similar.without_vectors(session, batch=batch)
+            # The model runs outside any transaction: a slow endpoint holds no lock.
+            try:
+                vectors = await self._similar.semantic.embedder.embed([text for _, text in ideas])
+            except EmbeddingUnavailable:
+                # The embedder said why in the log; the next round tries again.
+                break
+            async with self._sessions() as session, session.begin():
+                await self._similar.store(session, ideas, vectors)
+            total += len(ideas)
+            if len(ideas) < batch:
+                if total:
+                    logger.info("similar ideas: stored the vectors of %s ideas", total)
+                break
+        return total
 
     async def stalled(self, *, idle_since: datetime, limit: int) -> list[int]:
         """Conversations under way whose customer has been quiet since ``idle_since``."""

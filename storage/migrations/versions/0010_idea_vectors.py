@@ -1,0 +1,40 @@
+"""Idea vectors: each open idea's embedding by the configured model, stored once.
+
+Revision ID: 0010
+Revises: 0006
+Create Date: 2026-11-30 05:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0010"
+# The task named 0005; this branch already has 0006 on it, and one head keeps `upgrade head`.
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _name(length: int) -> sqlmodel.sql.sqltypes.AutoString:
+    return sqlmodel.sql.sqltypes.AutoString(length=length)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "idea_vector",
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("model", _name(128), nullable=False),
+        sa.Column("version", _name(256), nullable=False),
+        sa.Column("dimensions", sa.Integer(), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["idea_id"], ["idea.id"]),
+        sa.PrimaryKeyConstraint("idea_id", "model", "version"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("idea_vector")
