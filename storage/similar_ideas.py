@@ -71,6 +71,8 @@ class SimilarIdeas:
         self.index = SimilarityIndex()
         self.vectors = VectorIndex()
         self.semantic = semantic
+        # The lexical index cannot forget an idea cheaply; lookups skip those closed since.
+        self._open: set[int] = set()
         self._since: datetime | None = None
 
     async def catch_up(self, session: AsyncSession) -> None:
@@ -85,11 +87,13 @@ class SimilarIdeas:
         opened = [row for row in rows if row.status in OPEN_STATUSES]
         for row in opened:
             self.index.add(row.id, idea_text(row.title, row.description))
-        if self.semantic is None:
-            return
+            self._open.add(row.id)
         for row in rows:
             if row.status not in OPEN_STATUSES:
+                self._open.discard(row.id)
                 self.vectors.remove(row.id)
+        if self.semantic is None:
+            return
         if first_look:
             await self._load_stored(session)
         else:
@@ -177,13 +181,17 @@ class SimilarIdeas:
         except EmbeddingUnavailable as error:
             # Asking nothing would hide a likely duplicate; the lexical method still can.
             logger.warning("similar ideas: %s; using the lexical method for now", error)
-        return self.index.search(text, limit=5, at_least=at_least)
+        return self._lexical(text, at_least=at_least)[:5]
+
+    def _lexical(self, text: str, *, at_least: float = 0.0) -> list[Match]:
+        found = self.index.search(text, limit=_CANDIDATES, at_least=at_least)
+        return [match for match in found if match.idea_id in self._open]
 
     async def _search_semantic(self, text: str) -> list[Match]:
         assert self.semantic is not None
         (vector,) = await self.semantic.embedder.embed([text])
         semantic = self.vectors.search(vector, limit=_CANDIDATES)
         if self.semantic.weight < 1:
-            lexical = self.index.search(text, limit=_CANDIDATES)
+            lexical = self._lexical(text)
             semantic = blend(lexical, semantic, semantic_weight=self.semantic.weight)
         return [match for match in semantic if match.score >= self.semantic.at_least][:5]
