@@ -73,8 +73,7 @@ class Settings(BaseSettings):
     reminder_sweep_seconds: float = Field(default=60.0, gt=0)
     similar_idea_threshold: float = Field(default=0.30, ge=0, le=1)
     similar_ideas_method: SimilarityMethod = SimilarityMethod.LEXICAL
-    similar_idea_semantic_threshold: float = Field(default=0.90, ge=-1, le=1)
-    similar_ideas_semantic_weight: float = Field(default=1.0, ge=0, le=1)
+    similar_idea_semantic_threshold: float = Field(default=0.95, ge=-1, le=1)
     embeddings_url: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: SecretStr | None = None

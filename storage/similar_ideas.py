@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.similarity import Match, SimilarityIndex
 from handlers.ideas.status import IdeaStatus
-from handlers.ideas.vectors import VectorIndex, blend
+from handlers.ideas.vectors import VectorIndex
 from handlers.ports import EmbeddingUnavailable, IdeaEmbedder
 from storage.tables import IdeaRow, IdeaVectorRow, table_of
 from storage.types import utc_now
@@ -47,12 +47,10 @@ _EMBED_AT_ONCE = 64
 
 @dataclass(frozen=True, slots=True)
 class SemanticMatching:
-    """How vectors take part: the model, the offer's threshold, and the blend with lexical."""
+    """How vectors take part: the model, and the cosine an idea must reach to be offered."""
 
     embedder: IdeaEmbedder
     at_least: float
-    # 1 is the model alone; below 1, a weighted sum with the lexical score (the hybrid).
-    weight: float = 1.0
 
 
 def idea_text(title: str, description: str) -> str:
@@ -190,8 +188,6 @@ class SimilarIdeas:
     async def _search_semantic(self, text: str) -> list[Match]:
         assert self.semantic is not None
         (vector,) = await self.semantic.embedder.embed([text])
-        semantic = self.vectors.search(vector, limit=_CANDIDATES)
-        if self.semantic.weight < 1:
-            lexical = self._lexical(text)
-            semantic = blend(lexical, semantic, semantic_weight=self.semantic.weight)
-        return [match for match in semantic if match.score >= self.semantic.at_least][:5]
+        # No blend with the lexical score: on the TUNE part it only made the model worse
+        # (docs/benchmarks.md).
+        return self.vectors.search(vector, limit=5, at_least=self.semantic.at_least)

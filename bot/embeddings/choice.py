@@ -29,10 +29,7 @@ class SimilarityChoice:
         if self.semantic is None:
             why = f" ({self.fallback_reason})" if self.fallback_reason else ""
             return f"lexical{why}"
-        name = self.semantic.embedder.name
-        if self.semantic.weight < 1:
-            return f"hybrid: {self.semantic.weight:g} × {name} + lexical"
-        return name
+        return self.semantic.embedder.name
 
 
 def choose_similarity(settings: Settings, *, client: httpx.AsyncClient | None) -> SimilarityChoice:
@@ -62,7 +59,6 @@ def choose_similarity(settings: Settings, *, client: httpx.AsyncClient | None) -
         SemanticMatching(
             embedder=embedder,
             at_least=settings.similar_idea_semantic_threshold,
-            weight=settings.similar_ideas_semantic_weight,
         )
     )
 

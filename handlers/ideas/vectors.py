@@ -91,21 +91,3 @@ class VectorIndex:
             for row in ordered
             if float(scores[row]) >= at_least
         ]
-
-
-def blend(
-    lexical: Sequence[Match], semantic: Sequence[Match], *, semantic_weight: float
-) -> list[Match]:
-    """Both methods' candidates scored as a weighted sum (a method that missed one scores 0)."""
-    lexical_scores = {match.idea_id: match.score for match in lexical}
-    semantic_scores = {match.idea_id: match.score for match in semantic}
-    blended = [
-        Match(
-            idea_id,
-            semantic_weight * semantic_scores.get(idea_id, 0.0)
-            + (1 - semantic_weight) * lexical_scores.get(idea_id, 0.0),
-        )
-        for idea_id in lexical_scores.keys() | semantic_scores.keys()
-    ]
-    blended.sort(key=lambda match: (-match.score, match.idea_id))
-    return blended
