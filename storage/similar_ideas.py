@@ -71,17 +71,23 @@ class SimilarIdeas:
         self.semantic = semantic
         # The lexical index cannot forget an idea cheaply; lookups skip those closed since.
         self._open: set[int] = set()
+        self._changed: dict[int, datetime] = {}
         self._since: datetime | None = None
 
     async def catch_up(self, session: AsyncSession) -> None:
         """Take in the ideas changed since the last look: new and reopened ones, closed ones."""
         now = utc_now()
-        query = select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status)
+        query = select(
+            _IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status, _IDEA.c.updated_at
+        )
         if self._since is not None:
             query = query.where(_IDEA.c.updated_at >= self._since - _OVERLAP)
-        rows = (await session.execute(query.order_by(_IDEA.c.id))).all()
+        found = (await session.execute(query.order_by(_IDEA.c.id))).all()
         first_look = self._since is None
         self._since = now
+        # The overlap brings back rows already taken in; only those changed again count.
+        rows = [row for row in found if self._changed.get(row.id) != row.updated_at]
+        self._changed.update((row.id, row.updated_at) for row in rows)
         opened = [row for row in rows if row.status in OPEN_STATUSES]
         for row in opened:
             self.index.add(row.id, idea_text(row.title, row.description))
@@ -94,7 +100,7 @@ class SimilarIdeas:
             return
         if first_look:
             await self._load_stored(session)
-        else:
+        elif opened:
             await self._load_stored(session, only=[row.id for row in opened])
         missing = [(row.id, idea_text(row.title, row.description)) for row in opened]
         missing = [(idea_id, text) for idea_id, text in missing if idea_id not in self.vectors]
