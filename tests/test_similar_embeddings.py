@@ -22,6 +22,7 @@ from handlers.ports import EmbeddingUnavailable, IdeaEmbedder
 from storage.dialogue.store import SqlDialogueStore
 from storage.similar_ideas import SemanticMatching, SimilarIdeas
 from storage.tables import IdeaRow, IdeaVectorRow, table_of
+from storage.types import utc_now
 from tests.doubles.embeddings_api import API_KEY, EmbeddingsServer, embeddings_server
 from tests.helpers.ideas import seed_ideas
 
@@ -186,9 +187,7 @@ async def test_stored_vectors_survive_a_restart_without_embedding_again(
 async def _set_status(sessions: Sessions, idea_id: int, status: str) -> None:
     async with sessions() as session, session.begin():
         await session.execute(
-            update(_IDEA)
-            .where(_IDEA.c.id == idea_id)
-            .values(status=status, updated_at=func.current_timestamp())
+            update(_IDEA).where(_IDEA.c.id == idea_id).values(status=status, updated_at=utc_now())
         )
 
 
