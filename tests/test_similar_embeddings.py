@@ -15,15 +15,23 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.text_limits import utf16_units
 from bot.embeddings.local import LocalEmbedder
 from bot.embeddings.openai import OpenAIEmbedder
+from handlers.dialogue.dialogue import Dialogue
+from handlers.flows.loader import LoadedFlow
 from handlers.ideas.vectors import unit_vector
+from handlers.messages import TextLimit
 from handlers.ports import EmbeddingUnavailable, IdeaEmbedder
 from storage.dialogue.store import SqlDialogueStore
+from storage.flows.catalog import SqlFlowCatalog
+from storage.flows.library import SqlFlowLibrary
+from storage.outbox.store import SqlOutboxStore
 from storage.similar_ideas import SemanticMatching, SimilarIdeas
 from storage.tables import IdeaRow, IdeaVectorRow, table_of
 from storage.types import utc_now
 from tests.doubles.embeddings_api import API_KEY, EmbeddingsServer, embeddings_server
+from tests.helpers.dialogue import CountingSignal, Customer, texts
 from tests.helpers.ideas import seed_ideas
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -239,3 +247,35 @@ async def test_a_new_model_embeds_the_open_ideas_again_in_the_background(
     assert server.texts_embedded == embedded + len(BACKLOG)
     assert await _stored_vectors(sessions, "openai:words-64-v2") == len(BACKLOG)
     assert len(changed.vectors) == len(BACKLOG)
+
+
+async def test_the_dialogue_asks_about_the_idea_the_model_finds(
+    sessions: Sessions,
+    shipped_flows: list[LoadedFlow],
+    server: EmbeddingsServer,
+    client: httpx.AsyncClient,
+) -> None:
+    await seed_ideas(sessions, ["A dark mode for the mobile app", *BACKLOG[1:]])
+    await SqlFlowLibrary(sessions).import_files(shipped_flows, actor="file")
+    similar = SimilarIdeas(SemanticMatching(embedder=endpoint(server, client), at_least=0.6))
+    ola = Customer(
+        dialogue=Dialogue(
+            store=SqlDialogueStore(sessions, similar),
+            flows=await SqlFlowCatalog.load(sessions=sessions, default_flow_id="idea"),
+            outbox_signal=CountingSignal(),
+            message_limits={"telegram": TextLimit(4096, measure=utf16_units)},
+            similar_at_least=0.3,
+        ),
+        outbox=SqlOutboxStore(sessions),
+    )
+    await ola.say("/start")
+    await ola.say("The mobile app needs a dark mode")
+    await ola.say("Reading in bed hurts")
+    await ola.press("Every week")
+    await ola.press("4")
+    replies = await ola.press("No")
+    assert texts(replies) == [
+        "Thank you! Someone has suggested something like it already: «A dark mode for the "
+        "mobile app». Is your idea the same?"
+    ]
+    assert server.texts_embedded == len(BACKLOG) + 1
