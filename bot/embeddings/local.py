@@ -20,8 +20,9 @@ MODEL_NAME = "multilingual-e5-small-q4"
 def local_model_missing() -> str | None:
     """Why the in-process model cannot be used here, or None when it can."""
     try:
-        importlib.metadata.version(PACKAGE)
-    except importlib.metadata.PackageNotFoundError:
+        # Importing finds a broken install too (its engine is loaded then), not only none.
+        importlib.import_module(PACKAGE)
+    except (ImportError, OSError):
         return f"the {PACKAGE} package is not installed (pip install 'ideabot[embeddings]')"
     return None
 
