@@ -123,8 +123,11 @@ class SimilarIdeas:
         )
         if only is not None:
             query = query.where(_VECTOR.c.idea_id.in_(only))
-        for row in await session.execute(query):
-            self.vectors.put(row.idea_id, np.frombuffer(row.vector, dtype="<f4"))
+        rows = (await session.execute(query)).all()
+        if rows:
+            blobs = b"".join(row.vector for row in rows)
+            matrix = np.frombuffer(blobs, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
+            self.vectors.put_many([row.idea_id for row in rows], matrix)
 
     async def _embed_and_store(self, session: AsyncSession, ideas: list[tuple[int, str]]) -> None:
         assert self.semantic is not None

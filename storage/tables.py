@@ -233,7 +233,8 @@ class IdeaRow(SQLModel, table=True):
     duplicate_of: int | None = Field(default=None, foreign_key="idea.id")
     language: str = Field(max_length=16)
     created_at: datetime = _timestamp(index=True)
-    updated_at: datetime = _timestamp()
+    # Indexed: each similar-idea lookup asks which ideas changed since the last one.
+    updated_at: datetime = _timestamp(index=True)
 
 
 class IdeaVectorRow(SQLModel, table=True):

@@ -60,6 +60,20 @@ class VectorIndex:
             self._rows[idea_id] = row
         self._matrix[row] = unit
 
+    def put_many(self, idea_ids: Sequence[int], matrix: Matrix) -> None:
+        """Keep many ideas' vectors (rows of ``matrix``) at once, as a start reads them."""
+        if not idea_ids:
+            return
+        lengths = np.linalg.norm(matrix, axis=1, keepdims=True)
+        units = np.divide(matrix, lengths, out=np.zeros_like(matrix), where=lengths > 0)
+        if not self._ids:
+            self._matrix = np.array(units, dtype=np.float32)
+            self._ids = list(idea_ids)
+            self._rows = {idea_id: row for row, idea_id in enumerate(self._ids)}
+            return
+        for idea_id, unit in zip(idea_ids, units, strict=True):
+            self.put(idea_id, unit)
+
     def remove(self, idea_id: int) -> None:
         """Forget the idea (nothing happens if it is not kept)."""
         row = self._rows.pop(idea_id, None)

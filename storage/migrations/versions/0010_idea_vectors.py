@@ -1,5 +1,7 @@
 """Idea vectors: each open idea's embedding by the configured model, stored once.
 
+And an index on idea.updated_at, which every similar-idea lookup asks about.
+
 Revision ID: 0010
 Revises: 0006
 Create Date: 2026-11-30 05:30:00
@@ -34,7 +36,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["idea_id"], ["idea.id"]),
         sa.PrimaryKeyConstraint("idea_id", "model", "version"),
     )
+    with op.batch_alter_table("idea", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_idea_updated_at"), ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("idea", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idea_updated_at"))
     op.drop_table("idea_vector")
