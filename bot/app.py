@@ -517,7 +517,8 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             seconds=settings.reminder_sweep_seconds,
         ),
         _periodic("flows", runtime.flows.refresh, seconds=settings.flow_refresh_seconds),
-        # Ideas recorded elsewhere (an import) and a new model's vectors are embedded here.
+        # Reads the open ideas at start (not in a customer's turn), then embeds those without
+        # a vector of the configured model: after a change of model, or an import.
         _periodic(
             "idea vectors",
             runtime.store.backfill_vectors,

@@ -8,6 +8,7 @@ embedding every idea again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,10 +73,16 @@ class SimilarIdeas:
         # The lexical index cannot forget an idea cheaply; lookups skip those closed since.
         self._open: set[int] = set()
         self._changed: dict[int, datetime] = {}
+        # A lookup and the start's warm-up may catch up at once; one reads, the other waits.
+        self._catching_up = asyncio.Lock()
         self._since: datetime | None = None
 
-    async def catch_up(self, session: AsyncSession) -> None:
+    async def catch_up(self, session: AsyncSession, *, embed_missing: bool = True) -> None:
         """Take in the ideas changed since the last look: new and reopened ones, closed ones."""
+        async with self._catching_up:
+            await self._catch_up(session, embed_missing=embed_missing)
+
+    async def _catch_up(self, session: AsyncSession, *, embed_missing: bool) -> None:
         now = utc_now()
         query = select(
             _IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status, _IDEA.c.updated_at
@@ -106,6 +113,8 @@ class SimilarIdeas:
         missing = [(idea_id, text) for idea_id, text in missing if idea_id not in self.vectors]
         # A few new or reopened ideas are embedded here, so they are found at once; many (a
         # first start with a new model) are left to the backfill, not to a customer's turn.
+        if not embed_missing:
+            return
         if 0 < len(missing) <= _EMBED_AT_ONCE:
             await self._embed_and_store(session, missing)
         elif missing:

@@ -352,7 +352,10 @@ class SqlDialogueStore:
         self._similar = similar or SimilarIdeas()
 
     async def backfill_vectors(self, *, batch: int = 64) -> int:
-        """Embed open ideas the configured model has no stored vector of, until none is left."""
+        """Catch similar ideas up, then embed open ideas the model has no vector of; how many."""
+        # At start this reads every open idea and stored vector, so no customer's turn does.
+        async with self._sessions() as session:
+            await self._similar.catch_up(session, embed_missing=False)
         total = 0
         while self._similar.semantic is not None:
             async with self._sessions() as session:
