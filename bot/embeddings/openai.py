@@ -34,8 +34,11 @@ class OpenAIEmbedder:
         backoff_cap_seconds: float = 8.0,
     ) -> None:
         self.name = f"openai:{model}"
+        address = httpx.URL(url)
+        # Logged and stored without what may carry a secret (user:password@, a ?key=).
+        self._shown = str(address.copy_with(username=None, password=None, query=None))
         # The endpoint does not say which weights serve the model; its address stands for them.
-        self.version = url
+        self.version = self._shown
         self._url = url.rstrip("/") + "/embeddings"
         self._model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -80,12 +83,12 @@ class OpenAIEmbedder:
             return _vectors_of(response, expected=len(texts))
         logger.warning(
             "embeddings endpoint %s (model %s) gave up after %s: %s",
-            self._url,
+            self._shown,
             self._model,
             "1 try" if tries == 1 else f"{tries} tries",
             why,
         )
-        raise EmbeddingUnavailable(f"{self._url}: {why}")
+        raise EmbeddingUnavailable(f"{self._shown}: {why}")
 
 
 def _vectors_of(response: httpx.Response, *, expected: int) -> list[list[float]]:
