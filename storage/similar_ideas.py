@@ -3,7 +3,8 @@
 Only a cache: any process builds it from the database, and catches up before each lookup
 with ideas recorded, reopened or closed since (by any process). Vectors are stored in
 ``idea_vector`` with the model's name and version, so a restart reads them instead of
-embedding every idea again.
+embedding every idea again. An erasure (in any process) makes it start over, so nothing of
+an erased idea's words stays in it.
 """
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.similarity import Match, SimilarityIndex
 from handlers.ideas.status import IdeaStatus
 from handlers.ideas.vectors import VectorIndex
 from handlers.ports import EmbeddingUnavailable, IdeaEmbedder
-from storage.tables import IdeaRow, IdeaVectorRow, table_of
+from handlers.privacy.rules import ERASED_TITLE
+from storage.tables import ErasureRow, IdeaRow, IdeaVectorRow, table_of
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
 
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 _IDEA = table_of(IdeaRow)
 _VECTOR = table_of(IdeaVectorRow)
+_ERASURE = table_of(ErasureRow)
 # Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
 OPEN_STATUSES = (
     IdeaStatus.NEW.value,
@@ -46,6 +50,19 @@ _CANDIDATES = 20
 _EMBED_AT_ONCE = 64
 
 
+LEXICAL = "lexical"
+# What answered when the configured model could not.
+FALLBACK = "lexical (the model did not answer)"
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """The open ideas a lookup found, best first, and the method that found them."""
+
+    method: str
+    matches: list[Match]
+
+
 @dataclass(frozen=True, slots=True)
 class SemanticMatching:
     """How vectors take part: the model, and the cosine an idea must reach to be offered."""
@@ -59,6 +76,15 @@ def idea_text(title: str, description: str) -> str:
     return f"{title} {description}".strip()
 
 
+def _emptied(title: str, description: str) -> bool:
+    """An idea an erasure kept only for its followers: it says nothing a new idea could be like."""
+    return title == ERASED_TITLE and not description
+
+
+# The same rule in SQL, for the backfill: an emptied idea gets no vector.
+_NOT_EMPTIED = not_(and_(_IDEA.c.title == ERASED_TITLE, _IDEA.c.description == ""))
+
+
 def _to_bytes(vector: Sequence[float]) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
@@ -67,14 +93,19 @@ class SimilarIdeas:
     """The open ideas' lexical index and, with a model configured, their vectors."""
 
     def __init__(self, semantic: SemanticMatching | None = None) -> None:
+        self.semantic = semantic
+        # A lookup and the start's warm-up may catch up at once; one reads, the other waits.
+        self._catching_up = asyncio.Lock()
+        self._erasure = 0
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """Forget everything taken in; the next look reads all open ideas again."""
         self.index = SimilarityIndex()
         self.vectors = VectorIndex()
-        self.semantic = semantic
         # The lexical index cannot forget an idea cheaply; lookups skip those closed since.
         self._open: set[int] = set()
         self._changed: dict[int, datetime] = {}
-        # A lookup and the start's warm-up may catch up at once; one reads, the other waits.
-        self._catching_up = asyncio.Lock()
         self._since: datetime | None = None
 
     async def catch_up(self, session: AsyncSession, *, embed_missing: bool = True) -> None:
@@ -84,6 +115,11 @@ class SimilarIdeas:
 
     async def _catch_up(self, session: AsyncSession, *, embed_missing: bool) -> None:
         now = utc_now()
+        erasure = await session.scalar(select(func.max(_ERASURE.c.id))) or 0
+        if erasure != self._erasure:
+            # An erased idea may sit anywhere in the index: only a fresh start forgets it.
+            self._start_over()
+            self._erasure = erasure
         query = select(
             _IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status, _IDEA.c.updated_at
         )
@@ -95,16 +131,35 @@ class SimilarIdeas:
         # The overlap brings back rows already taken in; only those changed again count.
         rows = [row for row in found if self._changed.get(row.id) != row.updated_at]
         self._changed.update((row.id, row.updated_at) for row in rows)
-        opened = [row for row in rows if row.status in OPEN_STATUSES]
+        opened = self._take_in(rows)
+        if self.semantic is not None:
+            await self._catch_up_vectors(
+                session, opened, first_look=first_look, embed_missing=embed_missing
+            )
+
+    def _take_in(self, rows: Sequence[Any]) -> list[Any]:
+        """Index the open ones of changed ideas, forget the rest; the open ones."""
+        opened = [
+            row
+            for row in rows
+            if row.status in OPEN_STATUSES and not _emptied(row.title, row.description)
+        ]
         for row in opened:
             self.index.add(row.id, idea_text(row.title, row.description))
             self._open.add(row.id)
-        for row in rows:
-            if row.status not in OPEN_STATUSES:
-                self._open.discard(row.id)
-                self.vectors.remove(row.id)
-        if self.semantic is None:
-            return
+        for idea_id in {row.id for row in rows} - {row.id for row in opened}:
+            self._open.discard(idea_id)
+            self.vectors.remove(idea_id)
+        return opened
+
+    async def _catch_up_vectors(
+        self,
+        session: AsyncSession,
+        opened: list[Any],
+        *,
+        first_look: bool,
+        embed_missing: bool,
+    ) -> None:
         if first_look:
             await self._load_stored(session)
         elif opened:
@@ -129,6 +184,7 @@ class SimilarIdeas:
             .where(_VECTOR.c.model == embedder.name)
             .where(_VECTOR.c.version == embedder.version)
             .where(_IDEA.c.status.in_(OPEN_STATUSES))
+            .where(_NOT_EMPTIED)
         )
         if only is not None:
             query = query.where(_VECTOR.c.idea_id.in_(only))
@@ -183,29 +239,49 @@ class SimilarIdeas:
             )
             .where(_VECTOR.c.idea_id.is_(None))
             .where(_IDEA.c.status.in_(OPEN_STATUSES))
+            .where(_NOT_EMPTIED)
             .order_by(_IDEA.c.id)
             .limit(batch)
         )
         return [(row.id, idea_text(row.title, row.description)) for row in rows]
 
+    @property
+    def method(self) -> str:
+        """The configured method's name: the model's, or lexical."""
+        return LEXICAL if self.semantic is None else self.semantic.embedder.name
+
     async def search(self, session: AsyncSession, text: str, *, at_least: float) -> list[Match]:
         """Open ideas most like ``text``, best first; ``at_least`` is the lexical threshold."""
+        return (await self.lookup(session, text, at_least=at_least)).matches
+
+    async def lookup(
+        self, session: AsyncSession, text: str, *, at_least: float | None, limit: int = 5
+    ) -> Lookup:
+        """The ``limit`` open ideas most like ``text`` by the configured method, and its name.
+
+        ``at_least`` is the lexical threshold, and with a model the model's own threshold
+        applies; None ranks without either (what staff see).
+        """
         try:
             await self.catch_up(session)
             if self.semantic is not None:
-                return await self._search_semantic(text)
+                floor = None if at_least is None else self.semantic.at_least
+                return Lookup(self.method, await self._search_semantic(text, floor, limit))
         except EmbeddingUnavailable as error:
             # Asking nothing would hide a likely duplicate; the lexical method still can.
             logger.warning("similar ideas: %s; using the lexical method for now", error)
-        return self._lexical(text, at_least=at_least)[:5]
+            return Lookup(FALLBACK, self._lexical(text, at_least=at_least, limit=limit))
+        return Lookup(LEXICAL, self._lexical(text, at_least=at_least, limit=limit))
 
-    def _lexical(self, text: str, *, at_least: float = 0.0) -> list[Match]:
-        found = self.index.search(text, limit=_CANDIDATES, at_least=at_least)
-        return [match for match in found if match.idea_id in self._open]
+    def _lexical(self, text: str, *, at_least: float | None, limit: int) -> list[Match]:
+        found = self.index.search(text, limit=max(limit, _CANDIDATES), at_least=at_least or 0.0)
+        return [match for match in found if match.idea_id in self._open and match.score > 0][:limit]
 
-    async def _search_semantic(self, text: str) -> list[Match]:
+    async def _search_semantic(self, text: str, at_least: float | None, limit: int) -> list[Match]:
         assert self.semantic is not None
         (vector,) = await self.semantic.embedder.embed([text])
         # No blend with the lexical score: on the TUNE part it only made the model worse
         # (docs/benchmarks.md).
-        return self.vectors.search(vector, limit=5, at_least=self.semantic.at_least)
+        return self.vectors.search(
+            vector, limit=limit, at_least=-1.0 if at_least is None else at_least
+        )
