@@ -34,7 +34,7 @@ from bot.delivery.privacy_requests import (
     PrivacyRequestSender,
 )
 from bot.delivery.worker import Channel, DeliveryWorker
-from bot.embeddings.choice import choose_similarity, embeddings_client
+from bot.embeddings.choice import configured_similarity
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
 from bot.platform import Platform
@@ -129,12 +129,8 @@ async def open_runtime(
     async with (
         open_database(settings, wait=wait) as sessions,
         reading_sessions(settings.database_url, sessions) as reads,
-        contextlib.AsyncExitStack() as closing,
+        configured_similarity(settings) as similarity,
     ):
-        client = embeddings_client(settings)
-        if client is not None:
-            await closing.enter_async_context(client)
-        similarity = choose_similarity(settings, client=client)
         logger.info("similar ideas: %s", similarity.description)
         library = SqlFlowLibrary(sessions)
         await import_flows(library, flows)

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from telegram.error import TelegramError
 
 from bot.app import open_database, slack_client, telegram_bot
-from bot.embeddings.choice import choose_similarity, embeddings_client
+from bot.embeddings.choice import configured_similarity
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.settings import Settings
 from handlers.ports import EmbeddingUnavailable
@@ -55,11 +55,7 @@ async def status_report(settings: Settings) -> StatusReport:
 
 
 async def _similarity(settings: Settings, report: StatusReport) -> None:
-    async with contextlib.AsyncExitStack() as closing:
-        client = embeddings_client(settings)
-        if client is not None:
-            await closing.enter_async_context(client)
-        choice = choose_similarity(settings, client=client)
+    async with configured_similarity(settings) as choice:
         if choice.semantic is None:
             # Lexical still finds similar ideas: a missing model is said, not a problem.
             report.add(f"similar ideas: {choice.description}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -68,3 +70,13 @@ def embeddings_client(settings: Settings) -> httpx.AsyncClient | None:
     if settings.similar_ideas_method is not SimilarityMethod.OPENAI:
         return None
     return httpx.AsyncClient(timeout=settings.embeddings_timeout_seconds)
+
+
+@contextlib.asynccontextmanager
+async def configured_similarity(settings: Settings) -> AsyncIterator[SimilarityChoice]:
+    """The method the settings choose, with the endpoint's HTTP client open while it is used."""
+    async with contextlib.AsyncExitStack() as closing:
+        client = embeddings_client(settings)
+        if client is not None:
+            await closing.enter_async_context(client)
+        yield choose_similarity(settings, client=client)

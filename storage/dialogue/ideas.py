@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import IdeaDraft
@@ -16,7 +16,6 @@ from handlers.ideas.status import (
     StatusChange,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
-from handlers.privacy.rules import ERASED_TITLE
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
 from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
