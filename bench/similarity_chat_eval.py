@@ -86,6 +86,8 @@ def ideabot(*arguments: str, environment: dict[str, str], stdin: str = "") -> st
     )
     if done.returncode != 0:
         raise SystemExit(f"ideabot {arguments[:2]} failed: {done.stderr.decode()}")
+    # Which method answered (`ideas similar` counts them there), and any warning.
+    sys.stderr.write(done.stderr.decode("utf-8", errors="replace"))
     return done.stdout.decode("utf-8")
 
 
@@ -170,11 +172,19 @@ def main() -> None:
     parser.add_argument("--part", choices=("tune", "held-out"), default="tune")
     arguments = parser.parse_args()
     outcomes, originals, size, report = evaluate(arguments.part)
-    threshold = float(os.environ.get("SIMILAR_IDEA_THRESHOLD", "0.30"))
+    method = os.environ.get("SIMILAR_IDEAS_METHOD", "lexical")
+    # A model offers from its own threshold (a cosine); the pairwise table uses the same one.
+    if method == "lexical":
+        threshold = float(os.environ.get("SIMILAR_IDEA_THRESHOLD", "0.30"))
+    else:
+        threshold = float(os.environ.get("SIMILAR_IDEA_SEMANTIC_THRESHOLD", "0.95"))
     groups = {
         language: [o for o in outcomes if o.query.language == language] for language in LANGUAGES
     }
-    print(f"part {arguments.part}: {len(originals)} ideas, {len(outcomes)} queries; backlog {size}")
+    print(
+        f"part {arguments.part}: {len(originals)} ideas, {len(outcomes)} queries; "
+        f"backlog {size}; SIMILAR_IDEAS_METHOD {method}"
+    )
     print(f"import: {report.replace(chr(10), '; ')}\n")
     print(
         "| queries | in-chat precision | in-chat recall | novel offered anything "

@@ -34,6 +34,7 @@ from bot.delivery.privacy_requests import (
     PrivacyRequestSender,
 )
 from bot.delivery.worker import Channel, DeliveryWorker
+from bot.embeddings.choice import configured_similarity
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
 from bot.platform import Platform
@@ -79,6 +80,7 @@ from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
 from storage.privacy.records import SqlCustomerRecords
 from storage.privacy.store import SqlErasures
+from storage.similar_ideas import SimilarIdeas
 from storage.types import utc_now
 
 logger = logging.getLogger(__name__)
@@ -127,7 +129,9 @@ async def open_runtime(
     async with (
         open_database(settings, wait=wait) as sessions,
         reading_sessions(settings.database_url, sessions) as reads,
+        configured_similarity(settings) as similarity,
     ):
+        logger.info("similar ideas: %s", similarity.description)
         library = SqlFlowLibrary(sessions)
         await import_flows(library, flows)
         catalog = await SqlFlowCatalog.load(sessions=reads, default_flow_id=settings.default_flow)
@@ -148,7 +152,7 @@ async def open_runtime(
             max_attempts=settings.outbox_max_attempts,
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
-        store = SqlDialogueStore(sessions)
+        store = SqlDialogueStore(sessions, SimilarIdeas(similarity.semantic))
         message_limits = {TELEGRAM: TELEGRAM_TEXT_LIMIT, SLACK: SLACK_TEXT_LIMIT}
         file_limits = {TELEGRAM: TELEGRAM_FILE_LIMITS, SLACK: SLACK_FILE_LIMITS}
         dialogue = Dialogue(
@@ -566,6 +570,13 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             "retention",
             lambda: runtime.retention.tick(utc_now()),
             seconds=settings.reminder_sweep_seconds,
+        ),
+        # Reads the open ideas at start (not in a customer's turn), then embeds those without
+        # a vector of the configured model: after a change of model, or an import.
+        _periodic(
+            "idea vectors",
+            runtime.store.backfill_vectors,
+            seconds=settings.embeddings_backfill_seconds,
         ),
     ]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, BinaryIO
@@ -14,8 +15,11 @@ from bot.app import open_database
 from bot.backlog_file import BacklogFileError, parse_columns, read_backlog
 from bot.cli_support import configure_logging, existing_database, fail, run_guarded, say_database
 from bot.cli_support import settings_or_exit as settings_from_environment
+from bot.embeddings.choice import configured_similarity
 from bot.similar_answer import SimilarAnswer, SimilarAnswers
+from storage.dialogue.store import SqlDialogueStore
 from storage.idea_import import ImportResult, import_ideas
+from storage.similar_ideas import LEXICAL, SimilarIdeas
 
 # Longer than any chat message a customer can send (Slack's limit is 40,000 characters).
 LONGEST_TEXT = 40_000
@@ -86,22 +90,22 @@ def ideas_similar(
     failed: list[int] = []
 
     async def answer() -> None:
-        async with open_database(settings) as sessions, sessions() as session:
-            answers = SimilarAnswers(
-                session, threshold=settings.similar_idea_threshold, limit=limit
-            )
-            if text is not None:
-                _show(await answers.answer(text), threshold=settings.similar_idea_threshold)
-                return
-            for number, raw in enumerate(_lines(sys.stdin.buffer), 1):
-                line, problem = decoded(raw)
-                if problem is None:
-                    document = (await answers.answer(line)).to_json()
-                else:
-                    failed.append(number)
-                    document = _unanswered(line, f"line {number} {problem}")
-                sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+        async with (
+            open_database(settings) as sessions,
+            configured_similarity(settings) as choice,
+        ):
+            similar = SimilarIdeas(choice.semantic)
+            # A model needs the ideas' vectors: those not stored yet are made now, as the
+            # backfill of `ideabot run` would (and kept for it).
+            await SqlDialogueStore(sessions, similar).backfill_vectors()
+            async with sessions() as session:
+                answers = SimilarAnswers(
+                    session, similar, threshold=settings.similar_idea_threshold, limit=limit
+                )
+                if text is not None:
+                    _show(await answers.answer(text), threshold=settings.similar_idea_threshold)
+                    return
+                await _answer_lines(answers, failed)
 
     run_guarded(answer(), settings)
     if failed:
@@ -112,6 +116,24 @@ def ideas_similar(
             err=True,
         )
         raise typer.Exit(code=1)
+
+
+async def _answer_lines(answers: SimilarAnswers, failed: list[int]) -> None:
+    """One JSON line per line of standard input; the methods that answered, on standard error."""
+    methods: Counter[str] = Counter()
+    for number, raw in enumerate(_lines(sys.stdin.buffer), 1):
+        line, problem = decoded(raw)
+        if problem is None:
+            answer = await answers.answer(line)
+            methods[answer.method] += 1
+            document = answer.to_json()
+        else:
+            failed.append(number)
+            document = _unanswered(line, f"line {number} {problem}")
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    for method, count in methods.most_common():
+        typer.echo(f"ideabot: {count} line(s) answered by the {method} method", err=True)
 
 
 def _lines(stream: BinaryIO) -> Iterable[bytes]:
@@ -157,17 +179,19 @@ def _show(answer: SimilarAnswer, *, threshold: float) -> None:
             f"(#{answer.offer.idea_id}, score {answer.offer.score:.2f})"
         )
     elif threshold > 0:
-        typer.echo(
-            f"The customer is asked nothing (no open idea scores {threshold:.2f} or more): "
-            "the idea is recorded."
+        # A model has its own threshold (SIMILAR_IDEA_SEMANTIC_THRESHOLD).
+        reached = (
+            f"scores {threshold:.2f} or more" if answer.method == LEXICAL else "is close enough"
         )
+        typer.echo(f"The customer is asked nothing (no open idea {reached}): the idea is recorded.")
     else:
         typer.echo(
             "The customer is asked nothing (SIMILAR_IDEA_THRESHOLD is 0: the question is off)."
         )
     if not answer.candidates:
         typer.echo("Staff see no similar open ideas.")
-        return
-    typer.echo("Staff see as possibly the same:")
-    for candidate in answer.candidates:
-        typer.echo(f"  #{candidate.idea_id}  {candidate.score:.2f}  {candidate.title}")
+    else:
+        typer.echo("Staff see as possibly the same:")
+        for candidate in answer.candidates:
+            typer.echo(f"  #{candidate.idea_id}  {candidate.score:.2f}  {candidate.title}")
+    typer.echo(f"Found by the {answer.method} method.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,6 +19,16 @@ from storage.database import sqlite_file, with_async_driver
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "your-token-here", "xxx", "todo"}
+
+
+class SimilarityMethod(StrEnum):
+    """How similar ideas are found (SIMILAR_IDEAS_METHOD)."""
+
+    LEXICAL = "lexical"
+    # multilingual-e5-small in this process, from the optional ``embeddings`` extra.
+    LOCAL = "local"
+    # An OpenAI-compatible /v1/embeddings endpoint at EMBEDDINGS_URL.
+    OPENAI = "openai"
 
 
 def _reject_placeholder(name: str, value: SecretStr | None) -> None:
@@ -61,6 +72,14 @@ class Settings(BaseSettings):
 
     reminder_sweep_seconds: float = Field(default=60.0, gt=0)
     similar_idea_threshold: float = Field(default=0.30, ge=0, le=1)
+    similar_ideas_method: SimilarityMethod = SimilarityMethod.LEXICAL
+    similar_idea_semantic_threshold: float = Field(default=0.95, ge=-1, le=1)
+    embeddings_url: str | None = None
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_api_key: SecretStr | None = None
+    embeddings_timeout_seconds: float = Field(default=10.0, gt=0)
+    embeddings_batch_size: int = Field(default=64, ge=1, le=2048)
+    embeddings_backfill_seconds: float = Field(default=30.0, gt=0)
     status_labels_path: Path | None = None
     digest_frequency: Frequency = Frequency.WEEKLY
     digest_weekday: int = Field(default=0, ge=0, le=6)
@@ -123,6 +142,8 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "slack_app_token",
         "slack_staff_channel",
+        "embeddings_url",
+        "embeddings_api_key",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
@@ -155,6 +176,16 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "TELEGRAM_WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _check_embeddings(self) -> Self:
+        _reject_placeholder("EMBEDDINGS_API_KEY", self.embeddings_api_key)
+        if self.similar_ideas_method is SimilarityMethod.OPENAI and self.embeddings_url is None:
+            raise ValueError(
+                "SIMILAR_IDEAS_METHOD=openai needs EMBEDDINGS_URL, the endpoint's address "
+                "ending in /v1 (e.g. http://127.0.0.1:11434/v1 for Ollama)"
+            )
         return self
 
     @field_validator("digest_timezone")

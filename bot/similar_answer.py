@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import summary_lookup_text
-from storage.dialogue.ideas import OPEN_STATUSES, SimilarIdeas, offered_idea
+from storage.dialogue.ideas import offered_idea
+from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
 from storage.tables import IdeaRow, table_of
 
 _IDEA = table_of(IdeaRow)
@@ -35,6 +36,8 @@ class SimilarAnswer:
     text: str
     offer: Candidate | None
     candidates: tuple[Candidate, ...]
+    # The method that found the candidates: the model's name, or lexical.
+    method: str
 
     def to_json(self) -> dict[str, Any]:
         """One line of ``ideas similar --stdin``."""
@@ -46,18 +49,20 @@ class SimilarAnswer:
 
 
 class SimilarAnswers:
-    """Answers for many texts from one session and one index of the open ideas.
+    """Answers for many texts from one session and the similar ideas ``ideabot run`` uses.
 
     The offer goes through the dialogue's own lookup (``offered_idea``) with the same text a
-    flow would record, so it is exactly the question the bot would ask; a new similarity
-    method is switched in here.
+    flow would record, so it is exactly the question the bot would ask; the candidates are
+    the same search's best, by the same configured method, without its threshold.
     """
 
-    def __init__(self, session: AsyncSession, *, threshold: float, limit: int = 5) -> None:
+    def __init__(
+        self, session: AsyncSession, similar: SimilarIdeas, *, threshold: float, limit: int = 5
+    ) -> None:
         self._session = session
+        self._similar = similar
         self._threshold = threshold
         self._limit = limit
-        self._similar = SimilarIdeas()
 
     async def answer(self, text: str) -> SimilarAnswer:
         """What a customer who wrote ``text`` would be asked, and what staff would see."""
@@ -70,15 +75,14 @@ class SimilarAnswers:
             )
             if offered is not None:
                 offer = Candidate(offered.idea_id, offered.title, offered.score)
-        await self._similar.catch_up(self._session)
-        matches = self._similar.index.search(lookup, limit=self._limit)
-        titles = await self._open_titles([match.idea_id for match in matches])
+        found = await self._similar.lookup(self._session, lookup, at_least=None, limit=self._limit)
+        titles = await self._open_titles([match.idea_id for match in found.matches])
         candidates = tuple(
             Candidate(match.idea_id, titles[match.idea_id], match.score)
-            for match in matches
-            if match.idea_id in titles and match.score > 0
+            for match in found.matches
+            if match.idea_id in titles
         )
-        return SimilarAnswer(text=text, offer=offer, candidates=candidates)
+        return SimilarAnswer(text=text, offer=offer, candidates=candidates, method=found.method)
 
     async def _open_titles(self, idea_ids: list[int]) -> dict[int, str]:
         if not idea_ids:

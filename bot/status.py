@@ -12,8 +12,10 @@ from sqlalchemy.engine import make_url
 from telegram.error import TelegramError
 
 from bot.app import open_database, slack_client, telegram_bot
+from bot.embeddings.choice import configured_similarity
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.settings import Settings
+from handlers.ports import EmbeddingUnavailable
 from storage.database import sqlite_file
 from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
@@ -48,7 +50,26 @@ async def status_report(settings: Settings) -> StatusReport:
     await _telegram(settings, report)
     await _slack(settings, report)
     await _database(settings, report)
+    await _similarity(settings, report)
     return report
+
+
+async def _similarity(settings: Settings, report: StatusReport) -> None:
+    async with configured_similarity(settings) as choice:
+        if choice.semantic is None:
+            # Lexical still finds similar ideas: a missing model is said, not a problem.
+            report.add(f"similar ideas: {choice.description}")
+            return
+        try:
+            await choice.semantic.embedder.embed(["status check"])
+        except EmbeddingUnavailable as error:
+            report.add(
+                f"similar ideas: {choice.description}, not answering ({error}); "
+                "the lexical method stands in",
+                problem=True,
+            )
+            return
+        report.add(f"similar ideas: {choice.description}, answering")
 
 
 async def _database(settings: Settings, report: StatusReport) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -542,4 +543,20 @@ class Erasures(Protocol):
 
     async def pending_erasures(self) -> list[PendingErasure]:
         """Erasures with Slack steps still to do."""
+        ...
+
+
+class EmbeddingUnavailable(Exception):
+    """The embedding model could not answer now; the caller falls back to the lexical method."""
+
+
+class IdeaEmbedder(Protocol):
+    """Turns ideas' texts into vectors whose cosine says how alike they mean."""
+
+    # Stored beside each vector: a change of either means the stored vectors are stale.
+    name: str
+    version: str
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order; raises EmbeddingUnavailable when it cannot."""
         ...

@@ -6,7 +6,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import JsonColumnType, UtcDateTime, utc_now
@@ -255,7 +265,23 @@ class IdeaRow(SQLModel, table=True):
     source_id: str | None = Field(default=None, max_length=128, unique=True, index=True)
     source_votes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _timestamp(index=True)
-    updated_at: datetime = _timestamp()
+    # Indexed: each similar-idea lookup asks which ideas changed since the last one.
+    updated_at: datetime = _timestamp(index=True)
+
+
+class IdeaVectorRow(SQLModel, table=True):
+    """An idea's embedding by one model, kept so a restart or another process need not redo it."""
+
+    __tablename__ = "idea_vector"
+
+    idea_id: int = Field(foreign_key="idea.id", primary_key=True)
+    # Which model made it: vectors of another name or version are stale, never compared.
+    model: str = Field(primary_key=True, max_length=128)
+    version: str = Field(primary_key=True, max_length=256)
+    dimensions: int
+    # float32 values, little-endian: 1.5 KB for 384 dimensions, read straight into numpy.
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = _timestamp()
 
 
 class InboxRow(SQLModel, table=True):

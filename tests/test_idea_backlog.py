@@ -194,6 +194,7 @@ def test_stdin_gives_one_json_object_a_line_and_hostile_lines_a_clear_answer(
     assert result.returncode == 1
     assert b"Traceback" not in result.stderr
     assert b"5 line(s) not looked up" in result.stderr
+    assert b"2 line(s) answered by the lexical method" in result.stderr
     answers = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
     assert len(answers) == len(lines)
     first = answers[0]
@@ -225,6 +226,7 @@ def test_the_offer_is_the_question_the_bot_asks_in_chat(tmp_path: Path) -> None:
         "The customer is asked: is your idea the same as «Pay with Vipps»? (#5, score"
     )
     assert "Staff see as possibly the same:" in shown.stdout
+    assert shown.stdout.splitlines()[-1] == "Found by the lexical method."
     answers = f"/start\n{idea}\nIt would save me an hour every single week at work\n1\n4\n2\n"
     chat = subprocess.run(
         [sys.executable, "-m", "bot", "chat"],

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import IdeaDraft
-from handlers.ideas.similarity import SimilarityIndex
 from handlers.ideas.status import (
     IdeaFollower,
     IdeaStatus,
@@ -17,9 +16,9 @@ from handlers.ideas.status import (
     StatusChange,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
-from handlers.privacy.rules import ERASED_TITLE
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
+from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
 from storage.tables import (
     CustomerRow,
     ErasureRow,
@@ -42,46 +41,6 @@ _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
 _ERASURE = table_of(ErasureRow)
-# Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
-OPEN_STATUSES = (
-    IdeaStatus.NEW.value,
-    IdeaStatus.UNDER_REVIEW.value,
-    IdeaStatus.PLANNED.value,
-    IdeaStatus.IN_PROGRESS.value,
-)
-
-
-class SimilarIdeas:
-    """The similarity index of open ideas, kept in memory and caught up from the database.
-
-    Only a cache: any process builds it from the ideas table, and catches up with ideas
-    other processes recorded before each lookup. An erasure (in any process) makes it start
-    over, so nothing of an erased idea's words stays in it.
-    """
-
-    def __init__(self) -> None:
-        self.index = SimilarityIndex()
-        self._seen = 0
-        self._erasures = 0
-
-    async def catch_up(self, session: AsyncSession) -> None:
-        """Index the ideas recorded since the last look; all again after a new erasure."""
-        erasures = await session.scalar(select(func.max(_ERASURE.c.id))) or 0
-        if erasures != self._erasures:
-            self.index = SimilarityIndex()
-            self._seen = 0
-            self._erasures = erasures
-        rows = await session.execute(
-            select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
-            .where(_IDEA.c.id > self._seen)
-            .where(_IDEA.c.status.in_(OPEN_STATUSES))
-            .order_by(_IDEA.c.id)
-        )
-        for row in rows:
-            # An emptied idea kept for its followers says nothing a new idea could be like.
-            if not (row.title == ERASED_TITLE and not row.description):
-                self.index.add(row.id, f"{row.title} {row.description}")
-            self._seen = max(self._seen, row.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +55,11 @@ class OfferedIdea:
 async def offered_idea(
     session: AsyncSession, similar: SimilarIdeas, *, text: str, at_least: float
 ) -> OfferedIdea | None:
-    """The open idea most like ``text`` if it scores ``at_least``: what the dialogue asks about."""
-    await similar.catch_up(session)
-    candidates = similar.index.search(text, limit=5, at_least=at_least)
+    """The open idea most like ``text`` by the configured method: what the dialogue asks about.
+
+    ``at_least`` is the lexical method's threshold; a model has its own.
+    """
+    candidates = await similar.search(session, text, at_least=at_least)
     if not candidates:
         return None
     # The index may still hold ideas merged or decided since; only open ones are offered.
@@ -161,7 +122,7 @@ class IdeaTransactionPart:
         return idea_id
 
     async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
-        """The open idea most like ``text``, from the similarity index kept up to date here."""
+        """The open idea most like ``text``, by the configured method."""
         offered = await offered_idea(self._session, self._similar, text=text, at_least=at_least)
         return None if offered is None else (offered.idea_id, offered.title)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -17,10 +18,11 @@ from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
     CustomerProfile,
+    EmbeddingUnavailable,
     StalledConversation,
     TranscriptEntry,
 )
-from storage.dialogue.ideas import IdeaTransactionPart, SimilarIdeas
+from storage.dialogue.ideas import IdeaTransactionPart
 from storage.dialogue.privacy import PrivacyTransactionPart
 from storage.dialogue.staff import StaffTransactionPart
 from storage.dialogue.trials import TrialTransactionPart
@@ -28,6 +30,7 @@ from storage.epoch import EpochSeconds
 from storage.flows.progress import FlowCompletionPart
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import enqueue_rows
+from storage.similar_ideas import SimilarIdeas
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -60,6 +63,8 @@ _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
 _VERSION = table_of(FlowVersionRow)
+
+logger = logging.getLogger(__name__)
 
 
 class SqlDialogueTransaction(
@@ -356,6 +361,30 @@ class SqlDialogueStore:
     ) -> None:
         self._sessions = sessions
         self._similar = similar or SimilarIdeas()
+
+    async def backfill_vectors(self, *, batch: int = 64) -> int:
+        """Catch similar ideas up, then embed open ideas the model has no vector of; how many."""
+        # At start this reads every open idea and stored vector, so no customer's turn does.
+        async with self._sessions() as session:
+            await self._similar.catch_up(session, embed_missing=False)
+        total = 0
+        while self._similar.semantic is not None:
+            async with self._sessions() as session:
+                ideas = await self._similar.without_vectors(session, batch=batch)
+            # The model runs outside any transaction: a slow endpoint holds no lock.
+            try:
+                vectors = await self._similar.semantic.embedder.embed([text for _, text in ideas])
+            except EmbeddingUnavailable:
+                # The embedder said why in the log; the next round tries again.
+                break
+            async with self._sessions() as session, session.begin():
+                await self._similar.store(session, ideas, vectors)
+            total += len(ideas)
+            if len(ideas) < batch:
+                if total:
+                    logger.info("similar ideas: stored the vectors of %s ideas", total)
+                break
+        return total
 
     async def stalled(self, *, now: datetime, limit: int) -> list[int]:
         """Conversations under way that their own flow version's reminder settings make due."""

@@ -44,6 +44,7 @@ from storage.tables import (
     IdeaRow,
     IdeaStatusChangeRow,
     IdeaTagRow,
+    IdeaVectorRow,
     InboxRow,
     MessageRow,
     OutboxRow,
@@ -67,6 +68,7 @@ _EVENT = table_of(PlatformEventRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _THREAD = table_of(StaffThreadRow)
+_VECTOR = table_of(IdeaVectorRow)
 SLACK = "slack"
 UNDER_WAY = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 
@@ -222,6 +224,10 @@ async def clear_ideas(
         select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.staff_title).where(_IDEA.c.id.in_(list(idea_ids)))
     )
     for idea in ideas.all():
+        # Vectors are made of the author's words too: every model's go, with the text.
+        cleanup.removed["idea_vectors"] += await _count_deleted(
+            session, delete(_VECTOR).where(_VECTOR.c.idea_id == idea.id)
+        )
         if author_id is not None and not await _followed_by_others(session, idea.id, author_id):
             await _remove_idea(session, idea.id)
             cleanup.removed_ideas.add(idea.id)

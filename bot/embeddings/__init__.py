@@ -1,0 +1,1 @@
+"""The similarity port's embedding models: in-process, an OpenAI-compatible endpoint, the choice."""

@@ -1,0 +1,82 @@
+"""Which similarity method the settings ask for, and what is left when it cannot be had."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from bot.embeddings.local import LocalEmbedder, local_model_missing
+from bot.embeddings.openai import OpenAIEmbedder
+from bot.settings import Settings, SimilarityMethod
+from handlers.ports import IdeaEmbedder
+from storage.similar_ideas import SemanticMatching
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarityChoice:
+    """The semantic matching to use (None: lexical), and why lexical if one was asked for."""
+
+    semantic: SemanticMatching | None
+    fallback_reason: str | None = None
+
+    @property
+    def description(self) -> str:
+        """The method in a few words, as ``ideabot status`` says it."""
+        if self.semantic is None:
+            why = f" ({self.fallback_reason})" if self.fallback_reason else ""
+            return f"lexical{why}"
+        return self.semantic.embedder.name
+
+
+def choose_similarity(settings: Settings, *, client: httpx.AsyncClient | None) -> SimilarityChoice:
+    """The method SIMILAR_IDEAS_METHOD names, or lexical with the reason it cannot be had."""
+    embedder: IdeaEmbedder
+    if settings.similar_ideas_method is SimilarityMethod.LEXICAL:
+        return SimilarityChoice(None)
+    if settings.similar_ideas_method is SimilarityMethod.LOCAL:
+        missing = local_model_missing()
+        if missing is not None:
+            logger.warning("similar ideas: lexical method, since %s", missing)
+            return SimilarityChoice(None, fallback_reason=missing)
+        embedder = LocalEmbedder()
+    else:
+        assert settings.embeddings_url is not None  # the settings refuse openai without it
+        if client is None:
+            return SimilarityChoice(None, fallback_reason="no HTTP client to reach the endpoint")
+        key = settings.embeddings_api_key
+        embedder = OpenAIEmbedder(
+            url=settings.embeddings_url,
+            model=settings.embeddings_model,
+            api_key=key.get_secret_value() if key is not None else None,
+            client=client,
+            batch_size=settings.embeddings_batch_size,
+        )
+    return SimilarityChoice(
+        SemanticMatching(
+            embedder=embedder,
+            at_least=settings.similar_idea_semantic_threshold,
+        )
+    )
+
+
+def embeddings_client(settings: Settings) -> httpx.AsyncClient | None:
+    """The HTTP client for EMBEDDINGS_URL, if the openai method is chosen."""
+    if settings.similar_ideas_method is not SimilarityMethod.OPENAI:
+        return None
+    return httpx.AsyncClient(timeout=settings.embeddings_timeout_seconds)
+
+
+@contextlib.asynccontextmanager
+async def configured_similarity(settings: Settings) -> AsyncIterator[SimilarityChoice]:
+    """The method the settings choose, with the endpoint's HTTP client open while it is used."""
+    async with contextlib.AsyncExitStack() as closing:
+        client = embeddings_client(settings)
+        if client is not None:
+            await closing.enter_async_context(client)
+        yield choose_similarity(settings, client=client)

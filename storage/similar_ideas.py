@@ -1,0 +1,287 @@
+"""Open ideas kept ready for "is yours the same as …?": a lexical index and stored vectors.
+
+Only a cache: any process builds it from the database, and catches up before each lookup
+with ideas recorded, reopened or closed since (by any process). Vectors are stored in
+``idea_vector`` with the model's name and version, so a restart reads them instead of
+embedding every idea again. An erasure (in any process) makes it start over, so nothing of
+an erased idea's words stays in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import and_, func, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.ideas.similarity import Match, SimilarityIndex
+from handlers.ideas.status import IdeaStatus
+from handlers.ideas.vectors import VectorIndex
+from handlers.ports import EmbeddingUnavailable, IdeaEmbedder
+from handlers.privacy.rules import ERASED_TITLE
+from storage.tables import ErasureRow, IdeaRow, IdeaVectorRow, table_of
+from storage.types import utc_now
+from storage.upsert import insert_if_absent
+
+logger = logging.getLogger(__name__)
+
+_IDEA = table_of(IdeaRow)
+_VECTOR = table_of(IdeaVectorRow)
+_ERASURE = table_of(ErasureRow)
+# Ideas a new one may be the same as: not drafts, duplicates, or decided ones.
+OPEN_STATUSES = (
+    IdeaStatus.NEW.value,
+    IdeaStatus.UNDER_REVIEW.value,
+    IdeaStatus.PLANNED.value,
+    IdeaStatus.IN_PROGRESS.value,
+)
+# Another process's transaction may commit a change stamped a little before our last look;
+# looking back this far again catches it (a turn's transaction lasts well under a second).
+_OVERLAP = timedelta(seconds=60)
+# How many candidates each method brings before they are blended and checked.
+_CANDIDATES = 20
+# At most this many ideas are embedded during a lookup; more wait for the background backfill.
+_EMBED_AT_ONCE = 64
+
+
+LEXICAL = "lexical"
+# What answered when the configured model could not.
+FALLBACK = "lexical (the model did not answer)"
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """The open ideas a lookup found, best first, and the method that found them."""
+
+    method: str
+    matches: list[Match]
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticMatching:
+    """How vectors take part: the model, and the cosine an idea must reach to be offered."""
+
+    embedder: IdeaEmbedder
+    at_least: float
+
+
+def idea_text(title: str, description: str) -> str:
+    """The text an idea is compared by."""
+    return f"{title} {description}".strip()
+
+
+def _emptied(title: str, description: str) -> bool:
+    """An idea an erasure kept only for its followers: it says nothing a new idea could be like."""
+    return title == ERASED_TITLE and not description
+
+
+# The same rule in SQL, for the backfill: an emptied idea gets no vector.
+_NOT_EMPTIED = not_(and_(_IDEA.c.title == ERASED_TITLE, _IDEA.c.description == ""))
+
+
+def _to_bytes(vector: Sequence[float]) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+class SimilarIdeas:
+    """The open ideas' lexical index and, with a model configured, their vectors."""
+
+    def __init__(self, semantic: SemanticMatching | None = None) -> None:
+        self.semantic = semantic
+        # A lookup and the start's warm-up may catch up at once; one reads, the other waits.
+        self._catching_up = asyncio.Lock()
+        self._erasure = 0
+        self._start_over()
+
+    def _start_over(self) -> None:
+        """Forget everything taken in; the next look reads all open ideas again."""
+        self.index = SimilarityIndex()
+        self.vectors = VectorIndex()
+        # The lexical index cannot forget an idea cheaply; lookups skip those closed since.
+        self._open: set[int] = set()
+        self._changed: dict[int, datetime] = {}
+        self._since: datetime | None = None
+
+    async def catch_up(self, session: AsyncSession, *, embed_missing: bool = True) -> None:
+        """Take in the ideas changed since the last look: new and reopened ones, closed ones."""
+        async with self._catching_up:
+            await self._catch_up(session, embed_missing=embed_missing)
+
+    async def _catch_up(self, session: AsyncSession, *, embed_missing: bool) -> None:
+        now = utc_now()
+        erasure = await session.scalar(select(func.max(_ERASURE.c.id))) or 0
+        if erasure != self._erasure:
+            # An erased idea may sit anywhere in the index: only a fresh start forgets it.
+            self._start_over()
+            self._erasure = erasure
+        query = select(
+            _IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status, _IDEA.c.updated_at
+        )
+        if self._since is not None:
+            query = query.where(_IDEA.c.updated_at >= self._since - _OVERLAP)
+        found = (await session.execute(query.order_by(_IDEA.c.id))).all()
+        first_look = self._since is None
+        self._since = now
+        # The overlap brings back rows already taken in; only those changed again count.
+        rows = [row for row in found if self._changed.get(row.id) != row.updated_at]
+        self._changed.update((row.id, row.updated_at) for row in rows)
+        opened = self._take_in(rows)
+        if self.semantic is not None:
+            await self._catch_up_vectors(
+                session, opened, first_look=first_look, embed_missing=embed_missing
+            )
+
+    def _take_in(self, rows: Sequence[Any]) -> list[Any]:
+        """Index the open ones of changed ideas, forget the rest; the open ones."""
+        opened = [
+            row
+            for row in rows
+            if row.status in OPEN_STATUSES and not _emptied(row.title, row.description)
+        ]
+        for row in opened:
+            self.index.add(row.id, idea_text(row.title, row.description))
+            self._open.add(row.id)
+        for idea_id in {row.id for row in rows} - {row.id for row in opened}:
+            self._open.discard(idea_id)
+            self.vectors.remove(idea_id)
+        return opened
+
+    async def _catch_up_vectors(
+        self,
+        session: AsyncSession,
+        opened: list[Any],
+        *,
+        first_look: bool,
+        embed_missing: bool,
+    ) -> None:
+        if first_look:
+            await self._load_stored(session)
+        elif opened:
+            await self._load_stored(session, only=[row.id for row in opened])
+        missing = [(row.id, idea_text(row.title, row.description)) for row in opened]
+        missing = [(idea_id, text) for idea_id, text in missing if idea_id not in self.vectors]
+        # A few new or reopened ideas are embedded here, so they are found at once; many (a
+        # first start with a new model) are left to the backfill, not to a customer's turn.
+        if not embed_missing:
+            return
+        if 0 < len(missing) <= _EMBED_AT_ONCE:
+            await self._embed_and_store(session, missing)
+        elif missing:
+            logger.info("similar ideas: %s ideas wait for the backfill's vectors", len(missing))
+
+    async def _load_stored(self, session: AsyncSession, only: list[int] | None = None) -> None:
+        assert self.semantic is not None
+        embedder = self.semantic.embedder
+        query = (
+            select(_VECTOR.c.idea_id, _VECTOR.c.vector)
+            .join(_IDEA, _IDEA.c.id == _VECTOR.c.idea_id)
+            .where(_VECTOR.c.model == embedder.name)
+            .where(_VECTOR.c.version == embedder.version)
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+            .where(_NOT_EMPTIED)
+        )
+        if only is not None:
+            query = query.where(_VECTOR.c.idea_id.in_(only))
+        rows = (await session.execute(query)).all()
+        if rows:
+            blobs = b"".join(row.vector for row in rows)
+            matrix = np.frombuffer(blobs, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
+            self.vectors.put_many([row.idea_id for row in rows], matrix)
+
+    async def _embed_and_store(self, session: AsyncSession, ideas: list[tuple[int, str]]) -> None:
+        assert self.semantic is not None
+        vectors = await self.semantic.embedder.embed([text for _, text in ideas])
+        await self.store(session, ideas, vectors)
+
+    async def store(
+        self, session: AsyncSession, ideas: list[tuple[int, str]], vectors: list[list[float]]
+    ) -> None:
+        """Keep the ideas' vectors, in the database and here."""
+        assert self.semantic is not None
+        embedder = self.semantic.embedder
+        for (idea_id, _), vector in zip(ideas, vectors, strict=True):
+            await insert_if_absent(
+                session,
+                IdeaVectorRow,
+                conflict=["idea_id", "model", "version"],
+                values={
+                    "idea_id": idea_id,
+                    "model": embedder.name,
+                    "version": embedder.version,
+                    "dimensions": len(vector),
+                    "vector": _to_bytes(vector),
+                    "created_at": utc_now(),
+                },
+                returning="idea_id",
+            )
+            self.vectors.put(idea_id, vector)
+
+    async def without_vectors(self, session: AsyncSession, *, batch: int) -> list[tuple[int, str]]:
+        """Up to ``batch`` open ideas the configured model has no stored vector of."""
+        if self.semantic is None:
+            return []
+        embedder = self.semantic.embedder
+        rows = await session.execute(
+            select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
+            .outerjoin(
+                _VECTOR,
+                and_(
+                    _VECTOR.c.idea_id == _IDEA.c.id,
+                    _VECTOR.c.model == embedder.name,
+                    _VECTOR.c.version == embedder.version,
+                ),
+            )
+            .where(_VECTOR.c.idea_id.is_(None))
+            .where(_IDEA.c.status.in_(OPEN_STATUSES))
+            .where(_NOT_EMPTIED)
+            .order_by(_IDEA.c.id)
+            .limit(batch)
+        )
+        return [(row.id, idea_text(row.title, row.description)) for row in rows]
+
+    @property
+    def method(self) -> str:
+        """The configured method's name: the model's, or lexical."""
+        return LEXICAL if self.semantic is None else self.semantic.embedder.name
+
+    async def search(self, session: AsyncSession, text: str, *, at_least: float) -> list[Match]:
+        """Open ideas most like ``text``, best first; ``at_least`` is the lexical threshold."""
+        return (await self.lookup(session, text, at_least=at_least)).matches
+
+    async def lookup(
+        self, session: AsyncSession, text: str, *, at_least: float | None, limit: int = 5
+    ) -> Lookup:
+        """The ``limit`` open ideas most like ``text`` by the configured method, and its name.
+
+        ``at_least`` is the lexical threshold, and with a model the model's own threshold
+        applies; None ranks without either (what staff see).
+        """
+        try:
+            await self.catch_up(session)
+            if self.semantic is not None:
+                floor = None if at_least is None else self.semantic.at_least
+                return Lookup(self.method, await self._search_semantic(text, floor, limit))
+        except EmbeddingUnavailable as error:
+            # Asking nothing would hide a likely duplicate; the lexical method still can.
+            logger.warning("similar ideas: %s; using the lexical method for now", error)
+            return Lookup(FALLBACK, self._lexical(text, at_least=at_least, limit=limit))
+        return Lookup(LEXICAL, self._lexical(text, at_least=at_least, limit=limit))
+
+    def _lexical(self, text: str, *, at_least: float | None, limit: int) -> list[Match]:
+        found = self.index.search(text, limit=max(limit, _CANDIDATES), at_least=at_least or 0.0)
+        return [match for match in found if match.idea_id in self._open and match.score > 0][:limit]
+
+    async def _search_semantic(self, text: str, at_least: float | None, limit: int) -> list[Match]:
+        assert self.semantic is not None
+        (vector,) = await self.semantic.embedder.embed([text])
+        # No blend with the lexical score: on the TUNE part it only made the model worse
+        # (docs/benchmarks.md).
+        return self.vectors.search(
+            vector, limit=limit, at_least=-1.0 if at_least is None else at_least
+        )
