@@ -31,8 +31,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP)  ## the whole test suite (PostgreSQL tests skip if no server answers)
-	$(BIN)/pytest
+test: $(STAMP)  ## the whole test suite, one worker per core (PostgreSQL tests skip if no server answers)
+	$(BIN)/pytest -n auto --dist worksteal
 
 check: lint typecheck test  ## everything CI checks
 

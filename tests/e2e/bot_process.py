@@ -55,17 +55,20 @@ class BotProcess:
         )
         log.close()
 
-        async def healthy() -> bool:
-            assert self.process is not None
-            if self.process.returncode is not None:
-                raise AssertionError(f"ideabot exited early:\n{self.log()}")
-            try:
-                async with httpx.AsyncClient() as client:
-                    return (await client.get(f"{self.url}/healthz", timeout=1)).status_code == 200
-            except httpx.HTTPError:
-                return False
+        # One client for the whole wait: a new one per poll builds an SSL context each time,
+        # CPU taken from the bot that is starting on the same two cores.
+        async with httpx.AsyncClient(timeout=1) as client:
 
-        await eventually(healthy, timeout=30, what="ideabot answering /healthz")
+            async def healthy() -> bool:
+                assert self.process is not None
+                if self.process.returncode is not None:
+                    raise AssertionError(f"ideabot exited early:\n{self.log()}")
+                try:
+                    return (await client.get(f"{self.url}/healthz")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await eventually(healthy, timeout=30, what="ideabot answering /healthz")
 
     def kill_hard(self) -> None:
         """kill -9: no cleanup, no goodbye, as a crash or an OOM kill would."""

@@ -38,8 +38,21 @@ BotFactory = Callable[..., BotProcess]
 
 
 @pytest.fixture
+def databases_before_bots(request: pytest.FixtureRequest) -> None:
+    """Set up the test's databases before its bots, so the bots stop before one is dropped."""
+    # Torn down in the reverse order: a bot whose PostgreSQL database was dropped under it
+    # spends its whole stop timeout on the lost database.
+    for name in ("database_url", "postgres_url"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+
+
+@pytest.fixture
 async def bot_factory(
-    tmp_path: Path, telegram_api: TelegramBotApiDouble, sqlite_url: str
+    databases_before_bots: None,
+    tmp_path: Path,
+    telegram_api: TelegramBotApiDouble,
+    sqlite_url: str,
 ) -> AsyncIterator[BotFactory]:
     """Makes bot processes sharing one database, all stopped at the end of the test."""
     started: list[BotProcess] = []

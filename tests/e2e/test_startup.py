@@ -81,12 +81,11 @@ async def test_telegram_unreachable_at_start_is_waited_for(tmp_path: Path, sqlit
         assert "trying again in 1 s" in bot.log()
         assert "trying again in 2 s" in bot.log()
         assert "ideabot is running" not in bot.log()
-        async with double.running():
+        async with double.running(), httpx.AsyncClient(timeout=1) as client:
 
             async def serving() -> bool:
                 try:
-                    async with httpx.AsyncClient() as client:
-                        answer = await client.get(f"{bot.url}/healthz", timeout=1)
+                    answer = await client.get(f"{bot.url}/healthz")
                 except httpx.HTTPError:
                     return False
                 return answer.status_code == 200 and "ideabot is running" in bot.log()
