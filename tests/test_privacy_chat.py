@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.dialogue.privacy import PrivacySettings, forget_payload, parse_forget_payload
 from handlers.flows.loader import LoadedFlow, parse_flow
 from handlers.messages import IncomingMessage
+from handlers.texts import Text, text
 from storage.flows.library import SqlFlowLibrary
+from storage.outbox.deliveries import FarewellThenErase
 from storage.tables import CustomerRow, table_of
 from tests.conftest import SHIPPED_FLOWS
 from tests.helpers.dialogue import Customer, make_customer, texts
@@ -123,6 +125,26 @@ async def test_yes_pressed_twice_before_the_erasure_queues_it_once(
     replies = await customer.replies()
     assert _actions(replies) == ["farewell_then_erase", "send"]
     assert texts(replies) == ["Your data is already being erased; I'll tell you when it's done."]
+
+
+async def test_an_erasure_given_up_on_is_said_once_and_blocks_a_second_request(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    """Review R2 of issue 11: a failed request said nothing, and let /forget queue another."""
+    customer = await _customer(sqlite_sessions, shipped_flows)
+    await customer.say("/forget")
+    yes = forget_payload("yes", await _customer_id(sqlite_sessions))
+    await customer.dialogue.handle(
+        IncomingMessage(key=customer.key, external_id="click-1", button_payload=yes)
+    )
+    (request,) = await customer.outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
+    assert isinstance(request.delivery, FarewellThenErase)
+    await customer.outbox.fail(request, error="gave up after 5 attempts")
+    assert texts(await customer.replies()) == [text(Text.FORGET_FAILED, "en")]
+    again = await customer.say(button_payload=yes)
+    assert texts(again) == [text(Text.FORGET_UNDER_WAY, "en")]
+    (failed,) = await customer.outbox.recent_failures()
+    assert failed.action == "farewell_then_erase"
 
 
 async def test_a_yes_from_before_an_erasure_erases_nothing_new(

@@ -16,14 +16,15 @@ from bot.delivery.privacy_requests import (
     data_export_attachment,
 )
 from bot.delivery.worker import PermanentDeliveryError
+from handlers.ports import ErasureOutcome
 from handlers.privacy.desk import PrivacyDesk
 from storage.outbox.deliveries import Delivery, FarewellThenErase, SendDataExport, SendMessage
-from storage.outbox.store import OutboxItem
+from storage.outbox.store import OutboxItem, SentReceipt, SqlOutboxStore
 from storage.privacy.records import SqlCustomerRecords
 from storage.privacy.store import SqlErasures
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal
-from tests.helpers.privacy import Seeded, database_text, seed_customer
+from tests.helpers.privacy import Seeded, database_text, seed_customer, send_everything
 
 
 @dataclass
@@ -70,31 +71,62 @@ async def _alice(sessions: async_sessionmaker[AsyncSession]) -> Seeded:
     )
 
 
-async def test_the_farewell_goes_first_then_everything_is_erased(
+async def _send_all(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxItem]:
+    """Mark every pending row of every platform sent, as the workers would."""
+    outbox = SqlOutboxStore(sessions)
+    sent: list[OutboxItem] = []
+    platforms = ["telegram", "slack"]
+    while items := await outbox.claim_due(platforms=platforms, limit=100, lease_seconds=60):
+        sent.extend(items)
+        await outbox.record_sent([SentReceipt(item, f"m{item.id}", utc_now()) for item in items])
+    return sent
+
+
+async def test_the_erasure_comes_first_and_queues_the_farewell_before_its_slack_steps(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     alice = await _alice(sqlite_sessions)
+    await send_everything(sqlite_sessions)
     inner = RecordingSender()
     sender = PrivacyRequestSender(inner, desk=_desk(sqlite_sessions))
     farewell = FarewellThenErase(customer_id=alice.customer_id, text="Done: all erased.")
-    assert await sender.deliver(_item(farewell, alice.chat_id)) == "m1"
-    assert inner.sent == [SendMessage(text="Done: all erased.")]
-    dump = await database_text(sqlite_sessions)
-    for trace in (alice.name, alice.words, alice.email, alice.chat_id):
-        assert trace not in dump
-    # Sent again after a crash that came after the erasure: the farewell, and nothing to erase.
-    assert await sender.deliver(_item(farewell, alice.chat_id)) == "m2"
+    assert await sender.deliver(_item(farewell, alice.chat_id)) == ""
+    assert inner.sent == []
+    for trace in (alice.name, alice.words, alice.email):
+        assert trace not in await database_text(sqlite_sessions)
+    # Sent again after a crash that came after the erasure: nothing to erase, nothing said.
+    assert await sender.deliver(_item(farewell, alice.chat_id)) == ""
+    first, *slack_steps = await _send_all(sqlite_sessions)
+    assert (first.platform, first.chat_id) == ("telegram", alice.chat_id)
+    assert first.delivery == SendMessage(text="Done: all erased.")
+    assert slack_steps
+    assert all(step.platform == "slack" for step in slack_steps)
+    # Once every step is done, the farewell's row, which names the chat, goes too.
+    assert alice.chat_id not in await database_text(sqlite_sessions)
 
 
-async def test_a_customer_who_blocked_the_bot_is_erased_untold(
+class _BrokenErasures(SqlErasures):
+    async def erase_customer(self, **_: object) -> ErasureOutcome | None:
+        raise RuntimeError("database hiccup")
+
+
+async def test_the_customer_is_not_told_done_before_the_erasure_is(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    """Review R2 of issue 11: "done" was sent before erase(), and again on every retry."""
     alice = await _alice(sqlite_sessions)
-    inner = RecordingSender(refusal="the customer has blocked the bot")
-    sender = PrivacyRequestSender(inner, desk=_desk(sqlite_sessions))
-    farewell = FarewellThenErase(customer_id=alice.customer_id, text="Done.")
-    assert await sender.deliver(_item(farewell, alice.chat_id)) == ""
-    assert alice.words not in await database_text(sqlite_sessions)
+    inner = RecordingSender()
+    desk = PrivacyDesk(
+        records=SqlCustomerRecords(sqlite_sessions),
+        erasures=_BrokenErasures(sqlite_sessions),
+        outbox_signal=CountingSignal(),
+    )
+    sender = PrivacyRequestSender(inner, desk=desk)
+    farewell = FarewellThenErase(customer_id=alice.customer_id, text="Done: erased")
+    for _ in range(2):  # the worker's retries
+        with pytest.raises(RuntimeError):
+            await sender.deliver(_item(farewell, alice.chat_id))
+    assert inner.sent == [], "told 'done' while nothing was erased"
 
 
 async def test_the_data_file_is_built_when_sent_and_holds_only_that_customer(

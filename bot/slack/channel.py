@@ -318,8 +318,8 @@ class SlackChannel:
         except AccessUnknown:
             return CANNOT_CHECK
         if role is Role.CUSTOMER:
-            # Who and where only: the command's words may be a customer's.
-            logger.info("refused Slack user %s at %s: not staff", user_id, surface)
+            # Where only: the user is a customer, and the words may be theirs.
+            logger.info("refused a Slack user at %s: not staff", surface)
             return REFUSAL
         if self._staff_channel is None:
             return NO_STAFF_CHANNEL
@@ -329,7 +329,7 @@ class SlackChannel:
         try:
             await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("could not tell Slack user %s why not (%s)", user_id, _brief(error))
+            logger.warning("could not tell a refused Slack user why (%s)", _brief(error))
 
     async def _store_ideas_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Check who asks, then the command's words, at once: a refusal or mistake is not stored."""

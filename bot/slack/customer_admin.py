@@ -135,7 +135,7 @@ class SlackCustomerAdmin:
         they would outlive the customer's erasure.
         """
         if not role_is_admin:
-            logger.info("refused Slack user %s at the customers: not an admin", user_id)
+            logger.info("refused a Slack user at the customers: not an admin")
             return NOT_ADMIN
         text = " ".join(words.split()[2:])
         if not text:
@@ -157,7 +157,7 @@ class SlackCustomerAdmin:
     async def _answers(self, request: CustomersRequest) -> list[OutboundAction]:
         match request:
             case CustomersRefused():
-                logger.info("refused Slack user %s at the customers: not an admin", request.user_id)
+                logger.info("refused a Slack user at the customers: not an admin")
                 return [OutgoingMessage(NOT_ADMIN)]
             case CustomersAsked(words=("export", number)) if _customer_number(number):
                 return await self._export(_customer_number(number) or 0)

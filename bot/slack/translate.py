@@ -295,11 +295,11 @@ class SlackTranslator:
         return None
 
     async def _is_staff(self, *, user_id: str, team_id: str, surface: str) -> bool:
-        """The one access rule; a refusal is logged with who and where, never with words."""
+        """The one access rule; a refusal is logged with where, never with who or words."""
         if self._workspace.staff_channel is None:
             return False  # no staff room: nothing staff do could be shown anywhere
         if await self._roles(user_id=user_id, team_id=team_id) is Role.CUSTOMER:
-            logger.info("refused Slack user %s at %s: not staff", user_id, surface)
+            logger.info("refused a Slack user at %s: not staff", surface)
             return False
         return True
 

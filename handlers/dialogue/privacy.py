@@ -114,10 +114,12 @@ class PrivacyChat:
         elif await transaction.erasure_waiting(key=message.key):
             turn.replies.append(OutgoingMessage(text(Text.FORGET_UNDER_WAY, language)))
         else:
-            # Sent after everything already queued for the chat (a staff reply on its way
-            # included); the delivery says goodbye, then erases, which drops what follows.
+            # Carried out after everything already queued for the chat (a staff reply on its
+            # way included); the erasure drops what follows, then queues the goodbye.
             turn.actions_last.append(
                 FarewellThenErase(
-                    customer_id=turn.customer.id, text=text(Text.FORGET_DONE, language)
+                    customer_id=turn.customer.id,
+                    text=text(Text.FORGET_DONE, language),
+                    could_not=text(Text.FORGET_FAILED, language),
                 )
             )

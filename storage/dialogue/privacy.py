@@ -34,12 +34,13 @@ class PrivacyTransactionPart:
         return bool((await self._session.execute(query)).scalar())
 
     async def erasure_waiting(self, *, key: ConversationKey) -> bool:
-        """True if this chat's erasure is queued and has not been carried out yet."""
+        """True if this chat's erasure is queued or failed, and has not been carried out."""
         # Carried out, the erasure deletes its own row with the rest of the chat's.
         query = select(
             exists()
             .where(_OUTBOX.c.destination == key.destination)
             .where(_OUTBOX.c.action == _ERASE_ACTION)
-            .where(_OUTBOX.c.state == OutboxState.PENDING)
+            # A failed one waits for an operator (`ideabot status` shows it): not a second.
+            .where(_OUTBOX.c.state.in_([OutboxState.PENDING, OutboxState.FAILED]))
         )
         return bool((await self._session.execute(query)).scalar())

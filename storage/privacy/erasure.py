@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.digest import Digest
-from handlers.ports import ConversationStatus, Direction
+from handlers.ports import ConversationStatus, Direction, Farewell
 from handlers.privacy.rules import (
     digest_without,
     erased_card_text,
@@ -24,12 +24,14 @@ from handlers.privacy.rules import (
 from storage.outbox.deliveries import (
     DeleteSlackFile,
     DeleteSlackMessage,
+    Delivery,
     ErasureStep,
     PostErasureReport,
     PostRoomDigest,
     RewriteRoomDigest,
     RewriteSlackMessage,
     SendDataExport,
+    SendMessage,
     UnreadableDelivery,
     read_delivery,
     stored,
@@ -349,8 +351,14 @@ async def forget_arrivals(
         )
 
 
-async def finish(session: AsyncSession, cleanup: Cleanup, *, admins: Collection[str]) -> int:
-    """Queue the Slack steps and the report, and complete the audit row; how many steps."""
+async def finish(
+    session: AsyncSession,
+    cleanup: Cleanup,
+    *,
+    admins: Collection[str],
+    farewell: Farewell | None = None,
+) -> int:
+    """Queue the farewell, the Slack steps and the report, and complete the audit row; how many."""
     steps = list(cleanup.steps)
     if steps or cleanup.threads:
         text = report_text(
@@ -361,19 +369,23 @@ async def finish(session: AsyncSession, cleanup: Cleanup, *, admins: Collection[
             (room, report.model_copy(update={"thread_ref": ref})) for room, ref in cleanup.threads
         )
         steps.extend((admin, report) for admin in admins)
-    if steps:
+    # Step 0: "done" is said only once this transaction commits, and goes with the rest.
+    rows: list[tuple[str, str, Delivery]] = [(SLACK, channel, step) for channel, step in steps]
+    if farewell is not None:
+        rows.insert(0, (farewell.platform, farewell.chat_id, SendMessage(text=farewell.text)))
+    if rows:
         await session.execute(
             insert(_OUTBOX),
             [
                 outbox_row(
                     destination=erasure_destination(cleanup.erasure_id),
-                    platform=SLACK,
+                    platform=platform,
                     chat_id=channel,
                     delivery=step,
                     priority=LIVE,
                     now=cleanup.now,
                 )
-                for channel, step in steps
+                for platform, channel, step in rows
             ],
         )
     await session.execute(
@@ -382,11 +394,11 @@ async def finish(session: AsyncSession, cleanup: Cleanup, *, admins: Collection[
         .values(
             removed={name: count for name, count in cleanup.removed.items() if count},
             could_not=cleanup.links,
-            remote_steps=len(steps),
-            finished_at=None if steps else cleanup.now,
+            remote_steps=len(rows),
+            finished_at=None if rows else cleanup.now,
         )
     )
-    return len(steps)
+    return len(rows)
 
 
 async def _count_deleted(session: AsyncSession, statement: Any) -> int:

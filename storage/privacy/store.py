@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.ports import ConversationStatus, ErasureOutcome, PendingErasure
+from handlers.ports import ConversationStatus, ErasureOutcome, Farewell, PendingErasure
 from handlers.privacy.rules import CUSTOMER_ERASURE, RETENTION
 from storage.privacy.erasure import (
     Cleanup,
@@ -72,8 +72,10 @@ class SqlErasures:
         self._sessions = sessions
         self._admins = tuple(admins)
 
-    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
-        """Everything of one customer, in one transaction; None if there is no such customer."""
+    async def erase_customer(
+        self, *, customer_id: int, requested_by: str, farewell: Farewell | None = None
+    ) -> ErasureOutcome | None:
+        """Everything of one customer in one transaction, then ``farewell``; None if none."""
         async with self._sessions() as session, session.begin():
             query = (
                 select(_CUSTOMER)
@@ -90,7 +92,7 @@ class SqlErasures:
                 session, kind=CUSTOMER_ERASURE, requested_by=requested_by, now=utc_now()
             )
             await _erase(session, cleanup, customer)
-            steps = await finish(session, cleanup, admins=self._admins)
+            steps = await finish(session, cleanup, admins=self._admins, farewell=farewell)
         return _outcome(cleanup, steps)
 
     async def forget_closed_before(
