@@ -8,13 +8,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import ConversationKey
-from storage.outbox.deliveries import FarewellThenErase, SendDataExport
+from storage.outbox.deliveries import FarewellThenErase, SendDataExport, action_of
 from storage.tables import OutboxRow, OutboxState, table_of
 from storage.types import utc_now
 
 _OUTBOX = table_of(OutboxRow)
-_EXPORT_ACTION = SendDataExport.model_fields["action"].default
-_ERASE_ACTION = FarewellThenErase.model_fields["action"].default
+_EXPORT_ACTION = action_of(SendDataExport)
+_ERASE_ACTION = action_of(FarewellThenErase)
 
 
 class PrivacyTransactionPart:

@@ -233,6 +233,11 @@ Delivery = Annotated[
 _DELIVERY: TypeAdapter[Delivery] = TypeAdapter(Delivery)
 
 
+def action_of(kind: type[BaseModel]) -> str:
+    """The ``action`` column of an outbox row that holds this kind of delivery."""
+    return str(kind.model_fields["action"].default)
+
+
 def stored(delivery: Delivery) -> dict[str, Any]:
     """The JSON an outbox row keeps of a delivery."""
     return delivery.model_dump(mode="json")
