@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.dialogue.privacy import PrivacySettings, forget_payload, parse_forget_payload
 from handlers.flows.loader import LoadedFlow, parse_flow
 from handlers.messages import IncomingMessage
+from handlers.privacy.answers import ErasureAnswer
 from handlers.texts import Text, text
 from storage.flows.library import SqlFlowLibrary
 from storage.outbox.deliveries import FarewellThenErase
@@ -178,14 +179,19 @@ async def test_forget_while_a_staff_reply_is_on_its_way_says_goodbye_after_it(
 @pytest.mark.parametrize(
     ("payload", "parsed"),
     [
-        ("forget:yes:12", (True, 12)),
-        ("forget:no:12", (False, 12)),
+        ("forget:yes:12", ErasureAnswer(erase=True, customer_id=12)),
+        ("forget:no:12", ErasureAnswer(erase=False, customer_id=12)),
         ("forget:maybe:12", None),
         ("forget:yes:twelve", None),
+        # Review R2 of issue 11: int() took these as numbers.
+        ("forget:yes:-1", None),
+        ("forget:yes:+1", None),
+        ("forget:yes: 1", None),
+        ("forget:yes:1_0", None),
         ("lang:en", None),
     ],
 )
-def test_forget_payloads_read_back(payload: str, parsed: tuple[bool, int] | None) -> None:
+def test_forget_payloads_read_back(payload: str, parsed: ErasureAnswer | None) -> None:
     assert parse_forget_payload(payload) == parsed
 
 
