@@ -166,6 +166,10 @@ class Customers(Protocol):
         """The customer behind ``key``, created on first contact and locked for this turn."""
         ...
 
+    async def customer_exists(self, *, key: ConversationKey) -> bool:
+        """Whether ``key`` names a customer already, without creating one."""
+        ...
+
     async def set_customer_language(self, *, customer_id: int, language: str) -> None:
         """Remember the language a customer chose."""
         ...

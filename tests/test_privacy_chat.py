@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.dialogue.privacy import PrivacySettings, forget_payload, parse_forget_payload
@@ -16,6 +16,7 @@ from handlers.privacy.answers import ErasureAnswer
 from handlers.texts import Text, text
 from storage.flows.library import SqlFlowLibrary
 from storage.outbox.deliveries import FarewellThenErase
+from storage.privacy.store import SqlErasures
 from storage.tables import CustomerRow, table_of
 from tests.conftest import SHIPPED_FLOWS
 from tests.helpers.dialogue import Customer, make_customer, texts
@@ -146,6 +147,25 @@ async def test_an_erasure_given_up_on_is_said_once_and_blocks_a_second_request(
     assert texts(again) == [text(Text.FORGET_UNDER_WAY, "en")]
     (failed,) = await customer.outbox.recent_failures()
     assert failed.action == "farewell_then_erase"
+
+
+async def test_a_yes_pressed_after_the_erasure_makes_no_new_customer(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    """Review R2 of issue 11: the old confirmation's Yes created a customer row for a click."""
+    customer = await _customer(sqlite_sessions, shipped_flows)
+    await customer.say("/forget")
+    customer_id = await _customer_id(sqlite_sessions)
+    await SqlErasures(sqlite_sessions).erase_customer(
+        customer_id=customer_id, requested_by="customer"
+    )
+    stale = await customer.say(button_payload=forget_payload("yes", customer_id))
+    assert texts(stale) == [text(Text.FORGET_STALE, "en")]
+    async with sqlite_sessions() as session:
+        customers = await session.scalar(
+            select(func.count()).where(_CUSTOMER.c.platform == customer.key.platform)
+        )
+    assert customers == 0
 
 
 async def test_a_yes_from_before_an_erasure_erases_nothing_new(

@@ -187,6 +187,15 @@ class Dialogue:
         if not message.is_private_chat:
             await self._decline_group_chat(transaction, message)
             return
+        if (message.button_payload or "").startswith(FORGET_PAYLOAD) and not (
+            await transaction.customer_exists(key=message.key)
+        ):
+            # A Yes from before their erasure: a click makes no new customer to answer it.
+            default = self._flows.default_flow.default_language
+            language = resolve_language(message.language_code, self.languages, default)
+            reply = OutgoingMessage(text(Text.FORGET_STALE, language))
+            await transaction.enqueue(key=message.key, actions=[reply])
+            return
         turn = await self._start_turn(transaction, message)
         command, argument = command_of(message)
         if (
