@@ -95,8 +95,9 @@ class StaffAccess:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 return await self._role_of(user_id, team_id)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            # Not who: the person may be a customer.
             logger.warning(
-                "cannot check whether Slack user %s is staff (%s); refusing", user_id, _brief(error)
+                "cannot check whether a Slack user is staff (%s); refusing", _brief(error)
             )
             raise AccessUnknown from error
 

@@ -173,11 +173,8 @@ class Dialogue:
                 earlier_id=message.earlier_external_id,
             )
             if not claimed:
-                logger.info(
-                    "skipped a redelivered %s event %s",
-                    message.key.platform,
-                    message.external_id,
-                )
+                # Not the event's id: a Telegram one names the chat.
+                logger.info("skipped a redelivered %s event", message.key.platform)
                 return False
             await self._take_turn(transaction, message)
         self._outbox_signal.outbox_changed()
