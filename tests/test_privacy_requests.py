@@ -99,7 +99,7 @@ async def _send_all(sessions: async_sessionmaker[AsyncSession]) -> list[OutboxIt
     return sent
 
 
-async def test_the_erasure_comes_first_and_queues_the_farewell_before_its_slack_steps(
+async def test_the_erasure_comes_first_and_queues_the_farewell_after_its_slack_steps(
     sqlite_sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     alice = await _alice(sqlite_sessions)
@@ -113,11 +113,14 @@ async def test_the_erasure_comes_first_and_queues_the_farewell_before_its_slack_
         assert trace not in await database_text(sqlite_sessions)
     # Sent again after a crash that came after the erasure: nothing to erase, nothing said.
     assert await sender.deliver(_item(farewell, alice.chat_id)) == ""
-    first, *slack_steps = await _send_all(sqlite_sessions)
-    assert (first.platform, first.chat_id) == ("telegram", alice.chat_id)
-    assert first.delivery == SendMessage(text="Done: all erased.")
-    assert slack_steps
-    assert all(step.platform == "slack" for step in slack_steps)
+    sent = await _send_all(sqlite_sessions)
+    (told,) = [item for item in sent if item.platform == "telegram"]
+    assert (told.chat_id, told.delivery) == (alice.chat_id, SendMessage(text="Done: all erased."))
+    # After Slack's deletes and rewrites, before the report: when it is said, it is true.
+    actions = [item.delivery.action for item in sent]
+    farewell_at = sent.index(told)
+    assert {"delete_message", "rewrite_message", "delete_file"} <= set(actions[:farewell_at])
+    assert set(actions[farewell_at + 1 :]) == {"erasure_report"}
     # Once every step is done, the farewell's row, which names the chat, goes too.
     assert alice.chat_id not in await database_text(sqlite_sessions)
 

@@ -424,10 +424,12 @@ async def finish(
             (room, report.model_copy(update={"thread_ref": ref})) for room, ref in cleanup.threads
         )
         steps.extend((admin, report) for admin in admins)
-    # Step 0: "done" is said only once this transaction commits, and goes with the rest.
     rows: list[tuple[str, str, Delivery]] = [(SLACK, channel, step) for channel, step in steps]
     if farewell is not None:
-        rows.insert(0, (farewell.platform, farewell.chat_id, SendMessage(text=farewell.text)))
+        # Queued by the erasure, so said only after it commits; after Slack's deletes and
+        # rewrites (one that fails for good does not hold it back), so "done" is true.
+        told = (farewell.platform, farewell.chat_id, SendMessage(text=farewell.text))
+        rows.insert(len(cleanup.steps), told)
     if rows:
         await session.execute(
             insert(_OUTBOX),
