@@ -419,3 +419,24 @@ async def test_erasing_an_author_leaves_their_words_in_no_followers_news_or_tran
     assert alice.words not in dump
     assert f"Someone has suggested something like it already: «{ERASED_TITLE}»." in dump
     assert f"Good news: your idea “{ERASED_TITLE}” is planned." in dump
+
+
+async def test_a_slack_followers_news_quoting_the_title_is_rewritten_in_slack_too(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice = await _alice(sessions)
+    follower = ConversationKey(platform="slack", chat_id="DFOLLOWER", user_id="UFOLLOWER")
+    news = f"Good news: your idea “{alice.words}” is planned."
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        await transaction.enqueue(key=follower, actions=[OutgoingMessage(news)])
+    sent = await send_everything(sessions)
+    (ref,) = [ref for item, ref in sent if item.chat_id == "DFOLLOWER"]
+
+    outcome = await _erase(sessions, alice)
+
+    rewritten = f"Good news: your idea “{ERASED_TITLE}” is planned."
+    steps = await _steps(sessions, outcome.erasure_id)
+    assert (
+        "DFOLLOWER",
+        RewriteSlackMessage(erasure_id=outcome.erasure_id, message_ref=ref, text=rewritten),
+    ) in steps
