@@ -199,9 +199,10 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
     rows = conversations.all()
     chats = {customer.chat_id} | {row.chat_id for row in rows if row.chat_id}
     ideas = await session.execute(select(_IDEA.c.id).where(_IDEA.c.customer_id == customer_id))
-    await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
     await forget_conversations(session, cleanup, [row.id for row in rows])
     await drop_outbox(session, cleanup, [f"{platform}:{chat}" for chat in sorted(chats)])
+    # After their own messages are gone: only others' quotes of their titles are rewritten.
+    await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
     for chat in sorted(chats):
         await forget_arrivals(session, cleanup, platform=platform, chat_id=chat)
     await scrub_digests(session, cleanup)
