@@ -323,7 +323,11 @@ async def digest_now(settings: Settings, *, post: bool) -> Digest:
 
 
 def _erasures(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> SqlErasures:
-    return SqlErasures(sessions, admins=sorted(settings.slack_admin_user_ids))
+    return SqlErasures(
+        sessions,
+        admins=sorted(settings.slack_admin_user_ids),
+        export_every=timedelta(minutes=settings.data_export_every_minutes),
+    )
 
 
 def privacy_desk(

@@ -191,10 +191,12 @@ class SendDataExport:
 
 @dataclass(frozen=True, slots=True)
 class FarewellThenErase:
-    """Tell the customer their data is erased, then erase it (their chat goes with it)."""
+    """Erase the customer's data; the erasure then tells them ``text`` (their chat goes with it)."""
 
     customer_id: int
     text: str
+    # What they are told, once, if the erasure cannot be done.
+    could_not: str = ""
 
 
 OutboundAction = OutgoingMessage | ButtonsUsed | SendDataExport | FarewellThenErase

@@ -167,6 +167,10 @@ class Customers(Protocol):
         """The customer behind ``key``, created on first contact and locked for this turn."""
         ...
 
+    async def customer_exists(self, *, key: ConversationKey) -> bool:
+        """Whether ``key`` names a customer already, without creating one."""
+        ...
+
     async def set_customer_language(self, *, customer_id: int, language: str) -> None:
         """Remember the language a customer chose."""
         ...
@@ -490,6 +494,15 @@ class CustomerMatch:
 
 
 @dataclass(frozen=True, slots=True)
+class Farewell:
+    """The message that tells a customer their erasure is done, sent only after it is."""
+
+    platform: str
+    chat_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ErasureOutcome:
     """What one erasure removed from the database, and what it left to Slack and to people."""
 
@@ -528,8 +541,10 @@ class CustomerRecords(Protocol):
 class Erasures(Protocol):
     """Erases a customer's data, or old conversations, each in one transaction."""
 
-    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
-        """Erase one customer and queue the Slack steps; None if there is no such customer."""
+    async def erase_customer(
+        self, *, customer_id: int, requested_by: str, farewell: Farewell | None = None
+    ) -> ErasureOutcome | None:
+        """Erase one customer, queue ``farewell`` first and the Slack steps; None if no such."""
         ...
 
     async def forget_closed_before(

@@ -80,6 +80,7 @@ class Text(StrEnum):
     FORGET_UNDER_WAY = "forget_under_way"
     FORGET_STALE = "forget_stale"
     FORGET_DONE = "forget_done"
+    FORGET_FAILED = "forget_failed"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -397,6 +398,16 @@ _TEXTS.update(
             "nb": (
                 "Den knappen er fra før dataene dine ble slettet, så det var ingenting igjen "
                 "å slette. Send /forget for å slette det du har skrevet siden."
+            ),
+        },
+        Text.FORGET_FAILED: {
+            "en": (
+                "Sorry, I could not erase your data just now. Our team has been told and "
+                "will erase it for you."
+            ),
+            "nb": (
+                "Beklager, jeg fikk ikke slettet dataene dine akkurat nå. Teamet vårt har fått "
+                "beskjed og sletter dem for deg."
             ),
         },
         Text.FORGET_DONE: {

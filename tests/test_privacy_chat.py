@@ -6,13 +6,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.dialogue.privacy import PrivacySettings, forget_payload, parse_forget_payload
 from handlers.flows.loader import LoadedFlow, parse_flow
 from handlers.messages import IncomingMessage
+from handlers.privacy.answers import ErasureAnswer
+from handlers.texts import Text, text
 from storage.flows.library import SqlFlowLibrary
+from storage.outbox.deliveries import FarewellThenErase
+from storage.privacy.store import SqlErasures
 from storage.tables import CustomerRow, table_of
 from tests.conftest import SHIPPED_FLOWS
 from tests.helpers.dialogue import Customer, make_customer, texts
@@ -125,6 +129,45 @@ async def test_yes_pressed_twice_before_the_erasure_queues_it_once(
     assert texts(replies) == ["Your data is already being erased; I'll tell you when it's done."]
 
 
+async def test_an_erasure_given_up_on_is_said_once_and_blocks_a_second_request(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    """Review R2 of issue 11: a failed request said nothing, and let /forget queue another."""
+    customer = await _customer(sqlite_sessions, shipped_flows)
+    await customer.say("/forget")
+    yes = forget_payload("yes", await _customer_id(sqlite_sessions))
+    await customer.dialogue.handle(
+        IncomingMessage(key=customer.key, external_id="click-1", button_payload=yes)
+    )
+    (request,) = await customer.outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
+    assert isinstance(request.delivery, FarewellThenErase)
+    await customer.outbox.fail(request, error="gave up after 5 attempts")
+    assert texts(await customer.replies()) == [text(Text.FORGET_FAILED, "en")]
+    again = await customer.say(button_payload=yes)
+    assert texts(again) == [text(Text.FORGET_UNDER_WAY, "en")]
+    (failed,) = await customer.outbox.recent_failures()
+    assert failed.action == "farewell_then_erase"
+
+
+async def test_a_yes_pressed_after_the_erasure_makes_no_new_customer(
+    sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
+) -> None:
+    """Review R2 of issue 11: the old confirmation's Yes created a customer row for a click."""
+    customer = await _customer(sqlite_sessions, shipped_flows)
+    await customer.say("/forget")
+    customer_id = await _customer_id(sqlite_sessions)
+    await SqlErasures(sqlite_sessions).erase_customer(
+        customer_id=customer_id, requested_by="customer"
+    )
+    stale = await customer.say(button_payload=forget_payload("yes", customer_id))
+    assert texts(stale) == [text(Text.FORGET_STALE, "en")]
+    async with sqlite_sessions() as session:
+        customers = await session.scalar(
+            select(func.count()).where(_CUSTOMER.c.platform == customer.key.platform)
+        )
+    assert customers == 0
+
+
 async def test_a_yes_from_before_an_erasure_erases_nothing_new(
     sqlite_sessions: async_sessionmaker[AsyncSession], shipped_flows: list[LoadedFlow]
 ) -> None:
@@ -156,14 +199,19 @@ async def test_forget_while_a_staff_reply_is_on_its_way_says_goodbye_after_it(
 @pytest.mark.parametrize(
     ("payload", "parsed"),
     [
-        ("forget:yes:12", (True, 12)),
-        ("forget:no:12", (False, 12)),
+        ("forget:yes:12", ErasureAnswer(erase=True, customer_id=12)),
+        ("forget:no:12", ErasureAnswer(erase=False, customer_id=12)),
         ("forget:maybe:12", None),
         ("forget:yes:twelve", None),
+        # Review R2 of issue 11: int() took these as numbers.
+        ("forget:yes:-1", None),
+        ("forget:yes:+1", None),
+        ("forget:yes: 1", None),
+        ("forget:yes:1_0", None),
         ("lang:en", None),
     ],
 )
-def test_forget_payloads_read_back(payload: str, parsed: tuple[bool, int] | None) -> None:
+def test_forget_payloads_read_back(payload: str, parsed: ErasureAnswer | None) -> None:
     assert parse_forget_payload(payload) == parsed
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import ConversationKey, OutgoingMessage
+from handlers.ports import Direction, TranscriptEntry
 from handlers.privacy.rules import ERASED_TITLE
 from storage.dialogue.store import SqlDialogueStore
 from storage.outbox.deliveries import (
@@ -386,3 +387,56 @@ async def test_an_erased_idea_is_no_longer_offered_as_the_same(
         after = await transaction.similar_idea(text=alice.words, at_least=0.3)
     assert before == (alice.idea_id, alice.words)
     assert after is None
+
+
+async def test_erasing_an_author_leaves_their_words_in_no_followers_news_or_transcript(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Review R2 of issue 11: Bob's "me too" offer and status news quoted Alice's title, in
+    Bob's transcript and Bob's outbox, and stayed after Alice's erasure."""
+    alice, bob = await _alice(sessions), await _bob(sessions)
+    await _follow(sessions, alice.idea_id, bob.customer_id)
+    bob_key = ConversationKey(platform="telegram", chat_id=bob.chat_id, user_id=bob.chat_id)
+    offer = f"Thank you! Someone has suggested something like it already: «{alice.words}»."
+    news = f"Good news: your idea “{alice.words}” is planned."
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        await transaction.record_message(
+            TranscriptEntry(
+                conversation_id=bob.conversation_id,
+                customer_id=bob.customer_id,
+                direction=Direction.OUTBOUND,
+                text=offer,
+            )
+        )
+        await transaction.enqueue(key=bob_key, actions=[OutgoingMessage(offer)])
+    await _send_telegram(sessions)
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        await transaction.enqueue(key=bob_key, actions=[OutgoingMessage(news)])
+
+    await _erase(sessions, alice)
+
+    dump = await database_text(sessions)
+    assert alice.words not in dump
+    assert f"Someone has suggested something like it already: «{ERASED_TITLE}»." in dump
+    assert f"Good news: your idea “{ERASED_TITLE}” is planned." in dump
+
+
+async def test_a_slack_followers_news_quoting_the_title_is_rewritten_in_slack_too(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice = await _alice(sessions)
+    follower = ConversationKey(platform="slack", chat_id="DFOLLOWER", user_id="UFOLLOWER")
+    news = f"Good news: your idea “{alice.words}” is planned."
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        await transaction.enqueue(key=follower, actions=[OutgoingMessage(news)])
+    sent = await send_everything(sessions)
+    (ref,) = [ref for item, ref in sent if item.chat_id == "DFOLLOWER"]
+
+    outcome = await _erase(sessions, alice)
+
+    rewritten = f"Good news: your idea “{ERASED_TITLE}” is planned."
+    steps = await _steps(sessions, outcome.erasure_id)
+    assert (
+        "DFOLLOWER",
+        RewriteSlackMessage(erasure_id=outcome.erasure_id, message_ref=ref, text=rewritten),
+    ) in steps

@@ -10,6 +10,7 @@ from typing import Protocol
 from bot.delivery.files import FetchedFile
 from bot.delivery.worker import PermanentDeliveryError, Sender
 from handlers.messages import Attachment, AttachmentKind
+from handlers.ports import Farewell
 from handlers.privacy.desk import PrivacyDesk
 from storage.outbox.deliveries import FarewellThenErase, SendDataExport, SendMessage
 from storage.outbox.store import OutboxItem
@@ -64,7 +65,7 @@ class PrivacyRequestSender:
         self._desk = desk
 
     async def deliver(self, item: OutboxItem) -> str:
-        """Send the item; a farewell is followed by the erasure it announces."""
+        """Send the item; an erasure request is carried out, and queues its own farewell."""
         match item.delivery:
             case SendDataExport(customer_id=customer_id, file_name=file_name):
                 attachment = data_export_attachment(customer_id=customer_id, file_name=file_name)
@@ -72,20 +73,17 @@ class PrivacyRequestSender:
                     replace(item, delivery=SendMessage(attachments=(attachment,)))
                 )
             case FarewellThenErase(customer_id=customer_id, text=text):
-                return await self._farewell_then_erase(item, customer_id, text)
+                return await self._erase_then_farewell(item, customer_id, text)
             case _:
                 return await self._inner.deliver(item)
 
-    async def _farewell_then_erase(self, item: OutboxItem, customer_id: int, text: str) -> str:
-        # The farewell goes first: the erasure removes the chat it goes to. A crash between
-        # the two sends it again before erasing; a retry after the erasure finds no row.
-        try:
-            sent = await self._inner.deliver(replace(item, delivery=SendMessage(text=text)))
-        except PermanentDeliveryError as error:
-            # They can no longer be told (the bot was blocked, say); they are erased anyway.
-            logger.warning("erasing customer %s untold: %s", customer_id, error.reason)
-            sent = ""
-        outcome = await self._desk.erase(customer_id, requested_by=CUSTOMER_REQUEST)
+    async def _erase_then_farewell(self, item: OutboxItem, customer_id: int, text: str) -> str:
+        # The erasure queues the farewell in its own transaction: "done" is said only once it
+        # is. It also deletes this row, so a retry after a crash finds no customer, says nothing.
+        farewell = Farewell(platform=item.platform, chat_id=item.chat_id, text=text)
+        outcome = await self._desk.erase(
+            customer_id, requested_by=CUSTOMER_REQUEST, farewell=farewell
+        )
         if outcome is None:
-            logger.info("customer %s asked to be erased and already was", customer_id)
-        return sent
+            logger.info("outbox row %s asked for an erasure already done", item.id)
+        return ""

@@ -304,7 +304,7 @@ class DeliveryWorker:
             logger.error(
                 "gave up on outbox row %s to %s after %s attempts: %s",
                 item.id,
-                item.destination,
+                item.platform,
                 attempt,
                 reason,
             )
@@ -315,7 +315,7 @@ class DeliveryWorker:
         logger.warning(
             "sending outbox row %s to %s failed (%s); retry %s in %.1f s",
             item.id,
-            item.destination,
+            item.platform,
             reason,
             attempt,
             delay,
@@ -331,7 +331,7 @@ class DeliveryWorker:
         # The row keeps only the error's type: its words may quote the message, and
         # `ideabot status` shows the row.
         logger.error(
-            "sender crashed on outbox row %s to %s", item.id, item.destination, exc_info=error
+            "sender crashed on outbox row %s to %s", item.id, item.platform, exc_info=error
         )
         await self._transient(item, f"sender crashed ({type(error).__name__})")
 
@@ -339,15 +339,16 @@ class DeliveryWorker:
         if error.recipient_unreachable:
             dropped = await self._outbox.fail_unreachable(item, error=error.reason)
             logger.warning(
-                "%s cannot be reached (%s); %s waiting message(s) marked failed",
-                item.destination,
+                "outbox row %s: its %s chat cannot be reached (%s); %s waiting message(s) failed",
+                item.id,
+                item.platform,
                 error.reason,
                 dropped,
             )
             self._metrics.outbox_failed.labels(item.platform, "unreachable").inc(dropped)
             return
         logger.error(
-            "outbox row %s to %s failed for good: %s", item.id, item.destination, error.reason
+            "outbox row %s to %s failed for good: %s", item.id, item.platform, error.reason
         )
         self._metrics.outbox_failed.labels(item.platform, "rejected").inc()
         await self._outbox.fail(item, error=error.reason, instead=error.instead)

@@ -34,11 +34,16 @@ from bot.slack.commands import (
     search_results,
 )
 from bot.slack.customer_admin import (
+    NOT_ADMIN,
+    ONLY_IN_DM,
+    USAGE,
+    CustomerLookup,
+    CustomerOrder,
     CustomersAsked,
     CustomersRefused,
     EraseAnswered,
     SlackCustomerAdmin,
-    is_customers_find,
+    parse_customers_command,
 )
 from bot.slack.flow_admin import SlackFlowAdmin
 from bot.slack.flow_requests import (
@@ -59,6 +64,7 @@ from bot.slack.staff_access import (
     AccessUnknown,
     Role,
     StaffAccess,
+    is_admin,
 )
 from bot.slack.translate import (
     PLATFORM,
@@ -275,23 +281,43 @@ class SlackChannel:
         )
 
     async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        if self._customer_admin is not None and is_customers_find(body):
-            # Answered at once and not stored, as /ideas search: its words name a customer.
-            await ack(text=await self._find_customers(body))
-            return
-        await self._store(body)
-        await ack()
+        asked = (
+            parse_customers_command(str(body.get("text", "")))
+            if body.get("command") == SLASH_COMMAND
+            else None
+        )
+        match asked:
+            case CustomerOrder() if str(body.get("channel_id", "")).startswith("D"):
+                # Stored as parsed, never as typed: the typed words may hold more than a number.
+                await self._store({**body, "text": asked.text})
+                await ack()
+            case CustomerOrder() | CustomerLookup():
+                # Answered at once and not stored, as /ideas search: its words may name a customer.
+                await ack(text=await self._answer_at_once(body, asked))
+            case None:
+                await self._store(body)
+                await ack()
 
-    async def _find_customers(self, body: dict[str, Any]) -> str:
-        assert self._customer_admin is not None
-        user_id = str(body.get("user_id", ""))
+    async def _answer_at_once(
+        self, body: dict[str, Any], asked: CustomerOrder | CustomerLookup
+    ) -> str:
+        """A customers' command outside a DM, or one that is not stored: its answer, now."""
+        if not str(body.get("channel_id", "")).startswith("D"):
+            return ONLY_IN_DM
         try:
-            role = await self._access.role_of(user_id=user_id, team_id=str(body.get("team_id", "")))
+            admin = await is_admin(
+                self._access.role_of,
+                user_id=str(body.get("user_id", "")),
+                team_id=str(body.get("team_id", "")),
+            )
         except AccessUnknown:
             return CANNOT_CHECK
-        return await self._customer_admin.find(
-            str(body.get("text", "")), user_id=user_id, role_is_admin=role is Role.ADMIN
-        )
+        if not admin:
+            logger.info("refused a Slack user at the customers: not an admin")
+            return NOT_ADMIN
+        if self._customer_admin is None or not isinstance(asked, CustomerLookup):
+            return USAGE
+        return await self._customer_admin.look_up(asked)
 
     async def _store_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A click; in the staff channel only staff's clicks are stored, others are told why not."""
@@ -318,8 +344,8 @@ class SlackChannel:
         except AccessUnknown:
             return CANNOT_CHECK
         if role is Role.CUSTOMER:
-            # Who and where only: the command's words may be a customer's.
-            logger.info("refused Slack user %s at %s: not staff", user_id, surface)
+            # Where only: the user is a customer, and the words may be theirs.
+            logger.info("refused a Slack user at %s: not staff", surface)
             return REFUSAL
         if self._staff_channel is None:
             return NO_STAFF_CHANNEL
@@ -329,7 +355,7 @@ class SlackChannel:
         try:
             await self._client.chat_postEphemeral(channel=channel, user=user_id, text=text)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
-            logger.warning("could not tell Slack user %s why not (%s)", user_id, _brief(error))
+            logger.warning("could not tell a refused Slack user why (%s)", _brief(error))
 
     async def _store_ideas_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Check who asks, then the command's words, at once: a refusal or mistake is not stored."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Protocol
 
 from bot.slack.format import escape
 from handlers.messages import (
@@ -16,6 +17,12 @@ from handlers.messages import (
     SendDataExport,
 )
 from handlers.ports import CustomerMatch, CustomerOutbox, Inbox, OutboxSignal, Store
+from handlers.privacy.answers import (
+    ErasureAnswer,
+    answer_payload,
+    customer_number,
+    read_answer,
+)
 from handlers.privacy.desk import PrivacyDesk
 
 logger = logging.getLogger(__name__)
@@ -25,23 +32,66 @@ SLASH_COMMAND = "/ideabot"
 CUSTOMERS_SUBCOMMAND = "customers"
 # The confirm buttons' payloads: "customers:erase:<id>" and "customers:keep:<id>".
 CUSTOMERS_PAYLOAD = "customers:"
+_ERASE = "erase"
+_KEEP = "keep"
 USAGE = (
     "Usage: `/ideabot customers find TEXT` (a name, e-mail or platform id), "
     "`/ideabot customers export ID` (everything stored about them, as a file here), "
     "`/ideabot customers erase ID` (asks to confirm)."
 )
 NOT_ADMIN = "Only ideabot's admins can look up, export or erase customers' data."
+ONLY_IN_DM = "Use `/ideabot customers …` in your direct message with the app."
 FOUND_SHOWN = 20
+
+
+class CustomerVerb(StrEnum):
+    """What an admin may have done with one customer's data, by a request that is stored."""
+
+    EXPORT = "export"
+    ERASE = "erase"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOrder:
+    """``customers export|erase <number>``: the only customers' command that is stored."""
+
+    verb: CustomerVerb
+    customer_id: int
+
+    @property
+    def text(self) -> str:
+        """The command as it is stored, in place of what was typed."""
+        return f"{CUSTOMERS_SUBCOMMAND} {self.verb.value} {self.customer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLookup:
+    """Any other ``customers …`` (a search, a typo): answered at once and stored nowhere."""
+
+    words: str
+
+
+def parse_customers_command(text: str) -> CustomerOrder | CustomerLookup | None:
+    """What ``/ideabot TEXT`` asks of customers' data; None if it is not about customers."""
+    words = text.split()
+    if not words or words[0].casefold() != CUSTOMERS_SUBCOMMAND:
+        return None
+    match [word.casefold() for word in words[1:]]:
+        case [CustomerVerb.EXPORT | CustomerVerb.ERASE as verb, number] if (
+            customer_id := customer_number(number)
+        ) is not None:
+            return CustomerOrder(verb=CustomerVerb(verb), customer_id=customer_id)
+    return CustomerLookup(words=" ".join(words[1:]))
 
 
 @dataclass(frozen=True, slots=True)
 class CustomersAsked:
-    """An admin's ``/ideabot customers …`` with the words after ``customers``."""
+    """An admin's stored ``/ideabot customers export|erase <number>``."""
 
     external_id: str
     channel: str
     user_id: str
-    words: tuple[str, ...]
+    order: CustomerOrder
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,30 +122,14 @@ class AdminOutboxTransaction(Inbox, CustomerOutbox, Protocol):
     """What answering an admin writes: the request once, and the answers to their DM."""
 
 
-def is_customers_find(body: dict[str, Any]) -> bool:
-    """True for a ``/ideabot customers find …`` command (answered at once, never stored)."""
-    return str(body.get("command", "")) == SLASH_COMMAND and str(body.get("text", "")).split()[
-        :2
-    ] == [CUSTOMERS_SUBCOMMAND, "find"]
-
-
 def confirm_payload(erase: bool, customer_id: int) -> str:
     """The payload of an erasure's Erase (``erase``) or Keep button."""
-    return f"{CUSTOMERS_PAYLOAD}{'erase' if erase else 'keep'}:{customer_id}"
+    return answer_payload(CUSTOMERS_PAYLOAD, _ERASE if erase else _KEEP, customer_id)
 
 
-def parse_confirm_payload(payload: str) -> tuple[bool, int] | None:
-    """(erase?, customer id) of a confirm button's payload; None if it is not one."""
-    answer, _, number = payload.removeprefix(CUSTOMERS_PAYLOAD).partition(":")
-    if not payload.startswith(CUSTOMERS_PAYLOAD) or answer not in ("erase", "keep"):
-        return None
-    return (answer == "erase", int(number)) if number.isdecimal() else None
-
-
-def _customer_number(word: str) -> int | None:
-    number = word.lstrip("#")
-    # Ids are PostgreSQL integers: a longer number names no customer.
-    return int(number) if number.isdecimal() and len(number) <= 9 else None
+def parse_confirm_payload(payload: str) -> ErasureAnswer | None:
+    """The answer of a confirm button's payload; None if it is not one."""
+    return read_answer(payload, prefix=CUSTOMERS_PAYLOAD, erase=_ERASE, keep=_KEEP)
 
 
 def found_lines(matches: list[CustomerMatch], text: str) -> str:
@@ -128,43 +162,41 @@ class SlackCustomerAdmin:
         self._store = store
         self._outbox_signal = outbox_signal
 
-    async def find(self, words: str, *, user_id: str, role_is_admin: bool) -> str:
-        """The answer to ``/ideabot customers find TEXT``, given at once and stored nowhere.
+    async def look_up(self, lookup: CustomerLookup) -> str:
+        """An admin's ``customers find TEXT`` or other words, answered at once, stored nowhere.
 
         The words and the answer name a customer: kept in the outbox or the stored events,
         they would outlive the customer's erasure.
         """
-        if not role_is_admin:
-            logger.info("refused Slack user %s at the customers: not an admin", user_id)
-            return NOT_ADMIN
-        text = " ".join(words.split()[2:])
-        if not text:
+        first, _, text = lookup.words.partition(" ")
+        if first.casefold() != "find" or not text.strip():
             return USAGE
-        return found_lines(await self._desk.find(text), text)
+        return found_lines(await self._desk.find(text), text.strip())
 
     async def handle(self, request: CustomersRequest) -> None:
         """Do what the admin asked and queue the answer for their DM, once per request."""
-        answers = await self._answers(request)
-        key = ConversationKey(platform=PLATFORM, chat_id=request.channel, user_id=request.user_id)
+        # Claimed before anything is done: a request delivered again erases or exports nothing.
+        # Its answer is queued in a second transaction, as the erasure commits in its own.
         async with self._store.transaction() as transaction:
             if not await transaction.claim_inbound(
                 platform=PLATFORM, external_id=request.external_id
             ):
                 return
+        answers = await self._answers(request)
+        key = ConversationKey(platform=PLATFORM, chat_id=request.channel, user_id=request.user_id)
+        async with self._store.transaction() as transaction:
             await transaction.enqueue(key=key, actions=answers)
         self._outbox_signal.outbox_changed()
 
     async def _answers(self, request: CustomersRequest) -> list[OutboundAction]:
         match request:
             case CustomersRefused():
-                logger.info("refused Slack user %s at the customers: not an admin", request.user_id)
+                logger.info("refused a Slack user at the customers: not an admin")
                 return [OutgoingMessage(NOT_ADMIN)]
-            case CustomersAsked(words=("export", number)) if _customer_number(number):
-                return await self._export(_customer_number(number) or 0)
-            case CustomersAsked(words=("erase", number)) if _customer_number(number):
-                return await self._confirm(_customer_number(number) or 0)
-            case CustomersAsked():
-                return [OutgoingMessage(USAGE)]
+            case CustomersAsked(order=CustomerOrder(verb=CustomerVerb.EXPORT) as order):
+                return await self._export(order.customer_id)
+            case CustomersAsked(order=order):
+                return await self._confirm(order.customer_id)
             case EraseAnswered():
                 return await self._answered(request)
 
@@ -202,8 +234,8 @@ class SlackCustomerAdmin:
         )
         if parsed is None:
             return [*used, OutgoingMessage(USAGE)]
-        erase, customer_id = parsed
-        if not erase:
+        customer_id = parsed.customer_id
+        if not parsed.erase:
             return [*used, OutgoingMessage(f"Customer #{customer_id}: nothing was erased.")]
         outcome = await self._desk.erase(customer_id, requested_by=answered.user_id)
         if outcome is None:

@@ -146,7 +146,7 @@ class SlackFlowAdmin:
         """Do what the admin asked and answer in the same direct message."""
         match request:
             case FlowRefused():
-                logger.info("refused Slack user %s at the flows: not an admin", request.user_id)
+                logger.info("refused a Slack user at the flows: not an admin")
                 await self._say(request.channel, NOT_ADMIN)
             case FlowUpload():
                 await self._upload(request)

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -39,6 +40,17 @@ class Role(StrEnum):
 
 class AccessUnknown(Exception):
     """Slack could not say who is on the team; the caller must refuse (fail closed)."""
+
+
+class RoleLookup(Protocol):
+    """The one access rule (``StaffAccess.role_of``): a Slack person's role, by id and team."""
+
+    async def __call__(self, *, user_id: str, team_id: str) -> Role: ...
+
+
+async def is_admin(roles: RoleLookup, *, user_id: str, team_id: str) -> bool:
+    """Whether the one access rule makes this person an admin; AccessUnknown if Slack can't say."""
+    return await roles(user_id=user_id, team_id=team_id) is Role.ADMIN
 
 
 class StaffAccess:
@@ -83,8 +95,9 @@ class StaffAccess:
             async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 return await self._role_of(user_id, team_id)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            # Not who: the person may be a customer.
             logger.warning(
-                "cannot check whether Slack user %s is staff (%s); refusing", user_id, _brief(error)
+                "cannot check whether a Slack user is staff (%s); refusing", _brief(error)
             )
             raise AccessUnknown from error
 

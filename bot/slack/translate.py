@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from bot.slack.commands import (
     IDEAS_COMMAND,
@@ -20,11 +20,12 @@ from bot.slack.commands import (
 )
 from bot.slack.customer_admin import (
     CUSTOMERS_PAYLOAD,
-    CUSTOMERS_SUBCOMMAND,
+    CustomerOrder,
     CustomersAsked,
     CustomersRefused,
     CustomersRequest,
     EraseAnswered,
+    parse_customers_command,
 )
 from bot.slack.flow_requests import (
     FLOW_ACTION_PREFIX,
@@ -41,7 +42,7 @@ from bot.slack.flow_requests import (
     FlowUpload,
 )
 from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
-from bot.slack.staff_access import Role
+from bot.slack.staff_access import Role, RoleLookup, is_admin
 from bot.slack.stats_words import STATS_SUBCOMMAND, StatsWordsError, stats_query
 from handlers.dialogue.text_repair import repair_json
 from handlers.dialogue.trial import is_trial_payload, parse_publish_payload
@@ -89,12 +90,6 @@ class SlackUser:
 UserLookup = Callable[[str], Awaitable[SlackUser]]
 # Takes a click: (the payload, its first action, the external id it is stored under).
 _ClickTaker = Callable[[dict[str, Any], dict[str, Any], str], Awaitable["Translated"]]
-
-
-class RoleLookup(Protocol):
-    """The one access rule (``StaffAccess.role_of``): a Slack person's role, by id and team."""
-
-    async def __call__(self, *, user_id: str, team_id: str) -> Role: ...
 
 
 Translated = (
@@ -295,11 +290,11 @@ class SlackTranslator:
         return None
 
     async def _is_staff(self, *, user_id: str, team_id: str, surface: str) -> bool:
-        """The one access rule; a refusal is logged with who and where, never with words."""
+        """The one access rule; a refusal is logged with where, never with who or words."""
         if self._workspace.staff_channel is None:
             return False  # no staff room: nothing staff do could be shown anywhere
         if await self._roles(user_id=user_id, team_id=team_id) is Role.CUSTOMER:
-            logger.info("refused Slack user %s at %s: not staff", user_id, surface)
+            logger.info("refused a Slack user at %s: not staff", surface)
             return False
         return True
 
@@ -307,7 +302,7 @@ class SlackTranslator:
         """The one access rule, asked only of SLACK_ADMIN_USERS: not of every customer's words."""
         if user_id not in self._workspace.admin_user_ids:
             return False
-        return await self._roles(user_id=user_id, team_id=team_id) is Role.ADMIN
+        return await is_admin(self._roles, user_id=user_id, team_id=team_id)
 
     async def _not_admin(self, body: dict[str, Any], external_id: str) -> FlowRefused | None:
         """The refusal for a click by someone who is no admin; None for an admin's."""
@@ -601,8 +596,11 @@ class SlackTranslator:
         words = str(body.get("text", "")).strip()
         if channel.startswith("D") and words.split()[:1] == [FLOWS_SUBCOMMAND]:
             return await self._flows_command(body)
-        if channel.startswith("D") and words.split()[:1] == [CUSTOMERS_SUBCOMMAND]:
-            return await self._customers_command(body)
+        order = parse_customers_command(words)
+        if isinstance(order, CustomerOrder):
+            return await self._customers_command(body, order)
+        if order is not None:
+            return None  # answered when it came, and never stored: it may name a customer
         if not channel.startswith("D"):
             return None
         if await self._is_admin(user_id=user_id, team_id=str(body.get("team_id", ""))):
@@ -623,17 +621,17 @@ class SlackTranslator:
             language_code=user.locale,
         )
 
-    async def _customers_command(self, body: dict[str, Any]) -> Translated:
-        """``/ideabot customers find|export|erase …``: only for admins, in their DM."""
+    async def _customers_command(self, body: dict[str, Any], order: CustomerOrder) -> Translated:
+        """``/ideabot customers export|erase <number>``: only for admins, in their DM."""
         external_id = f"command:{body['trigger_id']}"
         channel = str(body.get("channel_id", ""))
         user_id = str(body.get("user_id", ""))
-        role = await self._roles(user_id=user_id, team_id=str(body.get("team_id", "")))
-        if role is not Role.ADMIN:
+        if not channel.startswith("D"):
+            return None  # told at once where to ask, when it came
+        if not await self._is_admin(user_id=user_id, team_id=str(body.get("team_id", ""))):
             return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
-        words = tuple(str(body.get("text", "")).split()[1:])
         return CustomersAsked(
-            external_id=external_id, channel=channel, user_id=user_id, words=words
+            external_id=external_id, channel=channel, user_id=user_id, order=order
         )
 
     async def _customers_clicked(
@@ -643,8 +641,7 @@ class SlackTranslator:
         person = body.get("user") or {}
         user_id = str(person["id"])
         channel = str((body.get("channel") or {}).get("id", ""))
-        role = await self._roles(user_id=user_id, team_id=str(person.get("team_id", "")))
-        if role is not Role.ADMIN:
+        if not await self._is_admin(user_id=user_id, team_id=str(person.get("team_id", ""))):
             return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
         message = body.get("message") or {}
         return EraseAnswered(

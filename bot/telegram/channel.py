@@ -322,9 +322,8 @@ class TelegramChannel:
         except Exception as error:
             if is_database_outage(error):
                 return  # the lease runs out and the update is tried again
-            logger.error(
-                "retried Telegram update %s failed again: %s", event.external_id, error_kind(error)
-            )
+            # The stored event's row, not its external id: that names the chat.
+            logger.error("retried Telegram event %s failed again: %s", event.id, error_kind(error))
             # The dead letters keep it again, with the new reason.
             await _quietly(self._events.fail(event, error=f"retry failed: {type(error).__name__}"))
             return

@@ -173,11 +173,8 @@ class Dialogue:
                 earlier_id=message.earlier_external_id,
             )
             if not claimed:
-                logger.info(
-                    "skipped a redelivered %s event %s",
-                    message.key.platform,
-                    message.external_id,
-                )
+                # Not the event's id: a Telegram one names the chat.
+                logger.info("skipped a redelivered %s event", message.key.platform)
                 return False
             await self._take_turn(transaction, message)
         self._outbox_signal.outbox_changed()
@@ -186,6 +183,15 @@ class Dialogue:
     async def _take_turn(self, transaction: DialogueTransaction, message: IncomingMessage) -> None:
         if not message.is_private_chat:
             await self._decline_group_chat(transaction, message)
+            return
+        if (message.button_payload or "").startswith(FORGET_PAYLOAD) and not (
+            await transaction.customer_exists(key=message.key)
+        ):
+            # A Yes from before their erasure: a click makes no new customer to answer it.
+            default = self._flows.default_flow.default_language
+            language = resolve_language(message.language_code, self.languages, default)
+            reply = OutgoingMessage(text(Text.FORGET_STALE, language))
+            await transaction.enqueue(key=message.key, actions=[reply])
             return
         turn = await self._start_turn(transaction, message)
         command, argument = command_of(message)

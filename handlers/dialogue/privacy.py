@@ -15,6 +15,7 @@ from handlers.messages import (
     OutgoingMessage,
     SendDataExport,
 )
+from handlers.privacy.answers import ErasureAnswer, answer_payload, read_answer
 from handlers.texts import Text, text
 
 FORGET_PAYLOAD = "forget:"
@@ -34,18 +35,12 @@ class PrivacySettings:
 
 def forget_payload(answer: str, customer_id: int) -> str:
     """The payload of a /forget button: the answer and whose data it was asked for."""
-    return f"{FORGET_PAYLOAD}{answer}:{customer_id}"
+    return answer_payload(FORGET_PAYLOAD, answer, customer_id)
 
 
-def parse_forget_payload(payload: str) -> tuple[bool, int] | None:
-    """(erase?, customer id) of a /forget button's payload; None if it is not one."""
-    answer, _, customer = payload.removeprefix(FORGET_PAYLOAD).partition(":")
-    if not payload.startswith(FORGET_PAYLOAD) or answer not in (_YES, _NO):
-        return None
-    try:
-        return answer == _YES, int(customer)
-    except ValueError:
-        return None
+def parse_forget_payload(payload: str) -> ErasureAnswer | None:
+    """The answer of a /forget button's payload; None if it is not one."""
+    return read_answer(payload, prefix=FORGET_PAYLOAD, erase=_YES, keep=_NO)
 
 
 class PrivacyChat:
@@ -105,19 +100,20 @@ class PrivacyChat:
         if parsed is None:
             turn.replies.append(OutgoingMessage(text(Text.STALE_BUTTON, language)))
             return
-        erase, customer_id = parsed
-        if customer_id != turn.customer.id:
+        if parsed.customer_id != turn.customer.id:
             # Pressed under a confirmation of an identity already erased: this is a new one.
             turn.replies.append(OutgoingMessage(text(Text.FORGET_STALE, language)))
-        elif not erase:
+        elif not parsed.erase:
             turn.replies.append(OutgoingMessage(text(Text.FORGET_KEPT, language)))
         elif await transaction.erasure_waiting(key=message.key):
             turn.replies.append(OutgoingMessage(text(Text.FORGET_UNDER_WAY, language)))
         else:
-            # Sent after everything already queued for the chat (a staff reply on its way
-            # included); the delivery says goodbye, then erases, which drops what follows.
+            # Carried out after everything already queued for the chat (a staff reply on its
+            # way included); the erasure drops what follows, then queues the goodbye.
             turn.actions_last.append(
                 FarewellThenErase(
-                    customer_id=turn.customer.id, text=text(Text.FORGET_DONE, language)
+                    customer_id=turn.customer.id,
+                    text=text(Text.FORGET_DONE, language),
+                    could_not=text(Text.FORGET_FAILED, language),
                 )
             )

@@ -11,6 +11,7 @@ from handlers.ports import (
     CustomerRecords,
     ErasureOutcome,
     Erasures,
+    Farewell,
     OutboxSignal,
     PendingErasure,
 )
@@ -40,10 +41,12 @@ class PrivacyDesk:
         """Everything stored about one customer; None if there is no such customer."""
         return await self._records.export_customer(customer_id=customer_id)
 
-    async def erase(self, customer_id: int, *, requested_by: str) -> ErasureOutcome | None:
-        """Erase one customer now and queue the Slack steps; None if there is no such customer."""
+    async def erase(
+        self, customer_id: int, *, requested_by: str, farewell: Farewell | None = None
+    ) -> ErasureOutcome | None:
+        """Erase one customer now, then queue ``farewell`` and the Slack steps; None if no such."""
         outcome = await self._erasures.erase_customer(
-            customer_id=customer_id, requested_by=requested_by
+            customer_id=customer_id, requested_by=requested_by, farewell=farewell
         )
         if outcome is not None:
             # Ids and counts only: the audit entry's content, never the customer's.

@@ -18,6 +18,13 @@ def kept_title(staff_title: str | None) -> str:
     return staff_title.strip() if staff_title and staff_title.strip() else ERASED_TITLE
 
 
+def without_titles(text: str, old_titles: Mapping[str, str | None]) -> str:
+    """``text`` with each old title, longest first, replaced by the kept title or placeholder."""
+    for old in sorted((title for title in old_titles if title.strip()), key=len, reverse=True):
+        text = text.replace(old, old_titles[old] or ERASED_TITLE)
+    return text
+
+
 def erased_card_text(erasure_id: int, conversation_id: int) -> str:
     """The one neutral line a staff card becomes, so its thread stays findable."""
     return f"Conversation {conversation_id}: the customer's data was erased (erasure {erasure_id})."

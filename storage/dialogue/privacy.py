@@ -8,13 +8,13 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.messages import ConversationKey
-from storage.outbox.deliveries import FarewellThenErase, SendDataExport
+from storage.outbox.deliveries import FarewellThenErase, SendDataExport, action_of
 from storage.tables import OutboxRow, OutboxState, table_of
 from storage.types import utc_now
 
 _OUTBOX = table_of(OutboxRow)
-_EXPORT_ACTION = SendDataExport.model_fields["action"].default
-_ERASE_ACTION = FarewellThenErase.model_fields["action"].default
+_EXPORT_ACTION = action_of(SendDataExport)
+_ERASE_ACTION = action_of(FarewellThenErase)
 
 
 class PrivacyTransactionPart:
@@ -34,12 +34,13 @@ class PrivacyTransactionPart:
         return bool((await self._session.execute(query)).scalar())
 
     async def erasure_waiting(self, *, key: ConversationKey) -> bool:
-        """True if this chat's erasure is queued and has not been carried out yet."""
+        """True if this chat's erasure is queued or failed, and has not been carried out."""
         # Carried out, the erasure deletes its own row with the rest of the chat's.
         query = select(
             exists()
             .where(_OUTBOX.c.destination == key.destination)
             .where(_OUTBOX.c.action == _ERASE_ACTION)
-            .where(_OUTBOX.c.state == OutboxState.PENDING)
+            # A failed one waits for an operator (`ideabot status` shows it): not a second.
+            .where(_OUTBOX.c.state.in_([OutboxState.PENDING, OutboxState.FAILED]))
         )
         return bool((await self._session.execute(query)).scalar())

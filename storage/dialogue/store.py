@@ -156,6 +156,10 @@ class SqlDialogueTransaction(
             has_history=customer.created_at < self._turn_started,
         )
 
+    async def customer_exists(self, *, key: ConversationKey) -> bool:
+        """Whether ``key`` names a customer already, without creating one."""
+        return await self._locked_customer(key) is not None
+
     async def _locked_customer(self, key: ConversationKey) -> Row[Any, Any, Any, Any, Any] | None:
         return (
             await self._session.execute(

@@ -48,7 +48,9 @@ def customer_delivery(action: OutboundAction) -> Delivery:
         case messages.SendDataExport():
             return SendDataExport(customer_id=action.customer_id, file_name=action.file_name)
         case messages.FarewellThenErase():
-            return FarewellThenErase(customer_id=action.customer_id, text=action.text)
+            return FarewellThenErase(
+                customer_id=action.customer_id, text=action.text, could_not=action.could_not
+            )
 
 
 def staff_delivery(conversation_id: int, action: StaffAction) -> Delivery:

@@ -89,11 +89,13 @@ class SendDataExport(_Delivery):
 
 
 class FarewellThenErase(_Delivery):
-    """The customer's last message, then the erasure of their data (this row included)."""
+    """The erasure of a customer's data (this row included), which then queues ``text``."""
 
     action: Literal["farewell_then_erase"] = "farewell_then_erase"
     customer_id: int
     text: str
+    # Said instead, once, when the erasure is given up on.
+    could_not: str = ""
 
 
 class PostStaffCard(_Delivery):
@@ -229,6 +231,11 @@ Delivery = Annotated[
     Field(discriminator="action"),
 ]
 _DELIVERY: TypeAdapter[Delivery] = TypeAdapter(Delivery)
+
+
+def action_of(kind: type[BaseModel]) -> str:
+    """The ``action`` column of an outbox row that holds this kind of delivery."""
+    return str(kind.model_fields["action"].default)
 
 
 def stored(delivery: Delivery) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from handlers.staff.room import StaffRoom
 from storage.outbox.actions import report_failure, report_reaction
 from storage.outbox.deliveries import (
     Delivery,
+    FarewellThenErase,
     InThread,
     PostStaffCard,
     SendMessage,
@@ -358,6 +359,8 @@ class SqlOutboxStore:
             )
             await _report_failures(session, [item.delivery], error)
             await _finish_erasures(session, [item])
+            if isinstance(item.delivery, FarewellThenErase):
+                instead = instead or item.delivery.could_not
             if instead:
                 await enqueue_rows(
                     session,

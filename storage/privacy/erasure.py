@@ -13,24 +13,29 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.digest import Digest
-from handlers.ports import ConversationStatus, Direction
+from handlers.ports import ConversationStatus, Direction, Farewell
 from handlers.privacy.rules import (
     digest_without,
     erased_card_text,
     kept_title,
     report_text,
     staff_message_link,
+    without_titles,
 )
 from storage.outbox.deliveries import (
     DeleteSlackFile,
     DeleteSlackMessage,
+    Delivery,
     ErasureStep,
     PostErasureReport,
+    PostInThread,
     PostRoomDigest,
     RewriteRoomDigest,
     RewriteSlackMessage,
     SendDataExport,
+    SendMessage,
     UnreadableDelivery,
+    action_of,
     read_delivery,
     stored,
 )
@@ -63,7 +68,11 @@ _INBOX = table_of(InboxRow)
 _MERGE = table_of(IdeaMergeRow)
 _MESSAGE = table_of(MessageRow)
 _OUTBOX = table_of(OutboxRow)
-_DATA_EXPORT = SendDataExport.model_fields["action"].default
+_DATA_EXPORT = action_of(SendDataExport)
+_DIGEST = action_of(PostRoomDigest)
+_SEND = action_of(SendMessage)
+# The rows whose sent message is a post of its own in Slack, to delete.
+_POSTS = (action_of(PostInThread), _SEND, _DATA_EXPORT)
 _EVENT = table_of(PlatformEventRow)
 _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
@@ -202,7 +211,7 @@ def _note_slack_post(cleanup: Cleanup, row: Any) -> None:
     """The step that removes what a sent row put in Slack, if it put anything there to remove."""
     ref = row.platform_message_id
     # Cards are rewritten by their thread; edits, reactions and ephemeral notices hold no post.
-    if not ref or row.action not in ("thread_post", "send", _DATA_EXPORT):
+    if not ref or row.action not in _POSTS:
         return
     erasure_id = cleanup.erasure_id
     # A file of their data sent to a Slack customer is an upload to their DM: it goes too.
@@ -254,6 +263,54 @@ async def clear_ideas(
         cleanup.renamed_ideas[idea.id] = title
         cleanup.old_titles[idea.title] = title
         cleanup.removed["ideas_emptied"] += 1
+    await _unquote_titles(session, cleanup)
+
+
+async def _unquote_titles(session: AsyncSession, cleanup: Cleanup) -> None:
+    """Other customers' messages that quote an old title (offers, news) get the kept one."""
+    titles = {old: new for old, new in cleanup.old_titles.items() if old.strip() and old != new}
+    if not titles:
+        return
+    quoting = await session.execute(
+        select(_MESSAGE.c.id, _MESSAGE.c.text)
+        .where(_MESSAGE.c.direction == Direction.OUTBOUND.value)
+        .where(or_(*(_MESSAGE.c.text.contains(old, autoescape=True) for old in titles)))
+    )
+    for message in quoting.all():
+        await session.execute(
+            update(_MESSAGE)
+            .where(_MESSAGE.c.id == message.id)
+            .values(text=without_titles(message.text, titles))
+        )
+        cleanup.removed["quotes_rewritten"] += 1
+    # The payload is JSON, whose escapes a LIKE would miss: each message is read instead.
+    sends = await session.execute(
+        select(_OUTBOX)
+        .where(_OUTBOX.c.action == _SEND)
+        .where(_OUTBOX.c.state.in_([OutboxState.PENDING.value, OutboxState.SENT.value]))
+    )
+    for row in sends.all():
+        with contextlib.suppress(UnreadableDelivery):
+            delivery = read_delivery(_SEND, row.payload)
+            assert isinstance(delivery, SendMessage)
+            rewritten = delivery.model_copy(update={"text": without_titles(delivery.text, titles)})
+            if rewritten != delivery:
+                await _rewrite_send(session, cleanup, row, rewritten)
+
+
+async def _rewrite_send(
+    session: AsyncSession, cleanup: Cleanup, row: Any, rewritten: SendMessage
+) -> None:
+    """One message's new words in the outbox and, if it is a post in Slack, there too."""
+    await session.execute(
+        update(_OUTBOX).where(_OUTBOX.c.id == row.id).values(payload=stored(rewritten))
+    )
+    cleanup.removed["quotes_rewritten"] += 1
+    if row.state == OutboxState.SENT.value and row.platform == SLACK and row.platform_message_id:
+        step = RewriteSlackMessage(
+            erasure_id=cleanup.erasure_id, message_ref=row.platform_message_id, text=rewritten.text
+        )
+        cleanup.steps.append((row.chat_id, step))
 
 
 async def _followed_by_others(session: AsyncSession, idea_id: int, author_id: int) -> bool:
@@ -290,11 +347,11 @@ async def scrub_digests(session: AsyncSession, cleanup: Cleanup) -> None:
             _OUTBOX.c.state,
             _OUTBOX.c.chat_id,
             _OUTBOX.c.platform_message_id,
-        ).where(_OUTBOX.c.action == "post_digest")
+        ).where(_OUTBOX.c.action == _DIGEST)
     )
     for row in rows.all():
         with contextlib.suppress(UnreadableDelivery):
-            delivery = read_delivery("post_digest", row.payload)
+            delivery = read_delivery(_DIGEST, row.payload)
             assert isinstance(delivery, PostRoomDigest)
             cleaned = _cleaned(cleanup, delivery.digest)
             if cleaned is None:
@@ -355,8 +412,14 @@ async def forget_arrivals(
         )
 
 
-async def finish(session: AsyncSession, cleanup: Cleanup, *, admins: Collection[str]) -> int:
-    """Queue the Slack steps and the report, and complete the audit row; how many steps."""
+async def finish(
+    session: AsyncSession,
+    cleanup: Cleanup,
+    *,
+    admins: Collection[str],
+    farewell: Farewell | None = None,
+) -> int:
+    """Queue the farewell, the Slack steps and the report, and complete the audit row; how many."""
     steps = list(cleanup.steps)
     if steps or cleanup.threads:
         text = report_text(
@@ -367,19 +430,25 @@ async def finish(session: AsyncSession, cleanup: Cleanup, *, admins: Collection[
             (room, report.model_copy(update={"thread_ref": ref})) for room, ref in cleanup.threads
         )
         steps.extend((admin, report) for admin in admins)
-    if steps:
+    rows: list[tuple[str, str, Delivery]] = [(SLACK, channel, step) for channel, step in steps]
+    if farewell is not None:
+        # Queued by the erasure, so said only after it commits; after Slack's deletes and
+        # rewrites (one that fails for good does not hold it back), so "done" is true.
+        told = (farewell.platform, farewell.chat_id, SendMessage(text=farewell.text))
+        rows.insert(len(cleanup.steps), told)
+    if rows:
         await session.execute(
             insert(_OUTBOX),
             [
                 outbox_row(
                     destination=erasure_destination(cleanup.erasure_id),
-                    platform=SLACK,
+                    platform=platform,
                     chat_id=channel,
                     delivery=step,
                     priority=LIVE,
                     now=cleanup.now,
                 )
-                for channel, step in steps
+                for platform, channel, step in rows
             ],
         )
     await session.execute(
@@ -388,11 +457,11 @@ async def finish(session: AsyncSession, cleanup: Cleanup, *, admins: Collection[
         .values(
             removed={name: count for name, count in cleanup.removed.items() if count},
             could_not=cleanup.links,
-            remote_steps=len(steps),
-            finished_at=None if steps else cleanup.now,
+            remote_steps=len(rows),
+            finished_at=None if rows else cleanup.now,
         )
     )
-    return len(steps)
+    return len(rows)
 
 
 async def _count_deleted(session: AsyncSession, statement: Any) -> int:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.ports import ConversationStatus, ErasureOutcome, PendingErasure
+from handlers.ports import ConversationStatus, ErasureOutcome, Farewell, PendingErasure
 from handlers.privacy.rules import CUSTOMER_ERASURE, RETENTION
+from storage.privacy.aging import age_out, forget_chat_messages
 from storage.privacy.erasure import (
     Cleanup,
     clear_ideas,
@@ -67,13 +69,21 @@ class SqlErasures:
     """Erases in one transaction, and leaves Slack's part to the outbox."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], *, admins: Sequence[str] = ()
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        admins: Sequence[str] = (),
+        export_every: timedelta = timedelta(0),
     ) -> None:
         self._sessions = sessions
         self._admins = tuple(admins)
+        # Retention keeps the newest /mydata requests this long: their limit reads them.
+        self._export_every = export_every
 
-    async def erase_customer(self, *, customer_id: int, requested_by: str) -> ErasureOutcome | None:
-        """Everything of one customer, in one transaction; None if there is no such customer."""
+    async def erase_customer(
+        self, *, customer_id: int, requested_by: str, farewell: Farewell | None = None
+    ) -> ErasureOutcome | None:
+        """Everything of one customer in one transaction, then ``farewell``; None if none."""
         async with self._sessions() as session, session.begin():
             query = (
                 select(_CUSTOMER)
@@ -90,43 +100,44 @@ class SqlErasures:
                 session, kind=CUSTOMER_ERASURE, requested_by=requested_by, now=utc_now()
             )
             await _erase(session, cleanup, customer)
-            steps = await finish(session, cleanup, admins=self._admins)
+            steps = await finish(session, cleanup, admins=self._admins, farewell=farewell)
         return _outcome(cleanup, steps)
 
     async def forget_closed_before(
         self, *, cutoff: datetime, period: str, requested_by: str
     ) -> ErasureOutcome | None:
-        """Conversations closed before ``cutoff`` lose transcripts and answers, once per period."""
+        """Conversations closed before ``cutoff`` lose their words everywhere, once per period.
+
+        So do chats' sent messages, stored events, inbox ids and dead letters older than it.
+        """
+        now = utc_now()
         async with self._sessions() as session, session.begin():
             claimed = await insert_if_absent(
                 session,
                 ScheduledRunRow,
                 conflict=["job", "period"],
-                values={"job": RETENTION_JOB, "period": period, "ran_at": utc_now()},
+                values={"job": RETENTION_JOB, "period": period, "ran_at": now},
             )
             if claimed is None:
                 return None
-            old = list(
-                (
-                    await session.execute(
-                        select(_CONVERSATION.c.id)
-                        .where(_CONVERSATION.c.status.in_(_CLOSED))
-                        .where(_CONVERSATION.c.updated_at < cutoff)
-                        .where(_CONVERSATION.c.forgotten_at.is_(None))
-                        .order_by(_CONVERSATION.c.id)
-                        .limit(RETENTION_BATCH)
-                    )
-                ).scalars()
+            old = await _closed_before(session, cutoff)
+            aged: Counter[str] = Counter()
+            await age_out(
+                session, aged, cutoff=cutoff, now=now, keep_exports_for=self._export_every
             )
-            if not old:
+            if not old and not +aged:
                 # Nothing is old enough: no audit entry for a sweep that removed nothing.
                 return ErasureOutcome(erasure_id=0, removed={}, remote_steps=0, could_not=())
-            cleanup = await start(session, kind=RETENTION, requested_by=requested_by, now=utc_now())
+            cleanup = await start(session, kind=RETENTION, requested_by=requested_by, now=now)
+            cleanup.removed.update(aged)
+            ids = [row.id for row in old]
             ideas = await session.execute(
-                select(_IDEA.c.id).where(_IDEA.c.conversation_id.in_(old))
+                select(_IDEA.c.id).where(_IDEA.c.conversation_id.in_(ids))
             )
             await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=None)
-            await forget_conversations(session, cleanup, old)
+            await forget_conversations(session, cleanup, ids)
+            chats = {(row.platform, row.chat_id) for row in old if row.chat_id}
+            await forget_chat_messages(session, cleanup.removed, chats, now=now)
             await scrub_digests(session, cleanup)
             steps = await finish(session, cleanup, admins=self._admins)
         return _outcome(cleanup, steps)
@@ -161,6 +172,21 @@ class SqlErasures:
         return pending
 
 
+async def _closed_before(session: AsyncSession, cutoff: datetime) -> list[Any]:
+    """Conversations closed before ``cutoff`` and not yet forgotten, one batch of them."""
+    # Active and with-staff conversations are never forgotten, however old: they are in use.
+    conversation = _CONVERSATION.c
+    rows = await session.execute(
+        select(conversation.id, conversation.platform, conversation.chat_id)
+        .where(conversation.status.in_(_CLOSED))
+        .where(conversation.updated_at < cutoff)
+        .where(conversation.forgotten_at.is_(None))
+        .order_by(conversation.id)
+        .limit(RETENTION_BATCH)
+    )
+    return list(rows.all())
+
+
 async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None:
     """The rows of one customer: conversations, ideas, outbox, arrivals; the row a tombstone."""
     customer_id: int = customer.id
@@ -173,9 +199,10 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
     rows = conversations.all()
     chats = {customer.chat_id} | {row.chat_id for row in rows if row.chat_id}
     ideas = await session.execute(select(_IDEA.c.id).where(_IDEA.c.customer_id == customer_id))
-    await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
     await forget_conversations(session, cleanup, [row.id for row in rows])
     await drop_outbox(session, cleanup, [f"{platform}:{chat}" for chat in sorted(chats)])
+    # After their own messages are gone: only others' quotes of their titles are rewritten.
+    await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
     for chat in sorted(chats):
         await forget_arrivals(session, cleanup, platform=platform, chat_id=chat)
     await scrub_digests(session, cleanup)

@@ -9,6 +9,7 @@ of the log holds their words, name or ids.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from tests.doubles.slack_api import STAFF_CHANNEL, SlackPerson, SlackWebApiDouble
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
@@ -145,6 +146,12 @@ async def test_a_slack_customer_copies_then_erases_with_the_slash_command(
     assert [trace for trace in traces if trace in bot.log()] == []
 
 
+def _stored_events(sqlite_url: str) -> str:
+    """The stored Slack events of a SQLite database, as one string to search."""
+    with sqlite3.connect(sqlite_url.split("///", 1)[1]) as connection:
+        return repr(connection.execute("select * from platform_event").fetchall())
+
+
 async def test_an_admin_finds_exports_and_erases_a_customer_from_slack(
     telegram_api: TelegramBotApiDouble,
     slack_api: SlackWebApiDouble,
@@ -168,6 +175,13 @@ async def test_an_admin_finds_exports_and_erases_a_customer_from_slack(
     # A search is answered at once and stored nowhere: its words name the customer.
     found = await slack.command(ada, f"customers find {NAME}")
     assert f"#1 · telegram {USER_ID} · {NAME}" in found.text
+    # Review R2 of issue 11: a search in other words was stored whole, the name with it.
+    for words in (f"customers Find {NAME}", f"Customers find {NAME}", f"customers {NAME}"):
+        answer = await slack.command(ada, words)
+        assert answer.status_code == 200
+        assert NAME not in _stored_events(sqlite_url)
+    outside = await slack.command(ada, f"customers find {NAME}", channel=STAFF_CHANNEL)
+    assert outside.text.startswith("Use `/ideabot customers …` in your direct message")
     await slack.command(ANNE, "customers erase 1")
     await slack_api.wait_until(lambda: last_in(ANNE).startswith("Only ideabot's admins"))
     await slack.command(ada, "customers export 1")
