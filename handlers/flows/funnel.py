@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
-from handlers.flows.engine import FOLLOW_UP_SUFFIX, AnswerValue
+from handlers.flows.engine import AnswerValue
 from handlers.flows.schema import END, AnswerKind, FlowDefinition, Step
 from handlers.ports import ConversationStatus
 
@@ -110,28 +110,19 @@ def gave_up(standing: Standing) -> bool:
     return standing.status == ConversationStatus.ACTIVE.value and standing.silent
 
 
-def step_seconds(first_answers: Iterable[tuple[int, str, float]]) -> dict[str, list[float]]:
+def step_seconds(steps_done: Iterable[tuple[int, str, float]]) -> dict[str, list[float]]:
     """Per step, how long each conversation took for it: from the step done before, or the start.
 
-    ``first_answers`` holds each conversation's first answer to each step or follow-up
-    (``<step>.more``), in any order: the conversation, what it answered, and when (seconds
-    after the conversation started). A step with a follow-up is done once both are answered.
+    ``steps_done`` holds when each conversation was done with each step (seconds after it
+    started), each conversation's steps together and in the order they were done.
     """
-    done_by_conversation: dict[int, dict[str, float]] = {}
-    for conversation, answered, at in first_answers:
-        done = done_by_conversation.get(conversation)
-        if done is None:
-            done = done_by_conversation[conversation] = {}
-        step_id = answered.removesuffix(FOLLOW_UP_SUFFIX)
-        if at > done.get(step_id, at - 1):
-            done[step_id] = at
     seconds: dict[str, list[float]] = {}
-    for done in done_by_conversation.values():
-        previous = 0.0
-        # The step name breaks a tie of times, so the same answers always give the same figures.
-        for at, step_id in sorted([(at, step_id) for step_id, at in done.items()]):
-            seconds.setdefault(step_id, []).append(at - previous)
-            previous = at
+    conversation_before, previous = None, 0.0
+    for conversation, step_id, at in steps_done:
+        if conversation != conversation_before:
+            conversation_before, previous = conversation, 0.0
+        seconds.setdefault(step_id, []).append(at - previous)
+        previous = at
     return seconds
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, exists, func, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.flows.engine import FOLLOW_UP_SUFFIX, AnswerValue
@@ -82,16 +82,26 @@ async def standings(session: AsyncSession, where: Any, *, silent_since: datetime
     ]
 
 
-async def first_answers(session: AsyncSession, where: Any) -> list[tuple[int, str, float]]:
-    """Each chosen conversation's first answer to each step or follow-up, and when it came.
+async def steps_done(session: AsyncSession, where: Any) -> list[tuple[int, str, float]]:
+    """When each chosen conversation was done with each step, each conversation's in order.
 
-    As (conversation, answered, seconds after the conversation started), in no particular
-    order, for ``handlers.flows.funnel.step_seconds``.
+    As (conversation, step, seconds after the conversation started), ordered by conversation,
+    then time, then step (so a tie of times always gives the same order), for
+    ``handlers.flows.funnel.step_seconds``. A step is done at its first answer, or at its
+    follow-up's first answer if that came later.
     """
+    answered = _MESSAGE.c.answered
     firsts = (
         select(
             _MESSAGE.c.conversation_id,
-            _MESSAGE.c.answered,
+            # A follow-up (``<step>.more``) belongs to its step; step ids hold no dot.
+            case(
+                (
+                    answered.like(f"%{FOLLOW_UP_SUFFIX}"),
+                    func.substr(answered, 1, func.length(answered) - len(FOLLOW_UP_SUFFIX)),
+                ),
+                else_=answered,
+            ).label("step"),
             (
                 func.min(EpochSeconds(_MESSAGE.c.created_at))
                 - func.max(EpochSeconds(_CONVERSATION.c.created_at))
@@ -100,18 +110,24 @@ async def first_answers(session: AsyncSession, where: Any) -> list[tuple[int, st
         .join(_CONVERSATION, _CONVERSATION.c.id == _MESSAGE.c.conversation_id)
         .where(where)
         .where(_MESSAGE.c.direction == Direction.INBOUND.value)
-        .where(_MESSAGE.c.answered.is_not(None))
-        .group_by(_MESSAGE.c.conversation_id, _MESSAGE.c.answered)
+        .where(answered.is_not(None))
+        .group_by(_MESSAGE.c.conversation_id, answered)
         .subquery()
     )
+    done = (
+        select(firsts.c.conversation_id, firsts.c.step, func.max(firsts.c.after).label("at"))
+        .group_by(firsts.c.conversation_id, firsts.c.step)
+        .subquery()
+    )
+    ordered = select(done).order_by(done.c.conversation_id, done.c.at, done.c.step).subquery()
     # Three long strings instead of a row per answer: building 400,000 result rows would
     # take longer than all the counting. Step ids hold no comma (flows/schema: a-z, 0-9, _).
-    conversations, answered, after = (
+    conversations, steps, times = (
         await session.execute(
             select(
-                func.aggregate_strings(cast(firsts.c.conversation_id, String), ","),
-                func.aggregate_strings(firsts.c.answered, ","),
-                func.aggregate_strings(cast(firsts.c.after, String), ","),
+                func.aggregate_strings(cast(ordered.c.conversation_id, String), ","),
+                func.aggregate_strings(ordered.c.step, ","),
+                func.aggregate_strings(cast(ordered.c.at, String), ","),
             )
         )
     ).one()
@@ -120,8 +136,8 @@ async def first_answers(session: AsyncSession, where: Any) -> list[tuple[int, st
     return list(
         zip(
             map(int, conversations.split(",")),
-            answered.split(","),
-            map(float, after.split(",")),
+            steps.split(","),
+            map(float, times.split(",")),
             strict=True,
         )
     )
@@ -172,13 +188,13 @@ class SqlFlowStats:
             where = chosen(flow_id, definition.version, since)
             silent_since = draft_time(definition, now or utc_now())
             standing = await standings(session, where, silent_since=silent_since)
-            answered = await first_answers(session, where)
+            done = await steps_done(session, where)
             counted = [step.id for step in definition.steps if step.kind in COUNTED_KINDS]
             answers = await answer_counts(session, where, counted)
         return flow_funnel(
             definition,
             standing,
-            step_seconds=step_seconds(answered),
+            step_seconds=step_seconds(done),
             answers=answers,
             since=since,
         )
