@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
@@ -230,7 +231,8 @@ async def import_flows(library: FlowLibrary, flows: list[LoadedFlow]) -> None:
 
 def chat(settings: Settings) -> None:
     """Run ``ideabot chat``: one customer conversation in this terminal."""
-    screen = ConsoleScreen(sys.stdout)
+    files = Files({})
+    screen = ConsoleScreen(sys.stdout, files=files, folder=Path.cwd())
     # A terminal has no rate limit; the pacer is there because every channel has one.
     unpaced = Pacer(chat_rate=1000.0, chat_burst=1000, global_rate=1000.0)
     # The loop runs only while a line is handled: reading the next one blocks outside it,
@@ -242,6 +244,7 @@ def chat(settings: Settings) -> None:
                 open_runtime(settings, channels={CONSOLE: Channel(sender=screen, pacer=unpaced)})
             )
         )
+        files.add(DATA_EXPORT_PLATFORM, DataExportFiles(runtime.privacy))
         try:
             run_console(
                 dialogue=runtime.dialogue, worker=runtime.worker, screen=screen, run=runner.run

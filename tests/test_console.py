@@ -70,3 +70,16 @@ def test_the_goodbye_names_the_command_as_it_was_started() -> None:
     assert command_name(".venv/bin/ideabot") == ".venv/bin/ideabot"
     assert command_name("/usr/local/bin/ideabot") == "/usr/local/bin/ideabot"
     assert command_name("/src/ideabot/bot/__main__.py") == "ideabot"  # python -m bot
+
+
+def test_mydata_in_the_terminal_saves_the_file_for_its_owner_only(tmp_path: Path) -> None:
+    answers = ["A calendar view of my bookings, please", "/mydata", "/mydata"]
+    output = ideabot("chat", cwd=tmp_path, stdin="\n".join(answers) + "\n")
+    saved = [line for line in output.splitlines() if "(a file: saved as" in line]
+    assert len(saved) == 1, output  # the second /mydata comes too soon after the first
+    (path,) = tmp_path.glob("*.json")
+    assert str(path) in saved[0]
+    assert path.stat().st_mode & 0o777 == 0o600
+    data = json.loads(path.read_text(encoding="utf-8"))
+    words = json.dumps(data, ensure_ascii=False)
+    assert "A calendar view of my bookings, please" in words

@@ -8,11 +8,13 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any, TextIO, assert_never
 
+from bot.delivery.files import Files
 from bot.delivery.worker import DeliveryWorker, PermanentDeliveryError
 from handlers.dialogue.dialogue import Dialogue
-from handlers.messages import Button, ConversationKey, IncomingMessage
+from handlers.messages import Attachment, Button, ConversationKey, IncomingMessage
 from storage.outbox.deliveries import (
     AddReaction,
     DeleteSlackFile,
@@ -40,19 +42,27 @@ TERMINAL_LINE_LIMIT = 4095
 
 
 class ConsoleScreen:
-    """Prints the bot's messages and remembers the last options, so typed numbers pick them."""
+    """Prints the bot's messages and remembers the last options, so typed numbers pick them.
 
-    def __init__(self, output: TextIO) -> None:
+    A file the bot sends (the customer's own data, from /mydata) is saved in ``folder``.
+    """
+
+    def __init__(self, output: TextIO, *, files: Files, folder: Path) -> None:
         self._output = output
         self._options: list[str] = []
+        self._files = files
+        self._folder = folder
 
     async def deliver(self, item: OutboxItem) -> str:
         """Print one outbox item (a console message always arrives)."""
         match item.delivery:
             case MarkButtonsUsed(message_id=message_id):
                 return message_id
-            case SendMessage(text=text, buttons=buttons):
-                self._show(text, buttons)
+            case SendMessage(text=text, buttons=buttons, attachments=attachments):
+                if text or buttons or not attachments:
+                    self._show(text, buttons)
+                for attachment in attachments:
+                    await self._save(attachment)
                 return str(item.id)
             case (
                 PostStaffCard()
@@ -76,6 +86,21 @@ class ConsoleScreen:
                 raise PermanentDeliveryError(f"'{item.delivery.action}' needs the privacy sender")
             case _:
                 assert_never(item.delivery)
+
+    async def _save(self, attachment: Attachment) -> None:
+        fetched = await self._files.fetch(attachment)
+        # The file's own name only, never a path it may carry; an earlier file is kept.
+        name = Path(fetched.name).name or "ideabot-file"
+        path = self._folder / name
+        number = 1
+        while path.exists():
+            number += 1
+            path = self._folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
+        # It may hold the customer's data: readable by its owner only.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(fetched.data)
+        self._show(f"(a file: saved as {path}, {len(fetched.data):,} bytes)", ())
 
     def _show(self, text: str, buttons: tuple[Button, ...]) -> None:
         lines = [f"bot> {line}" for line in text.splitlines() or [""]]
