@@ -100,5 +100,14 @@ def digest_without(
             if not (name in old_titles and old_titles[name] is None)
         ],
         waiting=[item for item in digest.waiting if item.conversation_id not in conversations],
+        duplicates=[
+            replace(
+                pair,
+                first_title=renamed_ideas.get(pair.first_id, pair.first_title),
+                second_title=renamed_ideas.get(pair.second_id, pair.second_title),
+            )
+            for pair in digest.duplicates
+            if pair.first_id not in removed_ideas and pair.second_id not in removed_ideas
+        ],
     )
     return None if cleaned == digest else cleaned
