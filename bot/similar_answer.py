@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import summary_lookup_text
-from storage.dialogue.ideas import offered_idea, staff_candidates
+from storage.dialogue.ideas import offered_idea
+from storage.similar_candidates import staff_candidates
 from storage.similar_ideas import SimilarIdeas
 
 

@@ -18,8 +18,8 @@ from handlers.ideas.digest import (
 from handlers.ideas.similarity import SimilarityIndex
 from handlers.ideas.status import IdeaStatus
 from handlers.ports import ConversationStatus, Direction
-from storage.dialogue.ideas import staff_candidates
 from storage.flows.stats import SqlFlowStats
+from storage.similar_candidates import staff_candidates
 from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas, idea_text
 from storage.tables import (
     ConversationRow,
