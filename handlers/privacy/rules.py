@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from handlers.ideas.digest import Digest, DigestChange, DigestIdea
+from handlers.staff.room import StaffCard
 
 # An idea others follow keeps this in place of its author's words, if staff gave no title.
 ERASED_TITLE = "(the author's words were erased)"
@@ -111,3 +112,15 @@ def digest_without(
         ],
     )
     return None if cleaned == digest else cleaned
+
+
+def card_without(
+    card: StaffCard, *, removed_ideas: Collection[int], renamed_ideas: Mapping[int, str]
+) -> StaffCard | None:
+    """``card`` with erased candidates gone and kept ones renamed; None if unchanged."""
+    similar = tuple(
+        replace(candidate, title=renamed_ideas.get(candidate.idea_id, candidate.title))
+        for candidate in card.similar
+        if candidate.idea_id not in removed_ideas
+    )
+    return None if similar == card.similar else replace(card, similar=similar)
