@@ -6,10 +6,15 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.slack.format import card_blocks
 from handlers.ideas.status import MergeChange
 from handlers.staff.room import CardCandidate, HandOffReason, StaffCard
+from storage.similar_candidates import staff_candidates
+from storage.similar_ideas import SemanticMatching, SimilarIdeas
+from tests.helpers.privacy import seed_customer
+from tests.test_erasure_vectors import WordsEmbedder
 from tests.test_slack_translate import payload, translate
 
 CANDIDATES = (
@@ -129,3 +134,30 @@ async def test_merge_and_undo_clicks_are_merge_changes_by_the_clicker() -> None:
 )
 async def test_forged_merge_clicks_are_dropped(action_id: str, value: str, user: str) -> None:
     assert await translate(click(action_id, value, user)) is None
+
+
+async def test_staff_candidates_leave_out_the_idea_itself_and_ask_the_model_once(
+    sqlite_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await seed_customer(
+        sqlite_sessions, name="Kari", words="dark mode app", email="k@example.org", chat_id="1"
+    )
+    second = await seed_customer(
+        sqlite_sessions, name="Ola", words="dark mode please", email="o@example.org", chat_id="2"
+    )
+    embedder = WordsEmbedder()
+    similar = SimilarIdeas(SemanticMatching(embedder=embedder, at_least=0.5))
+    text = "dark mode please"
+    async with sqlite_sessions() as session:
+        await similar.catch_up(session)
+        asked_before = len(embedder.texts)
+        # The customer's question, then staff's five: one turn, the same text.
+        await similar.search(session, text, at_least=0.3)
+        found, method = await staff_candidates(
+            session, similar, text=text, excluding=second.idea_id
+        )
+    assert method == "words"
+    assert [scored.candidate for scored in found] == [
+        CardCandidate(first.idea_id, "dark mode app", 1)
+    ]
+    assert embedder.texts[asked_before:] == [text]
