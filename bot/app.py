@@ -153,7 +153,9 @@ async def open_runtime(
             max_attempts=settings.outbox_max_attempts,
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
-        store = SqlDialogueStore(sessions, SimilarIdeas(similarity.semantic))
+        # One index of open ideas, for the customer's question, staff's cards and the digest.
+        similar = SimilarIdeas(similarity.semantic)
+        store = SqlDialogueStore(sessions, similar)
         message_limits = {TELEGRAM: TELEGRAM_TEXT_LIMIT, SLACK: SLACK_TEXT_LIMIT}
         file_limits = {TELEGRAM: TELEGRAM_FILE_LIMITS, SLACK: SLACK_FILE_LIMITS}
         dialogue = Dialogue(
@@ -204,7 +206,9 @@ async def open_runtime(
             events=SqlEventQueue(sessions),
             dead_letters=SqlDeadLetters(sessions),
             reminders=Reminders(store=store, flows=catalog, outbox_signal=worker),
-            digest=digest_desk(settings, sessions, staff_room, outbox_signal=worker),
+            digest=digest_desk(
+                settings, sessions, staff_room, similar=similar, outbox_signal=worker
+            ),
             privacy=privacy_desk(settings, sessions, outbox_signal=worker),
             retention=RetentionSweep(
                 erasures=_erasures(settings, sessions),
@@ -286,12 +290,13 @@ def digest_desk(
     sessions: async_sessionmaker[AsyncSession],
     staff_room: StaffRoom | None,
     *,
+    similar: SimilarIdeas,
     outbox_signal: OutboxSignal,
 ) -> DigestDesk:
     """The digest, on the configured schedule, for the staff room."""
     return DigestDesk(
         store=SqlDialogueStore(sessions),
-        source=SqlDigestSource(sessions),
+        source=SqlDigestSource(sessions, similar=similar),
         room=staff_room,
         schedule=DigestSchedule(
             frequency=settings.digest_frequency,
@@ -313,11 +318,12 @@ def staff_room_of(settings: Settings) -> StaffRoom | None:
 
 async def digest_now(settings: Settings, *, post: bool) -> Digest:
     """``ideabot digest``: the digest since the last scheduled one; queued for Slack if ``post``."""
-    async with open_database(settings) as sessions:
+    async with open_database(settings) as sessions, configured_similarity(settings) as similarity:
         desk = digest_desk(
             settings,
             sessions,
             staff_room_of(settings) if post else None,
+            similar=SimilarIdeas(similarity.semantic),
             outbox_signal=_NobodyToWake(),
         )
         digest = await desk.post_now(utc_now(), external_id=f"cli:{uuid.uuid4()}")

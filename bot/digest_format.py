@@ -81,6 +81,14 @@ def digest_text(
     ]
     if digest.tags:
         lines.append("• by tag: " + ", ".join(f"#{escape(t)} {n}" for t, n in digest.tags))
+    if digest.duplicates:
+        lines += ["", heading("Likely duplicates")]
+        lines += [
+            f"• #{pair.first_id} {escape(pair.first_title)} ↔ "
+            f"#{pair.second_id} {escape(pair.second_title)}"
+            for pair in digest.duplicates
+        ]
+        lines.append("• to merge one into the other: `/ideas merge ID into ID`")
     lines += ["", heading(f"Waiting for a reply: {len(digest.waiting)}")]
     for waiting in digest.waiting:
         where = ""

@@ -5,15 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.flows.engine import summary_lookup_text
 from storage.dialogue.ideas import offered_idea
-from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
-from storage.tables import IdeaRow, table_of
-
-_IDEA = table_of(IdeaRow)
+from storage.similar_candidates import staff_candidates
+from storage.similar_ideas import SimilarIdeas
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,21 +72,11 @@ class SimilarAnswers:
             )
             if offered is not None:
                 offer = Candidate(offered.idea_id, offered.title, offered.score)
-        found = await self._similar.lookup(self._session, lookup, at_least=None, limit=self._limit)
-        titles = await self._open_titles([match.idea_id for match in found.matches])
+        found, method = await staff_candidates(
+            self._session, self._similar, text=lookup, limit=self._limit
+        )
         candidates = tuple(
-            Candidate(match.idea_id, titles[match.idea_id], match.score)
-            for match in found.matches
-            if match.idea_id in titles
+            Candidate(scored.candidate.idea_id, scored.candidate.title, scored.score)
+            for scored in found
         )
-        return SimilarAnswer(text=text, offer=offer, candidates=candidates, method=found.method)
-
-    async def _open_titles(self, idea_ids: list[int]) -> dict[int, str]:
-        if not idea_ids:
-            return {}
-        rows = await self._session.execute(
-            select(_IDEA.c.id, _IDEA.c.title)
-            .where(_IDEA.c.id.in_(idea_ids))
-            .where(_IDEA.c.status.in_(OPEN_STATUSES))
-        )
-        return {row.id: row.title for row in rows}
+        return SimilarAnswer(text=text, offer=offer, candidates=candidates, method=method)

@@ -15,7 +15,7 @@ from handlers.flows.schema import FlowDefinition
 from handlers.flows.versions import FlowChange, FlowDraft, FlowSummary, Published, StoredFlow
 from handlers.ideas.status import IdeaFollower, IdeaSummary, MergeRecord, StatusChange
 from handlers.messages import Attachment, ConversationKey, OutboundAction, OutgoingMessage
-from handlers.staff.room import RoomAction, StaffAction, StaffCard, StaffRoom
+from handlers.staff.room import CardCandidate, RoomAction, StaffAction, StaffCard, StaffRoom
 
 # How long after an event a platform may send it again: Telegram keeps an update for 24 hours
 # at most, and Slack retries within minutes.
@@ -263,6 +263,16 @@ class IdeaIntake(Protocol):
         draft: IdeaDraft,
     ) -> None:
         """The customer's idea is ``idea_id``: link them to it, keep their answers beside it."""
+        ...
+
+
+class SimilarCandidates(Protocol):
+    """The open ideas staff are shown as possibly the same as a recorded one."""
+
+    async def similar_candidates(
+        self, *, idea_id: int, text: str, limit: int = 5
+    ) -> tuple[CardCandidate, ...]:
+        """Up to ``limit`` open ideas most like ``text``, best first, ``idea_id`` left out."""
         ...
 
 

@@ -12,12 +12,15 @@ from handlers.ideas.digest import (
     DigestChange,
     DigestFlow,
     DigestIdea,
+    DigestPair,
     WaitingConversation,
 )
 from handlers.ideas.similarity import SimilarityIndex
 from handlers.ideas.status import IdeaStatus
 from handlers.ports import ConversationStatus, Direction
 from storage.flows.stats import SqlFlowStats
+from storage.similar_candidates import staff_candidates
+from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas, idea_text
 from storage.tables import (
     ConversationRow,
     CustomerRow,
@@ -50,6 +53,10 @@ THEMES_SHOWN = 10
 THEME_WINDOW = timedelta(days=90)
 THEME_IDEAS = 2000
 THEME_AT_LEAST = 0.3
+# Likely duplicates: each open idea of the period (at most this many, newest first) is looked
+# up like a staff card's, so the work grows with the period, not with the backlog.
+PAIR_IDEAS = 200
+PAIRS_SHOWN = 10
 # A flow's line tells of the conversations started in the last 30 days, not only this period's:
 # many of those are still under way.
 FLOW_WINDOW = timedelta(days=30)
@@ -58,8 +65,14 @@ FLOW_WINDOW = timedelta(days=30)
 class SqlDigestSource:
     """The digest's queries, read-only, each in its own short session."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        similar: SimilarIdeas | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._similar = similar
 
     async def last_run(self, *, job: str) -> datetime | None:
         """When the job last ran on its schedule."""
@@ -130,6 +143,7 @@ class SqlDigestSource:
             tag_counts = [(str(tag), int(count)) for tag, count in themes]
             groups = await self._themes(session, until - THEME_WINDOW, open_ideas)
             waiting = await self._waiting(session, until - waiting_longer_than)
+            duplicates = await self._duplicates(session, since, until)
         funnels = await SqlFlowStats(self._sessions).live_funnels(
             since=until - FLOW_WINDOW, now=until
         )
@@ -143,7 +157,56 @@ class SqlDigestSource:
             tags=tag_counts,
             waiting=waiting,
             flows=[DigestFlow.of(funnel) for funnel in funnels],
+            duplicates=duplicates,
         )
+
+    async def _duplicates(
+        self, session: AsyncSession, since: datetime, until: datetime
+    ) -> list[DigestPair]:
+        """Open ideas of the period and the open idea each is most like, if likely the same."""
+        similar = self._similar
+        if similar is None:
+            return []
+        # A likely pair scores as a theme's members do; a model has its own threshold.
+        at_least = THEME_AT_LEAST if similar.semantic is None else similar.semantic.at_least
+        rows = (
+            await session.execute(
+                select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description)
+                .where(_IDEA.c.status.in_(OPEN_STATUSES))
+                .where(_IDEA.c.created_at >= since)
+                .where(_IDEA.c.created_at < until)
+                .order_by(_IDEA.c.id.desc())
+                .limit(PAIR_IDEAS)
+            )
+        ).all()
+        # The same search as a staff card's: (lower id, higher id) → the pair's best score.
+        scores: dict[tuple[int, int], float] = {}
+        for row in rows:
+            found, _ = await staff_candidates(
+                session, similar, text=idea_text(row.title, row.description), excluding=row.id
+            )
+            for best in found[:1]:
+                if best.score >= at_least:
+                    pair = (
+                        min(row.id, best.candidate.idea_id),
+                        max(row.id, best.candidate.idea_id),
+                    )
+                    scores[pair] = max(scores.get(pair, best.score), best.score)
+        ranked = sorted(scores, key=lambda pair: (-scores[pair], pair))[:PAIRS_SHOWN]
+        titles = await self._shown_titles(session, {idea_id for pair in ranked for idea_id in pair})
+        return [
+            DigestPair(first, titles[first], second, titles[second])
+            for first, second in ranked
+            if first in titles and second in titles
+        ]
+
+    async def _shown_titles(self, session: AsyncSession, idea_ids: set[int]) -> dict[int, str]:
+        if not idea_ids:
+            return {}
+        rows = await session.execute(
+            select(_IDEA.c.id, _SHOWN_TITLE).where(_IDEA.c.id.in_(sorted(idea_ids)))
+        )
+        return {row.id: row.title for row in rows}
 
     async def _themes(
         self, session: AsyncSession, since: datetime, settled: list[str]

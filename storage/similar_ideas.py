@@ -107,6 +107,9 @@ class SimilarIdeas:
         self._open: set[int] = set()
         self._changed: dict[int, datetime] = {}
         self._since: datetime | None = None
+        # The last text embedded and its vector: a recorded idea is looked up twice in its turn
+        # (the customer's question, then staff's five), and the model is asked once.
+        self._last_query: tuple[str, Sequence[float]] | None = None
 
     async def catch_up(self, session: AsyncSession, *, embed_missing: bool = True) -> None:
         """Take in the ideas changed since the last look: new and reopened ones, closed ones."""
@@ -279,7 +282,11 @@ class SimilarIdeas:
 
     async def _search_semantic(self, text: str, at_least: float | None, limit: int) -> list[Match]:
         assert self.semantic is not None
-        (vector,) = await self.semantic.embedder.embed([text])
+        if self._last_query is not None and self._last_query[0] == text:
+            vector = self._last_query[1]
+        else:
+            (vector,) = await self.semantic.embedder.embed([text])
+            self._last_query = (text, vector)
         # No blend with the lexical score: on the TUNE part it only made the model worse
         # (docs/benchmarks.md).
         return self.vectors.search(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from handlers.ideas.digest import (
     Digest,
     DigestDesk,
     DigestFlow,
+    DigestPair,
     DigestSchedule,
     Frequency,
     room_posts,
@@ -26,6 +28,7 @@ from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
 from storage.outbox.deliveries import PostRoomDigest
 from storage.outbox.store import SqlOutboxStore
+from storage.similar_ideas import SimilarIdeas
 from storage.types import utc_now
 from tests.helpers.dialogue import CountingSignal, finish_default_flow, make_customer
 from tests.helpers.idea_desk import change, desk
@@ -224,3 +227,31 @@ def test_a_digest_of_twenty_live_flows_does_not_flood_the_staff_room() -> None:
     assert "chart shows" not in digest_text(
         Digest(since="2026-11-23", until="2026-11-30", flows=flows[:3]), StatusLabels.default()
     )
+
+
+async def test_digest_lists_likely_duplicates_among_the_periods_open_ideas(
+    sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    await seeded(sessions, shipped_flows)
+    later = utc_now() + timedelta(hours=30)
+    source = SqlDigestSource(sessions, similar=SimilarIdeas())
+    digest = await source.gather(
+        since=later - timedelta(days=7), until=later, waiting_longer_than=timedelta(hours=24)
+    )
+    title = "A dark mode for the mobile app, please, for the evening"
+    # Idea 3 is looked up and finds idea 1; the pair is listed once, whichever way it was found.
+    assert digest.duplicates == [
+        DigestPair(1, title, 3, "Dark mode for the mobile app in the evening, please")
+    ]
+    text = digest_text(digest, StatusLabels.default())
+    assert f"• #1 {title} ↔ #3 Dark mode" in text
+    assert "/ideas merge ID into ID" in text
+    assert Digest.from_json(json.loads(json.dumps(digest.to_json()))) == digest
+    # Only the period's ideas are looked up: a later week with no new ideas lists no pairs.
+    quiet = await source.gather(
+        since=later, until=later + timedelta(days=7), waiting_longer_than=timedelta(hours=24)
+    )
+    assert quiet.duplicates == []
+    old = digest.to_json()
+    del old["duplicates"]  # a digest queued before pairs were listed
+    assert Digest.from_json(old).duplicates == []

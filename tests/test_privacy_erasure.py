@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.messages import ConversationKey, OutgoingMessage
 from handlers.ports import Direction, TranscriptEntry
 from handlers.privacy.rules import ERASED_TITLE
+from handlers.staff.room import CardCandidate, StaffCard, UpdateCard
 from storage.dialogue.store import SqlDialogueStore
 from storage.outbox.deliveries import (
     DeleteSlackFile,
@@ -440,3 +443,61 @@ async def test_a_slack_followers_news_quoting_the_title_is_rewritten_in_slack_to
         "DFOLLOWER",
         RewriteSlackMessage(erasure_id=outcome.erasure_id, message_ref=ref, text=rewritten),
     ) in steps
+
+
+async def _list_as_candidate(
+    sessions: async_sessionmaker[AsyncSession], card_of: Seeded, candidate: Seeded
+) -> None:
+    """``card_of``'s card names ``candidate``'s idea as possibly the same, stored and queued."""
+    store = SqlDialogueStore(sessions)
+    async with store.transaction() as transaction:
+        thread = await transaction.thread_of(conversation_id=card_of.conversation_id)
+        assert thread is not None
+        listed = CardCandidate(candidate.idea_id, candidate.words, 1)
+        card = replace(thread.card, idea_id=card_of.idea_id, similar=(listed,))
+        await transaction.save_card(card)
+        await transaction.enqueue_to_staff(
+            room=ROOM, conversation_id=card_of.conversation_id, actions=[UpdateCard(card)]
+        )
+
+
+async def _bobs_cards(sessions: async_sessionmaker[AsyncSession], bob: Seeded) -> list[StaffCard]:
+    """Bob's stored card, then every card of his queued in the outbox, in order."""
+    async with SqlDialogueStore(sessions).transaction() as transaction:
+        thread = await transaction.thread_of(conversation_id=bob.conversation_id)
+    assert thread is not None
+    async with sessions() as session:
+        rows = await session.execute(
+            select(_OUTBOX.c.action, _OUTBOX.c.payload)
+            .where(_OUTBOX.c.destination == f"staff:{bob.conversation_id}")
+            .where(_OUTBOX.c.action.in_(["post_card", "update_card"]))
+            .order_by(_OUTBOX.c.id)
+        )
+        queued = [read_delivery(row.action, row.payload) for row in rows]
+    return [thread.card] + [delivery.card for delivery in queued]  # type: ignore[union-attr]
+
+
+async def test_another_cards_candidate_of_an_erased_idea_goes_from_the_card_and_slack(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice, bob = await _alice(sessions), await _bob(sessions)
+    await _list_as_candidate(sessions, bob, alice)
+    await _erase(sessions, alice)
+    stored, *queued = await _bobs_cards(sessions, bob)
+    assert stored.similar == ()
+    # The card as first posted, the update that listed Alice's idea, and the erasure's update.
+    assert [card.similar for card in queued] == [(), (), ()]
+    assert alice.words not in await database_text(sessions)
+
+
+async def test_another_cards_candidate_of_a_followed_idea_shows_the_kept_title(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    alice, bob = await _alice(sessions), await _bob(sessions)
+    await _follow(sessions, alice.idea_id, bob.customer_id)
+    await _list_as_candidate(sessions, bob, alice)
+    await _erase(sessions, alice)
+    stored, *queued = await _bobs_cards(sessions, bob)
+    assert stored.similar == (CardCandidate(alice.idea_id, ERASED_TITLE, 1),)
+    assert queued[-1].similar == stored.similar
+    assert alice.words not in await database_text(sessions)

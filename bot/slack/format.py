@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.ideas.status import IdeaStatus, StatusLabels
-from handlers.staff.room import CardActionKind, StaffCard
+from handlers.staff.room import CardActionKind, CardCandidate, StaffCard
 
 # Block Kit limits: a section's text and a button's label and value.
 SECTION_LIMIT = 3000
@@ -13,6 +13,11 @@ BUTTON_LABEL_LIMIT = 75
 BUTTON_VALUE_LIMIT = 2000
 CARD_ACTION_PREFIX = "staff_"
 STATUS_ACTION = "idea_status"
+# A Merge button's action id starts so (each is unique on its card); its value is
+# "duplicate:original". The Undo button's value is the merged idea.
+MERGE_ACTION_PREFIX = "idea_merge_"
+UNMERGE_ACTION = "idea_unmerge"
+CANDIDATE_TITLE_LIMIT = 80
 # Staff read the card in one language; the labels' English names are used there.
 STAFF_LANGUAGE = "en"
 CUSTOMER_ACTION_PREFIX = "answer_"
@@ -62,6 +67,7 @@ def card_blocks(
     ]
     for answer in card.answers:
         blocks.append(_section(f"*{escape(answer.question)}*\n{escape(answer.answer)}"))
+    blocks.extend(_similar_blocks(card))
     labels = labels or StatusLabels.default()
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": _status(card, labels)}]}
@@ -71,6 +77,61 @@ def card_blocks(
         elements.insert(0, _status_select(card.idea_id, _current(card), labels))
     blocks.append({"type": "actions", "elements": elements})
     return fallback, blocks
+
+
+def _similar_blocks(card: StaffCard) -> list[dict[str, Any]]:
+    """The card's candidates ("possibly the same as"), with Merge buttons while it may merge.
+
+    A merged idea shows an Undo button instead; a decided one shows the candidates only.
+    """
+    if card.idea_id is None:
+        return []
+    status = _current(card)
+    if status is IdeaStatus.DUPLICATE:
+        undo = {
+            "type": "button",
+            "text": {"type": "plain_text", "text": "Undo merge"},
+            "action_id": UNMERGE_ACTION,
+            "value": str(card.idea_id),
+        }
+        return [{"type": "actions", "elements": [undo]}]
+    if not card.similar:
+        return []
+    lines = "\n".join(_candidate_line(candidate) for candidate in card.similar)
+    blocks = [_section(f"*Possibly the same as:*\n{lines}")]
+    if status not in (IdeaStatus.DONE, IdeaStatus.DECLINED):
+        merges = [_merge_button(card.idea_id, candidate) for candidate in card.similar]
+        blocks.append({"type": "actions", "elements": merges})
+    return blocks
+
+
+def _candidate_line(candidate: CardCandidate) -> str:
+    followers = "1 follower" if candidate.followers == 1 else f"{candidate.followers} followers"
+    title = escape(_clip(candidate.title, CANDIDATE_TITLE_LIMIT))
+    return f"#{candidate.idea_id} {title} · {followers}"
+
+
+def _merge_button(idea_id: int, candidate: CardCandidate) -> dict[str, Any]:
+    """Merge the card's idea into the candidate; Slack asks first, as customers are told."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": f"Merge into #{candidate.idea_id}"},
+        "action_id": f"{MERGE_ACTION_PREFIX}{candidate.idea_id}",
+        "value": f"{idea_id}:{candidate.idea_id}",
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Merge these ideas?"},
+            "text": {
+                "type": "plain_text",
+                "text": _clip(
+                    f"Merge this idea #{idea_id} into #{candidate.idea_id}; "
+                    "its customers join it and are told.",
+                    300,
+                ),
+            },
+            "confirm": {"type": "plain_text", "text": "Merge"},
+            "deny": {"type": "plain_text", "text": "Cancel"},
+        },
+    }
 
 
 def _current(card: StaffCard) -> IdeaStatus:

@@ -41,7 +41,13 @@ from bot.slack.flow_requests import (
     FlowTry,
     FlowUpload,
 )
-from bot.slack.format import CARD_ACTION_PREFIX, CUSTOMER_ACTION_PREFIX, STATUS_ACTION
+from bot.slack.format import (
+    CARD_ACTION_PREFIX,
+    CUSTOMER_ACTION_PREFIX,
+    MERGE_ACTION_PREFIX,
+    STATUS_ACTION,
+    UNMERGE_ACTION,
+)
 from bot.slack.staff_access import Role, RoleLookup, is_admin
 from bot.slack.stats_words import STATS_SUBCOMMAND, StatsWordsError, stats_query
 from handlers.dialogue.text_repair import repair_json
@@ -450,6 +456,10 @@ class SlackTranslator:
         in_staff_channel = channel == self._workspace.staff_channel
         if action_id == STATUS_ACTION and in_staff_channel:
             return self._status_selected
+        if in_staff_channel and (
+            action_id.startswith(MERGE_ACTION_PREFIX) or action_id == UNMERGE_ACTION
+        ):
+            return self._merge_clicked
         if action_id.startswith(CARD_ACTION_PREFIX) and in_staff_channel:
             return self._card_clicked
         if action_id.startswith(CUSTOMER_ACTION_PREFIX) and channel.startswith("D"):
@@ -588,6 +598,32 @@ class SlackTranslator:
         user = await self._users(str(person["id"]))
         return StatusChange(
             external_id=external_id, idea_id=idea_id, status=change_to, changed_by=user.name
+        )
+
+    async def _merge_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """A staff member's Merge (or Undo merge) button on an idea's card."""
+        person = body.get("user") or {}
+        if not await self._is_staff(
+            user_id=str(person["id"]), team_id=str(person.get("team_id", "")), surface="a card"
+        ):
+            return None
+        duplicate, _, original = str(action.get("value", "")).partition(":")
+        undo = str(action.get("action_id", "")) == UNMERGE_ACTION
+        try:
+            duplicate_id = int(duplicate)
+            original_id = None if undo else int(original)
+        except ValueError:
+            return None  # not a value ideabot wrote: a forged click changes nothing
+        user = await self._users(str(person["id"]))
+        return MergeChange(
+            external_id=external_id,
+            duplicate_id=duplicate_id,
+            changed_by=user.name,
+            original_id=original_id,
+            undo=undo,
+            clicked_by=user.id,
         )
 
     async def _command(self, body: dict[str, Any]) -> Translated:

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from handlers.dialogue.turn import Turn
-from handlers.flows.engine import begin, draft_idea
+from handlers.flows.engine import begin, draft_idea, lookup_text
 from handlers.flows.schema import FlowDefinition
 from handlers.messages import (
     Attachment,
@@ -21,6 +21,7 @@ from handlers.ports import (
     ConversationRecord,
     Conversations,
     ConversationStatus,
+    SimilarCandidates,
     StaffOutbox,
     StaffThreads,
 )
@@ -42,7 +43,7 @@ logger = logging.getLogger(__name__)
 CUSTOMER_CLOSED = "the customer"
 
 
-class HandOffTransaction(Conversations, StaffThreads, StaffOutbox, Protocol):
+class HandOffTransaction(Conversations, StaffThreads, StaffOutbox, SimilarCandidates, Protocol):
     """What the customer's side of talking with staff reads and writes in a turn."""
 
 
@@ -182,7 +183,10 @@ class HandOff:
             answers=answers_of(partial.answers),
         )
         if idea_id is not None and turn.idea is not None:
-            card = card.with_idea(idea_id, turn.idea)
+            similar = await transaction.similar_candidates(
+                idea_id=idea_id, text=lookup_text(turn.idea.title, turn.idea.description)
+            )
+            card = card.with_idea(idea_id, turn.idea, similar)
         await transaction.open_thread(room=self._room, card=card)
         files = thread_posts(
             "", author=card.customer_name, attachments=turn.conversation.state.attachments

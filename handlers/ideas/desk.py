@@ -29,7 +29,7 @@ from handlers.ports import (
     StaffThreads,
     Store,
 )
-from handlers.staff.room import StaffCard, StaffRoom, ThreadPost, UpdateCard
+from handlers.staff.room import StaffCard, StaffNotice, StaffRoom, ThreadPost, UpdateCard
 from handlers.texts import Text, text
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,11 @@ _STATUS_TEXTS = {
     IdeaStatus.DUPLICATE: Text.IDEA_DUPLICATE,
 }
 
+# Ideas a card's Merge button no longer merges into: decided, merged or only drafted since.
+_NOT_OPEN = frozenset(
+    {IdeaStatus.DRAFT, IdeaStatus.DONE, IdeaStatus.DECLINED, IdeaStatus.DUPLICATE}
+)
+
 
 class ChangeOutcome(StrEnum):
     """What became of a status change."""
@@ -58,6 +63,7 @@ class ChangeOutcome(StrEnum):
     UNCHANGED = "unchanged"
     NOT_FOUND = "not_found"
     DUPLICATE = "duplicate"
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +197,31 @@ class IdeaDesk:
         """Merge a duplicate into its original (its customers move and are told), or undo it."""
         async with self._store.transaction() as transaction:
             result = await self._merge(transaction, change)
-        if result.outcome is ChangeOutcome.CHANGED:
+            if change.clicked_by and result.outcome is not ChangeOutcome.CHANGED:
+                await self._tell_clicker(transaction, change, result)
+        if result.outcome is not ChangeOutcome.DUPLICATE:
             self._outbox_signal.outbox_changed()
         return result
+
+    async def _tell_clicker(
+        self, transaction: IdeaDeskTransaction, change: MergeChange, result: ChangeResult
+    ) -> None:
+        """Say, to the one who clicked, why their click changed nothing."""
+        if result.idea is None or self._staff_room is None:
+            return  # a replayed click was answered the first time; an unknown idea has no thread
+        if result.outcome is ChangeOutcome.REFUSED:
+            words = f"Idea #{change.original_id} is no longer open, so nothing was merged into it."
+        elif result.outcome is ChangeOutcome.NOT_FOUND:
+            words = f"There is no idea #{change.original_id} any more, so nothing was merged."
+        elif change.undo:
+            words = f"Idea #{result.idea.id} is not merged into another idea now."
+        else:
+            words = f"Idea #{result.idea.id} is already merged or was not changed."
+        await transaction.enqueue_to_staff(
+            room=self._staff_room,
+            conversation_id=result.idea.conversation_id,
+            actions=[StaffNotice(user_id=change.clicked_by, text=words)],
+        )
 
     async def _merge(self, transaction: IdeaDeskTransaction, change: MergeChange) -> ChangeResult:
         if not await transaction.claim_inbound(
@@ -209,9 +237,11 @@ class IdeaDesk:
             return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
         original = await transaction.idea_for_update(idea_id=change.original_id)
         if original is None:
-            return ChangeResult(ChangeOutcome.NOT_FOUND)
+            return ChangeResult(ChangeOutcome.NOT_FOUND, idea=duplicate)
         if duplicate.status is IdeaStatus.DUPLICATE:
             return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        if change.clicked_by and original.status in _NOT_OPEN:
+            return ChangeResult(ChangeOutcome.REFUSED, idea=duplicate)
         followers = await transaction.idea_followers(idea_id=duplicate.id)
         news = [
             (

@@ -43,6 +43,16 @@ class DigestChange:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestPair:
+    """Two open ideas that are likely the same: staff may merge one into the other."""
+
+    first_id: int
+    first_title: str
+    second_id: int
+    second_title: str
+
+
+@dataclass(frozen=True, slots=True)
 class WaitingConversation:
     """A customer who has waited for a staff reply since ``since``."""
 
@@ -101,6 +111,8 @@ class Digest:
     tags: list[tuple[str, int]] = field(default_factory=list)
     waiting: list[WaitingConversation] = field(default_factory=list)
     flows: list[DigestFlow] = field(default_factory=list)
+    # Likely duplicates among open ideas, the likeliest first.
+    duplicates: list[DigestPair] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The digest as JSON-ready data, for the outbox."""
@@ -119,6 +131,7 @@ class Digest:
             tags=[(str(name), int(count)) for name, count in data.get("tags", [])],
             waiting=[WaitingConversation(**item) for item in data.get("waiting", [])],
             flows=[DigestFlow(**item) for item in data.get("flows", [])],
+            duplicates=[DigestPair(**item) for item in data.get("duplicates", [])],
         )
 
 

@@ -114,6 +114,9 @@ class MergeChange:
     changed_by: str
     original_id: int | None = None
     undo: bool = False
+    # A click on a card: who to tell, alone, why it changed nothing; and the original was
+    # offered as open, so one decided or merged since is refused rather than merged into.
+    clicked_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from handlers.ideas.digest import Digest, DigestChange, DigestIdea
+from handlers.staff.room import StaffCard
 
 # An idea others follow keeps this in place of its author's words, if staff gave no title.
 ERASED_TITLE = "(the author's words were erased)"
@@ -100,5 +101,26 @@ def digest_without(
             if not (name in old_titles and old_titles[name] is None)
         ],
         waiting=[item for item in digest.waiting if item.conversation_id not in conversations],
+        duplicates=[
+            replace(
+                pair,
+                first_title=renamed_ideas.get(pair.first_id, pair.first_title),
+                second_title=renamed_ideas.get(pair.second_id, pair.second_title),
+            )
+            for pair in digest.duplicates
+            if pair.first_id not in removed_ideas and pair.second_id not in removed_ideas
+        ],
     )
     return None if cleaned == digest else cleaned
+
+
+def card_without(
+    card: StaffCard, *, removed_ideas: Collection[int], renamed_ideas: Mapping[int, str]
+) -> StaffCard | None:
+    """``card`` with erased candidates gone and kept ones renamed; None if unchanged."""
+    similar = tuple(
+        replace(candidate, title=renamed_ideas.get(candidate.idea_id, candidate.title))
+        for candidate in card.similar
+        if candidate.idea_id not in removed_ideas
+    )
+    return None if similar == card.similar else replace(card, similar=similar)

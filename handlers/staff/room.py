@@ -44,6 +44,25 @@ class CardAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class CardCandidate:
+    """An open idea that may be the same as the card's: staff may merge the card's into it."""
+
+    idea_id: int
+    title: str
+    followers: int
+
+    def to_json(self) -> list[Any]:
+        """As the card keeps it."""
+        return [self.idea_id, self.title, self.followers]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> CardCandidate:
+        """A candidate from what ``to_json`` wrote."""
+        idea_id, title, followers = data
+        return cls(int(idea_id), str(title), int(followers))
+
+
+@dataclass(frozen=True, slots=True)
 class StaffCard:
     """What staff see at the top of a conversation's thread; re-rendered on every change."""
 
@@ -62,6 +81,9 @@ class StaffCard:
     tags: tuple[str, ...] = ()
     # The title staff gave the idea (``/ideas title``); shown above the customer's own words.
     staff_title: str = ""
+    # Open ideas that may be the same, found when the idea was recorded; kept, so that every
+    # re-rendering shows the same ones.
+    similar: tuple[CardCandidate, ...] = ()
 
     @property
     def closed(self) -> bool:
@@ -85,6 +107,7 @@ class StaffCard:
             "internal_only": self.internal_only,
             "tags": list(self.tags),
             "staff_title": self.staff_title,
+            "similar": [candidate.to_json() for candidate in self.similar],
         }
 
     @classmethod
@@ -105,16 +128,21 @@ class StaffCard:
             internal_only=bool(data.get("internal_only", False)),
             tags=tuple(data.get("tags", [])),
             staff_title=data.get("staff_title", ""),
+            # Cards stored before candidates were found have none.
+            similar=tuple(CardCandidate.from_json(entry) for entry in data.get("similar", [])),
         )
 
-    def with_idea(self, idea_id: int, draft: IdeaDraft) -> StaffCard:
-        """The card showing a recorded idea."""
+    def with_idea(
+        self, idea_id: int, draft: IdeaDraft, similar: tuple[CardCandidate, ...] = ()
+    ) -> StaffCard:
+        """The card showing a recorded idea, and the open ideas that may be the same."""
         return replace(
             self,
             idea_id=idea_id,
             idea_status="new",
             title=draft.title,
             answers=answers_of(draft.answers),
+            similar=similar,
         )
 
 

@@ -16,8 +16,10 @@ from handlers.ideas.status import (
     StatusChange,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
+from handlers.staff.room import CardCandidate
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
+from storage.similar_candidates import staff_candidates
 from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
 from storage.tables import (
     CustomerRow,
@@ -125,6 +127,15 @@ class IdeaTransactionPart:
         """The open idea most like ``text``, by the configured method."""
         offered = await offered_idea(self._session, self._similar, text=text, at_least=at_least)
         return None if offered is None else (offered.idea_id, offered.title)
+
+    async def similar_candidates(
+        self, *, idea_id: int, text: str, limit: int = 5
+    ) -> tuple[CardCandidate, ...]:
+        """Up to ``limit`` open ideas most like ``text``, best first, ``idea_id`` left out."""
+        found, _ = await staff_candidates(
+            self._session, self._similar, text=text, limit=limit, excluding=idea_id
+        )
+        return tuple(scored.candidate for scored in found)
 
     async def join_idea(
         self,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.ports import ConversationStatus, ErasureOutcome, Farewell, PendingErasure
 from handlers.privacy.rules import CUSTOMER_ERASURE, RETENTION
 from storage.privacy.aging import age_out, forget_chat_messages
+from storage.privacy.card_quotes import scrub_cards
 from storage.privacy.erasure import (
     Cleanup,
     clear_ideas,
@@ -139,6 +140,7 @@ class SqlErasures:
             chats = {(row.platform, row.chat_id) for row in old if row.chat_id}
             await forget_chat_messages(session, cleanup.removed, chats, now=now)
             await scrub_digests(session, cleanup)
+            await scrub_cards(session, cleanup)
             steps = await finish(session, cleanup, admins=self._admins)
         return _outcome(cleanup, steps)
 
@@ -206,6 +208,7 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
     for chat in sorted(chats):
         await forget_arrivals(session, cleanup, platform=platform, chat_id=chat)
     await scrub_digests(session, cleanup)
+    await scrub_cards(session, cleanup)
     # Messages outside any conversation (none today) go too.
     await session.execute(_MESSAGE.delete().where(_MESSAGE.c.customer_id == customer_id))
     await session.execute(

@@ -12,6 +12,7 @@ from handlers.flows.engine import FlowState, IdeaDraft
 from handlers.flows.schema import FlowDefinition, FlowReminder
 from handlers.messages import ConversationKey, OutboundAction, OutgoingMessage
 from handlers.ports import ConversationRecord, ConversationStatus, StalledConversation
+from handlers.staff.room import CardCandidate
 
 _OPEN = (ConversationStatus.ACTIVE, ConversationStatus.WITH_STAFF)
 
@@ -106,6 +107,12 @@ class MemoryReminderTransaction:
             if idea.status != "draft" and idea.draft.title.casefold() == text.casefold():
                 return idea.id, idea.draft.title
         return None
+
+    async def similar_candidates(
+        self, *, idea_id: int, text: str, limit: int = 5
+    ) -> tuple[CardCandidate, ...]:
+        """Staff's candidates are not kept in memory: no card shows any."""
+        return ()
 
     async def join_idea(
         self,
