@@ -84,6 +84,8 @@ class ConversationRecord:
     flow_version: int
     status: ConversationStatus
     state: FlowState
+    # The campaign whose invitation the customer answered by starting it; None: not invited.
+    campaign_id: int | None = None
 
 
 class TrialStatus(StrEnum):
@@ -186,6 +188,18 @@ class Customers(Protocol):
 
     async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
         """Remember whether the customer wants news about ideas."""
+        ...
+
+
+class InvitationAnswers(Protocol):
+    """What a customer's tap on an invitation's button needs: its flow, or no more of them."""
+
+    async def campaign_flow(self, *, campaign_id: int) -> str | None:
+        """The flow the campaign opens; None if there is no such campaign."""
+        ...
+
+    async def stop_invitations(self, *, customer_id: int, campaign_id: int) -> None:
+        """Invite the customer no more, and count the opt-out for the campaign."""
         ...
 
 

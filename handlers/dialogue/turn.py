@@ -15,6 +15,7 @@ from handlers.ports import (
     Customers,
     IdeaIntake,
     Inbox,
+    InvitationAnswers,
     PrivacyRequests,
     StaffOutbox,
     StaffThreads,
@@ -33,6 +34,7 @@ class DialogueTransaction(
     CustomerOutbox,
     StaffOutbox,
     PrivacyRequests,
+    InvitationAnswers,
     Protocol,
 ):
     """Everything one turn of a customer's dialogue reads and writes, committed together."""
