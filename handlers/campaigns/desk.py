@@ -163,7 +163,13 @@ class CampaignDesk:
         invited = await self._campaigns.invite(invitation_round)
         through = schedule.next_firing(now, self._respect.zone) is None
         if invited == 0 and through:
-            await self._move(campaign, CampaignState.RUNNING, CampaignState.DONE, "campaign tick")
+            # False when another process's tick (or a pause) came first: nothing to do then.
+            await self._campaigns.set_state(
+                campaign_id=campaign.id,
+                state=CampaignState.DONE,
+                expected=CampaignState.RUNNING,
+                actor="campaign tick",
+            )
         logger.info("campaign %s: %d invitation(s) enqueued for run %s", campaign.id, invited, run)
         return invited
 

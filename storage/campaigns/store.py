@@ -161,10 +161,9 @@ class SqlCampaigns:
             run=invitation_round.run,
         )
         async with self._sessions() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INVITING_LOCK}
-                )
+            await _take_inviting_lock(session)
+            if not await _still_running(session, invitation_round.campaign_id):
+                return 0
             found = await session.execute(
                 speaking(query, tuple(invitation_round.messages)).limit(invitation_round.limit)
             )
@@ -185,6 +184,7 @@ class SqlCampaigns:
                 # One the delivery worker holds may be on its way: it counts as sent.
                 or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now),
             )
+            await _take_inviting_lock(session)
             dropped = list((await session.execute(waiting)).scalars())
             if not dropped:
                 return 0
@@ -218,6 +218,18 @@ class SqlCampaigns:
         """What the campaign's invitations came to, per language."""
         async with self._sessions() as session:
             return await campaign_figures(session, campaign_id=campaign_id)
+
+
+async def _take_inviting_lock(session: AsyncSession) -> None:
+    """Wait for other processes' invitation writes (PostgreSQL; SQLite writes one at a time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INVITING_LOCK})
+
+
+async def _still_running(session: AsyncSession, campaign_id: int) -> bool:
+    """True if the campaign is running as this transaction sees it, after the lock."""
+    state = await session.execute(select(_CAMPAIGN.c.state).where(_CAMPAIGN.c.id == campaign_id))
+    return state.scalar() == CampaignState.RUNNING.value
 
 
 async def _invite_one(
