@@ -123,8 +123,9 @@ class CampaignDesk:
         await self._move(campaign, CampaignState.PAUSED, CampaignState.RUNNING, actor)
 
     async def figures(self, name: str) -> tuple[Campaign, list[CampaignFigures]]:
-        """The campaign's figures per language."""
+        """The campaign's figures per language, with the deliveries made since the last tick."""
         campaign = await self._named(name)
+        await self._campaigns.record_deliveries()
         return campaign, await self._campaigns.figures(campaign_id=campaign.id)
 
     async def tick(self) -> int:
