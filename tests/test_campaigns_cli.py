@@ -1,4 +1,4 @@
-"""Issue 13: `ideabot campaigns create|list|preview|start|pause|resume|stats` on the command line."""
+"""Issue 13: `ideabot campaigns create|list|preview|start|pause|resume|stats`, run for real."""
 
 from __future__ import annotations
 
