@@ -9,8 +9,9 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import uvicorn
 from slack_sdk.web.async_client import AsyncWebClient
@@ -54,6 +55,8 @@ from bot.telegram.platform import telegram_platform
 from bot.telegram.sender import TEXT_LIMIT as TELEGRAM_TEXT_LIMIT
 from bot.telegram.sender import TelegramSender
 from bot.telegram.translate import PLATFORM as TELEGRAM
+from handlers.campaigns.campaign import Respect
+from handlers.campaigns.desk import CampaignDesk
 from handlers.dialogue.dialogue import Dialogue
 from handlers.dialogue.privacy import PrivacySettings
 from handlers.dialogue.trial import FlowTrials
@@ -63,10 +66,11 @@ from handlers.ideas.desk import ChangeResult, IdeaDesk
 from handlers.ideas.digest import Digest, DigestDesk, DigestSchedule
 from handlers.ideas.reminders import Reminders
 from handlers.ideas.status import MergeChange, StatusChange, StatusLabels
-from handlers.ports import FlowLibrary, OutboxSignal
+from handlers.ports import FlowCatalog, FlowLibrary, OutboxSignal
 from handlers.privacy.desk import PrivacyDesk, RetentionSweep
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import StaffRoom
+from storage.campaigns.store import SqlCampaigns
 from storage.database import create_engine, create_sessions, reading_sessions
 from storage.dead_letters import SqlDeadLetters
 from storage.dialogue.store import SqlDialogueStore
@@ -210,6 +214,7 @@ async def open_runtime(
                 settings, sessions, staff_room, similar=similar, outbox_signal=worker
             ),
             privacy=privacy_desk(settings, sessions, outbox_signal=worker),
+            campaigns=campaign_desk(settings, sessions, catalog, outbox_signal=worker),
             retention=RetentionSweep(
                 erasures=_erasures(settings, sessions),
                 days=settings.retention_days,
@@ -336,6 +341,30 @@ def _erasures(settings: Settings, sessions: async_sessionmaker[AsyncSession]) ->
         sessions,
         admins=sorted(settings.slack_admin_user_ids),
         export_every=timedelta(minutes=settings.data_export_every_minutes),
+    )
+
+
+def campaign_desk(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    flows: FlowCatalog,
+    *,
+    outbox_signal: OutboxSignal | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> CampaignDesk:
+    """Invitation campaigns over the database, bound by the installation's respect rules."""
+    return CampaignDesk(
+        campaigns=SqlCampaigns(sessions),
+        flows=flows,
+        respect=Respect(
+            cap_days=settings.campaign_cap_days,
+            quiet_from=time(settings.campaign_quiet_from),
+            quiet_until=time(settings.campaign_quiet_until),
+            zone=ZoneInfo(settings.timezone),
+        ),
+        outbox_signal=outbox_signal or _NobodyToWake(),
+        clock=clock,
+        batch_size=settings.campaign_batch_size,
     )
 
 
@@ -584,6 +613,8 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
             lambda: runtime.retention.tick(utc_now()),
             seconds=settings.reminder_sweep_seconds,
         ),
+        # Every process ticks; the invitations' unique key and a lock keep each sent once.
+        _periodic("campaigns", runtime.campaigns.tick, seconds=settings.campaign_tick_seconds),
         # Reads the open ideas at start (not in a customer's turn), then embeds those without
         # a vector of the configured model: after a change of model, or an import.
         _periodic(

@@ -24,6 +24,7 @@ from bot.app import (
 )
 from bot.app import chat as run_chat
 from bot.backlog_cli import ideas_import, ideas_similar
+from bot.campaigns_cli import campaigns_app
 from bot.cli_support import configure_logging as _configure_logging
 from bot.cli_support import existing_database as _existing_database
 from bot.cli_support import fail as _fail
@@ -65,6 +66,7 @@ ideas_app = typer.Typer(help="Recorded ideas.", no_args_is_help=True, context_se
 app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
 app.add_typer(customers_app, name="customers")
+app.add_typer(campaigns_app, name="campaigns")
 ideas_app.command("import")(ideas_import)
 ideas_app.command("similar")(ideas_similar)
 deadletters_app = typer.Typer(

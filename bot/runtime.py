@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.delivery.worker import DeliveryWorker
 from bot.metrics import Metrics
+from handlers.campaigns.desk import CampaignDesk
 from handlers.dialogue.dialogue import Dialogue
 from handlers.dialogue.trial import FlowTrials
 from handlers.ideas.desk import IdeaDesk
@@ -47,3 +48,4 @@ class Runtime:
     digest: DigestDesk
     privacy: PrivacyDesk
     retention: RetentionSweep
+    campaigns: CampaignDesk

@@ -85,6 +85,16 @@ class Settings(BaseSettings):
     digest_weekday: int = Field(default=0, ge=0, le=6)
     digest_hour: int = Field(default=9, ge=0, le=23)
     digest_timezone: str = "UTC"
+    # The installation's time zone: campaign schedules and quiet hours are read in it.
+    timezone: str = "UTC"
+    # A customer gets at most one campaign invitation in this many days, across campaigns.
+    campaign_cap_days: int = Field(default=30, ge=0)
+    # No invitation is enqueued from this hour until that one (local time); equal: none quiet.
+    campaign_quiet_from: int = Field(default=21, ge=0, le=23)
+    campaign_quiet_until: int = Field(default=8, ge=0, le=23)
+    # Invitations each running campaign enqueues per tick, in one transaction.
+    campaign_batch_size: int = Field(default=50, ge=1, le=5000)
+    campaign_tick_seconds: float = Field(default=30.0, gt=0)
     waiting_alert_hours: float = Field(default=24.0, gt=0)
     # Days a closed conversation keeps its transcript and answers; 0 keeps them for ever.
     retention_days: int = Field(default=0, ge=0)
@@ -188,7 +198,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("digest_timezone")
+    @field_validator("digest_timezone", "timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         try:

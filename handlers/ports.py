@@ -9,6 +9,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
+from handlers.campaigns.audience import Audience
+from handlers.campaigns.campaign import (
+    AudienceSize,
+    Campaign,
+    CampaignFigures,
+    CampaignState,
+    NewCampaign,
+    Respect,
+)
 from handlers.flows.engine import FlowState, IdeaDraft
 from handlers.flows.loader import LoadedFlow
 from handlers.flows.schema import FlowDefinition
@@ -75,6 +84,8 @@ class ConversationRecord:
     flow_version: int
     status: ConversationStatus
     state: FlowState
+    # The campaign whose invitation the customer answered by starting it; None: not invited.
+    campaign_id: int | None = None
 
 
 class TrialStatus(StrEnum):
@@ -177,6 +188,18 @@ class Customers(Protocol):
 
     async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
         """Remember whether the customer wants news about ideas."""
+        ...
+
+
+class InvitationAnswers(Protocol):
+    """What a customer's tap on an invitation's button needs: its flow, or no more of them."""
+
+    async def campaign_flow(self, *, campaign_id: int) -> str | None:
+        """The flow the campaign opens; None if there is no such campaign."""
+        ...
+
+    async def stop_invitations(self, *, customer_id: int, campaign_id: int) -> None:
+        """Invite the customer no more, and count the opt-out for the campaign."""
         ...
 
 
@@ -584,4 +607,70 @@ class IdeaEmbedder(Protocol):
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order; raises EmbeddingUnavailable when it cannot."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationRound:
+    """One batch a campaign tick may send: whom, for which run, in which words."""
+
+    campaign_id: int
+    run: str
+    audience: Audience
+    # The invitation per language; customers of another language are not invited.
+    messages: dict[str, OutgoingMessage]
+    respect: Respect
+    now: datetime
+    limit: int
+
+
+class Campaigns(Protocol):
+    """Stored campaigns, their audiences, invitations and figures."""
+
+    async def create(self, campaign: NewCampaign) -> Campaign | None:
+        """Store a new campaign as a draft; None if one of that name exists."""
+        ...
+
+    async def named(self, name: str) -> Campaign | None:
+        """The campaign of that name, if there is one."""
+        ...
+
+    async def all(self) -> list[Campaign]:
+        """Every campaign, the newest first."""
+        ...
+
+    async def running(self) -> list[Campaign]:
+        """The campaigns that are inviting now."""
+        ...
+
+    async def set_state(
+        self, *, campaign_id: int, state: CampaignState, expected: CampaignState, actor: str
+    ) -> bool:
+        """Move a campaign from ``expected`` to ``state``; False if it was not in ``expected``."""
+        ...
+
+    async def audience_size(
+        self, *, audience: Audience, respect: Respect, now: datetime, sample: int
+    ) -> AudienceSize:
+        """Who the audience holds now, after the respect rules (the hour aside)."""
+        ...
+
+    async def shared_customers(self, *, audience: Audience, other: Audience, now: datetime) -> int:
+        """How many customers two audiences have in common (respect aside)."""
+        ...
+
+    async def invite(self, invitation_round: InvitationRound) -> int:
+        """Record and enqueue one batch of invitations in one transaction; how many."""
+        ...
+
+    async def hold(self, *, campaign_id: int) -> int:
+        """Drop the campaign's invitations still waiting in the outbox; how many."""
+        ...
+
+    async def record_deliveries(self) -> int:
+        """Copy the sent time of delivered invitations from the outbox; how many."""
+        ...
+
+    async def figures(self, *, campaign_id: int) -> list[CampaignFigures]:
+        """What the campaign's invitations came to, per language."""
         ...

@@ -81,6 +81,9 @@ class Text(StrEnum):
     FORGET_STALE = "forget_stale"
     FORGET_DONE = "forget_done"
     FORGET_FAILED = "forget_failed"
+    INVITATION_START = "invitation_start"
+    INVITATION_STOP = "invitation_stop"
+    INVITATIONS_STOPPED = "invitations_stopped"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -418,6 +421,18 @@ _TEXTS.update(
             "nb": (
                 "Ferdig: alt jeg tok vare på om deg er slettet, her og i teamets Slack. "
                 "Skriver du igjen, behandler jeg deg som en ny person."
+            ),
+        },
+        Text.INVITATION_START: {"en": "Start", "nb": "Start"},
+        Text.INVITATION_STOP: {"en": "No more invitations", "nb": "Ingen flere invitasjoner"},
+        Text.INVITATIONS_STOPPED: {
+            "en": (
+                "Done: you will get no more invitations to talk. News about your ideas still "
+                "comes (/unsubscribe stops it)."
+            ),
+            "nb": (
+                "Greit: du får ikke flere invitasjoner til å prate. Nyheter om ideene dine "
+                "kommer fortsatt (/unsubscribe stopper dem)."
             ),
         },
     }

@@ -78,6 +78,8 @@ class CustomerRow(SQLModel, table=True):
     unreachable_reason: str = Field(default="", max_length=512)
     # False once the customer asked for no news about ideas (/unsubscribe).
     wants_updates: bool = True
+    # False once the customer tapped "No more invitations": no campaign invites them again.
+    wants_invitations: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -202,6 +204,8 @@ class ConversationRow(SQLModel, table=True):
     reminded_at: datetime | None = _timestamp(nullable=True)
     # When its transcript and answers were erased (retention or an erasure); None: still kept.
     forgotten_at: datetime | None = _timestamp(nullable=True)
+    # The campaign whose invitation started it, for the campaign's figures; None: not invited.
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
 
 
 class MessageRow(SQLModel, table=True):
@@ -470,3 +474,48 @@ class ErasureRow(SQLModel, table=True):
     remote_steps: int = 0
     # Set when its last remote step (the report) was done; None while steps wait.
     finished_at: datetime | None = _timestamp(nullable=True)
+
+
+class CampaignRow(SQLModel, table=True):
+    """An invitation campaign: which flow it opens, who is invited, in which words, and when."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    flow_id: str = Field(max_length=64)
+    # The invitation's text per language code.
+    texts: dict[str, str] = _json(dict)
+    # The audience filter as the core's Audience.to_json writes it.
+    audience: dict[str, Any] = _json(dict)
+    # "now", or a recurring rule such as "monthly 1 mon 10:00" (the installation's time zone).
+    schedule: str = Field(max_length=64)
+    state: str = Field(max_length=16, index=True)
+    created_by: str = Field(max_length=128)
+    created_at: datetime = _timestamp()
+    changed_by: str = Field(default="", max_length=128)
+    changed_at: datetime = _timestamp()
+
+
+class CampaignInvitationRow(SQLModel, table=True):
+    """One customer invited by one run of a campaign; the unique key stops a second invitation."""
+
+    __tablename__ = "campaign_invitation"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "run", "customer_id", name="uq_campaign_invitation"),
+        # The cap across campaigns asks for each customer's latest invitation.
+        Index("ix_campaign_invitation_customer_created_at", "customer_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    # The run: "once" for a campaign sent now, else the date its schedule fired.
+    run: str = Field(max_length=32)
+    customer_id: int = Field(foreign_key="customer.id")
+    language: str = Field(max_length=16)
+    # The outbox row that carries it; the campaign tick copies its sent time to delivered_at,
+    # which outlives the row (retention ages sent rows out).
+    outbox_id: int | None = None
+    delivered_at: datetime | None = _timestamp(nullable=True)
+    opted_out_at: datetime | None = _timestamp(nullable=True)
+    created_at: datetime = _timestamp()

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 
+from handlers.campaigns.invitation import pressed_invitation
 from handlers.dialogue.handoff import HandOff
 from handlers.dialogue.keyed_locks import KeyedLocks
 from handlers.dialogue.privacy import FORGET_PAYLOAD, PrivacyChat, PrivacySettings
@@ -245,6 +246,8 @@ class Dialogue:
         if (message.button_payload or "").startswith(FORGET_PAYLOAD):
             # Whatever the conversation is doing, a /forget answer is about the customer.
             await self._privacy.forget_answered(transaction, turn, message)
+        elif (invitation := pressed_invitation(message.button_payload or "")) is not None:
+            await self._answer_invitation(transaction, turn, message, *invitation)
         elif _with_staff(turn) and not language_choice and command not in _ANYTIME_COMMANDS:
             await self._take_with_staff(transaction, turn, message, command)
         elif message.edited:
@@ -271,6 +274,34 @@ class Dialogue:
             turn.replies.append(await self._current_question(turn))
         else:
             await self._begin(turn, greeting=Greeting.FLOW_WELCOME, flow=linked)
+
+    async def _answer_invitation(
+        self,
+        transaction: DialogueTransaction,
+        turn: Turn,
+        message: IncomingMessage,
+        start: bool,
+        campaign_id: int,
+    ) -> None:
+        """A tap on an invitation: no more invitations at once, or the campaign's flow."""
+        if not start:
+            self._mark_button_used(turn, message, chosen=text(Text.INVITATION_STOP, turn.language))
+            await transaction.stop_invitations(
+                customer_id=turn.customer.id, campaign_id=campaign_id
+            )
+            turn.replies.append(OutgoingMessage(text(Text.INVITATIONS_STOPPED, turn.language)))
+            return
+        self._mark_button_used(turn, message, chosen=text(Text.INVITATION_START, turn.language))
+        flow_id = await transaction.campaign_flow(campaign_id=campaign_id)
+        flow = None if flow_id is None else self._flows.live(flow_id)
+        if turn.conversation is not None or flow is None:
+            # A conversation under way goes on (an invitation never cuts into one); a campaign
+            # whose flow is gone opens the default flow.
+            await self._start(transaction, turn, "")
+            return
+        await self._begin(turn, greeting=Greeting.FLOW_WELCOME, flow=flow)
+        assert turn.conversation is not None
+        turn.conversation = replace(turn.conversation, campaign_id=campaign_id)
 
     def _linked_flow(self, turn: Turn, argument: str) -> FlowDefinition | None:
         """The live flow a start link names; one not published is said kindly and gives None."""

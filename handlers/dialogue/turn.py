@@ -15,6 +15,7 @@ from handlers.ports import (
     Customers,
     IdeaIntake,
     Inbox,
+    InvitationAnswers,
     PrivacyRequests,
     SimilarCandidates,
     StaffOutbox,
@@ -35,6 +36,7 @@ class DialogueTransaction(
     CustomerOutbox,
     StaffOutbox,
     PrivacyRequests,
+    InvitationAnswers,
     Protocol,
 ):
     """Everything one turn of a customer's dialogue reads and writes, committed together."""

@@ -22,6 +22,7 @@ from handlers.ports import (
     StalledConversation,
     TranscriptEntry,
 )
+from storage.dialogue.campaigns import CampaignTransactionPart
 from storage.dialogue.ideas import IdeaTransactionPart
 from storage.dialogue.privacy import PrivacyTransactionPart
 from storage.dialogue.staff import StaffTransactionPart
@@ -73,6 +74,7 @@ class SqlDialogueTransaction(
     TrialTransactionPart,
     FlowCompletionPart,
     PrivacyTransactionPart,
+    CampaignTransactionPart,
 ):
     """One turn's reads and writes inside one database transaction.
 
@@ -238,6 +240,7 @@ class SqlDialogueTransaction(
                 chat_id=key.chat_id,
                 flow_id=conversation.flow_id,
                 flow_version=conversation.flow_version,
+                campaign_id=conversation.campaign_id,
                 created_at=now,
                 **values,
             )

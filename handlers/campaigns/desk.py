@@ -1,0 +1,214 @@
+"""The campaign use cases: create, preview, start, pause, resume, figures, and the tick."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from handlers.campaigns.audience import Audience
+from handlers.campaigns.campaign import (
+    AudienceSize,
+    Campaign,
+    CampaignFigures,
+    CampaignProblem,
+    CampaignState,
+    NewCampaign,
+    Respect,
+)
+from handlers.campaigns.invitation import invitation_message
+from handlers.campaigns.schedule import CampaignSchedule, ScheduleProblem, parse_schedule
+from handlers.ports import Campaigns, FlowCatalog, InvitationRound, OutboxSignal
+
+logger = logging.getLogger(__name__)
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_SAMPLE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A campaign and who it would invite now."""
+
+    campaign: Campaign
+    audience: AudienceSize
+
+
+class CampaignDesk:
+    """What staff and the command line do with campaigns, each step checked before it acts."""
+
+    def __init__(
+        self,
+        *,
+        campaigns: Campaigns,
+        flows: FlowCatalog,
+        respect: Respect,
+        outbox_signal: OutboxSignal,
+        clock: Callable[[], datetime],
+        batch_size: int,
+    ) -> None:
+        self._campaigns = campaigns
+        self._flows = flows
+        self._respect = respect
+        self._outbox_signal = outbox_signal
+        self._clock = clock
+        self._batch_size = batch_size
+
+    async def create(self, campaign: NewCampaign) -> Campaign:
+        """Store a campaign as a draft, after checking its name, flow, texts and schedule."""
+        if _NAME.fullmatch(campaign.name) is None:
+            raise CampaignProblem(
+                f"“{campaign.name}” cannot name a campaign: use lower-case letters, digits, "
+                "- and _ (up to 64)"
+            )
+        if self._flows.live(campaign.flow_id) is None:
+            raise CampaignProblem(
+                f"there is no live flow “{campaign.flow_id}” (see `ideabot flows list`)"
+            )
+        if not campaign.texts or not all(words.strip() for words in campaign.texts.values()):
+            raise CampaignProblem("a campaign needs an invitation text: --text LANGUAGE=TEXT")
+        self._schedule_of(campaign.schedule)
+        created = await self._campaigns.create(campaign)
+        if created is None:
+            raise CampaignProblem(f"there is already a campaign called “{campaign.name}”")
+        return created
+
+    async def all(self) -> list[Campaign]:
+        """Every campaign, the newest first."""
+        return await self._campaigns.all()
+
+    async def preview(self, name: str) -> Preview:
+        """The campaign and how many it would invite now, with a sample and no names."""
+        campaign = await self._named(name)
+        return Preview(campaign, await self._size(campaign.audience))
+
+    async def start(self, name: str, *, actor: str) -> Preview:
+        """Start inviting; refused for an empty audience, a missing text or shared customers."""
+        campaign = await self._named(name)
+        if campaign.state is not CampaignState.DRAFT:
+            raise CampaignProblem(f"“{name}” is {campaign.state}: only a draft can be started")
+        self._schedule_of(campaign.schedule)
+        if self._flows.live(campaign.flow_id) is None:
+            raise CampaignProblem(f"the flow “{campaign.flow_id}” is no longer live")
+        size = await self._size(campaign.audience)
+        if size.total == 0:
+            raise CampaignProblem(f"“{name}” would invite nobody now (its audience is empty)")
+        missing = sorted(set(size.by_language) - set(campaign.texts))
+        if missing:
+            raise CampaignProblem(
+                f"“{name}” has no invitation text in {', '.join(missing)}, which "
+                f"{sum(size.by_language[language] for language in missing)} of its audience speak"
+            )
+        await self._refuse_shared_customers(campaign)
+        await self._move(campaign, CampaignState.DRAFT, CampaignState.RUNNING, actor)
+        return Preview(campaign, size)
+
+    async def pause(self, name: str, *, actor: str) -> int:
+        """Stop inviting and drop the invitations not yet sent; how many were dropped."""
+        campaign = await self._named(name)
+        if campaign.state is CampaignState.RUNNING:
+            await self._move(campaign, CampaignState.RUNNING, CampaignState.PAUSED, actor)
+        elif campaign.state is not CampaignState.PAUSED:
+            raise CampaignProblem(f"“{name}” is {campaign.state}: only a running one can pause")
+        # Also after an earlier pause: a process stopped between the two steps left rows.
+        return await self._campaigns.hold(campaign_id=campaign.id)
+
+    async def resume(self, name: str, *, actor: str) -> None:
+        """Invite again where the campaign stopped; the dropped invitations are sent anew."""
+        campaign = await self._named(name)
+        if campaign.state is not CampaignState.PAUSED:
+            raise CampaignProblem(f"“{name}” is {campaign.state}: only a paused one can resume")
+        await self._refuse_shared_customers(campaign)
+        await self._move(campaign, CampaignState.PAUSED, CampaignState.RUNNING, actor)
+
+    async def figures(self, name: str) -> tuple[Campaign, list[CampaignFigures]]:
+        """The campaign's figures per language, with the deliveries made since the last tick."""
+        campaign = await self._named(name)
+        await self._campaigns.record_deliveries()
+        return campaign, await self._campaigns.figures(campaign_id=campaign.id)
+
+    async def tick(self) -> int:
+        """Enqueue one batch of each running campaign's invitations (none at night); how many."""
+        now = self._clock()
+        await self._campaigns.record_deliveries()
+        if self._respect.is_quiet(now):
+            return 0
+        invited = 0
+        for campaign in await self._campaigns.running():
+            invited += await self._invite(campaign, now)
+        if invited:
+            self._outbox_signal.outbox_changed()
+        return invited
+
+    async def _invite(self, campaign: Campaign, now: datetime) -> int:
+        schedule = self._schedule_of(campaign.schedule, check=False)
+        run = schedule.current_run(now, self._respect.zone)
+        if run is None:
+            return 0
+        messages = {
+            language: invitation_message(
+                campaign_id=campaign.id, invitation_text=words, language=language
+            )
+            for language, words in campaign.texts.items()
+        }
+        invitation_round = InvitationRound(
+            campaign_id=campaign.id,
+            run=run,
+            audience=campaign.audience,
+            messages=messages,
+            respect=self._respect,
+            now=now,
+            limit=self._batch_size,
+        )
+        invited = await self._campaigns.invite(invitation_round)
+        through = schedule.next_firing(now, self._respect.zone) is None
+        if invited == 0 and through:
+            # False when another process's tick (or a pause) came first: nothing to do then.
+            await self._campaigns.set_state(
+                campaign_id=campaign.id,
+                state=CampaignState.DONE,
+                expected=CampaignState.RUNNING,
+                actor="campaign tick",
+            )
+        logger.info("campaign %s: %d invitation(s) enqueued for run %s", campaign.id, invited, run)
+        return invited
+
+    async def _named(self, name: str) -> Campaign:
+        campaign = await self._campaigns.named(name)
+        if campaign is None:
+            raise CampaignProblem(f"there is no campaign “{name}” (see `ideabot campaigns list`)")
+        return campaign
+
+    async def _size(self, audience: Audience) -> AudienceSize:
+        return await self._campaigns.audience_size(
+            audience=audience, respect=self._respect, now=self._clock(), sample=_SAMPLE
+        )
+
+    def _schedule_of(self, rule: str, *, check: bool = True) -> CampaignSchedule:
+        try:
+            return parse_schedule(rule, now=self._clock(), zone=self._respect.zone, check=check)
+        except ScheduleProblem as problem:
+            raise CampaignProblem(str(problem)) from None
+
+    async def _refuse_shared_customers(self, campaign: Campaign) -> None:
+        for other in await self._campaigns.running():
+            if other.id == campaign.id:
+                continue
+            shared = await self._campaigns.shared_customers(
+                audience=campaign.audience, other=other.audience, now=self._clock()
+            )
+            if shared:
+                raise CampaignProblem(
+                    f"“{other.name}” is inviting {shared} of the same customers: pause it or "
+                    "wait until it is done"
+                )
+
+    async def _move(
+        self, campaign: Campaign, expected: CampaignState, state: CampaignState, actor: str
+    ) -> None:
+        moved = await self._campaigns.set_state(
+            campaign_id=campaign.id, state=state, expected=expected, actor=actor
+        )
+        if not moved:
+            raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")

@@ -1,0 +1,1 @@
+"""Campaigns in the database: the campaigns, their audience, invitations and figures."""

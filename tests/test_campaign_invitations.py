@@ -1,0 +1,84 @@
+"""Issue 13: an invitation's buttons reach the dialogue: no more invitations, or its flow."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from handlers.campaigns.campaign import CampaignFigures
+from handlers.flows.loader import LoadedFlow
+from handlers.texts import Text, text
+from storage.tables import ConversationRow, table_of
+from tests.helpers.campaigns import Clock, campaign_desk, new_campaign
+from tests.helpers.dialogue import Customer, make_customer, texts
+
+Sessions = async_sessionmaker[AsyncSession]
+RESUMING = text(Text.RESUMING, "en")
+
+
+async def _invited_customer(
+    sessions: Sessions, flows: list[LoadedFlow], name: str = "spring"
+) -> Customer:
+    """Kari, known to the bot with nothing under way, holding an invitation of ``name``."""
+    customer = await make_customer(sessions, flows)
+    await customer.say("/start")
+    await customer.say("/cancel")
+    desk = campaign_desk(sessions, Clock())
+    await desk.create(new_campaign(name))
+    await desk.start(name, actor="test")
+    assert await desk.tick() == 1
+    (invitation,) = texts(await customer.replies())
+    assert invitation == "Got a minute? Tell us one idea."
+    return customer
+
+
+async def test_no_more_invitations_is_honoured_at_once_and_counted(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await _invited_customer(sqlite_sessions, shipped_flows)
+    replies = await customer.press("No more invitations")
+    assert texts(replies) == [
+        "Done: you will get no more invitations to talk. News about your ideas still comes "
+        "(/unsubscribe stops it)."
+    ]
+    clock = Clock()
+    desk = campaign_desk(sqlite_sessions, clock, rules=None)
+    await desk.tick()  # "spring" is done: nobody left
+    await desk.create(new_campaign("autumn"))
+    preview = await desk.preview("autumn")
+    assert preview.audience.total == 0
+    _, figures = await desk.figures("spring")
+    assert figures == [CampaignFigures("en", invited=1, delivered=1, opted_out=1)]
+
+
+async def test_start_opens_the_campaigns_flow_and_counts_in_its_figures(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await _invited_customer(sqlite_sessions, shipped_flows)
+    replies = await customer.press("Start")
+    assert texts(replies)[0].startswith("Hi! We build our product")
+    await customer.say("A dark mode for the mobile app, please, for the evening")
+    await customer.say("My eyes hurt when I read in bed at night")
+    await customer.press("Every day")
+    await customer.press("5")
+    await customer.press("No")
+    async with sqlite_sessions() as session:
+        campaigns = await session.execute(select(table_of(ConversationRow).c.campaign_id))
+        assert sorted(campaigns.scalars(), key=str) == [1, None]
+    _, figures = await campaign_desk(sqlite_sessions, Clock()).figures("spring")
+    assert figures == [
+        CampaignFigures("en", invited=1, delivered=1, started=1, finished=1, ideas=1)
+    ]
+
+
+async def test_start_during_a_conversation_begun_since_carries_that_one_on(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await _invited_customer(sqlite_sessions, shipped_flows)
+    await customer.say("/start")
+    await customer.say("A dark mode for the mobile app, please, for the evening")
+    replies = await customer.press("Start")
+    assert texts(replies)[0].startswith(RESUMING)
+    async with sqlite_sessions() as session:
+        campaigns = await session.execute(select(table_of(ConversationRow).c.campaign_id))
+        assert list(campaigns.scalars()) == [None, None]
