@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from handlers.ideas.status import IdeaStatus, StatusLabels
@@ -29,6 +30,19 @@ _REASONS = {
     "customer_asked": "Customer asked for a person",
     "flow_asked": "The flow handed over",
 }
+
+
+# Slack keeps a message that starts with "/" for its own commands, so a customer gives
+# ideabot's commands through the app's one: "/privacy" in the bot's words is "/ideabot privacy".
+_CUSTOMER_COMMAND = re.compile(
+    r"(?<![\w/])/(start|help|cancel|restart|skip|human|language|subscribe|unsubscribe"
+    r"|privacy|mydata|forget)\b"
+)
+
+
+def with_app_command(text: str) -> str:
+    """The bot's words to a Slack customer, its commands written as ``/ideabot <command>``."""
+    return _CUSTOMER_COMMAND.sub(r"/ideabot \1", text)
 
 
 def escape(text: str) -> str:

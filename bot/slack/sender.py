@@ -12,7 +12,7 @@ from bot.delivery.files import Files
 from bot.delivery.text_limits import utf16_units
 from bot.delivery.worker import PermanentDeliveryError, RetryLater, TransientDeliveryError
 from bot.digest_format import digest_text
-from bot.slack.format import card_blocks, escape, question_blocks
+from bot.slack.format import card_blocks, escape, question_blocks, with_app_command
 from handlers.ideas.status import StatusLabels
 from handlers.messages import Attachment, Button, TextLimit
 from handlers.staff.room import StaffCard
@@ -104,6 +104,7 @@ class SlackSender:
             case SendMessage(attachments=(attachment, *_)):
                 return await self._upload(channel, None, attachment)
             case SendMessage(text=text, buttons=buttons):
+                text = with_app_command(text)
                 response = await self._client.chat_postMessage(
                     channel=channel,
                     text=escape(text),
@@ -113,6 +114,7 @@ class SlackSender:
                 )
                 return str(response["ts"])
             case MarkButtonsUsed(message_id=message_id, text=text):
+                text = with_app_command(text)
                 await self._client.chat_update(
                     channel=channel,
                     ts=message_id,
