@@ -36,6 +36,15 @@ _WORD = re.compile(r'"([^"]*)"|(\S+)')
 _OPTION = re.compile(r"--[a-z-]+")
 
 
+# What is typed is quoted back in an answer, cut to this many characters.
+QUOTED_CHARACTERS = 40
+
+
+def _quoted(word: str) -> str:
+    shown = word if len(word) <= QUOTED_CHARACTERS else word[: QUOTED_CHARACTERS - 1] + "…"
+    return f"“{shown}”"
+
+
 class CampaignWordsError(ValueError):
     """The words are no campaign command; the message is one sentence for the person."""
 
@@ -170,7 +179,8 @@ def _language(code: str, option: str) -> str:
     language = code.strip().casefold()
     if _LANGUAGE.fullmatch(language) is None:
         raise CampaignWordsError(
-            f"“{code}” is no language code for {option}: use two or three letters, such as en"
+            f"{_quoted(code)} is no language code for {option}: "
+            "use two or three letters, such as en"
         )
     return language
 
@@ -178,7 +188,7 @@ def _language(code: str, option: str) -> str:
 def _text(value: str, options: _Options) -> None:
     code, equals, words = value.partition("=")
     if not equals:
-        raise CampaignWordsError(f"“{value[:40]}” is no text: write --text LANGUAGE=TEXT")
+        raise CampaignWordsError(f"{_quoted(value)} is no text: write --text LANGUAGE=TEXT")
     language = _language(code, "--text")
     if language in options.texts:
         raise CampaignWordsError(f"--text {language}= is given twice")
@@ -204,7 +214,7 @@ def _platform(value: str, options: _Options) -> None:
     _added(options.platforms, "--platform")
     platform = value.casefold()
     if platform not in PLATFORMS:
-        raise CampaignWordsError(f"“{value}” is no platform: use telegram or slack")
+        raise CampaignWordsError(f"{_quoted(value)} is no platform: use telegram or slack")
     options.platforms.append(platform)
 
 
@@ -217,7 +227,7 @@ def _follows(value: str, options: _Options) -> None:
     _added(options.follows, "--follows")
     number = value.lstrip("#")
     if not _number(number, len(str(MAX_IDEA_ID))) or not 0 < int(number) <= MAX_IDEA_ID:
-        raise CampaignWordsError(f"“{value}” is no idea number for --follows")
+        raise CampaignWordsError(f"{_quoted(value)} is no idea number for --follows")
     options.follows.append(int(number))
 
 
@@ -225,7 +235,7 @@ def _inactive_days(value: str, options: _Options) -> None:
     _once(options.inactive_days, "--inactive-days")
     if not _number(value, len(str(MAX_INACTIVE_DAYS))) or not 0 < int(value) <= MAX_INACTIVE_DAYS:
         raise CampaignWordsError(
-            f"“{value}” is no number of days for --inactive-days: write one such as 90"
+            f"{_quoted(value)} is no number of days for --inactive-days: write one such as 90"
         )
     options.inactive_days = int(value)
 
@@ -291,7 +301,7 @@ def _read_options(rest: list[_Word]) -> _Options:
         word = rest[position]
         if word.option is None:
             raise CampaignWordsError(
-                f"“{word.text[:40]}” is not understood here: options start with --"
+                f"{_quoted(word.text)} is not understood here: options start with --"
             )
         if word.option in _FLAGS:
             if options.shipped:
@@ -301,7 +311,7 @@ def _read_options(rest: list[_Word]) -> _Options:
             continue
         reader = _ONE_WORD.get(word.option) or _SEVERAL_WORDS.get(word.option)
         if reader is None:
-            raise CampaignWordsError(f"{word.option} is not an option of create")
+            raise CampaignWordsError(f"{_quoted(word.option)} is not an option of create")
         value, position = _value_of(word.option, rest, position + 1)
         reader(value, options)
     return options

@@ -724,7 +724,8 @@ class SlackTranslator:
         if not await self._is_team(user_id=user_id, team_id=str(body.get("team_id", ""))):
             return CampaignsRefused(external_id=external_id, channel=channel, user_id=user_id)
         try:
-            command = parse_campaigns_command(str(body.get("text", "")))
+            # Slack's markup in an invitation would reach customers as markup: plain words.
+            command = parse_campaigns_command(slack_to_plain(str(body.get("text", ""))))
         except CampaignWordsError as error:
             return CampaignsNotUnderstood(
                 external_id=external_id, channel=channel, user_id=user_id, answer=str(error)
