@@ -279,3 +279,34 @@ async def test_forged_buttons_and_hostile_words_change_nothing(workspace: Worksp
     assert huge.text.startswith("that command is 9033 characters long; keep it to 4000")
     named = await _typed(workspace, STAFF, "campaigns create <!here> --flow idea --text en=Hi", 12)
     assert named.text.startswith("Nothing was changed: “@here” cannot name a campaign")
+
+
+async def test_list_pause_resume_and_stats_before_any_invitation(workspace: Workspace) -> None:
+    empty = await _typed(workspace, STAFF, "campaigns", 1)
+    assert empty.text.startswith("No campaigns yet")
+    await _typed(workspace, STAFF, CREATE, 2)
+    listed = await _typed(workspace, STAFF, "campaigns list", 3)
+    assert listed.text == (
+        "• “spring” (draft) · flow idea · schedule now · audience: everyone who allows contact"
+    )
+    usage = await _typed(workspace, STAFF, "campaigns help", 4)
+    assert usage.text.startswith("Usage: `/ideabot campaigns list`")
+    nothing = await _typed(workspace, STAFF, "campaigns stats spring", 5)
+    assert nothing.text == "“spring” (draft) has invited nobody yet, so there is nothing to draw."
+
+    await workspace.runtime.campaigns.start("spring", actor="test")
+    assert await workspace.runtime.campaigns.tick() == 3
+    paused = await _typed(workspace, STAFF, "campaigns pause spring", 6)
+    # The worker may have sent some meanwhile: those count as sent.
+    assert paused.text.startswith("“spring” is paused; ")
+    assert paused.text.endswith(
+        "invitation(s) not yet sent were held back. `/ideabot campaigns resume spring` goes on."
+    )
+    assert await _state(workspace) is CampaignState.PAUSED
+    resumed = await _typed(workspace, STAFF, "campaigns resume spring", 7)
+    assert resumed.text == "“spring” is inviting again, within the respect rules."
+    assert await _state(workspace) is CampaignState.RUNNING
+    unknown = await _typed(workspace, STAFF, "campaigns stats autumn", 8)
+    assert unknown.text == (
+        "Nothing was changed: there is no campaign “autumn” (see `ideabot campaigns list`)."
+    )
