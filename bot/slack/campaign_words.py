@@ -131,18 +131,20 @@ class _Word:
 
     @property
     def option(self) -> str | None:
+        """The option this word names (``--flow``), or None for a value."""
         return None if self.quoted or _OPTION.fullmatch(self.text) is None else self.text
 
 
 def _words(text: str) -> list[_Word]:
+    """The command's words; a part in quotes, straight or curly, is one word."""
     plain = text.replace("\u201c", '"').replace("\u201d", '"')
     return [
-        _Word(quoted, True) if quoted is not None and bare is None else _Word(bare)
-        for quoted, bare in ((match.group(1), match.group(2)) for match in _WORD.finditer(plain))
+        _Word(match.group(1), quoted=True) if match.group(2) is None else _Word(match.group(2))
+        for match in _WORD.finditer(plain)
     ]
 
 
-_Parser = Callable[[list["_Word"]], CampaignCommand]
+_Parser = Callable[[list[_Word]], CampaignCommand]
 
 
 def _one_name(verb: str, rest: list[_Word]) -> str:
@@ -155,6 +157,7 @@ def _one_name(verb: str, rest: list[_Word]) -> str:
 
 def _named(command: Callable[[str], CampaignCommand], verb: str) -> _Parser:
     def parse(rest: list[_Word]) -> CampaignCommand:
+        """The command, once the words after the verb are one name."""
         return command(_one_name(verb, rest))
 
     return parse
