@@ -547,7 +547,8 @@ async def _start_and_supervise(
         labels=clients.labels,
         wait=True,
     ) as runtime:
-        # Charts are drawn from the database, which is open from here on, one at a time.
+        # Charts are drawn from the database, which is open from here on; they share one lock,
+        # as matplotlib is not made for two threads drawing at once.
         drawing = asyncio.Lock()
         clients.files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats, drawing=drawing))
         clients.files.add(
