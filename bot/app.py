@@ -21,6 +21,7 @@ from telegram.request import HTTPXRequest
 
 from bot.console.channel import PLATFORM as CONSOLE
 from bot.console.channel import ConsoleScreen, run_console
+from bot.delivery.campaign_charts import CAMPAIGN_CHART_PLATFORM, CampaignCharts
 from bot.delivery.charts import FunnelCharts
 from bot.delivery.files import (
     SLACK_FILE_LIMITS,
@@ -546,8 +547,13 @@ async def _start_and_supervise(
         labels=clients.labels,
         wait=True,
     ) as runtime:
-        # Charts are drawn from the database, which is open from here on.
-        clients.files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats))
+        # Charts are drawn from the database, which is open from here on; they share one lock,
+        # as matplotlib is not made for two threads drawing at once.
+        drawing = asyncio.Lock()
+        clients.files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats, drawing=drawing))
+        clients.files.add(
+            CAMPAIGN_CHART_PLATFORM, CampaignCharts(runtime.campaigns.figures, drawing=drawing)
+        )
         # Customers' data files likewise: built from the database when they are sent.
         clients.files.add(DATA_EXPORT_PLATFORM, DataExportFiles(runtime.privacy))
         platforms = [

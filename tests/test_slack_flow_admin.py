@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy import update
 
 from bot.app import open_runtime, slack_client
+from bot.delivery.campaign_charts import CAMPAIGN_CHART_PLATFORM, CampaignCharts
 from bot.delivery.charts import FunnelCharts
 from bot.delivery.files import Files
 from bot.delivery.pacing import Pacer
@@ -118,7 +119,12 @@ async def open_workspace(
             configured, channels={"slack": delivery}, staff_room=room
         ) as runtime:
             if draws_charts:
-                files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats))
+                drawing = asyncio.Lock()
+                files.add(CHART_PLATFORM, FunnelCharts(runtime.flow_stats, drawing=drawing))
+                files.add(
+                    CAMPAIGN_CHART_PLATFORM,
+                    CampaignCharts(runtime.campaigns.figures, drawing=drawing),
+                )
             channel = slack_channel(
                 settings=configured,
                 runtime=runtime,

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from bot.slack.campaign_words import CAMPAIGNS_SUBCOMMAND
 from bot.slack.commands import IDEAS_COMMAND
 from bot.slack.translate import FLOWS_SUBCOMMAND, SLASH_COMMAND
 
@@ -62,3 +63,4 @@ def test_the_customers_command_tells_admins_of_its_flows_part() -> None:
         if command["command"] == SLASH_COMMAND
     ]
     assert FLOWS_SUBCOMMAND in command["description"]
+    assert CAMPAIGNS_SUBCOMMAND in command["description"]

@@ -53,11 +53,12 @@ def _figures_instead(funnels: Sequence[FlowFunnel], figures: str) -> str:
 class FunnelCharts:
     """The ``FileSource`` of funnel charts: the picture, and its figures as a table."""
 
-    def __init__(self, figures: FunnelFigures) -> None:
+    def __init__(self, figures: FunnelFigures, *, drawing: asyncio.Lock | None = None) -> None:
         self._figures = figures
         # One chart at a time, read and drawn: matplotlib's caches are not made for threads
-        # drawing at once, and a burst of clicks should not count every funnel at once.
-        self._drawing = asyncio.Lock()
+        # drawing at once, and a burst of clicks should not count every funnel at once. The
+        # lock is shared with the other charts of the process (campaigns) when it is given.
+        self._drawing = drawing or asyncio.Lock()
 
     async def _read(self, chart: FunnelChart) -> list[FlowFunnel]:
         """The funnels a chart shows, judged at its end if it has one."""

@@ -22,6 +22,16 @@ from starlette.responses import Response
 
 from bot.backoff import doubled
 from bot.metrics import Metrics
+from bot.slack.campaign_admin import (
+    CAMPAIGNS_ONLY_IN_DM,
+    CAMPAIGNS_REFUSAL,
+    CampaignClicked,
+    CampaignsAsked,
+    CampaignsNotUnderstood,
+    CampaignsRefused,
+    SlackCampaigns,
+)
+from bot.slack.campaign_words import is_campaigns_command
 from bot.slack.commands import (
     IDEAS_COMMAND,
     AskDigest,
@@ -164,6 +174,7 @@ class SlackChannel:
         idea_desk: IdeaDesk | None = None,
         flow_admin: SlackFlowAdmin | None = None,
         customer_admin: SlackCustomerAdmin | None = None,
+        campaign_admin: SlackCampaigns | None = None,
         ideas: IdeaCatalog | None = None,
         digest: DigestDesk | None = None,
         labels: StatusLabels | None = None,
@@ -173,6 +184,7 @@ class SlackChannel:
         self._idea_desk = idea_desk
         self._flow_admin = flow_admin
         self._customer_admin = customer_admin
+        self._campaign_admin = campaign_admin
         self._ideas = ideas
         self._digest = digest
         self._labels = labels or StatusLabels.default()
@@ -281,6 +293,14 @@ class SlackChannel:
         )
 
     async def _store_interaction(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        if (
+            body.get("command") == SLASH_COMMAND
+            and not str(body.get("channel_id", "")).startswith("D")
+            and is_campaigns_command(str(body.get("text", "")))
+        ):
+            # Answered at once where it was typed: the answers belong in the person's DM.
+            await ack(text=await self._campaigns_elsewhere(body))
+            return
         asked = (
             parse_customers_command(str(body.get("text", "")))
             if body.get("command") == SLASH_COMMAND
@@ -318,6 +338,19 @@ class SlackChannel:
         if self._customer_admin is None or not isinstance(asked, CustomerLookup):
             return USAGE
         return await self._customer_admin.look_up(asked)
+
+    async def _campaigns_elsewhere(self, body: dict[str, Any]) -> str:
+        """``/ideabot campaigns`` outside a DM: the one access rule first, then where to ask."""
+        try:
+            role = await self._access.role_of(
+                user_id=str(body.get("user_id", "")), team_id=str(body.get("team_id", ""))
+            )
+        except AccessUnknown:
+            return CANNOT_CHECK
+        if role is Role.CUSTOMER:
+            logger.info("refused a Slack user at the campaigns: not staff")
+            return CAMPAIGNS_REFUSAL
+        return CAMPAIGNS_ONLY_IN_DM
 
     async def _store_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """A click; in the staff channel only staff's clicks are stored, others are told why not."""
@@ -533,6 +566,11 @@ class SlackChannel:
             case CustomersAsked() | CustomersRefused() | EraseAnswered():
                 if self._customer_admin is not None:
                     await self._customer_admin.handle(translated)
+            case (
+                CampaignsAsked() | CampaignsRefused() | CampaignsNotUnderstood() | CampaignClicked()
+            ):
+                if self._campaign_admin is not None:
+                    await self._campaign_admin.handle(translated)
             case (
                 FlowUpload()
                 | FlowOverview()

@@ -10,6 +10,7 @@ from bot.platform import Platform
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.shutdown import Service
+from bot.slack.campaign_admin import SlackCampaigns
 from bot.slack.channel import SlackChannel
 from bot.slack.customer_admin import SlackCustomerAdmin
 from bot.slack.flow_admin import SlackFlowAdmin
@@ -73,6 +74,9 @@ def slack_channel(
         idea_desk=runtime.idea_desk,
         customer_admin=SlackCustomerAdmin(
             desk=runtime.privacy, store=runtime.store, outbox_signal=runtime.worker
+        ),
+        campaign_admin=SlackCampaigns(
+            desk=runtime.campaigns, store=runtime.store, outbox_signal=runtime.worker
         ),
         flow_admin=SlackFlowAdmin(
             client=client,

@@ -9,6 +9,20 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final
 
+from bot.slack.campaign_admin import (
+    CAMPAIGNS_PAYLOAD,
+    CampaignClicked,
+    CampaignsAsked,
+    CampaignsNotUnderstood,
+    CampaignsRefused,
+    CampaignsRequest,
+    parse_campaign_payload,
+)
+from bot.slack.campaign_words import (
+    CampaignWordsError,
+    is_campaigns_command,
+    parse_campaigns_command,
+)
 from bot.slack.commands import (
     IDEAS_COMMAND,
     AskDigest,
@@ -110,6 +124,7 @@ Translated = (
     | FlowRequest
     | AdminWords
     | CustomersRequest
+    | CampaignsRequest
     | None
 )
 
@@ -529,6 +544,8 @@ class SlackTranslator:
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
         """A click on an answer button: a customer's, an admin's in a trial or on a customer."""
+        if str(action.get("value", "")).startswith(CAMPAIGNS_PAYLOAD):
+            return await self._campaigns_clicked(body, action, external_id)
         if str(action.get("value", "")).startswith(CUSTOMERS_PAYLOAD):
             return await self._customers_clicked(body, action, external_id)
         if is_trial_payload(str(action.get("value", ""))):
@@ -632,6 +649,9 @@ class SlackTranslator:
         words = str(body.get("text", "")).strip()
         if channel.startswith("D") and words.split()[:1] == [FLOWS_SUBCOMMAND]:
             return await self._flows_command(body)
+        if is_campaigns_command(words):
+            # Outside a DM it was answered when it came, and is not stored.
+            return await self._campaigns_command(body) if channel.startswith("D") else None
         order = parse_customers_command(words)
         if isinstance(order, CustomerOrder):
             return await self._customers_command(body, order)
@@ -685,6 +705,50 @@ class SlackTranslator:
             channel=channel,
             user_id=user_id,
             payload=str(action.get("value", "")),
+            message_ts=str(message.get("ts", "")),
+            message_text=slack_to_plain(str(message.get("text", ""))),
+        )
+
+    async def _is_team(self, *, user_id: str, team_id: str) -> bool:
+        """The one access rule: staff or admin; anyone else is refused, logged by where only."""
+        if await self._roles(user_id=user_id, team_id=team_id) is Role.CUSTOMER:
+            logger.info("refused a Slack user at the campaigns: not staff")
+            return False
+        return True
+
+    async def _campaigns_command(self, body: dict[str, Any]) -> Translated:
+        """``/ideabot campaigns …`` in a DM: the one access rule first, then the words."""
+        external_id = f"command:{body['trigger_id']}"
+        channel = str(body.get("channel_id", ""))
+        user_id = str(body.get("user_id", ""))
+        if not await self._is_team(user_id=user_id, team_id=str(body.get("team_id", ""))):
+            return CampaignsRefused(external_id=external_id, channel=channel, user_id=user_id)
+        try:
+            # Slack's markup in an invitation would reach customers as markup: plain words.
+            command = parse_campaigns_command(slack_to_plain(str(body.get("text", ""))))
+        except CampaignWordsError as error:
+            return CampaignsNotUnderstood(
+                external_id=external_id, channel=channel, user_id=user_id, answer=str(error)
+            )
+        return CampaignsAsked(
+            external_id=external_id, channel=channel, user_id=user_id, command=command
+        )
+
+    async def _campaigns_clicked(
+        self, body: dict[str, Any], action: dict[str, Any], external_id: str
+    ) -> Translated:
+        """A campaign button in a DM: the same rule as the command's, then its payload."""
+        person = body.get("user") or {}
+        user_id = str(person["id"])
+        channel = str((body.get("channel") or {}).get("id", ""))
+        if not await self._is_team(user_id=user_id, team_id=str(person.get("team_id", ""))):
+            return CampaignsRefused(external_id=external_id, channel=channel, user_id=user_id)
+        message = body.get("message") or {}
+        return CampaignClicked(
+            external_id=external_id,
+            channel=channel,
+            user_id=user_id,
+            target=parse_campaign_payload(str(action.get("value", ""))),
             message_ts=str(message.get("ts", "")),
             message_text=slack_to_plain(str(message.get("text", ""))),
         )

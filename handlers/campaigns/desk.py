@@ -85,6 +85,12 @@ class CampaignDesk:
 
     async def start(self, name: str, *, actor: str) -> Preview:
         """Start inviting; refused for an empty audience, a missing text or shared customers."""
+        ready = await self.ready_to_start(name)
+        await self._move(ready.campaign, CampaignState.DRAFT, CampaignState.RUNNING, actor)
+        return ready
+
+    async def ready_to_start(self, name: str) -> Preview:
+        """Who a start would invite now, changing nothing; CampaignProblem if it would refuse."""
         campaign = await self._named(name)
         if campaign.state is not CampaignState.DRAFT:
             raise CampaignProblem(f"“{name}” is {campaign.state}: only a draft can be started")
@@ -101,7 +107,6 @@ class CampaignDesk:
                 f"{sum(size.by_language[language] for language in missing)} of its audience speak"
             )
         await self._refuse_shared_customers(campaign)
-        await self._move(campaign, CampaignState.DRAFT, CampaignState.RUNNING, actor)
         return Preview(campaign, size)
 
     async def pause(self, name: str, *, actor: str) -> int:
