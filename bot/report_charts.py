@@ -10,6 +10,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from handlers.ideas.report import CHART_TITLES, Chart, Report, Wait
 from handlers.ideas.status import StatusLabels
@@ -46,8 +47,11 @@ def _horizontal(axes: Axes, labels: list[str], values: Sequence[float], *, perce
     axes.barh(rows, values, color=BAR_COLOUR)
     axes.set_yticks(rows, [_label(label) for label in labels], fontsize=8)
     axes.invert_yaxis()
-    widest = max(values, default=0) or 1
+    # Shares are drawn against the whole (100%), counts against the largest.
+    widest = 1.0 if percent else max(values, default=0) or 1
     axes.set_xlim(0, widest * 1.25)
+    if percent:
+        axes.xaxis.set_major_formatter(PercentFormatter(1.0))
     for row, value in enumerate(values):
         shown = f"{value:.0%}" if percent else f"{value:g}"
         axes.text(value + widest * 0.02, row, shown, va="center", fontsize=8)
