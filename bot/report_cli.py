@@ -10,7 +10,6 @@ import typer
 
 from bot.app import open_database, report_desk
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
-from bot.report_page import report_html
 from handlers.ideas.report import Month, Report, ReportError
 from storage.types import utc_now
 
@@ -56,6 +55,9 @@ def report(
         typer.echo(f"ideabot: {made_report.nothing_to_report}", err=True)
         raise typer.Exit(code=1)
     page = out or Path(f"report-{chosen.key}.html")
+    # matplotlib takes a second to import: only the command that draws the page pays for it.
+    from bot.report_page import report_html
+
     try:
         page.write_text(report_html(made_report), encoding="utf-8")
     except OSError as error:

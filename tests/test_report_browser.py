@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from selenium import webdriver
+from selenium.webdriver import Chrome
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.report_page import report_html
@@ -20,8 +22,6 @@ from handlers.flows.loader import LoadedFlow
 from handlers.ideas.report import Chart, Month, Report
 from storage.report_queries import SqlReportSource
 from tests.helpers.report_seed import seed_october
-
-webdriver = pytest.importorskip("selenium.webdriver")
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -31,7 +31,7 @@ AT_LEAST_INKED = 0.02
 
 
 @pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
+def browser() -> Iterator[Chrome]:
     if CHROMIUM is None or CHROMEDRIVER is None:
         # CI installs chromium (.ci/run): there a missing browser is a failure, not a skip.
         if os.environ.get("CI") == "true":
@@ -51,10 +51,11 @@ def browser() -> Iterator[webdriver.Chrome]:
         driver.quit()
 
 
-def _requested(driver: webdriver.Chrome) -> list[str]:
+def _requested(driver: Chrome) -> list[str]:
     """Every URL the page asked for, from Chromium's DevTools log."""
     urls = []
-    for entry in driver.get_log("performance"):
+    # selenium leaves get_log untyped; its entries are dicts with a JSON "message".
+    for entry in driver.get_log("performance"):  # type: ignore[no-untyped-call]
         message = json.loads(entry["message"])["message"]
         if message["method"] == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
@@ -64,7 +65,7 @@ def _requested(driver: webdriver.Chrome) -> list[str]:
 def _inked(png: bytes) -> tuple[int, float]:
     """How many colours the picture has, and the share of pixels that are not white."""
     picture = Image.open(io.BytesIO(png)).convert("RGB")
-    pixels = list(picture.get_flattened_data())
+    pixels: list[tuple[int, int, int]] = list(picture.get_flattened_data())  # type: ignore[arg-type]
     colours = len(set(pixels))
     inked = sum(1 for pixel in pixels if min(pixel) < 240) / len(pixels)
     return colours, inked
@@ -73,7 +74,7 @@ def _inked(png: bytes) -> tuple[int, float]:
 async def test_every_chart_renders_in_chromium_and_nothing_is_fetched(
     sqlite_sessions: async_sessionmaker[AsyncSession],
     shipped_flows: list[LoadedFlow],
-    browser: webdriver.Chrome,
+    browser: Chrome,
     tmp_path: Path,
 ) -> None:
     await seed_october(sqlite_sessions, shipped_flows)

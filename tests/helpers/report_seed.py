@@ -39,8 +39,12 @@ def at(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
 
 
 async def _add(session: AsyncSession, row: type[Any], **values: Any) -> int:
-    result = await session.execute(insert(table_of(row)).values(**values))
-    return int(result.inserted_primary_key[0]) if result.inserted_primary_key else 0
+    table = table_of(row)
+    if "id" not in table.c:  # links keyed by what they link: nothing to return
+        await session.execute(insert(table).values(**values))
+        return 0
+    inserted = await session.execute(insert(table).values(**values).returning(table.c.id))
+    return int(inserted.scalar_one())
 
 
 async def _conversation(
