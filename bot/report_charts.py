@@ -28,7 +28,9 @@ _NAMESPACE = re.compile(r'\s+xmlns(:\w+)?="[^"]*"')
 
 
 def _label(text: str) -> str:
-    return text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1] + "…"
+    cut = text if len(text) <= LABEL_LENGTH else text[: LABEL_LENGTH - 1] + "…"
+    # A "$" would start matplotlib's math notation, and a tag like "$\\frac" would not draw.
+    return cut.replace("$", r"\$")
 
 
 def _bars(axes: Axes, labels: list[str], values: Sequence[float], *, last_marked: bool) -> None:

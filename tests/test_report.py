@@ -14,11 +14,17 @@ from bot.report_page import report_html
 from handlers.flows.loader import LoadedFlow
 from handlers.ideas.report import (
     QUOTE_LENGTH,
+    AskedIdea,
+    CampaignLine,
     Chart,
+    FlowLine,
     Month,
+    MonthFigures,
     Report,
+    ReportData,
     ReportError,
     Wait,
+    quote,
 )
 from handlers.ideas.status import IdeaStatus
 from storage.database import create_engine, create_sessions
@@ -193,3 +199,20 @@ async def test_the_command_writes_the_page_and_an_empty_month_gets_one_sentence(
     wrong = ideabot("report", "--month", "2026-3", cwd=tmp_path)
     assert wrong.returncode == 2
     assert wrong.stderr.strip().endswith("write it as YYYY-MM, e.g. 2026-11.")
+
+
+def test_hostile_names_in_charts_and_tables_are_drawn_and_escaped() -> None:
+    hostile = "<b>$\\frac{x</b>--><script>alert(1)</script>🎉" + "x" * 40
+    data = ReportData(
+        month=MonthFigures(Month(2026, 10), ideas_in=1, conversations_started=1),
+        tags=((hostile[:64], 1),),
+        themes=((hostile, 2),),
+        most_asked=(AskedIdea(1, hostile, "new", 1, 1, quote(hostile * 10)),),
+        campaigns=(CampaignLine(hostile[:64], 2, 2, 1, 1, 1, 0),),
+        flows=(FlowLine("idea", 1, 1, 1),),
+    )
+    page = report_html(Report(data))
+    assert "<script" not in page
+    assert "<b>" not in page
+    assert "&lt;b&gt;$\\frac{x&lt;/b&gt;--&gt;&lt;script&gt;" in page
+    assert page.count("<svg") == 4  # ideas, tags, campaigns, flows
