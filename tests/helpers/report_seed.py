@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import import_flows
 from handlers.flows.loader import LoadedFlow
+from handlers.ideas.report import Month
 from storage.flows.library import SqlFlowLibrary
 from storage.tables import (
     CampaignInvitationRow,
@@ -27,15 +28,22 @@ from storage.tables import (
 )
 
 Sessions = async_sessionmaker[AsyncSession]
+OCTOBER = Month(2026, 10)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 # A customer's words as hostile as they come: markup, a script, emoji, and far too long.
 HOSTILE = "<script>alert('x')</script> Export <b>everything</b> to CSV 🎉🚀 " + "very " * 300
 
 
-def at(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
-    """A moment of 2026 in UTC."""
-    return datetime(2026, month, day, hour, minute, tzinfo=UTC)
+class Calendar:
+    """Moments of the seeded month (10 below), the month before (9) and after (11), in UTC."""
+
+    def __init__(self, month: Month) -> None:
+        self._months = {9: month.previous(), 10: month, 11: month.next()}
+
+    def __call__(self, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+        chosen = self._months[month]
+        return datetime(chosen.year, chosen.month, day, hour, minute, tzinfo=UTC)
 
 
 async def _add(session: AsyncSession, row: type[Any], **values: Any) -> int:
@@ -106,7 +114,12 @@ async def _change(
 
 
 async def _sent(
-    session: AsyncSession, customer: int, when: datetime | None, *, state: str = "sent"
+    session: AsyncSession,
+    customer: int,
+    when: datetime | None,
+    *,
+    created: datetime,
+    state: str = "sent",
 ) -> int:
     return await _add(
         session,
@@ -119,7 +132,7 @@ async def _sent(
         priority=1,
         state=state,
         sent_at=when,
-        created_at=when or at(10, 30),
+        created_at=created,
     )
 
 
@@ -156,8 +169,12 @@ async def _thread(
         )
 
 
-async def seed_october(sessions: Sessions, flows: list[LoadedFlow]) -> None:
+async def seed_october(
+    sessions: Sessions, flows: list[LoadedFlow], *, month: Month = OCTOBER
+) -> None:
     """Six customers, their conversations, ideas, news, staff replies and one campaign."""
+    # The figures are October 2026's; another month moves every date along with it.
+    at = Calendar(month)
     await import_flows(SqlFlowLibrary(sessions), flows)
     async with sessions.begin() as session:
         customers = [
@@ -184,11 +201,11 @@ async def seed_october(sessions: Sessions, flows: list[LoadedFlow]) -> None:
             state="done",
             created_by="admin",
         )
-        await _conversations_and_ideas(session, campaign)
-        await _news_and_invitations(session, campaign)
+        await _conversations_and_ideas(session, campaign, at)
+        await _news_and_invitations(session, campaign, at)
 
 
-async def _conversations_and_ideas(session: AsyncSession, campaign: int) -> None:
+async def _conversations_and_ideas(session: AsyncSession, campaign: int, at: Calendar) -> None:
     one = await _conversation(session, 1, at(10, 2, 10), "end", "finished")
     two = await _conversation(session, 2, at(10, 3, 8), "end", "with_staff")
     three = await _conversation(session, 3, at(10, 5), "problem", "cancelled")
@@ -236,13 +253,13 @@ async def _conversations_and_ideas(session: AsyncSession, campaign: int) -> None
         )
 
 
-async def _news_and_invitations(session: AsyncSession, campaign: int) -> None:
-    await _sent(session, 1, at(10, 4, 10, 5))
-    await _sent(session, 5, at(10, 21, 8, 1))
-    await _sent(session, 5, at(10, 21, 9))
-    await _sent(session, 2, None, state="pending")
-    await _sent(session, 4, at(9, 12, 11, 1))
-    invitation_row = await _sent(session, 6, at(10, 15, 10))
+async def _news_and_invitations(session: AsyncSession, campaign: int, at: Calendar) -> None:
+    await _sent(session, 1, at(10, 4, 10, 5), created=at(10, 1))
+    await _sent(session, 5, at(10, 21, 8, 1), created=at(10, 1))
+    await _sent(session, 5, at(10, 21, 9), created=at(10, 1))
+    await _sent(session, 2, None, created=at(10, 1), state="pending")
+    await _sent(session, 4, at(9, 12, 11, 1), created=at(10, 1))
+    invitation_row = await _sent(session, 6, at(10, 15, 10), created=at(10, 1))
     for customer, outbox_id, delivered, opted_out in (
         (5, None, at(10, 15, 10), None),
         (6, invitation_row, at(10, 15, 10), None),
