@@ -7,7 +7,7 @@ import math
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -235,10 +235,11 @@ class Report:
 
     data: ReportData
     timezone: str = "UTC"
-    months: tuple[MonthFigures, ...] = field(init=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "months", (*self.data.trend, self.data.month))
+    @property
+    def months(self) -> tuple[MonthFigures, ...]:
+        """The months before and the reported one, oldest first."""
+        return (*self.data.trend, self.data.month)
 
     @property
     def month(self) -> Month:
