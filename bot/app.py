@@ -582,9 +582,9 @@ async def _start_and_supervise(
         clients.files.add(
             CAMPAIGN_CHART_PLATFORM, CampaignCharts(runtime.campaigns.figures, drawing=drawing)
         )
+        clients.files.add(REPORT_CHART_PLATFORM, ReportCharts(runtime.report, drawing=drawing))
         # Customers' data files likewise: built from the database when they are sent.
         clients.files.add(DATA_EXPORT_PLATFORM, DataExportFiles(runtime.privacy))
-        clients.files.add(REPORT_CHART_PLATFORM, ReportCharts(runtime.report))
         platforms = [
             telegram_platform(settings=settings, runtime=runtime, bot=clients.bot),
             slack_platform(

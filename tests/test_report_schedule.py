@@ -129,7 +129,7 @@ async def test_a_posted_chart_is_drawn_with_the_summary_beside_the_first(
     desk = report_desk(sqlite_sessions)
     await desk.post(Month(2026, 10))
     rows = await room_rows(sqlite_sessions)
-    charts = ReportCharts(desk)
+    charts = ReportCharts(desk, drawing=asyncio.Lock())
     first = await charts.fetch(rows[0].attachment)
     assert first.data.startswith(b"\x89PNG")
     assert first.figures.splitlines()[:2] == [

@@ -23,10 +23,10 @@ def _drawn(report: Report, request: ChartRequest) -> bytes:
 class ReportCharts:
     """The ``FileSource`` of report charts: the picture, and the summary beside the first."""
 
-    def __init__(self, desk: ReportDesk) -> None:
+    def __init__(self, desk: ReportDesk, *, drawing: asyncio.Lock) -> None:
         self._desk = desk
-        # One chart at a time: matplotlib's caches are not made for threads drawing at once.
-        self._drawing = asyncio.Lock()
+        # Shared with the other charts: matplotlib is not made for threads drawing at once.
+        self._drawing = drawing
 
     async def fetch(self, attachment: Attachment) -> FetchedFile:
         """Read the month's report and draw the chart the attachment names."""
