@@ -36,6 +36,7 @@ from bot.delivery.privacy_requests import (
     DataExportFiles,
     PrivacyRequestSender,
 )
+from bot.delivery.report_charts import ReportCharts
 from bot.delivery.worker import Channel, DeliveryWorker
 from bot.embeddings.choice import configured_similarity
 from bot.http.server import HttpServer, build_http_app
@@ -66,6 +67,7 @@ from handlers.flows.loader import LoadedFlow, load_flows
 from handlers.ideas.desk import ChangeResult, IdeaDesk
 from handlers.ideas.digest import Digest, DigestDesk, DigestSchedule
 from handlers.ideas.reminders import Reminders
+from handlers.ideas.report import REPORT_CHART_PLATFORM, ReportDesk, ReportSchedule
 from handlers.ideas.status import MergeChange, StatusChange, StatusLabels
 from handlers.ports import FlowCatalog, FlowLibrary, OutboxSignal
 from handlers.privacy.desk import PrivacyDesk, RetentionSweep
@@ -86,6 +88,7 @@ from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
 from storage.privacy.records import SqlCustomerRecords
 from storage.privacy.store import SqlErasures
+from storage.report_queries import SqlReportSource
 from storage.similar_ideas import SimilarIdeas
 from storage.types import utc_now
 
@@ -216,6 +219,7 @@ async def open_runtime(
             ),
             privacy=privacy_desk(settings, sessions, outbox_signal=worker),
             campaigns=campaign_desk(settings, sessions, catalog, outbox_signal=worker),
+            report=report_desk(settings, sessions, outbox_signal=worker),
             retention=RetentionSweep(
                 erasures=_erasures(settings, sessions),
                 days=settings.retention_days,
@@ -312,6 +316,30 @@ def digest_desk(
         ),
         waiting_longer_than=timedelta(hours=settings.waiting_alert_hours),
         outbox_signal=outbox_signal,
+    )
+
+
+def report_desk(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    outbox_signal: OutboxSignal | None = None,
+) -> ReportDesk:
+    """The leadership's report, monthly to its Slack channel (the staff channel unless set)."""
+    channel = settings.report_slack_channel or settings.slack_staff_channel
+    return ReportDesk(
+        store=SqlDialogueStore(sessions),
+        source=SqlReportSource(sessions),
+        room=StaffRoom(platform=SLACK, chat_id=channel)
+        if settings.slack_bot_token is not None and channel
+        else None,
+        schedule=ReportSchedule(
+            frequency=settings.report_every,
+            day=settings.report_day,
+            hour=settings.report_hour,
+            timezone=settings.timezone,
+        ),
+        outbox_signal=outbox_signal or _NobodyToWake(),
     )
 
 
@@ -554,6 +582,7 @@ async def _start_and_supervise(
         clients.files.add(
             CAMPAIGN_CHART_PLATFORM, CampaignCharts(runtime.campaigns.figures, drawing=drawing)
         )
+        clients.files.add(REPORT_CHART_PLATFORM, ReportCharts(runtime.report, drawing=drawing))
         # Customers' data files likewise: built from the database when they are sent.
         clients.files.add(DATA_EXPORT_PLATFORM, DataExportFiles(runtime.privacy))
         platforms = [
@@ -610,6 +639,12 @@ def _jobs(settings: Settings, *, runtime: Runtime) -> list[Service]:
         _periodic(
             "digest",
             lambda: runtime.digest.tick(utc_now()),
+            seconds=settings.reminder_sweep_seconds,
+        ),
+        # The month's run is claimed in the database, so every process ticks and one posts.
+        _periodic(
+            "report",
+            lambda: runtime.report.tick(utc_now()),
             seconds=settings.reminder_sweep_seconds,
         ),
         _periodic("flows", runtime.flows.refresh, seconds=settings.flow_refresh_seconds),

@@ -36,6 +36,7 @@ from bot.csv_cells import write_csv
 from bot.customers_cli import customers_app
 from bot.digest_format import digest_text
 from bot.flows_cli import flows_app
+from bot.report_cli import report
 from bot.settings import Settings
 from bot.shutdown import run_to_the_end
 from bot.status import status_report
@@ -67,6 +68,7 @@ app.add_typer(flows_app, name="flows")
 app.add_typer(ideas_app, name="ideas")
 app.add_typer(customers_app, name="customers")
 app.add_typer(campaigns_app, name="campaigns")
+app.command()(report)
 ideas_app.command("import")(ideas_import)
 ideas_app.command("similar")(ideas_similar)
 deadletters_app = typer.Typer(

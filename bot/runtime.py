@@ -12,6 +12,7 @@ from handlers.dialogue.trial import FlowTrials
 from handlers.ideas.desk import IdeaDesk
 from handlers.ideas.digest import DigestDesk
 from handlers.ideas.reminders import Reminders
+from handlers.ideas.report import ReportDesk
 from handlers.ports import FlowLibrary
 from handlers.privacy.desk import PrivacyDesk, RetentionSweep
 from handlers.staff.desk import StaffDesk
@@ -49,3 +50,4 @@ class Runtime:
     privacy: PrivacyDesk
     retention: RetentionSweep
     campaigns: CampaignDesk
+    report: ReportDesk

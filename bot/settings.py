@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from handlers.ideas.digest import Frequency
+from handlers.ideas.report import Frequency as ReportFrequency
 from storage.database import sqlite_file, with_async_driver
 
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
     # Invitations each running campaign enqueues per tick, in one transaction.
     campaign_batch_size: int = Field(default=50, ge=1, le=5000)
     campaign_tick_seconds: float = Field(default=30.0, gt=0)
+    # The leadership's report of the last month, posted in Slack on this day and hour (TIMEZONE).
+    report_every: ReportFrequency = ReportFrequency.MONTHLY
+    report_day: int = Field(default=1, ge=1, le=28)
+    report_hour: int = Field(default=9, ge=0, le=23)
+    # The channel the report goes to; None: the staff channel.
+    report_slack_channel: str | None = None
     waiting_alert_hours: float = Field(default=24.0, gt=0)
     # Days a closed conversation keeps its transcript and answers; 0 keeps them for ever.
     retention_days: int = Field(default=0, ge=0)

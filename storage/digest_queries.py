@@ -212,39 +212,7 @@ class SqlDigestSource:
         self, session: AsyncSession, since: datetime, settled: list[str]
     ) -> list[tuple[str, int]]:
         """Groups of similar open ideas of the last months, biggest first."""
-        linked = (
-            select(func.count())
-            .select_from(_FOLLOWER)
-            .where(_FOLLOWER.c.idea_id == _IDEA.c.id)
-            .scalar_subquery()
-        )
-        rows = (
-            await session.execute(
-                select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description, linked.label("linked"))
-                .where(_IDEA.c.status.not_in(settled))
-                .where(_IDEA.c.created_at >= since)
-                .order_by(linked.desc(), _IDEA.c.id)
-                .limit(THEME_IDEAS)
-            )
-        ).all()
-        index = SimilarityIndex()
-        for row in rows:
-            index.add(row.id, f"{row.title} {row.description}")
-        grouped: set[int] = set()
-        themes: list[tuple[str, int]] = []
-        for row in rows:  # the most asked first, so it names its group
-            if row.id in grouped:
-                continue
-            alike = index.search(
-                f"{row.title} {row.description}", limit=THEME_IDEAS, at_least=THEME_AT_LEAST
-            )
-            members = {match.idea_id for match in alike} - grouped
-            members.add(row.id)
-            grouped |= members
-            if len(members) > 1:
-                themes.append((row.title, len(members)))
-        themes.sort(key=lambda theme: -theme[1])
-        return themes[:THEMES_SHOWN]
+        return await theme_groups(session, since=since, until=None, excluded=settled)
 
     async def _waiting(self, session: AsyncSession, before: datetime) -> list[WaitingConversation]:
         """Conversations with staff whose customer wrote before ``before`` and got no reply."""
@@ -288,3 +256,43 @@ class SqlDigestSource:
             for conversation_id, (since, name, channel, thread_ref) in sorted(unanswered.items())
             if since <= before
         ]
+
+
+async def theme_groups(
+    session: AsyncSession, *, since: datetime, until: datetime | None, excluded: list[str]
+) -> list[tuple[str, int]]:
+    """Similar ideas of the period grouped, biggest first: the most asked one's title, how many."""
+    linked = (
+        select(func.count())
+        .select_from(_FOLLOWER)
+        .where(_FOLLOWER.c.idea_id == _IDEA.c.id)
+        .scalar_subquery()
+    )
+    chosen = (
+        select(_IDEA.c.id, _IDEA.c.title, _IDEA.c.description, linked.label("linked"))
+        .where(_IDEA.c.status.not_in(excluded))
+        .where(_IDEA.c.created_at >= since)
+    )
+    if until is not None:
+        chosen = chosen.where(_IDEA.c.created_at < until)
+    rows = (
+        await session.execute(chosen.order_by(linked.desc(), _IDEA.c.id).limit(THEME_IDEAS))
+    ).all()
+    index = SimilarityIndex()
+    for row in rows:
+        index.add(row.id, f"{row.title} {row.description}")
+    grouped: set[int] = set()
+    themes: list[tuple[str, int]] = []
+    for row in rows:  # the most asked first, so it names its group
+        if row.id in grouped:
+            continue
+        alike = index.search(
+            f"{row.title} {row.description}", limit=THEME_IDEAS, at_least=THEME_AT_LEAST
+        )
+        members = {match.idea_id for match in alike} - grouped
+        members.add(row.id)
+        grouped |= members
+        if len(members) > 1:
+            themes.append((row.title, len(members)))
+    themes.sort(key=lambda theme: -theme[1])
+    return themes[:THEMES_SHOWN]

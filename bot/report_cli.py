@@ -1,0 +1,66 @@
+"""``ideabot report``: the leadership's report of a month, as an HTML page or posted in Slack."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.app import open_database, report_desk
+from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
+from handlers.ideas.report import Month, Report, ReportError
+from storage.types import utc_now
+
+
+def _month(words: str | None, *, timezone: str, now: datetime) -> Month:
+    try:
+        return Month.parse(words) if words else Month.last_full(now, timezone)
+    except ReportError as error:
+        raise fail(str(error)) from None
+
+
+def report(
+    month: Annotated[
+        str | None,
+        typer.Option(help="The month, YYYY-MM; default: the last full month in TIMEZONE."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the page; default: report-YYYY-MM.html here."),
+    ] = None,
+    post: Annotated[
+        bool, typer.Option("--post", help="Post its charts in the report's Slack channel.")
+    ] = False,
+) -> None:
+    """Write the leadership's report of a month as one HTML page (and post it with --post)."""
+    settings = settings_or_exit()
+    existing_database(settings)
+    chosen = _month(month, timezone=settings.timezone, now=utc_now())
+    made: list[Report] = []
+
+    async def build() -> None:
+        async with open_database(settings) as sessions:
+            desk = report_desk(settings, sessions)
+            made.append(await desk.post(chosen) if post else await desk.build(chosen))
+
+    try:
+        run_guarded(build(), settings)
+    except ReportError as error:
+        typer.echo(f"ideabot: {error}", err=True)
+        raise typer.Exit(code=1) from None
+    made_report = made[0]
+    if made_report.is_empty:
+        typer.echo(f"ideabot: {made_report.nothing_to_report}", err=True)
+        raise typer.Exit(code=1)
+    page = out or Path(f"report-{chosen.key}.html")
+    # matplotlib takes a second to import: only the command that draws the page pays for it.
+    from bot.report_page import report_html
+
+    try:
+        page.write_text(report_html(made_report), encoding="utf-8")
+    except OSError as error:
+        raise fail(f"cannot write {page}: {error.strerror or error}") from None
+    typer.echo(made_report.summary())
+    typer.echo(f"Wrote {page}" + ("; the charts are queued for Slack." if post else "."))
