@@ -325,8 +325,9 @@ _TEXTS.update(
             "en": (
                 "What I keep about you: your name and chat id on this app, your language, "
                 "what you write to me and what our team writes back, the ideas you share "
-                "(with your answers and any e-mail address or files you give), and which "
-                "ideas you said you share too.\n"
+                "(with your answers and any e-mail address or files you give), which "
+                "ideas you said you share too, and the invitations to talk we sent you "
+                "(with your answer).\n"
                 "Why: so our team can understand your ideas, answer you and tell you what "
                 "became of them.\n"
                 "How long: {how_long}\n"
@@ -336,8 +337,9 @@ _TEXTS.update(
             "nb": (
                 "Dette tar jeg vare på om deg: navnet ditt og chat-id-en din i denne appen, "
                 "språket ditt, det du skriver til meg og det teamet vårt svarer, ideene du deler "
-                "(med svarene dine og e-postadresse eller filer du gir), og hvilke ideer du sa "
-                "at du også ønsker deg.\n"
+                "(med svarene dine og e-postadresse eller filer du gir), hvilke ideer du sa "
+                "at du også ønsker deg, og invitasjonene til å prate som vi sendte deg "
+                "(med svaret ditt).\n"
                 "Hvorfor: så teamet vårt kan forstå ideene dine, svare deg og fortelle hva som "
                 "skjedde med dem.\n"
                 "Hvor lenge: {how_long}\n"

@@ -8,9 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.campaigns.campaign import CampaignFigures
 from handlers.flows.loader import LoadedFlow
 from handlers.texts import Text, text
-from storage.tables import ConversationRow, table_of
-from tests.helpers.campaigns import Clock, campaign_desk, new_campaign
-from tests.helpers.dialogue import Customer, make_customer, texts
+from storage.privacy.records import SqlCustomerRecords
+from storage.privacy.store import SqlErasures
+from storage.tables import CampaignInvitationRow, ConversationRow, CustomerRow, table_of
+from tests.helpers.campaigns import Clock, campaign_desk, new_campaign, respect
+from tests.helpers.dialogue import KARI, Customer, make_customer, texts
+from tests.helpers.privacy import database_text
 
 Sessions = async_sessionmaker[AsyncSession]
 RESUMING = text(Text.RESUMING, "en")
@@ -82,3 +85,81 @@ async def test_start_during_a_conversation_begun_since_carries_that_one_on(
     async with sqlite_sessions() as session:
         campaigns = await session.execute(select(table_of(ConversationRow).c.campaign_id))
         assert list(campaigns.scalars()) == [None, None]
+
+
+async def _customer_id(sessions: Sessions) -> int:
+    async with sessions() as session:
+        return int((await session.execute(select(table_of(CustomerRow).c.id))).scalar_one())
+
+
+async def test_mydata_has_the_invitation_wish_and_each_invitation_with_its_answer(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await _invited_customer(sqlite_sessions, shipped_flows)
+    await customer.press("Start")
+    await customer.say("/cancel")
+    # Without the cap, so a second campaign reaches them at once.
+    desk = campaign_desk(sqlite_sessions, Clock(), rules=respect(cap_days=0))
+    assert await desk.tick() == 0  # "spring" is through
+    await desk.create(new_campaign("autumn", texts={"en": "Another minute?"}))
+    await desk.start("autumn", actor="test")
+    assert await desk.tick() == 1
+    await customer.replies()
+    await customer.press("No more invitations")
+    await desk.tick()  # copies the sent times
+
+    customer_id = await _customer_id(sqlite_sessions)
+    exported = await SqlCustomerRecords(sqlite_sessions).export_customer(customer_id=customer_id)
+
+    assert exported is not None
+    assert exported["customer"]["wants_invitations"] is False
+    invitations = exported["invitations"]
+    assert [
+        (invitation["campaign"], invitation["text"], invitation["answer"])
+        for invitation in invitations
+    ] == [
+        ("spring", "Got a minute? Tell us one idea.", "started"),
+        ("autumn", "Another minute?", "no more invitations"),
+    ]
+    assert all(
+        invitation["invited_at"] and invitation["delivered_at"] for invitation in invitations
+    )
+    assert invitations[0]["no_more_invitations_at"] is None
+    assert invitations[1]["no_more_invitations_at"] is not None
+    # An invitation is listed once, as an invitation, not again as news.
+    assert "Another minute?" not in str(exported["news"])
+
+
+async def test_forget_keeps_invitations_only_as_anonymous_counts(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await _invited_customer(sqlite_sessions, shipped_flows)
+    await customer.press("No more invitations")
+    customer_id = await _customer_id(sqlite_sessions)
+    desk = campaign_desk(sqlite_sessions, Clock())
+    _, before = await desk.figures("spring")
+
+    erased = await SqlErasures(sqlite_sessions).erase_customer(
+        customer_id=customer_id, requested_by="customer"
+    )
+
+    assert erased is not None
+    async with sqlite_sessions() as session:
+        invitation = (await session.execute(select(table_of(CampaignInvitationRow)))).one()
+        tombstone = (await session.execute(select(table_of(CustomerRow)))).one()
+    # The outbox row that carried it went with their chat; nothing points at its number.
+    assert invitation.outbox_id is None
+    assert invitation.customer_id == tombstone.id
+    assert (tombstone.platform, tombstone.chat_id, tombstone.wants_invitations) == (
+        "erased",
+        "",
+        False,
+    )
+    left = await database_text(sqlite_sessions)
+    assert "Kari" not in left
+    assert f"telegram:{KARI.chat_id}" not in left
+    _, after = await desk.figures("spring")
+    assert after == before == [CampaignFigures("en", invited=1, delivered=1, opted_out=1)]
+    assert (
+        await SqlCustomerRecords(sqlite_sessions).export_customer(customer_id=customer_id) is None
+    )

@@ -247,3 +247,19 @@ async def test_a_start_while_another_campaign_invites_the_same_people_is_refused
         await desk.start("slack-only", actor="test")
     await desk.pause("everyone", actor="test")
     await desk.start("slack-only", actor="test")
+
+
+async def test_a_resume_for_an_audience_that_now_speaks_a_language_without_text_is_refused(
+    sessions: Sessions,
+) -> None:
+    await add_customer(sessions)
+    clock = Clock()
+    desk = campaign_desk(sessions, clock, batch_size=1)
+    await desk.create(new_campaign(texts={"en": "Hello"}))
+    await desk.start("spring", actor="test")
+    await desk.pause("spring", actor="test")
+    await add_customer(sessions, language="nb")
+    with pytest.raises(CampaignProblem, match="“spring” has no invitation text in nb, which 1"):
+        await desk.resume("spring", actor="test")
+    assert (await desk.preview("spring")).campaign.state == "paused"
+    assert await outbox_rows(sessions) == 0

@@ -72,6 +72,7 @@ async def test_bad_input_gets_one_sentence_and_a_non_zero_exit(tmp_path: Path) -
     cases = [
         (["create", "x", "--flow", "nope", *HELLO], "there is no live flow “nope”"),
         (["create", "x", "--flow", "idea", "--text", "Hello"], "write --text LANGUAGE=TEXT"),
+        (["create", "x", "--flow", "idea", "--text", "en= "], "needs an invitation text"),
         (
             ["create", "x", "--flow", "idea", *HELLO, "--schedule", "monthly 6 mon 10:00"],
             "would never fire",
@@ -98,3 +99,28 @@ async def test_bad_input_gets_one_sentence_and_a_non_zero_exit(tmp_path: Path) -
     assert "would invite nobody now" in empty.stderr
     listed = ideabot("campaigns", "list", cwd=tmp_path).stdout
     assert "running" not in listed
+
+
+async def test_a_start_while_another_campaign_invites_the_same_people_is_refused(
+    tmp_path: Path,
+) -> None:
+    await _customers(tmp_path)
+    for name, audience in (("everyone", []), ("norwegian", ["--language", "nb"])):
+        created = ideabot(
+            "campaigns", "create", name, "--flow", "idea", *HELLO, *audience, cwd=tmp_path
+        )
+        assert created.returncode == 0, created.stderr
+    assert ideabot("campaigns", "start", "everyone", cwd=tmp_path).returncode == 0
+
+    refused = ideabot("campaigns", "start", "norwegian", cwd=tmp_path)
+
+    assert refused.returncode != 0
+    assert refused.stderr.strip() == (
+        "ideabot: “everyone” is inviting 2 of the same customers: pause it or wait until it is done"
+    )
+    # Nothing started: it is still a draft (only a running campaign's tick enqueues).
+    listed = ideabot("campaigns", "list", cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[:2] for line in listed[1:]] == [
+        ["norwegian", "draft"],
+        ["everyone", "running"],
+    ]

@@ -100,12 +100,7 @@ class CampaignDesk:
         size = await self._size(campaign.audience)
         if size.total == 0:
             raise CampaignProblem(f"“{name}” would invite nobody now (its audience is empty)")
-        missing = sorted(set(size.by_language) - set(campaign.texts))
-        if missing:
-            raise CampaignProblem(
-                f"“{name}” has no invitation text in {', '.join(missing)}, which "
-                f"{sum(size.by_language[language] for language in missing)} of its audience speak"
-            )
+        _refuse_missing_texts(campaign, size)
         await self._refuse_shared_customers(campaign)
         return Preview(campaign, size)
 
@@ -124,6 +119,8 @@ class CampaignDesk:
         campaign = await self._named(name)
         if campaign.state is not CampaignState.PAUSED:
             raise CampaignProblem(f"“{name}” is {campaign.state}: only a paused one can resume")
+        # Its audience may have changed while it was held.
+        _refuse_missing_texts(campaign, await self._size(campaign.audience))
         await self._refuse_shared_customers(campaign)
         await self._move(campaign, CampaignState.PAUSED, CampaignState.RUNNING, actor)
 
@@ -217,3 +214,13 @@ class CampaignDesk:
         )
         if not moved:
             raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")
+
+
+def _refuse_missing_texts(campaign: Campaign, size: AudienceSize) -> None:
+    """Refuse a campaign whose audience speaks a language it has no invitation text in."""
+    missing = sorted(set(size.by_language) - set(campaign.texts))
+    if missing:
+        raise CampaignProblem(
+            f"“{campaign.name}” has no invitation text in {', '.join(missing)}, which "
+            f"{sum(size.by_language[language] for language in missing)} of its audience speak"
+        )

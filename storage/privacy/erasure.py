@@ -41,6 +41,7 @@ from storage.outbox.deliveries import (
 )
 from storage.outbox.rows import LIVE, outbox_row
 from storage.tables import (
+    CampaignInvitationRow,
     ConversationRow,
     DeadLetterRow,
     ErasureRow,
@@ -60,6 +61,7 @@ from storage.tables import (
 )
 
 _CONVERSATION = table_of(ConversationRow)
+_INVITATION = table_of(CampaignInvitationRow)
 _DEAD_LETTER = table_of(DeadLetterRow)
 _ERASURE = table_of(ErasureRow)
 _FOLLOWER = table_of(IdeaFollowerRow)
@@ -410,6 +412,15 @@ async def forget_arrivals(
                 )
             ),
         )
+
+
+async def unlink_invitations(session: AsyncSession, customer_id: int) -> None:
+    """Their invitations stay as anonymous counts, no longer pointing at an outbox row."""
+    # The outbox rows went with their chat. A dangling number could name a later row (SQLite
+    # hands out the highest number again), which a pause would drop or a tick count as sent.
+    await session.execute(
+        update(_INVITATION).where(_INVITATION.c.customer_id == customer_id).values(outbox_id=None)
+    )
 
 
 async def finish(

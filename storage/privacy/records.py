@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.ports import CustomerMatch, Direction
 from storage.outbox.rows import BULK
 from storage.tables import (
+    CampaignInvitationRow,
+    CampaignRow,
     ConversationRow,
     CustomerRow,
     IdeaFollowerRow,
@@ -21,6 +23,8 @@ from storage.tables import (
     table_of,
 )
 
+_CAMPAIGN = table_of(CampaignRow)
+_INVITATION = table_of(CampaignInvitationRow)
 _CUSTOMER = table_of(CustomerRow)
 _CONVERSATION = table_of(ConversationRow)
 _MESSAGE = table_of(MessageRow)
@@ -68,7 +72,7 @@ class SqlCustomerRecords:
             return [await _match(session, row) for row in customers]
 
     async def export_customer(self, *, customer_id: int) -> dict[str, Any] | None:
-        """Profile, conversations with answers and transcripts, ideas, linked ideas, news."""
+        """Profile, conversations with transcripts, ideas, linked ideas, news, invitations."""
         async with self._sessions() as session:
             customer = (
                 await session.execute(
@@ -85,6 +89,7 @@ class SqlCustomerRecords:
                 "ideas": await _ideas(session, customer_id),
                 "linked_ideas": await _linked_ideas(session, customer_id),
                 "news": await _news(session, customer),
+                "invitations": await _invitations(session, customer_id),
             }
 
 
@@ -118,6 +123,7 @@ def _profile(row: Any) -> dict[str, Any]:
         "name": row.display_name,
         "language": row.language,
         "wants_news": row.wants_updates,
+        "wants_invitations": row.wants_invitations,
         "created_at": _when(row.created_at),
     }
 
@@ -211,8 +217,57 @@ async def _news(session: AsyncSession, customer: Any) -> list[dict[str, Any]]:
         .where(_OUTBOX.c.destination == f"{customer.platform}:{customer.chat_id}")
         .where(_OUTBOX.c.priority == BULK)
         .where(_OUTBOX.c.state == OutboxState.SENT.value)
+        # Invitations are bulk sends too; they are listed as invitations, with their answer.
+        .where(
+            _OUTBOX.c.id.not_in(
+                select(_INVITATION.c.outbox_id).where(_INVITATION.c.outbox_id.is_not(None))
+            )
+        )
         .order_by(_OUTBOX.c.id)
     )
     return [
         {"text": (row.payload or {}).get("text", ""), "sent_at": _when(row.sent_at)} for row in rows
     ]
+
+
+async def _invitations(session: AsyncSession, customer_id: int) -> list[dict[str, Any]]:
+    """Each campaign invitation: its campaign and words, when, and what they answered."""
+    started = (
+        select(_CONVERSATION.c.id)
+        .where(_CONVERSATION.c.customer_id == customer_id)
+        .where(_CONVERSATION.c.campaign_id == _INVITATION.c.campaign_id)
+        .where(_CONVERSATION.c.created_at >= _INVITATION.c.created_at)
+        .exists()
+    )
+    rows = await session.execute(
+        select(
+            _CAMPAIGN.c.name,
+            _CAMPAIGN.c.texts,
+            _INVITATION.c.language,
+            _INVITATION.c.created_at,
+            _INVITATION.c.delivered_at,
+            _INVITATION.c.opted_out_at,
+            started.label("started"),
+        )
+        .join(_CAMPAIGN, _CAMPAIGN.c.id == _INVITATION.c.campaign_id)
+        .where(_INVITATION.c.customer_id == customer_id)
+        .order_by(_INVITATION.c.id)
+    )
+    return [
+        {
+            "campaign": row.name,
+            "text": (row.texts or {}).get(row.language, ""),
+            "invited_at": _when(row.created_at),
+            "delivered_at": _when(row.delivered_at),
+            "answer": _answer(started=bool(row.started), opted_out=row.opted_out_at is not None),
+            "no_more_invitations_at": _when(row.opted_out_at),
+        }
+        for row in rows
+    ]
+
+
+def _answer(*, started: bool, opted_out: bool) -> str | None:
+    """What the customer did with an invitation: started its flow, said no more, or nothing."""
+    if started:
+        return "started"
+    return "no more invitations" if opted_out else None

@@ -24,6 +24,7 @@ from storage.privacy.erasure import (
     forget_conversations,
     scrub_digests,
     start,
+    unlink_invitations,
 )
 from storage.privacy.records import ERASED_PLATFORM
 from storage.tables import (
@@ -211,6 +212,7 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
     await scrub_cards(session, cleanup)
     # Messages outside any conversation (none today) go too.
     await session.execute(_MESSAGE.delete().where(_MESSAGE.c.customer_id == customer_id))
+    await unlink_invitations(session, customer_id)
     await session.execute(
         update(_CUSTOMER)
         .where(_CUSTOMER.c.id == customer_id)
@@ -223,6 +225,7 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
             unreachable=True,
             unreachable_reason="",
             wants_updates=False,
+            wants_invitations=False,
             updated_at=cleanup.now,
         )
     )

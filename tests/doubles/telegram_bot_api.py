@@ -132,9 +132,16 @@ class TelegramBotApiDouble:
     blocked_chats: set[int] = field(default_factory=set)
     # chat id -> the retry_after values of the 429s its next sends get, in order
     rate_limits: dict[int, list[int]] = field(default_factory=dict)
-    # Like Telegram's limit for a bot: more sends than this within one second get a 429.
+    # Telegram's limits, as token buckets: about 30 messages a second for a bot, of which
+    # a second's worth may come at once (so a sender that keeps to the rate passes however
+    # its requests bunch up on the way, and one that sends faster is refused within a
+    # second or two); about one a second in one chat, with short bursts. Sends, edits and
+    # files count; one over a limit gets a 429 and is not sent.
     global_limit_per_second: int | None = None
-    refused_for_flooding: int = 0
+    chat_limit_per_second: float | None = None
+    chat_limit_burst: int = 4
+    # Every 429 the limits above gave ("bot" or the chat id), not planned or random ones.
+    flooded: list[str] = field(default_factory=list)
     handed_out: set[int] = field(default_factory=set)
     held_sends: int = 0
     # getUpdates calls waiting for an update right now (long polls under way)
@@ -159,6 +166,8 @@ class TelegramBotApiDouble:
         self._sends_open = asyncio.Event()
         self._sends_open.set()
         self._drop_held = False
+        # "bot" or a chat id -> (tokens left, when counted) of its limit
+        self._tokens: dict[str, tuple[float, float]] = {}
         self.app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
@@ -383,12 +392,8 @@ class TelegramBotApiDouble:
             return _error(
                 429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
             )
-        if self.global_limit_per_second is not None:
-            now = self.clock()
-            recent = [m for m in self.sent[-self.global_limit_per_second :] if now - m.at < 1.0]
-            if len(recent) >= self.global_limit_per_second:
-                self.refused_for_flooding += 1
-                return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        if (flooded := self._flooded(chat_id)) is not None:
+            return flooded
         text = params.get("text", "")
         if not text:
             return _error(400, "Bad Request: message text is empty")
@@ -418,7 +423,35 @@ class TelegramBotApiDouble:
             body["reply_markup"] = markup
         return _ok(body)
 
+    @property
+    def refused_for_flooding(self) -> int:
+        """How many 429s the limits gave."""
+        return len(self.flooded)
+
+    def _flooded(self, chat_id: int) -> Response | None:
+        """A 429 if this message (a send, an edit or a file) passes a limit, else None."""
+        now = self.clock()
+        takes = []
+        if self.chat_limit_per_second is not None:
+            takes.append((str(chat_id), self.chat_limit_per_second, self.chat_limit_burst))
+        if self.global_limit_per_second is not None:
+            limit = self.global_limit_per_second
+            takes.append(("bot", limit, limit))
+        for key, rate, capacity in takes:
+            tokens, updated = self._tokens.get(key, (float(capacity), now))
+            tokens = min(float(capacity), tokens + (now - updated) * rate)
+            self._tokens[key] = (tokens, now)
+            if tokens < 1:
+                self.flooded.append(key)
+                return _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        for key, _, _ in takes:
+            tokens, updated = self._tokens[key]
+            self._tokens[key] = (tokens - 1, updated)
+        return None
+
     async def _api_editMessageText(self, params: dict[str, Any]) -> Response:
+        if (flooded := self._flooded(int(params["chat_id"]))) is not None:
+            return flooded
         self.edits.append(dict(params))
         return _ok(
             {
@@ -465,6 +498,8 @@ class TelegramBotApiDouble:
         chat_id = int(params["chat_id"])
         if chat_id in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
+        if (flooded := self._flooded(chat_id)) is not None:
+            return flooded
         upload = params[field_name]
         self.sent_files.append(
             {"method": method, "chat_id": chat_id, "name": upload[0], "data": upload[1]}
