@@ -106,7 +106,7 @@ def _csv_records(content: str, path: Path, columns: Mapping[str, str]) -> list[M
     try:
         header = reader.fieldnames or []
         missing = [columns[name] for name in ("id", "title") if columns[name] not in header]
-        records = list(reader)
+        records: list[Mapping[str, Any]] = list(reader)
     except csv.Error as error:
         # A cell over the csv module's limit (128 KiB) is no idea's text: say where it is.
         raise BacklogFileError(
