@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.campaigns.audience import Audience
 from handlers.campaigns.campaign import CampaignProblem
+from storage.campaigns.store import SqlCampaigns
 from storage.database import create_engine, create_sessions
 from storage.migrate import migrate
 from tests.helpers.campaigns import Clock, add_customer, campaign_desk, new_campaign, outbox_rows
@@ -57,3 +58,17 @@ async def test_a_language_given_twice_is_one_sentence_and_stores_nothing(tmp_pat
     assert done.returncode != 0
     assert done.stderr.strip() == "ideabot: --text gives en twice: give each language once"
     assert "no campaigns yet" in ideabot("campaigns", "list", cwd=tmp_path).stdout
+
+
+async def test_a_campaign_stored_with_such_an_audience_is_refused_at_preview_and_start(
+    sessions: Sessions,
+) -> None:
+    await add_customer(sessions)
+    await SqlCampaigns(sessions).create(
+        new_campaign("old", audience=Audience(inactive_days=999_999_999))
+    )
+    desk = campaign_desk(sessions, Clock())
+    for step in (desk.preview("old"), desk.start("old", actor="test")):
+        with pytest.raises(CampaignProblem, match="--inactive-days must be at most 36500"):
+            await step
+    assert await outbox_rows(sessions) == 0

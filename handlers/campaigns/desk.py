@@ -187,6 +187,8 @@ class CampaignDesk:
         return campaign
 
     async def _size(self, audience: Audience) -> AudienceSize:
+        # Also for a campaign stored before `create` checked its audience.
+        _check_audience(audience)
         return await self._campaigns.audience_size(
             audience=audience, respect=self._respect, now=self._clock(), sample=_SAMPLE
         )
