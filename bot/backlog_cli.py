@@ -25,6 +25,9 @@ from storage.similar_ideas import LEXICAL, SimilarIdeas
 LONGEST_TEXT = 40_000
 # What an answer to a line that could not be looked up echoes of it.
 ECHOED = 200
+# The most bytes a line of LONGEST_TEXT characters takes in UTF-8, with its line break.
+_LONGEST_LINE_BYTES = LONGEST_TEXT * 4 + 2
+_TOO_LONG = f"is longer than {LONGEST_TEXT} characters (no chat message is)"
 
 
 def ideas_import(
@@ -121,7 +124,7 @@ def ideas_similar(
 async def _answer_lines(answers: SimilarAnswers, failed: list[int]) -> None:
     """One JSON line per line of standard input; the methods that answered, on standard error."""
     methods: Counter[str] = Counter()
-    for number, raw in enumerate(_lines(sys.stdin.buffer), 1):
+    for number, raw in enumerate(read_lines(sys.stdin.buffer), 1):
         line, problem = decoded(raw)
         if problem is None:
             answer = await answers.answer(line)
@@ -136,13 +139,20 @@ async def _answer_lines(answers: SimilarAnswers, failed: list[int]) -> None:
         typer.echo(f"ideabot: {count} line(s) answered by the {method} method", err=True)
 
 
-def _lines(stream: BinaryIO) -> Iterable[bytes]:
-    for raw in stream:
+def read_lines(stream: BinaryIO) -> Iterable[bytes]:
+    """The stream's lines without their breaks; one longer than any text is cut, not held whole."""
+    while raw := stream.readline(_LONGEST_LINE_BYTES + 1):
+        if len(raw) > _LONGEST_LINE_BYTES and not raw.endswith(b"\n"):
+            # The rest of the line is read in pieces and dropped: a gigabyte line costs no memory.
+            while (rest := stream.readline(_LONGEST_LINE_BYTES)) and not rest.endswith(b"\n"):
+                pass
         yield raw.rstrip(b"\r\n")
 
 
 def decoded(raw: bytes) -> tuple[str, str | None]:
     """A line of standard input as text, and why it cannot be looked up (None when it can)."""
+    if len(raw) > _LONGEST_LINE_BYTES:
+        return raw[: ECHOED * 4].decode("utf-8", errors="replace"), _TOO_LONG
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -155,7 +165,7 @@ def line_problem(text: str) -> str | None:
     if not text.strip():
         return "is empty"
     if len(text) > LONGEST_TEXT:
-        return f"is longer than {LONGEST_TEXT} characters (no chat message is)"
+        return _TOO_LONG
     if any(ord(character) < 32 and character not in "\t\n" for character in text):
         return "holds control characters (binary data, not text)"
     try:

@@ -18,6 +18,8 @@ from storage.idea_import import ImportedIdea
 FIELDS = ("id", "title", "description", "status", "votes", "created")
 TITLE_LENGTH = 256
 SOURCE_ID_LENGTH = 128
+# The database keeps votes in a 32-bit integer.
+MOST_VOTES = 2**31 - 1
 # Statuses of Fider (open, started, completed, declined, planned) and Canny (open, under
 # review, planned, in progress, complete, closed), and ideabot's own.
 _STATUSES = {
@@ -101,14 +103,21 @@ def _json_records(content: str, path: Path) -> list[Mapping[str, Any]]:
 
 def _csv_records(content: str, path: Path, columns: Mapping[str, str]) -> list[Mapping[str, Any]]:
     reader = csv.DictReader(io.StringIO(content, newline=""))
-    header = reader.fieldnames or []
-    missing = [columns[name] for name in ("id", "title") if columns[name] not in header]
+    try:
+        header = reader.fieldnames or []
+        missing = [columns[name] for name in ("id", "title") if columns[name] not in header]
+        records: list[Mapping[str, Any]] = list(reader)
+    except csv.Error as error:
+        # A cell over the csv module's limit (128 KiB) is no idea's text: say where it is.
+        raise BacklogFileError(
+            f"{path}: the row after line {reader.line_num} cannot be read ({error})"
+        ) from None
     if missing:
         raise BacklogFileError(
             f"{path}: no column {', '.join(missing)} in the header "
             f"({', '.join(header) or 'empty'}); map yours with --columns"
         )
-    return list(reader)
+    return records
 
 
 def _backlog(records: Iterable[Mapping[str, Any]], columns: Mapping[str, str]) -> Backlog:
@@ -140,14 +149,20 @@ def _idea(values: Mapping[str, str]) -> tuple[ImportedIdea | None, str]:
         return None, f"an id longer than {SOURCE_ID_LENGTH} characters"
     if not title:
         return None, "no title"
+    broken = _text_problem(source_id, title, values["description"])
+    if broken is not None:
+        return None, broken
     if status_word in _LEFT_OUT:
         return None, _LEFT_OUT[status_word]
     status = _STATUSES.get(status_word)
     if status is None:
         return None, f"status “{values['status']}” (not one ideabot knows)"
     votes = values["votes"] or "0"
-    if not votes.isdigit():
+    # isdigit alone lets "²" and other digits int() refuses through.
+    if not (votes.isascii() and votes.isdigit()):
         return None, "votes not a whole number"
+    if int(votes) > MOST_VOTES:
+        return None, f"votes more than {MOST_VOTES}"
     created = _date(values["created"])
     if values["created"] and created is None:
         return None, "created not a date (use ISO 8601, e.g. 2025-03-01T12:00:00Z)"
@@ -166,11 +181,24 @@ def _idea(values: Mapping[str, str]) -> tuple[ImportedIdea | None, str]:
     ), ""
 
 
+def _text_problem(*texts: str) -> str | None:
+    """Why the database cannot keep these texts as they are, or None."""
+    for words in texts:
+        if any(ord(character) < 32 and character not in "\t\n\r" for character in words):
+            return "control characters in the text (binary data, not text)"
+        try:
+            words.encode("utf-8")
+        except UnicodeEncodeError:
+            return "not UTF-8 text (a broken escape in the file)"
+    return None
+
+
 def _date(value: str) -> datetime | None:
     if not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        # In UTC, as stored: the first and last days of the calendar fall off its ends.
+        return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -59,7 +59,11 @@ def _texts(pairs: list[str]) -> dict[str, str]:
         language, equals, words = pair.partition("=")
         if not equals or not language.strip():
             raise fail(f"“{pair}” is no text: write --text LANGUAGE=TEXT, e.g. --text en=Hello")
-        texts[language.strip().casefold()] = words.strip()
+        language = language.strip().casefold()
+        if language in texts:
+            # The later text would silently replace the earlier: the admin meant one of them.
+            raise fail(f"--text gives {language} twice: give each language once")
+        texts[language] = words.strip()
     return texts
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ports import ConversationStatus
@@ -21,6 +21,10 @@ _IDEA = table_of(IdeaRow)
 IMPORT_PLATFORM = "import"
 IMPORT_USER = "backlog"
 _BATCH = 500
+# Two imports at once (two shells, two processes) take turns on PostgreSQL, so the second sees
+# the first's source ids instead of failing on their unique index; SQLite's BEGIN IMMEDIATE
+# already makes them take turns.
+_IMPORTING_LOCK = 0x1DEA_1A90
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,10 @@ async def import_ideas(
 ) -> ImportResult:
     """Store the ideas whose source id is new, all in one transaction."""
     async with sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORTING_LOCK}
+            )
         known = await _known_source_ids(session, [idea.source_id for idea in ideas])
         fresh = [idea for idea in ideas if idea.source_id not in known]
         if fresh:

@@ -56,6 +56,7 @@ def choose_similarity(settings: Settings, *, client: httpx.AsyncClient | None) -
             api_key=key.get_secret_value() if key is not None else None,
             client=client,
             batch_size=settings.embeddings_batch_size,
+            timeout_seconds=settings.embeddings_timeout_seconds,
         )
     return SimilarityChoice(
         SemanticMatching(

@@ -25,6 +25,7 @@ from bot.slack.campaign_words import (
 )
 from bot.slack.commands import (
     IDEAS_COMMAND,
+    MAX_IDEA_ID,
     AskDigest,
     Merge,
     Retitle,
@@ -628,10 +629,9 @@ class SlackTranslator:
             return None
         duplicate, _, original = str(action.get("value", "")).partition(":")
         undo = str(action.get("action_id", "")) == UNMERGE_ACTION
-        try:
-            duplicate_id = int(duplicate)
-            original_id = None if undo else int(original)
-        except ValueError:
+        duplicate_id = _idea_number(duplicate)
+        original_id = None if undo else _idea_number(original)
+        if duplicate_id is None or (not undo and original_id in (None, duplicate_id)):
             return None  # not a value ideabot wrote: a forged click changes nothing
         user = await self._users(str(person["id"]))
         return MergeChange(
@@ -782,3 +782,10 @@ class SlackTranslator:
         return FlowStatsAsked(
             external_id=external_id, channel=channel, user_id=user_id, query=query
         )
+
+
+def _idea_number(text: str) -> int | None:
+    """The idea number ideabot wrote into a button, or None (int() also reads " 1_2", "٣")."""
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_IDEA_ID:
+        return None
+    return int(text)

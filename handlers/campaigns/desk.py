@@ -25,6 +25,12 @@ from handlers.ports import Campaigns, FlowCatalog, InvitationRound, OutboxSignal
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _SAMPLE = 5
+# An invitation is one chat message: Slack shows 3,000 characters in one, Telegram 4,096.
+LONGEST_INVITATION = 2000
+# A century of silence; more is no audience, and the date it names is off the calendar.
+MOST_INACTIVE_DAYS = 36_500
+# Ideas are numbered in a 32-bit integer column.
+LARGEST_IDEA_NUMBER = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +72,8 @@ class CampaignDesk:
             raise CampaignProblem(
                 f"there is no live flow “{campaign.flow_id}” (see `ideabot flows list`)"
             )
-        if not campaign.texts or not all(words.strip() for words in campaign.texts.values()):
-            raise CampaignProblem("a campaign needs an invitation text: --text LANGUAGE=TEXT")
+        _check_texts(campaign.texts)
+        _check_audience(campaign.audience)
         self._schedule_of(campaign.schedule)
         created = await self._campaigns.create(campaign)
         if created is None:
@@ -183,6 +189,8 @@ class CampaignDesk:
         return campaign
 
     async def _size(self, audience: Audience) -> AudienceSize:
+        # Also for a campaign stored before `create` checked its audience.
+        _check_audience(audience)
         return await self._campaigns.audience_size(
             audience=audience, respect=self._respect, now=self._clock(), sample=_SAMPLE
         )
@@ -224,3 +232,26 @@ def _refuse_missing_texts(campaign: Campaign, size: AudienceSize) -> None:
             f"“{campaign.name}” has no invitation text in {', '.join(missing)}, which "
             f"{sum(size.by_language[language] for language in missing)} of its audience speak"
         )
+
+
+def _check_texts(texts: dict[str, str]) -> None:
+    """Refuse a campaign without an invitation, or with one no chat shows as one message."""
+    if not texts or not all(words.strip() for words in texts.values()):
+        raise CampaignProblem("a campaign needs an invitation text: --text LANGUAGE=TEXT")
+    for language, words in texts.items():
+        if len(words) > LONGEST_INVITATION:
+            raise CampaignProblem(
+                f"the {language} invitation is {len(words)} characters long: at most "
+                f"{LONGEST_INVITATION} fit in one chat message"
+            )
+
+
+def _check_audience(audience: Audience) -> None:
+    """Refuse filters no customer can match and the database cannot be asked about."""
+    if audience.inactive_days is not None and audience.inactive_days > MOST_INACTIVE_DAYS:
+        raise CampaignProblem(f"--inactive-days must be at most {MOST_INACTIVE_DAYS} (a century)")
+    for idea_id in audience.follows:
+        if not 0 < idea_id <= LARGEST_IDEA_NUMBER:
+            raise CampaignProblem(
+                f"there is no idea #{idea_id} to follow (see `ideabot ideas list`)"
+            )

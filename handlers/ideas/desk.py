@@ -242,6 +242,9 @@ class IdeaDesk:
             return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
         if change.clicked_by and original.status in _NOT_OPEN:
             return ChangeResult(ChangeOutcome.REFUSED, idea=duplicate)
+        if original.status is IdeaStatus.DUPLICATE:
+            # Also by command: A into B into A is a cycle, its customers left on a closed idea.
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
         followers = await transaction.idea_followers(idea_id=duplicate.id)
         news = [
             (
@@ -274,6 +277,9 @@ class IdeaDesk:
     async def _undo_merge(
         self, transaction: IdeaDeskTransaction, duplicate: IdeaSummary, change: MergeChange
     ) -> ChangeResult:
+        if duplicate.status is not IdeaStatus.DUPLICATE:
+            # Reopened by hand since (a stale card's Undo): its merge is over, nothing to take back.
+            return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
         record = await transaction.undo_merge(duplicate_id=duplicate.id)
         if record is None:
             return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
