@@ -1,10 +1,4 @@
-"""Start links: Telegram's ``?start=<flow>[-<source>]`` payload or Slack's ``start <flow>``.
-
-A flow id holds only ``a-z``, ``0-9`` and ``_`` (handlers/flows/schema.py), so the first
-``-`` of a payload ends the flow id: what follows is the link's source label, which may hold
-``-`` and ``_`` itself. A payload with no ``-`` is a link to the flow with no label, as links
-made before labels were.
-"""
+"""Start links: Telegram's ``?start=<flow>[-<source>]`` payload or Slack's ``start <flow>``."""
 
 from __future__ import annotations
 
@@ -18,6 +12,9 @@ _FLOW_ID = re.compile(r"[a-z0-9_]+")
 # What handlers/flows/schema.py lets a flow id be.
 _WHOLE_FLOW_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _SOURCE = re.compile(r"[a-z0-9_-]+")
+# A flow id never holds "-" (handlers/flows/schema.py), so the first "-" of a payload ends
+# it, and the source label after it may hold "-" and "_" itself; a payload with no "-" is a
+# link with no label, as every link made before labels was.
 SOURCE_SEPARATOR = "-"
 
 
