@@ -86,70 +86,104 @@ async def test_a_configured_username_needs_no_token(kari: Customer, tmp_path: Pa
     assert decoded(tmp_path / "receipt.png") == [out.strip()]
 
 
+# Each refusal as (arguments, what the environment adds, exit code, what is said); OUT is the
+# folder ``out`` of the test, A_FILE a file ``notes.txt`` beside it.
+REFUSALS: list[tuple[list[str], dict[str, str], int, str]] = [
+    (
+        ["nosuch"],
+        {},
+        1,
+        "there is no live flow 'nosuch' (`ideabot flows list` shows them)",
+    ),
+    (
+        ["x" * 100_000],
+        {},
+        1,
+        "there is no live flow of that name (`ideabot flows list` shows them)",
+    ),
+    (
+        ["spring_2026", "--source", "p" * 100_000],
+        {},
+        2,
+        "the source label has 100000 characters; a link to flow 'spring_2026' has room "
+        "for at most 52 (Telegram allows 64 in all)",
+    ),
+    (
+        ["spring_2026", "--source", "poster/../../etc"],
+        {},
+        2,
+        "the source label may hold only the letters a-z, digits, '_' and '-' (Telegram "
+        "allows no others in a link)",
+    ),
+    (
+        ["spring_2026", "--out", "OUT"],
+        {},
+        2,
+        "OUT is a folder: give a file name such as OUT/link.png",
+    ),
+    (
+        ["spring_2026", "--out", "A_FILE/link.png"],
+        {},
+        2,
+        "there is no folder A_FILE to write link.png in",
+    ),
+    (
+        ["spring_2026"],
+        {"TELEGRAM_BOT_TOKEN": ""},
+        2,
+        "a Telegram link needs the bot's username: set TELEGRAM_BOT_USERNAME, or "
+        "TELEGRAM_BOT_TOKEN so ideabot can ask Telegram",
+    ),
+    (
+        ["spring_2026"],
+        {"TELEGRAM_BOT_TOKEN": "123456:not-the-token"},
+        2,
+        "TELEGRAM_BOT_TOKEN was rejected by Telegram: copy it again from @BotFather",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("words", "environment", "exit_code", "said"),
+    REFUSALS,
+    ids=[
+        "unknown-flow",
+        "huge-name",
+        "huge-source",
+        "odd-source",
+        "out-is-a-folder",
+        "out-in-no-folder",
+        "no-username",
+        "rejected-token",
+    ],
+)
 async def test_refusals_are_one_sentence_and_write_no_file(
-    kari: Customer, telegram_api: TelegramBotApiDouble, tmp_path: Path
+    kari: Customer,
+    telegram_api: TelegramBotApiDouble,
+    tmp_path: Path,
+    words: list[str],
+    environment: dict[str, str],
+    exit_code: int,
+    said: str,
 ) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    target = str(out / "link.png")
     a_file = tmp_path / "notes.txt"
     a_file.write_text("not a folder")
-    refusals: list[tuple[list[str], dict[str, str], int, str]] = [
-        (
-            ["nosuch", "--out", target],
-            telegram(telegram_api),
-            1,
-            "there is no live flow 'nosuch' (`ideabot flows list` shows them)",
-        ),
-        (
-            ["x" * 100_000, "--out", target],
-            telegram(telegram_api),
-            1,
-            "there is no live flow of that name (`ideabot flows list` shows them)",
-        ),
-        (
-            ["spring_2026", "--source", "p" * 100_000, "--out", target],
-            telegram(telegram_api),
-            2,
-            "the source label has 100000 characters; a link to flow 'spring_2026' has room "
-            "for at most 52 (Telegram allows 64 in all)",
-        ),
-        (
-            ["spring_2026", "--source", "poster/../../etc", "--out", target],
-            telegram(telegram_api),
-            2,
-            "the source label may hold only the letters a-z, digits, '_' and '-' (Telegram "
-            "allows no others in a link)",
-        ),
-        (
-            ["spring_2026", "--out", str(out)],
-            telegram(telegram_api),
-            2,
-            f"{out} is a folder: give a file name such as {out / 'link.png'}",
-        ),
-        (
-            ["spring_2026", "--out", str(a_file / "link.png")],
-            telegram(telegram_api),
-            2,
-            f"there is no folder {a_file} to write link.png in",
-        ),
-        (
-            ["spring_2026", "--out", target],
-            {},
-            2,
-            "a Telegram link needs the bot's username: set TELEGRAM_BOT_USERNAME, or "
-            "TELEGRAM_BOT_TOKEN so ideabot can ask Telegram",
-        ),
-        (
-            ["spring_2026", "--out", target],
-            {**telegram(telegram_api), "TELEGRAM_BOT_TOKEN": "123456:not-the-token"},
-            2,
-            "TELEGRAM_BOT_TOKEN was rejected by Telegram: copy it again from @BotFather",
-        ),
-    ]
-    for words, environment, exit_code, said in refusals:
-        code, printed, err = await run("flows", "link", *words, cwd=tmp_path, **environment)
-        assert (code, printed, err) == (exit_code, "", f"ideabot: {said}\n"), words[0][:20]
+    places = {"OUT": str(out), "A_FILE": str(a_file)}
+
+    def placed(text: str) -> str:
+        for name, place in places.items():
+            text = text.replace(name, place)
+        return text
+
+    arguments = [placed(word) for word in words]
+    if "--out" not in arguments:
+        arguments += ["--out", str(out / "link.png")]
+    code, printed, err = await run(
+        "flows", "link", *arguments, cwd=tmp_path, **{**telegram(telegram_api), **environment}
+    )
+    assert (code, printed, err) == (exit_code, "", f"ideabot: {placed(said)}\n")
     assert files_in(out, "*") == []
     assert files_in(tmp_path, "*.png") == []
 
