@@ -19,7 +19,7 @@ QR_BORDER = 4
 
 
 class CannotWrite(Exception):
-    """The QR code's file cannot be written where asked; the message says why in one line."""
+    """A file cannot be written where asked; the message says why in one line."""
 
 
 async def bot_username(settings: Settings) -> str:
@@ -56,7 +56,7 @@ def qr_png(url: str) -> bytes:
 def refuse_unwritable(path: Path) -> None:
     """CannotWrite if ``path`` is plainly no file to write (a folder, or in none)."""
     if path.is_dir():
-        raise CannotWrite(f"{path} is a folder: give a file name such as {path / 'link.png'}")
+        raise CannotWrite(f"{path} is a folder: give the name of a file in it")
     if not path.parent.is_dir():
         raise CannotWrite(f"there is no folder {path.parent} to write {path.name} in")
 

@@ -242,6 +242,22 @@ def _echo_changes(live: FlowDefinition | None, changed: FlowDefinition) -> None:
         typer.echo(f"  {line}")
 
 
+def _refuse_unwritable(path: Path) -> None:
+    """End the command in one line if ``path`` is plainly no file to write, before any work."""
+    try:
+        refuse_unwritable(path)
+    except CannotWrite as error:
+        raise fail(str(error)) from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` whole, or end the command in one line."""
+    try:
+        write_whole(path, content)
+    except CannotWrite as error:
+        raise fail(str(error)) from None
+
+
 def _not_a_file(path: Path) -> list[LoadedFlow]:
     raise fail(f"{path} is not a flow file (give one .yaml file)")
 
@@ -339,6 +355,8 @@ def flows_stats(
     """Where customers stop: each step's reached, answered and left, finished, handed to staff."""
     if compare is not None and version is not None:
         raise fail("give either --version or --compare")
+    if chart is not None:
+        _refuse_unwritable(chart)
     versions: list[int | None] = [version] if compare is None else list(compare)
     start = since.replace(tzinfo=UTC) if since is not None else None
 
@@ -367,7 +385,7 @@ def flows_stats(
         # a chart does.
         from bot.flow_chart import funnel_chart_png
 
-        chart.write_bytes(funnel_chart_png(funnels))
+        _write(chart, funnel_chart_png(funnels))
         typer.echo(f"chart written to {chart}", err=True)
 
 
@@ -380,12 +398,14 @@ def flows_export(
     ] = None,
 ) -> None:
     """A flow version as a flow file, ready to edit and push."""
+    if output is not None:
+        _refuse_unwritable(output)
     stored = _with_library(lambda library: library.stored(flow_id=name, version=version))
     text = flow_yaml(stored.definition)
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    _write(output, text.encode("utf-8"))
     typer.echo(f"flow '{name}' version {stored.definition.version} written to {output}", err=True)
 
 
@@ -421,10 +441,7 @@ def flows_link(
         raise fail(str(error)) from None
     path = out if out is not None else Path(f"{link.payload}.png")
     settings = settings_or_exit()
-    try:
-        refuse_unwritable(path)
-    except CannotWrite as error:
-        raise fail(str(error)) from None
+    _refuse_unwritable(path)
 
     async def read(sessions: async_sessionmaker[AsyncSession]) -> str | None:
         if await _live_of(SqlFlowLibrary(sessions), name) is None:
@@ -434,10 +451,7 @@ def flows_link(
     url = _with_database(read)
     if url is None:
         raise _unknown_flow(name)
-    try:
-        write_whole(path, qr_png(url))
-    except CannotWrite as error:
-        raise fail(str(error)) from None
+    _write(path, qr_png(url))
     typer.echo(url)
     typer.echo(f"QR code written to {path}", err=True)
 

@@ -119,7 +119,7 @@ REFUSALS: list[tuple[list[str], dict[str, str], int, str]] = [
         ["spring_2026", "--out", "OUT"],
         {},
         2,
-        "OUT is a folder: give a file name such as OUT/link.png",
+        "OUT is a folder: give the name of a file in it",
     ),
     (
         ["spring_2026", "--out", "A_FILE/link.png"],
@@ -263,3 +263,12 @@ async def test_conversations_are_counted_per_link(kari: Customer, tmp_path: Path
     ]
     code, out, _ = await run("flows", "links", "nosuch", cwd=tmp_path)
     assert (code, out) == (0, "no conversations of flow 'nosuch' have started from a link yet\n")
+
+
+async def test_a_funnel_chart_or_an_export_to_a_folder_is_one_sentence(
+    kari: Customer, tmp_path: Path
+) -> None:
+    for words in (["stats", "idea", "--chart"], ["export", "idea", "-o"]):
+        code, printed, err = await run("flows", *words, str(tmp_path), cwd=tmp_path)
+        assert (code, printed) == (2, ""), words
+        assert err == f"ideabot: {tmp_path} is a folder: give the name of a file in it\n"
