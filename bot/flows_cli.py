@@ -13,9 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
-from bot.funnel_text import funnel_text
+from bot.flow_links import CannotWrite, bot_username, qr_png, refuse_unwritable, write_whole
+from bot.funnel_text import funnel_text, link_lines
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
+from handlers.flows.links import (
+    BadSource,
+    LinkFigures,
+    could_be_flow_id,
+    start_link,
+    telegram_link,
+)
 from handlers.flows.loader import FlowFileError, LoadedFlow, load_flows
 from handlers.flows.schema import FlowDefinition
 from handlers.flows.upload import clash
@@ -30,6 +38,7 @@ from handlers.flows.versions import (
 from handlers.ports import FlowLibrary
 from storage.database import reading_sessions
 from storage.flows.library import SqlFlowLibrary
+from storage.flows.link_figures import SqlLinkFigures
 from storage.flows.stats import SqlFlowStats
 
 flows_app = typer.Typer(
@@ -233,6 +242,22 @@ def _echo_changes(live: FlowDefinition | None, changed: FlowDefinition) -> None:
         typer.echo(f"  {line}")
 
 
+def _refuse_unwritable(path: Path) -> None:
+    """End the command in one line if ``path`` is plainly no file to write, before any work."""
+    try:
+        refuse_unwritable(path)
+    except CannotWrite as error:
+        raise fail(str(error)) from None
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` whole, or end the command in one line."""
+    try:
+        write_whole(path, content)
+    except CannotWrite as error:
+        raise fail(str(error)) from None
+
+
 def _not_a_file(path: Path) -> list[LoadedFlow]:
     raise fail(f"{path} is not a flow file (give one .yaml file)")
 
@@ -330,21 +355,37 @@ def flows_stats(
     """Where customers stop: each step's reached, answered and left, finished, handed to staff."""
     if compare is not None and version is not None:
         raise fail("give either --version or --compare")
+    if chart is not None:
+        _refuse_unwritable(chart)
     versions: list[int | None] = [version] if compare is None else list(compare)
     start = since.replace(tzinfo=UTC) if since is not None else None
 
     async def read(sessions: async_sessionmaker[AsyncSession]) -> Any:
-        stats = SqlFlowStats(sessions)
-        return [await stats.flow_funnel(name, version=number, since=start) for number in versions]
+        stats, links = SqlFlowStats(sessions), SqlLinkFigures(sessions)
+        funnels = [
+            await stats.flow_funnel(name, version=number, since=start) for number in versions
+        ]
+        figures = [
+            await links.figures(flow_id=name, version=funnel.version, since=start)
+            for funnel in funnels
+        ]
+        return funnels, figures
 
-    funnels = _with_database(read, only_reads=True)
-    typer.echo("\n\n".join(funnel_text(funnel) for funnel in funnels))
+    funnels, figures = _with_database(read, only_reads=True)
+    typer.echo(
+        "\n\n".join(
+            "\n\n".join([funnel_text(funnel), "\n".join(link_lines(links, heading=True))])
+            if links
+            else funnel_text(funnel)
+            for funnel, links in zip(funnels, figures, strict=True)
+        )
+    )
     if chart is not None:
         # matplotlib takes a second to import: every `ideabot` command would pay it, so only
         # a chart does.
         from bot.flow_chart import funnel_chart_png
 
-        chart.write_bytes(funnel_chart_png(funnels))
+        _write(chart, funnel_chart_png(funnels))
         typer.echo(f"chart written to {chart}", err=True)
 
 
@@ -357,10 +398,75 @@ def flows_export(
     ] = None,
 ) -> None:
     """A flow version as a flow file, ready to edit and push."""
+    if output is not None:
+        _refuse_unwritable(output)
     stored = _with_library(lambda library: library.stored(flow_id=name, version=version))
     text = flow_yaml(stored.definition)
     if output is None:
         typer.echo(text, nl=False)
         return
-    output.write_text(text, encoding="utf-8")
+    _write(output, text.encode("utf-8"))
     typer.echo(f"flow '{name}' version {stored.definition.version} written to {output}", err=True)
+
+
+def _unknown_flow(name: str) -> typer.Exit:
+    """Say there is no live flow of that name (not echoed if it cannot be one); exit 1."""
+    named = f"'{name}'" if could_be_flow_id(name) else "of that name"
+    typer.echo(
+        f"ideabot: there is no live flow {named} (`ideabot flows list` shows them)", err=True
+    )
+    return typer.Exit(code=1)
+
+
+@flows_app.command("link")
+def flows_link(
+    name: NameArgument,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The QR code's PNG file (default: <link>.png in this folder)."),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="Where the link goes (poster, receipt): its conversations count apart."
+        ),
+    ] = None,
+) -> None:
+    """A live flow's Telegram link, printed, and its QR code written as a PNG to print."""
+    if not could_be_flow_id(name):
+        raise _unknown_flow(name)
+    try:
+        link = start_link(name, source)
+    except BadSource as error:
+        raise fail(str(error)) from None
+    path = out if out is not None else Path(f"{link.payload}.png")
+    settings = settings_or_exit()
+    _refuse_unwritable(path)
+
+    async def read(sessions: async_sessionmaker[AsyncSession]) -> str | None:
+        if await _live_of(SqlFlowLibrary(sessions), name) is None:
+            return None
+        return telegram_link(bot_username=await bot_username(settings), link=link)
+
+    url = _with_database(read)
+    if url is None:
+        raise _unknown_flow(name)
+    _write(path, qr_png(url))
+    typer.echo(url)
+    typer.echo(f"QR code written to {path}", err=True)
+
+
+@flows_app.command("links")
+def flows_links(
+    name: Annotated[str | None, typer.Argument(help="Only this flow's links.")] = None,
+) -> None:
+    """Per start link: conversations started, finished, and ideas recorded."""
+    figures: list[LinkFigures] = _with_database(
+        lambda sessions: SqlLinkFigures(sessions).figures(flow_id=name), only_reads=True
+    )
+    if not figures:
+        of_flow = f" of flow '{name}'" if name is not None and could_be_flow_id(name) else ""
+        typer.echo(f"no conversations{of_flow} have started from a link yet")
+        return
+    for line in link_lines(figures, heading=False):
+        typer.echo(line)

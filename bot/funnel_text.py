@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from handlers.flows.funnel import FlowFunnel, StepFigures
+from handlers.flows.links import LinkFigures
 
 QUESTION_WIDTH = 34
 
@@ -56,3 +57,15 @@ def funnel_text(funnel: FlowFunnel) -> str:
             given = ", ".join(f"{label} {count}" for label, count in step.answers)
             lines.append(f"answers to {step.step_id}: {given}")
     return "\n".join(lines)
+
+
+def link_lines(figures: list[LinkFigures], *, heading: bool) -> list[str]:
+    """Each start link's figures as a table: started, finished, ideas recorded."""
+    width = max(len("link"), *(len(link.payload) for link in figures))
+    lines = ["from start links:"] if heading else []
+    lines.append(f"{'link':<{width}} {'started':>8} {'finished':>8} {'ideas':>6}")
+    lines.extend(
+        f"{link.payload:<{width}} {link.started:>8} {link.finished:>8} {link.ideas:>6}"
+        for link in figures
+    )
+    return lines

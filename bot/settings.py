@@ -19,6 +19,8 @@ from storage.database import sqlite_file, with_async_driver
 
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# What Telegram allows a username to be.
+_BOT_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "your-token-here", "xxx", "todo"}
 
 
@@ -50,6 +52,7 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_bot_username: str | None = None
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_poll_timeout_seconds: int = Field(default=30, ge=0, le=50)
@@ -144,6 +147,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("telegram_bot_username")
+    @classmethod
+    def _bot_username(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        username = value.strip().removeprefix("@")
+        if _BOT_USERNAME.fullmatch(username) is None:
+            raise ValueError("give the bot's username as @BotFather shows it, e.g. my_ideas_bot")
+        return username
 
     @field_validator("slack_api_base_url")
     @classmethod

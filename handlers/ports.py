@@ -86,6 +86,8 @@ class ConversationRecord:
     state: FlowState
     # The campaign whose invitation the customer answered by starting it; None: not invited.
     campaign_id: int | None = None
+    # The start link's payload (flow and source label) it began from; None: not from a link.
+    start_link: str | None = None
 
 
 class TrialStatus(StrEnum):

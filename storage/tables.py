@@ -206,6 +206,8 @@ class ConversationRow(SQLModel, table=True):
     forgotten_at: datetime | None = _timestamp(nullable=True)
     # The campaign whose invitation started it, for the campaign's figures; None: not invited.
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    # The start link's payload it began from (``spring_2026-poster``), for per-link figures.
+    start_link: str | None = Field(default=None, max_length=64, index=True)
 
 
 class MessageRow(SQLModel, table=True):

@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.flows.links import linked_flow_id
-from handlers.flows.loader import LoadedFlow, parse_flow
+from handlers.flows.links import (
+    BadSource,
+    StartLink,
+    could_be_flow_id,
+    parsed_start_link,
+    start_link,
+)
+from handlers.flows.loader import FlowFileError, LoadedFlow, parse_flow
 from storage.tables import ConversationRow
 from tests.conftest import SHIPPED_FLOWS
 from tests.helpers.dialogue import Customer, make_customer, texts
@@ -35,31 +41,94 @@ async def customer(
 
 
 async def conversation_flows(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[str, str]]:
+    return [(flow_id, status) for flow_id, status, _ in await conversation_links(sessions)]
+
+
+async def conversation_links(
+    sessions: async_sessionmaker[AsyncSession],
+) -> list[tuple[str, str, str | None]]:
     from sqlmodel import select
 
     async with sessions() as session:
         rows = (await session.execute(select(ConversationRow).order_by("id"))).scalars()
-        return [(row.flow_id, row.status) for row in rows]
+        return [(row.flow_id, row.status, row.start_link) for row in rows]
 
 
 @pytest.mark.parametrize(
-    ("payload", "flow_id"),
+    ("payload", "link"),
     [
-        ("spring_2026", "spring_2026"),
-        ("Spring_2026", "spring_2026"),
-        ("a-b", "a-b"),
-        ("x" * 64, "x" * 64),
+        ("spring_2026", StartLink("spring_2026")),
+        ("Spring_2026", StartLink("spring_2026")),
+        ("spring_2026-poster", StartLink("spring_2026", "poster")),
+        ("Spring_2026-Oslo_shop-2", StartLink("spring_2026", "oslo_shop-2")),
+        ("a-b", StartLink("a", "b")),
+        ("a--b", StartLink("a", "-b")),
+        ("x" * 64, StartLink("x" * 64)),
+        ("x" * 40 + "-" + "y" * 23, StartLink("x" * 40, "y" * 23)),
         ("x" * 65, None),
+        ("x" * 40 + "-" + "y" * 24, None),
+        ("spring_2026-", None),
+        ("-poster", None),
         ("spring 2026", None),
+        ("spring_2026-po ster", None),
+        ("spring_2026-a.b", None),
         ("spring.2026", None),
         ("våren", None),
+        ("spring_2026-våren", None),
         ("", None),
     ],
 )
 def test_only_what_a_telegram_link_can_carry_names_a_flow(
-    payload: str, flow_id: str | None
+    payload: str, link: StartLink | None
 ) -> None:
-    assert linked_flow_id(payload) == flow_id
+    assert parsed_start_link(payload) == link
+
+
+@pytest.mark.parametrize(
+    ("flow_id", "source"),
+    [
+        ("spring_2026", None),
+        ("spring_2026", "poster"),
+        ("a_b_c", "Oslo-shop_2"),
+        ("x" * 40, "y" * 23),
+    ],
+)
+def test_a_made_link_reads_back_as_itself(flow_id: str, source: str | None) -> None:
+    made = start_link(flow_id, source)
+    assert parsed_start_link(made.payload) == made
+    assert len(made.payload) <= 64
+
+
+def test_a_flow_id_never_holds_the_separator() -> None:
+    """The first '-' ends the flow id only while no flow id can hold one."""
+    text = (SHIPPED_FLOWS / "idea.yaml").read_text(encoding="utf-8")
+    with pytest.raises(FlowFileError):
+        parse_flow(text.replace("id: idea\n", "id: spring-2026\n"), source="spring-2026.yaml")
+    assert not could_be_flow_id("spring-2026")
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        ("", "give the source label at least one character, or leave --source out"),
+        (
+            "p" * 53,
+            "the source label has 53 characters; a link to flow 'spring_2026' has room for at "
+            "most 52 (Telegram allows 64 in all)",
+        ),
+        ("p" * 1_000_000, "the source label has 1000000 characters"),
+        ("poster.a4", "the source label may hold only the letters a-z, digits, '_' and '-'"),
+        ("våren", "the source label may hold only the letters a-z"),
+        ("\u212a", "the source label may hold only the letters a-z"),
+        ("a b", "the source label may hold only the letters a-z"),
+    ],
+)
+def test_a_source_no_link_can_carry_is_refused_in_one_sentence(source: str, said: str) -> None:
+    with pytest.raises(BadSource) as refused:
+        start_link("spring_2026", source)
+    assert str(refused.value).startswith(said)
+    assert "\n" not in str(refused.value)
+    assert len(str(refused.value)) < 200
 
 
 async def test_a_link_starts_its_flow_and_the_conversation_keeps_it(
@@ -138,4 +207,29 @@ async def test_restart_begins_the_conversations_own_flow_again(
     assert await conversation_flows(sqlite_sessions) == [
         ("spring_2026", "cancelled"),
         ("spring_2026", "active"),
+    ]
+
+
+async def test_the_conversation_keeps_the_link_it_began_from(
+    customer: Customer, sqlite_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    (reply,) = texts(await customer.say("/start Spring_2026-Poster"))
+    assert reply.endswith(CAMPAIGN_QUESTION)
+    # Another link to the same flow mid-flow carries on: the first link keeps the conversation.
+    await customer.say("/start spring_2026-receipt")
+    await customer.say("/cancel")
+    await customer.say("/start spring_2026")
+    await customer.say("/cancel")
+    # A link no one can make, an unknown flow, and no link: the default flow, from no link.
+    await customer.say("/start spring_2026-po.ster")
+    await customer.say("/cancel")
+    await customer.say("/start nosuch-poster")
+    await customer.say("/cancel")
+    await customer.say("/start")
+    assert await conversation_links(sqlite_sessions) == [
+        ("spring_2026", "cancelled", "spring_2026-poster"),
+        ("spring_2026", "cancelled", "spring_2026"),
+        ("idea", "cancelled", None),
+        ("idea", "cancelled", None),
+        ("idea", "active", None),
     ]

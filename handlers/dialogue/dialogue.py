@@ -34,7 +34,7 @@ from handlers.flows.engine import (
     revise,
     same_or_not,
 )
-from handlers.flows.links import linked_flow_id
+from handlers.flows.links import StartLink, parsed_start_link
 from handlers.flows.schema import END, AnswerKind, FlowDefinition
 from handlers.messages import (
     Button,
@@ -263,7 +263,7 @@ class Dialogue:
 
     async def _start(self, transaction: DialogueTransaction, turn: Turn, argument: str) -> None:
         """/start [flow]: carry on where the conversation is, or open the linked or default flow."""
-        linked = self._linked_flow(turn, argument)
+        link, linked = self._linked_flow(turn, argument)
         conversation = turn.conversation
         if conversation is not None and linked is not None and linked.id != conversation.flow_id:
             # A link to another flow was followed on purpose: begin it, as /restart would.
@@ -272,8 +272,11 @@ class Dialogue:
         if turn.conversation is not None:
             turn.replies.append(OutgoingMessage(text(Text.RESUMING, turn.language)))
             turn.replies.append(await self._current_question(turn))
-        else:
-            await self._begin(turn, greeting=Greeting.FLOW_WELCOME, flow=linked)
+            return
+        await self._begin(turn, greeting=Greeting.FLOW_WELCOME, flow=linked)
+        if link is not None and linked is not None:
+            assert turn.conversation is not None
+            turn.conversation = replace(turn.conversation, start_link=link.payload)
 
     async def _answer_invitation(
         self,
@@ -303,15 +306,17 @@ class Dialogue:
         assert turn.conversation is not None
         turn.conversation = replace(turn.conversation, campaign_id=campaign_id)
 
-    def _linked_flow(self, turn: Turn, argument: str) -> FlowDefinition | None:
-        """The live flow a start link names; one not published is said kindly and gives None."""
+    def _linked_flow(
+        self, turn: Turn, argument: str
+    ) -> tuple[StartLink | None, FlowDefinition | None]:
+        """The start link and the live flow it names; one not published is said kindly."""
         if not argument:
-            return None
-        flow_id = linked_flow_id(argument)
-        flow = None if flow_id is None else self._flows.live(flow_id)
+            return None, None
+        link = parsed_start_link(argument)
+        flow = None if link is None else self._flows.live(link.flow_id)
         if flow is None:
             turn.replies.append(OutgoingMessage(text(Text.UNKNOWN_FLOW_LINK, turn.language)))
-        return flow
+        return link, flow
 
     def _flow_to_restart(self, turn: Turn) -> FlowDefinition | None:
         """The live version of the conversation's own flow (None: the default flow)."""

@@ -241,6 +241,7 @@ class SqlDialogueTransaction(
                 flow_id=conversation.flow_id,
                 flow_version=conversation.flow_version,
                 campaign_id=conversation.campaign_id,
+                start_link=conversation.start_link,
                 created_at=now,
                 **values,
             )
