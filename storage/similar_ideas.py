@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, func, not_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.similarity import Match, SimilarityIndex
@@ -131,17 +131,14 @@ class SimilarIdeas:
 
     async def _catch_up(self, session: AsyncSession, *, embed_missing: bool) -> None:
         now = utc_now()
-        erasure = await session.scalar(select(func.max(_ERASURE.c.id))) or 0
+        erasure, found = await self._changed_since(session, self._since)
         if erasure != self._erasure:
             # An erased idea may sit anywhere in the index: only a fresh start forgets it.
+            looked_before = self._since is not None
             self._start_over()
             self._erasure = erasure
-        query = select(
-            _IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status, _IDEA.c.updated_at
-        )
-        if self._since is not None:
-            query = query.where(_IDEA.c.updated_at >= self._since - _OVERLAP)
-        found = (await session.execute(query.order_by(_IDEA.c.id))).all()
+            if looked_before:
+                _, found = await self._changed_since(session, None)
         first_look = self._since is None
         self._since = now
         # The overlap brings back rows already taken in; only those changed again count.
@@ -152,6 +149,31 @@ class SimilarIdeas:
             await self._catch_up_vectors(
                 session, opened, first_look=first_look, embed_missing=embed_missing
             )
+
+    @staticmethod
+    async def _changed_since(
+        session: AsyncSession, since: datetime | None
+    ) -> tuple[int, list[Any]]:
+        """The latest erasure's id and the ideas changed since ``since`` (all if None)."""
+        # One statement, not two: a lookup's catch-up is one round trip to the database.
+        latest = select(func.max(_ERASURE.c.id).label("erasure")).subquery()
+        changed = true() if since is None else _IDEA.c.updated_at >= since - _OVERLAP
+        rows = (
+            await session.execute(
+                select(
+                    latest.c.erasure,
+                    _IDEA.c.id,
+                    _IDEA.c.title,
+                    _IDEA.c.description,
+                    _IDEA.c.status,
+                    _IDEA.c.updated_at,
+                )
+                .select_from(latest.outerjoin(_IDEA, changed))
+                .order_by(_IDEA.c.id)
+            )
+        ).all()
+        erasure = (rows[0].erasure if rows else None) or 0
+        return erasure, [row for row in rows if row.id is not None]
 
     def _take_in(self, rows: Sequence[Any]) -> list[Any]:
         """Index the open ones of changed ideas, forget the rest; the open ones."""
