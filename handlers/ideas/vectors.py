@@ -30,10 +30,11 @@ def unit_vector(vector: Vector) -> Matrix:
 
 def _quantized(units: Matrix) -> tuple[Codes, Matrix]:
     """Rows as 8-bit codes, each row scaled by its own largest value, and those scales."""
-    largest = np.abs(units).max(axis=-1, keepdims=True)
+    largest = np.maximum(units.max(axis=-1, keepdims=True), -units.min(axis=-1, keepdims=True))
     scales = (largest / _LEVELS).astype(np.float32)
+    # Each row's largest value becomes ±127 exactly, so no code falls outside the 8 bits.
     codes = np.divide(units, scales, out=np.zeros_like(units), where=scales > 0)
-    return np.clip(np.rint(codes), -_LEVELS, _LEVELS).astype(np.int8), scales[..., 0]
+    return np.rint(codes, out=codes).astype(np.int8), scales[..., 0]
 
 
 class VectorIndex:
