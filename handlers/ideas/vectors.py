@@ -104,7 +104,7 @@ class VectorIndex:
         lengths = np.linalg.norm(matrix, axis=1, keepdims=True)
         units = np.divide(matrix, lengths, out=np.zeros_like(matrix), where=lengths > 0)
         if not self._ids:
-            self._matrix = np.array(units, dtype=np.float32)
+            self._matrix = units.astype(np.float32, copy=False)
             self._codes, self._scales = _quantized(self._matrix)
             self._ids = list(idea_ids)
             self._rows = {idea_id: row for row, idea_id in enumerate(self._ids)}
