@@ -600,6 +600,22 @@ class EmbeddingUnavailable(Exception):
     """The embedding model could not answer now; the caller falls back to the lexical method."""
 
 
+class EmbeddingNeeded(Exception):
+    """A turn's lookup needs texts the model was not asked for before the turn began."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        super().__init__(f"{len(texts)} texts to embed before the turn")
+        self.texts = tuple(texts)
+
+
+class EmbeddingAhead(Protocol):
+    """Asks the model before a turn's transaction opens, so a slow model holds no lock."""
+
+    async def embed_ahead(self, texts: Sequence[str]) -> None:
+        """Embed ``texts`` (and ideas opened since) for the next transaction's lookups."""
+        ...
+
+
 class IdeaEmbedder(Protocol):
     """Turns ideas' texts into vectors whose cosine says how alike they mean."""
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, func, not_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.similarity import Match, SimilarityIndex
@@ -48,6 +48,8 @@ _OVERLAP = timedelta(seconds=60)
 _CANDIDATES = 20
 # At most this many ideas are embedded during a lookup; more wait for the background backfill.
 _EMBED_AT_ONCE = 64
+# Texts embedded ahead of turns still under way; more means turns that never came (a crash).
+_AHEAD_KEPT = 256
 
 
 LEXICAL = "lexical"
@@ -61,6 +63,14 @@ class Lookup:
 
     method: str
     matches: list[Match]
+
+
+@dataclass(slots=True)
+class _Ahead:
+    """A text's vector asked for before a turn (None: the model did not answer), and its turns."""
+
+    vector: Sequence[float] | None
+    turns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,7 @@ class SimilarIdeas:
         # A lookup and the start's warm-up may catch up at once; one reads, the other waits.
         self._catching_up = asyncio.Lock()
         self._erasure = 0
+        self._ahead: dict[str, _Ahead] = {}
         self._start_over()
 
     def _start_over(self) -> None:
@@ -110,6 +121,8 @@ class SimilarIdeas:
         # The last text embedded and its vector: a recorded idea is looked up twice in its turn
         # (the customer's question, then staff's five), and the model is asked once.
         self._last_query: tuple[str, Sequence[float]] | None = None
+        # Open ideas seen without a vector while no model could be asked: the next ask takes them.
+        self._unembedded: dict[int, str] = {}
 
     async def catch_up(self, session: AsyncSession, *, embed_missing: bool = True) -> None:
         """Take in the ideas changed since the last look: new and reopened ones, closed ones."""
@@ -118,17 +131,14 @@ class SimilarIdeas:
 
     async def _catch_up(self, session: AsyncSession, *, embed_missing: bool) -> None:
         now = utc_now()
-        erasure = await session.scalar(select(func.max(_ERASURE.c.id))) or 0
+        erasure, found = await self._changed_since(session, self._since)
         if erasure != self._erasure:
             # An erased idea may sit anywhere in the index: only a fresh start forgets it.
+            looked_before = self._since is not None
             self._start_over()
             self._erasure = erasure
-        query = select(
-            _IDEA.c.id, _IDEA.c.title, _IDEA.c.description, _IDEA.c.status, _IDEA.c.updated_at
-        )
-        if self._since is not None:
-            query = query.where(_IDEA.c.updated_at >= self._since - _OVERLAP)
-        found = (await session.execute(query.order_by(_IDEA.c.id))).all()
+            if looked_before:
+                _, found = await self._changed_since(session, None)
         first_look = self._since is None
         self._since = now
         # The overlap brings back rows already taken in; only those changed again count.
@@ -139,6 +149,31 @@ class SimilarIdeas:
             await self._catch_up_vectors(
                 session, opened, first_look=first_look, embed_missing=embed_missing
             )
+
+    @staticmethod
+    async def _changed_since(
+        session: AsyncSession, since: datetime | None
+    ) -> tuple[int, list[Any]]:
+        """The latest erasure's id and the ideas changed since ``since`` (all if None)."""
+        # One statement, not two: a lookup's catch-up is one round trip to the database.
+        latest = select(func.max(_ERASURE.c.id).label("erasure")).subquery()
+        changed = true() if since is None else _IDEA.c.updated_at >= since - _OVERLAP
+        rows = (
+            await session.execute(
+                select(
+                    latest.c.erasure,
+                    _IDEA.c.id,
+                    _IDEA.c.title,
+                    _IDEA.c.description,
+                    _IDEA.c.status,
+                    _IDEA.c.updated_at,
+                )
+                .select_from(latest.outerjoin(_IDEA, changed))
+                .order_by(_IDEA.c.id)
+            )
+        ).all()
+        erasure = (rows[0].erasure if rows else None) or 0
+        return erasure, [row for row in rows if row.id is not None]
 
     def _take_in(self, rows: Sequence[Any]) -> list[Any]:
         """Index the open ones of changed ideas, forget the rest; the open ones."""
@@ -152,6 +187,7 @@ class SimilarIdeas:
             self._open.add(row.id)
         for idea_id in {row.id for row in rows} - {row.id for row in opened}:
             self._open.discard(idea_id)
+            self._unembedded.pop(idea_id, None)
             self.vectors.remove(idea_id)
         return opened
 
@@ -169,14 +205,14 @@ class SimilarIdeas:
             await self._load_stored(session, only=[row.id for row in opened])
         missing = [(row.id, idea_text(row.title, row.description)) for row in opened]
         missing = [(idea_id, text) for idea_id, text in missing if idea_id not in self.vectors]
-        # A few new or reopened ideas are embedded here, so they are found at once; many (a
-        # first start with a new model) are left to the backfill, not to a customer's turn.
-        if not embed_missing:
-            return
-        if 0 < len(missing) <= _EMBED_AT_ONCE:
-            await self._embed_and_store(session, missing)
-        elif missing:
+        # A few new or reopened ideas are embedded here (or ahead of the next turn), so they are
+        # found at once; many (a first start with a new model) are left to the backfill.
+        if len(missing) > _EMBED_AT_ONCE:
             logger.info("similar ideas: %s ideas wait for the backfill's vectors", len(missing))
+        elif missing and embed_missing:
+            await self._embed_and_store(session, missing)
+        else:
+            self._unembedded.update(missing)
 
     async def _load_stored(self, session: AsyncSession, only: list[int] | None = None) -> None:
         assert self.semantic is not None
@@ -224,6 +260,7 @@ class SimilarIdeas:
                 returning="idea_id",
             )
             self.vectors.put(idea_id, vector)
+            self._unembedded.pop(idea_id, None)
 
     async def without_vectors(self, session: AsyncSession, *, batch: int) -> list[tuple[int, str]]:
         """Up to ``batch`` open ideas the configured model has no stored vector of."""
@@ -248,6 +285,33 @@ class SimilarIdeas:
         )
         return [(row.id, idea_text(row.title, row.description)) for row in rows]
 
+    def unembedded(self) -> list[tuple[int, str]]:
+        """Open ideas taken in without a vector, to embed with the next text asked ahead."""
+        return list(self._unembedded.items())[:_EMBED_AT_ONCE]
+
+    def needs_ahead(self, text: str) -> bool:
+        """Whether a turn's lookup of ``text`` needs the model asked before its transaction."""
+        return self.semantic is not None and text not in self._ahead
+
+    def hold_ahead(self, texts: Sequence[str], vectors: Sequence[Sequence[float]] | None) -> None:
+        """Keep the vectors asked before a turn (None: the model failed) until it ends."""
+        for number, text in enumerate(texts):
+            held = self._ahead.setdefault(text, _Ahead(None, 0))
+            held.turns += 1
+            if vectors is not None:
+                held.vector = vectors[number]
+        while len(self._ahead) > _AHEAD_KEPT:
+            del self._ahead[next(iter(self._ahead))]
+
+    def release_ahead(self, texts: Sequence[str]) -> None:
+        """A turn that held ``texts`` ended: forget those no other turn holds."""
+        for text in texts:
+            held = self._ahead.get(text)
+            if held is not None:
+                held.turns -= 1
+                if held.turns <= 0:
+                    del self._ahead[text]
+
     @property
     def method(self) -> str:
         """The configured method's name: the model's, or lexical."""
@@ -266,7 +330,8 @@ class SimilarIdeas:
         applies; None ranks without either (what staff see).
         """
         try:
-            await self.catch_up(session)
+            # A text asked ahead of a turn: the transaction asks the model nothing more.
+            await self.catch_up(session, embed_missing=text not in self._ahead)
             if self.semantic is not None:
                 floor = None if at_least is None else self.semantic.at_least
                 return Lookup(self.method, await self._search_semantic(text, floor, limit))
@@ -282,7 +347,12 @@ class SimilarIdeas:
 
     async def _search_semantic(self, text: str, at_least: float | None, limit: int) -> list[Match]:
         assert self.semantic is not None
-        if self._last_query is not None and self._last_query[0] == text:
+        if text in self._ahead:
+            ahead = self._ahead[text].vector
+            if ahead is None:
+                raise EmbeddingUnavailable("the model did not answer before the turn")
+            vector = ahead
+        elif self._last_query is not None and self._last_query[0] == text:
             vector = self._last_query[1]
         else:
             (vector,) = await self.semantic.embedder.embed([text])

@@ -51,3 +51,18 @@ def test_a_vector_of_other_dimensions_is_refused() -> None:
     with pytest.raises(ValueError, match="3 dimensions among ones of 2"):
         index.put(2, [1.0, 0.0, 0.0])
     assert index.search([1.0, 0.0, 0.0]) == []
+
+
+def test_the_eight_bit_pass_ranks_and_scores_as_the_float_product_does() -> None:
+    rows = np.random.default_rng(5).standard_normal((5_000, 384)).astype(np.float32)
+    index = VectorIndex()
+    index.put_many(list(range(1, 5_001)), rows)
+    units = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    for number in range(20):
+        # A reworded idea: close to one row, plus the noise of other words.
+        query = rows[number * 97] + np.random.default_rng(number).standard_normal(384) * 1.5
+        exact = units @ (query / np.linalg.norm(query))
+        best = np.argsort(-exact, kind="stable")[:5]
+        found = index.search(query, limit=5)
+        assert [match.idea_id for match in found] == [int(row) + 1 for row in best]
+        assert [match.score for match in found] == pytest.approx(exact[best].tolist(), abs=1e-5)

@@ -19,7 +19,7 @@ from handlers.dialogue.replies import (
     split_replies,
     used_buttons,
 )
-from handlers.dialogue.turn import DialogueTransaction, Turn
+from handlers.dialogue.turn import DialogueStore, DialogueTransaction, Turn
 from handlers.flows.engine import (
     SAME_AS,
     Answer,
@@ -48,15 +48,17 @@ from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
     Direction,
+    EmbeddingNeeded,
     FlowCatalog,
     OutboxSignal,
-    Store,
     TranscriptEntry,
 )
 from handlers.staff.room import StaffRoom
 from handlers.texts import LANGUAGE_NAMES, SUPPORTED_LANGUAGES, Text, text
 
 logger = logging.getLogger(__name__)
+# A turn asks the model ahead at most twice (its texts, then any another turn took back).
+_TURN_ATTEMPTS = 3
 
 LANGUAGE_PAYLOAD = "lang:"
 # Commands that work the same whether the conversation is with the flow or with staff.
@@ -119,7 +121,7 @@ class Dialogue:
     def __init__(
         self,
         *,
-        store: Store[DialogueTransaction],
+        store: DialogueStore,
         flows: FlowCatalog,
         outbox_signal: OutboxSignal,
         message_limits: Mapping[str, TextLimit],
@@ -167,7 +169,25 @@ class Dialogue:
 
     async def handle(self, message: IncomingMessage) -> bool:
         """Take one customer message; False when it had been handled before (a redelivery)."""
-        async with self._locks.hold(message.key), self._store.transaction() as transaction:
+        async with self._locks.hold(message.key):
+            for attempt in range(1, _TURN_ATTEMPTS + 1):
+                try:
+                    claimed = await self._take_in_one_transaction(message)
+                except EmbeddingNeeded as needed:
+                    if attempt == _TURN_ATTEMPTS:
+                        raise
+                    # A slow model must not hold the turn's transaction (on SQLite, every
+                    # turn's): it is asked with none open, and the turn is taken again.
+                    await self._store.embed_ahead(needed.texts)
+                    continue
+                break
+        if claimed:
+            self._outbox_signal.outbox_changed()
+        return claimed
+
+    async def _take_in_one_transaction(self, message: IncomingMessage) -> bool:
+        """The turn in one transaction; False for a redelivery."""
+        async with self._store.transaction() as transaction:
             claimed = await transaction.claim_inbound(
                 platform=message.key.platform,
                 external_id=message.external_id,
@@ -178,7 +198,6 @@ class Dialogue:
                 logger.info("skipped a redelivered %s event", message.key.platform)
                 return False
             await self._take_turn(transaction, message)
-        self._outbox_signal.outbox_changed()
         return True
 
     async def _take_turn(self, transaction: DialogueTransaction, message: IncomingMessage) -> None:

@@ -13,6 +13,7 @@ from handlers.ports import (
     CustomerOutbox,
     CustomerProfile,
     Customers,
+    EmbeddingAhead,
     IdeaIntake,
     Inbox,
     InvitationAnswers,
@@ -20,6 +21,7 @@ from handlers.ports import (
     SimilarCandidates,
     StaffOutbox,
     StaffThreads,
+    Store,
     Transcript,
 )
 from handlers.staff.room import HandOffReason, StaffAction
@@ -40,6 +42,10 @@ class DialogueTransaction(
     Protocol,
 ):
     """Everything one turn of a customer's dialogue reads and writes, committed together."""
+
+
+class DialogueStore(Store[DialogueTransaction], EmbeddingAhead, Protocol):
+    """Opens a turn's transaction, and asks the model ahead of it when a lookup needs it."""
 
 
 @dataclass(slots=True)

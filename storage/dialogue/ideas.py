@@ -16,6 +16,7 @@ from handlers.ideas.status import (
     StatusChange,
 )
 from handlers.messages import ConversationKey, OutgoingMessage
+from handlers.ports import EmbeddingNeeded
 from handlers.staff.room import CardCandidate
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
@@ -82,6 +83,14 @@ class IdeaTransactionPart:
 
     _session: AsyncSession
     _similar: SimilarIdeas
+    _used_ahead: set[str]
+
+    def _asked_ahead(self, text: str) -> None:
+        """Make sure the model was asked for ``text`` before this transaction began."""
+        if self._similar.needs_ahead(text):
+            # Asking now would hold the transaction open (on SQLite, every turn's) meanwhile.
+            raise EmbeddingNeeded([text])
+        self._used_ahead.add(text)
 
     async def record_idea(
         self,
@@ -125,6 +134,7 @@ class IdeaTransactionPart:
 
     async def similar_idea(self, *, text: str, at_least: float) -> tuple[int, str] | None:
         """The open idea most like ``text``, by the configured method."""
+        self._asked_ahead(text)
         offered = await offered_idea(self._session, self._similar, text=text, at_least=at_least)
         return None if offered is None else (offered.idea_id, offered.title)
 
@@ -132,6 +142,7 @@ class IdeaTransactionPart:
         self, *, idea_id: int, text: str, limit: int = 5
     ) -> tuple[CardCandidate, ...]:
         """Up to ``limit`` open ideas most like ``text``, best first, ``idea_id`` left out."""
+        self._asked_ahead(text)
         found, _ = await staff_candidates(
             self._session, self._similar, text=text, limit=limit, excluding=idea_id
         )

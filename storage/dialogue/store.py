@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -18,6 +18,7 @@ from handlers.ports import (
     ConversationRecord,
     ConversationStatus,
     CustomerProfile,
+    EmbeddingNeeded,
     EmbeddingUnavailable,
     StalledConversation,
     TranscriptEntry,
@@ -82,9 +83,12 @@ class SqlDialogueTransaction(
     building model objects cost more than the statements themselves.
     """
 
-    def __init__(self, session: AsyncSession, similar: SimilarIdeas) -> None:
+    def __init__(
+        self, session: AsyncSession, similar: SimilarIdeas, *, used_ahead: set[str]
+    ) -> None:
         self._session = session
         self._similar = similar
+        self._used_ahead = used_ahead
         self._turn_started = utc_now()
         self._transcript: list[dict[str, Any]] = []
         self._chats: dict[int, ConversationKey] = {}
@@ -370,6 +374,25 @@ class SqlDialogueStore:
         self._sessions = sessions
         self._similar = similar or SimilarIdeas()
 
+    async def embed_ahead(self, texts: Sequence[str]) -> None:
+        """Embed ``texts`` and ideas opened since, with no transaction open while the model runs."""
+        similar = self._similar
+        if similar.semantic is None:
+            return
+        async with self._sessions() as session:
+            await similar.catch_up(session, embed_missing=False)
+        ideas = similar.unembedded()
+        try:
+            vectors = await similar.semantic.embedder.embed([*texts, *(text for _, text in ideas)])
+        except EmbeddingUnavailable:
+            # The embedder said why in the log; the turn's lookups use the lexical method.
+            similar.hold_ahead(texts, None)
+            return
+        if ideas:
+            async with self._sessions() as session, session.begin():
+                await similar.store(session, ideas, vectors[len(texts) :])
+        similar.hold_ahead(texts, vectors[: len(texts)])
+
     async def backfill_vectors(self, *, batch: int = 64) -> int:
         """Catch similar ideas up, then embed open ideas the model has no vector of; how many."""
         # At start this reads every open idea and stored vector, so no customer's turn does.
@@ -428,7 +451,17 @@ class SqlDialogueStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlDialogueTransaction]:
         """A transaction that commits when the block ends without an error."""
-        async with self._sessions() as session, session.begin():
-            transaction = SqlDialogueTransaction(session, self._similar)
-            yield transaction
-            await transaction.write_pending()
+        used_ahead: set[str] = set()
+        taken_again = False
+        try:
+            async with self._sessions() as session, session.begin():
+                transaction = SqlDialogueTransaction(session, self._similar, used_ahead=used_ahead)
+                yield transaction
+                await transaction.write_pending()
+        except EmbeddingNeeded:
+            # The turn is taken again at once, with the texts held so far and the ones it needs.
+            taken_again = True
+            raise
+        finally:
+            if not taken_again:
+                self._similar.release_ahead(sorted(used_ahead))

@@ -8,6 +8,7 @@ its words hashed into a few dimensions, so texts sharing words are close. Script
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -45,6 +46,9 @@ class EmbeddingsServer:
     scripted: deque[int] = field(default_factory=deque)
     # Every request fails with this status while set (a server down for a while).
     failing_with: int | None = None
+    # While clear, requests wait for it (a model slow to answer); ``waiting`` counts them.
+    answering: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0
 
     @property
     def url(self) -> str:
@@ -57,6 +61,9 @@ class EmbeddingsServer:
 
     async def _embeddings(self, request: Request) -> Response:
         self.authorizations.append(request.headers.get("authorization"))
+        self.waiting += 1
+        await self.answering.wait()
+        self.waiting -= 1
         status = self.failing_with or (self.scripted.popleft() if self.scripted else 200)
         if status != 200:
             headers = {"Retry-After": "0"} if status == 429 else {}
@@ -88,6 +95,7 @@ class EmbeddingsServer:
 async def embeddings_server(port: int = 0) -> AsyncIterator[EmbeddingsServer]:
     """An embeddings double served on 127.0.0.1 for as long as the block runs."""
     server = EmbeddingsServer()
+    server.answering.set()
     async with serving(server.app(), port=port) as bound:
         server.port = bound
         yield server
