@@ -18,6 +18,7 @@ from storage.privacy.erasure import (
     Cleanup,
     clear_ideas,
     drop_outbox,
+    forget_decisions,
     erasure_destination,
     finish,
     forget_arrivals,
@@ -136,6 +137,7 @@ class SqlErasures:
                 select(_IDEA.c.id).where(_IDEA.c.conversation_id.in_(ids))
             )
             await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=None)
+            await forget_decisions(session, cleanup, conversation_ids=ids)
             await forget_conversations(session, cleanup, ids)
             chats = {(row.platform, row.chat_id) for row in old if row.chat_id}
             await forget_chat_messages(session, cleanup.removed, chats, now=now)
@@ -205,6 +207,9 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
     await drop_outbox(session, cleanup, [f"{platform}:{chat}" for chat in sorted(chats)])
     # After their own messages are gone: only others' quotes of their titles are rewritten.
     await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
+    await forget_decisions(
+        session, cleanup, conversation_ids=[row.id for row in rows], customer_id=customer_id
+    )
     for chat in sorted(chats):
         await forget_arrivals(session, cleanup, platform=platform, chat_id=chat)
     await scrub_digests(session, cleanup)
