@@ -39,7 +39,8 @@ async def _merge(sessions: Sessions, similar: SimilarIdeas, duplicate: int, orig
     async with SqlDialogueStore(sessions, similar).transaction() as transaction:
         first = await transaction.idea_for_update(idea_id=duplicate)
         second = await transaction.idea_for_update(idea_id=original)
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         await transaction.merge_ideas(duplicate=first, original=second, merged_by="Anne")
 
 

@@ -18,11 +18,11 @@ from storage.privacy.erasure import (
     Cleanup,
     clear_ideas,
     drop_outbox,
-    forget_decisions,
     erasure_destination,
     finish,
     forget_arrivals,
     forget_conversations,
+    forget_decisions,
     scrub_digests,
     start,
 )
