@@ -33,6 +33,7 @@ from bot.app import open_database
 from bot.embeddings.choice import configured_similarity
 from bot.settings import Settings
 from bot.similar_answer import SimilarAnswer, SimilarAnswers
+from handlers.flows.engine import summary_lookup_text
 from storage.dialogue.store import SqlDialogueStore
 from storage.similar_decisions import DecisionSource, record_decision, stored_calibration
 from storage.similar_ideas import SimilarIdeas
@@ -162,7 +163,9 @@ async def measure(
         found = []
         for asked in measured:
             found.append(await answers.answer(asked.text))
-            lookup = await similar.lookup(session, asked.text, at_least=None, limit=STAFF_SEES)
+            lookup = await similar.lookup(
+                session, summary_lookup_text(asked.text), at_least=None, limit=STAFF_SEES
+            )
             dump.append(
                 {
                     "stage": stage,
@@ -195,13 +198,15 @@ async def feed(settings: Settings, similar: SimilarIdeas, chosen: Split) -> str:
                 )
         async with sessions() as session, session.begin():
             for text in chosen.refusals:
-                found = await similar.lookup(session, text, at_least=None, limit=1)
+                found = await similar.lookup(
+                    session, summary_lookup_text(text), at_least=None, limit=1
+                )
                 if found.matches:
                     await record_decision(
                         session,
                         similar,
                         idea_id=found.matches[0].idea_id,
-                        text=text,
+                        text=summary_lookup_text(text),
                         same=False,
                         source=DecisionSource.CUSTOMER_NO,
                         customer_id=None,

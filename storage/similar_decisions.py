@@ -182,4 +182,8 @@ async def offer_rule(
     threshold = configured
     if calibration is not None and calibration.calibrated:
         threshold = calibration.threshold
-    return OfferRule(threshold=threshold, margin=similar.offers.margin)
+    return OfferRule(
+        threshold=threshold,
+        margin=similar.offers.margin,
+        face_threshold=similar.offers.face_threshold,
+    )

@@ -13,7 +13,7 @@ from handlers.ideas.confidence import (
 )
 from handlers.ideas.similarity import Match
 
-RULE = OfferRule(threshold=0.8, margin=0.05)
+RULE = OfferRule(threshold=0.8, margin=0.05, face_threshold=0.75)
 
 
 @pytest.mark.parametrize(
@@ -24,8 +24,9 @@ RULE = OfferRule(threshold=0.8, margin=0.05)
         ([Match(1, 0.79)], None),  # below it
         ([Match(1, 0.9), Match(2, 0.8)], 1),  # a clear winner
         ([Match(1, 0.9), Match(2, 0.88)], None),  # one of two alike: staff decide
-        ([Match(1, 0.9, through_face=True), Match(2, 0.89)], 1),  # a confirmed wording
-        ([Match(1, 0.7, through_face=True)], None),  # a face still needs the threshold
+        ([Match(1, 0.76, through_face=True)], 1),  # a confirmed wording: its own threshold
+        ([Match(1, 0.7, through_face=True)], None),  # below it
+        ([Match(1, 0.9, through_face=True), Match(2, 0.88)], None),  # a rival: still unsure
     ],
 )
 def test_only_a_clear_best_above_the_threshold_is_offered(

@@ -42,12 +42,17 @@ class SimilarityChoice:
 def offer_settings(settings: Settings, *, semantic: SemanticMatching | None) -> OfferSettings:
     """How sure a match must be by the method in use: its margin and calibration floor."""
     if semantic is None:
-        margin, floor = settings.similar_idea_margin, settings.similar_idea_calibration_floor
-    else:
-        margin = settings.similar_idea_semantic_margin
-        floor = settings.similar_idea_semantic_calibration_floor
+        return OfferSettings(
+            margin=settings.similar_idea_margin,
+            face_threshold=settings.similar_idea_face_threshold,
+            floor=settings.similar_idea_calibration_floor,
+            least=settings.similar_idea_calibration_decisions,
+        )
     return OfferSettings(
-        margin=margin, floor=floor, least=settings.similar_idea_calibration_decisions
+        margin=settings.similar_idea_semantic_margin,
+        face_threshold=settings.similar_idea_semantic_face_threshold,
+        floor=settings.similar_idea_semantic_calibration_floor,
+        least=settings.similar_idea_calibration_decisions,
     )
 
 

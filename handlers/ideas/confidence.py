@@ -1,10 +1,10 @@
 """When the customer is asked "is yours the same as …?": only when the match is sure.
 
-Two pure rules. ``confident_offer`` picks the idea to ask about from a lookup's ranking (the
-best one, if it clears the threshold by a clear margin over the next idea, or was matched
-through a wording the team confirmed). ``calibrated_threshold`` derives this installation's
-threshold from the team's labelled decisions, moved only with enough evidence and never
-below a floor, so a few clicks cannot ruin it.
+Two pure rules. ``confident_offer`` picks the idea to ask about from a lookup's ranking: the
+best one, if it clears the threshold (the face threshold, when it was matched through a
+wording the team confirmed) by a clear margin over the next idea. ``calibrated_threshold``
+derives this installation's threshold from the team's labelled decisions, moved only with
+enough evidence and never below a floor, so a few clicks cannot ruin it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ class OfferRule:
     threshold: float
     # How far the best idea must score above the second best (0: no margin asked).
     margin: float
+    # The threshold of a match through a wording the team confirmed for that very idea.
+    face_threshold: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,7 @@ class OfferSettings:
     """The configured method's margin, and how the stored decisions may move its threshold."""
 
     margin: float = 0.0
+    face_threshold: float = 1.0
     # A calibrated threshold is never lower than this.
     floor: float = 0.0
     # Decisions needed (of both kinds) before the threshold moves at all.
@@ -62,11 +65,8 @@ def confident_offer(ranked: Sequence[Match], rule: OfferRule) -> Match | None:
     if not ranked:
         return None
     best = ranked[0]
-    if best.score < rule.threshold:
+    if best.score < (rule.face_threshold if best.through_face else rule.threshold):
         return None
-    if best.through_face:
-        # A wording the team confirmed for this very idea: no closer rival makes it less so.
-        return best
     runner_up = next((match.score for match in ranked[1:] if match.idea_id != best.idea_id), None)
     if runner_up is not None and best.score - runner_up < rule.margin:
         return None
