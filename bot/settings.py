@@ -75,9 +75,9 @@ class Settings(BaseSettings):
     similar_ideas_method: SimilarityMethod = SimilarityMethod.LEXICAL
     similar_idea_semantic_threshold: float = Field(default=0.95, ge=-1, le=1)
     similar_idea_margin: float = Field(default=0.0, ge=0, le=1)
-    similar_idea_semantic_margin: float = Field(default=0.01, ge=0, le=2)
+    similar_idea_semantic_margin: float = Field(default=0.02, ge=0, le=2)
     similar_idea_face_threshold: float = Field(default=0.60, ge=0, le=1)
-    similar_idea_semantic_face_threshold: float = Field(default=0.91, ge=-1, le=1)
+    similar_idea_semantic_face_threshold: float = Field(default=0.89, ge=-1, le=1)
     similar_idea_calibration_floor: float = Field(default=0.30, ge=0, le=1)
     similar_idea_semantic_calibration_floor: float = Field(default=0.95, ge=-1, le=1)
     similar_idea_calibration_decisions: int = Field(default=20, ge=2)
