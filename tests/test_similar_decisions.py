@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.ideas.confidence import OfferSettings
+from handlers.privacy.desk import RetentionSweep
 from storage.dialogue.ideas import offered_idea
 from storage.dialogue.store import SqlDialogueStore
 from storage.privacy.store import SqlErasures
 from storage.similar_decisions import record_decision, stored_calibration
 from storage.similar_ideas import SemanticMatching, SimilarIdeas
-from storage.tables import SimilarDecisionRow, table_of
+from storage.tables import ConversationRow, SimilarDecisionRow, table_of
+from storage.types import utc_now
 from tests.helpers.privacy import Seeded, seed_customer
-from tests.test_erasure_vectors import WordsEmbedder
+from tests.test_erasure_vectors import Wakes, WordsEmbedder
 
 _DECISION = table_of(SimilarDecisionRow)
+_CONVERSATION = table_of(ConversationRow)
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -174,3 +179,25 @@ async def test_an_erasure_takes_the_words_of_the_customers_decisions_but_keeps_t
     assert (row.same, row.idea_id) == (True, original.idea_id)
     # Nothing of the erased words is found any more, in this process either.
     assert await _offered(sessions, similar, asked) is None
+
+
+async def test_the_retention_sweep_takes_the_words_of_decisions_from_old_conversations(
+    sessions: Sessions,
+) -> None:
+    original = await _seed(sessions, "kari", "purple elephant dashboard")
+    old = await _seed(sessions, "ola", "violet pachyderm overview")
+    await _merge(sessions, SimilarIdeas(), old.idea_id, original.idea_id)
+    now = utc_now()
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(_CONVERSATION)
+            .where(_CONVERSATION.c.id == old.conversation_id)
+            .values(status="finished", updated_at=now - timedelta(days=31))
+        )
+
+    sweep = RetentionSweep(erasures=SqlErasures(sessions), days=30, outbox_signal=Wakes())
+    outcome = await sweep.tick(now)
+
+    assert outcome is not None
+    assert outcome.removed["similar_decisions_anonymised"] == 1
+    assert await _decisions(sessions) == [(original.idea_id, "", True, "merge")]
