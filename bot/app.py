@@ -162,7 +162,7 @@ async def open_runtime(
             backoff_base_seconds=settings.outbox_backoff_base_seconds,
         )
         # One index of open ideas, for the customer's question, staff's cards and the digest.
-        similar = SimilarIdeas(similarity.semantic)
+        similar = similarity.similar_ideas(settings)
         store = SqlDialogueStore(sessions, similar)
         message_limits = {TELEGRAM: TELEGRAM_TEXT_LIMIT, SLACK: SLACK_TEXT_LIMIT}
         file_limits = {TELEGRAM: TELEGRAM_FILE_LIMITS, SLACK: SLACK_FILE_LIMITS}
@@ -291,8 +291,10 @@ def telegram_bot(settings: Settings) -> Bot:
 
 async def merge_ideas(settings: Settings, change: MergeChange) -> ChangeResult:
     """``ideabot ideas merge|unmerge``: the same as from Slack, queued for ``ideabot run``."""
-    async with open_database(settings) as sessions:
-        return await _command_line_desk(settings, sessions).merge(change)
+    async with open_database(settings) as sessions, configured_similarity(settings) as similarity:
+        # The merge is a labelled pair, scored by the method ``ideabot run`` uses.
+        desk = _command_line_desk(settings, sessions, similar=similarity.similar_ideas(settings))
+        return await desk.merge(change)
 
 
 def digest_desk(
@@ -357,7 +359,7 @@ async def digest_now(settings: Settings, *, post: bool) -> Digest:
             settings,
             sessions,
             staff_room_of(settings) if post else None,
-            similar=SimilarIdeas(similarity.semantic),
+            similar=similarity.similar_ideas(settings),
             outbox_signal=_NobodyToWake(),
         )
         digest = await desk.post_now(utc_now(), external_id=f"cli:{uuid.uuid4()}")
@@ -418,9 +420,14 @@ class _NobodyToWake:
         """Nothing to wake here."""
 
 
-def _command_line_desk(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> IdeaDesk:
+def _command_line_desk(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    similar: SimilarIdeas | None = None,
+) -> IdeaDesk:
     return IdeaDesk(
-        store=SqlDialogueStore(sessions),
+        store=SqlDialogueStore(sessions, similar),
         outbox_signal=_NobodyToWake(),
         labels=load_status_labels(settings),
         staff_room=staff_room_of(settings),

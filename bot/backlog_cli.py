@@ -19,7 +19,7 @@ from bot.embeddings.choice import configured_similarity
 from bot.similar_answer import SimilarAnswer, SimilarAnswers
 from storage.dialogue.store import SqlDialogueStore
 from storage.idea_import import ImportResult, import_ideas
-from storage.similar_ideas import LEXICAL, SimilarIdeas
+from storage.similar_ideas import LEXICAL
 
 # Longer than any chat message a customer can send (Slack's limit is 40,000 characters).
 LONGEST_TEXT = 40_000
@@ -97,7 +97,7 @@ def ideas_similar(
             open_database(settings) as sessions,
             configured_similarity(settings) as choice,
         ):
-            similar = SimilarIdeas(choice.semantic)
+            similar = choice.similar_ideas(settings)
             # A model needs the ideas' vectors: those not stored yet are made now, as the
             # backfill of `ideabot run` would (and kept for it).
             await SqlDialogueStore(sessions, similar).backfill_vectors()

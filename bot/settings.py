@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     similar_idea_threshold: float = Field(default=0.30, ge=0, le=1)
     similar_ideas_method: SimilarityMethod = SimilarityMethod.LEXICAL
     similar_idea_semantic_threshold: float = Field(default=0.95, ge=-1, le=1)
+    similar_idea_margin: float = Field(default=0.0, ge=0, le=1)
+    similar_idea_semantic_margin: float = Field(default=0.02, ge=0, le=2)
+    similar_idea_face_threshold: float = Field(default=0.60, ge=0, le=1)
+    similar_idea_semantic_face_threshold: float = Field(default=0.89, ge=-1, le=1)
+    similar_idea_calibration_floor: float = Field(default=0.30, ge=0, le=1)
+    similar_idea_semantic_calibration_floor: float = Field(default=0.95, ge=-1, le=1)
+    similar_idea_calibration_decisions: int = Field(default=20, ge=2)
     embeddings_url: str | None = None
     embeddings_model: str = "text-embedding-3-small"
     embeddings_api_key: SecretStr | None = None

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from telegram.error import TelegramError
 
 from bot.app import open_database, slack_client, telegram_bot
-from bot.embeddings.choice import configured_similarity
+from bot.embeddings.choice import SimilarityChoice, configured_similarity
 from bot.problems import database_problem, slack_problem, telegram_problem
 from bot.settings import Settings
 from handlers.ports import EmbeddingUnavailable
@@ -21,6 +21,7 @@ from storage.dead_letters import SqlDeadLetters
 from storage.event_queue import SqlEventQueue
 from storage.outbox.store import SqlOutboxStore
 from storage.privacy.store import SqlErasures
+from storage.similar_decisions import stored_calibration
 from storage.tables import EventState
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ async def _similarity(settings: Settings, report: StatusReport) -> None:
         if choice.semantic is None:
             # Lexical still finds similar ideas: a missing model is said, not a problem.
             report.add(f"similar ideas: {choice.description}")
+            await _similar_question(settings, report, choice=choice)
             return
         try:
             await choice.semantic.embedder.embed(["status check"])
@@ -70,6 +72,45 @@ async def _similarity(settings: Settings, report: StatusReport) -> None:
             )
             return
         report.add(f"similar ideas: {choice.description}, answering")
+        await _similar_question(settings, report, choice=choice)
+
+
+async def _similar_question(
+    settings: Settings, report: StatusReport, *, choice: SimilarityChoice
+) -> None:
+    """The threshold the customer's question is asked at, and the decisions it rests on."""
+    if settings.similar_idea_threshold == 0:
+        report.add("similar question: off (SIMILAR_IDEA_THRESHOLD=0)")
+        return
+    similar = choice.similar_ideas(settings)
+    configured = (
+        settings.similar_idea_threshold if choice.semantic is None else choice.semantic.at_least
+    )
+    path = sqlite_file(settings.database_url)
+    calibration = None
+    if path is None or path.exists():
+        try:
+            async with open_database(settings) as sessions, sessions() as session:
+                calibration = await stored_calibration(session, method=similar.method)
+        except Exception:
+            # The database line above already says what is wrong with it.
+            logger.debug("similar question: no calibration read", exc_info=True)
+    margin = f"margin {similar.offers.margin:.3f}"
+    if calibration is None:
+        report.add(
+            f"similar question: threshold {configured:.3f} (configured; no decisions), {margin}"
+        )
+        return
+    how = (
+        f"calibrated from {calibration.decisions} decisions, floor {similar.offers.floor:.3f}"
+        if calibration.calibrated
+        else f"configured; {calibration.decisions} decisions, {similar.offers.least} needed"
+    )
+    threshold = calibration.threshold if calibration.calibrated else configured
+    report.add(
+        f"similar question: threshold {threshold:.3f} ({how}; {calibration.same} the same), "
+        f"{margin}"
+    )
 
 
 async def _database(settings: Settings, report: StatusReport) -> None:

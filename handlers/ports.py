@@ -290,6 +290,12 @@ class IdeaIntake(Protocol):
         """The customer's idea is ``idea_id``: link them to it, keep their answers beside it."""
         ...
 
+    async def not_the_same(
+        self, *, idea_id: int, customer_id: int, conversation_id: int, text: str
+    ) -> None:
+        """The customer said their idea (``text``) is not ``idea_id``: keep that decision."""
+        ...
+
 
 class SimilarCandidates(Protocol):
     """The open ideas staff are shown as possibly the same as a recorded one."""

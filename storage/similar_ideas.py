@@ -20,11 +20,13 @@ import numpy as np
 from sqlalchemy import and_, func, not_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.ideas.confidence import OfferSettings
 from handlers.ideas.similarity import Match, SimilarityIndex
 from handlers.ideas.status import IdeaStatus
 from handlers.ideas.vectors import VectorIndex
 from handlers.ports import EmbeddingUnavailable, IdeaEmbedder
 from handlers.privacy.rules import ERASED_TITLE
+from storage.similar_faces import Faces, with_faces
 from storage.tables import ErasureRow, IdeaRow, IdeaVectorRow, table_of
 from storage.types import utc_now
 from storage.upsert import insert_if_absent
@@ -102,8 +104,12 @@ def _to_bytes(vector: Sequence[float]) -> bytes:
 class SimilarIdeas:
     """The open ideas' lexical index and, with a model configured, their vectors."""
 
-    def __init__(self, semantic: SemanticMatching | None = None) -> None:
+    def __init__(
+        self, semantic: SemanticMatching | None = None, *, offers: OfferSettings | None = None
+    ) -> None:
         self.semantic = semantic
+        # How sure a match must be before the customer is asked (handlers/ideas/confidence.py).
+        self.offers = offers or OfferSettings()
         # A lookup and the start's warm-up may catch up at once; one reads, the other waits.
         self._catching_up = asyncio.Lock()
         self._erasure = 0
@@ -114,6 +120,7 @@ class SimilarIdeas:
         """Forget everything taken in; the next look reads all open ideas again."""
         self.index = SimilarityIndex()
         self.vectors = VectorIndex()
+        self.faces = Faces()
         # The lexical index cannot forget an idea cheaply; lookups skip those closed since.
         self._open: set[int] = set()
         self._changed: dict[int, datetime] = {}
@@ -149,6 +156,8 @@ class SimilarIdeas:
             await self._catch_up_vectors(
                 session, opened, first_look=first_look, embed_missing=embed_missing
             )
+        embedder = None if self.semantic is None else self.semantic.embedder
+        await self.faces.catch_up(session, embedder, embed_missing=embed_missing)
 
     @staticmethod
     async def _changed_since(
@@ -343,22 +352,37 @@ class SimilarIdeas:
 
     def _lexical(self, text: str, *, at_least: float | None, limit: int) -> list[Match]:
         found = self.index.search(text, limit=max(limit, _CANDIDATES), at_least=at_least or 0.0)
-        return [match for match in found if match.idea_id in self._open and match.score > 0][:limit]
+        faces = self.faces.lexical(text, limit=limit)
+        return [
+            match
+            for match in with_faces(found, faces, limit=max(limit, _CANDIDATES))
+            if match.idea_id in self._open and match.score >= (at_least or 0.0) and match.score > 0
+        ][:limit]
 
-    async def _search_semantic(self, text: str, at_least: float | None, limit: int) -> list[Match]:
+    async def embedding_of(self, text: str) -> Sequence[float]:
+        """The configured model's vector of ``text``: asked ahead of the turn, or asked now once."""
         assert self.semantic is not None
         if text in self._ahead:
             ahead = self._ahead[text].vector
             if ahead is None:
                 raise EmbeddingUnavailable("the model did not answer before the turn")
-            vector = ahead
-        elif self._last_query is not None and self._last_query[0] == text:
-            vector = self._last_query[1]
-        else:
-            (vector,) = await self.semantic.embedder.embed([text])
-            self._last_query = (text, vector)
+            return ahead
+        if self._last_query is not None and self._last_query[0] == text:
+            return self._last_query[1]
+        (vector,) = await self.semantic.embedder.embed([text])
+        self._last_query = (text, vector)
+        return vector
+
+    async def _search_semantic(self, text: str, at_least: float | None, limit: int) -> list[Match]:
+        assert self.semantic is not None
+        vector = await self.embedding_of(text)
         # No blend with the lexical score: on the TUNE part it only made the model worse
         # (docs/benchmarks.md).
-        return self.vectors.search(
-            vector, limit=limit, at_least=-1.0 if at_least is None else at_least
-        )
+        floor = -1.0 if at_least is None else at_least
+        own = self.vectors.search(vector, limit=limit, at_least=floor)
+        faces = [
+            match
+            for match in self.faces.semantic(vector, limit=limit)
+            if match.idea_id in self.vectors and match.score >= floor
+        ]
+        return with_faces(own, faces, limit=limit)

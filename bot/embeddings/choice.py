@@ -12,8 +12,9 @@ import httpx
 from bot.embeddings.local import LocalEmbedder, local_model_missing
 from bot.embeddings.openai import OpenAIEmbedder
 from bot.settings import Settings, SimilarityMethod
+from handlers.ideas.confidence import OfferSettings
 from handlers.ports import IdeaEmbedder
-from storage.similar_ideas import SemanticMatching
+from storage.similar_ideas import SemanticMatching, SimilarIdeas
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,27 @@ class SimilarityChoice:
             why = f" ({self.fallback_reason})" if self.fallback_reason else ""
             return f"lexical{why}"
         return self.semantic.embedder.name
+
+    def similar_ideas(self, settings: Settings) -> SimilarIdeas:
+        """The open ideas' index for this method, with the offer rule's settings for it."""
+        return SimilarIdeas(self.semantic, offers=offer_settings(settings, semantic=self.semantic))
+
+
+def offer_settings(settings: Settings, *, semantic: SemanticMatching | None) -> OfferSettings:
+    """How sure a match must be by the method in use: its margin and calibration floor."""
+    if semantic is None:
+        return OfferSettings(
+            margin=settings.similar_idea_margin,
+            face_threshold=settings.similar_idea_face_threshold,
+            floor=settings.similar_idea_calibration_floor,
+            least=settings.similar_idea_calibration_decisions,
+        )
+    return OfferSettings(
+        margin=settings.similar_idea_semantic_margin,
+        face_threshold=settings.similar_idea_semantic_face_threshold,
+        floor=settings.similar_idea_semantic_calibration_floor,
+        least=settings.similar_idea_calibration_decisions,
+    )
 
 
 def choose_similarity(settings: Settings, *, client: httpx.AsyncClient | None) -> SimilarityChoice:

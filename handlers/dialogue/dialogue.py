@@ -576,7 +576,16 @@ class Dialogue:
             turn.replies.append(question(flow, state, turn.language))
             return
         if not same or state.same_as is None:
-            self._apply(turn, finish(flow, state, turn.language))
+            transition = finish(flow, state, turn.language)
+            if state.same_as is not None and transition.idea is not None:
+                # A "no" is a labelled pair too: it calibrates the question and is not asked again.
+                await transaction.not_the_same(
+                    idea_id=state.same_as,
+                    customer_id=turn.customer.id,
+                    conversation_id=conversation.id,
+                    text=lookup_text(transition.idea.title, transition.idea.description),
+                )
+            self._apply(turn, transition)
             return
         await transaction.join_idea(
             idea_id=state.same_as,

@@ -378,6 +378,8 @@ class Match:
 
     idea_id: int
     score: float
+    # Found through a wording the team confirmed as this idea's (a face), not its own text.
+    through_face: bool = False
 
 
 class SimilarityIndex:

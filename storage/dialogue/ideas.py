@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.flows.engine import IdeaDraft
+from handlers.flows.engine import IdeaDraft, lookup_text
+from handlers.ideas.confidence import confident_offer
 from handlers.ideas.status import (
     IdeaFollower,
     IdeaStatus,
@@ -21,7 +22,8 @@ from handlers.staff.room import CardCandidate
 from storage.outbox.actions import customer_delivery
 from storage.outbox.rows import BULK, outbox_row
 from storage.similar_candidates import staff_candidates
-from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas
+from storage.similar_decisions import DecisionSource, offer_rule, record_decision
+from storage.similar_ideas import OPEN_STATUSES, SimilarIdeas, idea_text
 from storage.tables import (
     CustomerRow,
     ErasureRow,
@@ -44,6 +46,8 @@ _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _MERGE = table_of(IdeaMergeRow)
 _ERASURE = table_of(ErasureRow)
+# How many of the best the offer rule sees: the best, and the rivals its margin is over.
+_OFFER_RANKED = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +62,30 @@ class OfferedIdea:
 async def offered_idea(
     session: AsyncSession, similar: SimilarIdeas, *, text: str, at_least: float
 ) -> OfferedIdea | None:
-    """The open idea most like ``text`` by the configured method: what the dialogue asks about.
+    """The open idea the dialogue asks about for ``text``, if the match is sure enough.
 
-    ``at_least`` is the lexical method's threshold; a model has its own.
+    ``at_least`` is the lexical method's configured threshold (a model has its own); once
+    the stored decisions calibrate the method, theirs is used (handlers/ideas/confidence.py).
     """
-    candidates = await similar.search(session, text, at_least=at_least)
-    if not candidates:
+    found = await similar.lookup(session, text, at_least=None, limit=_OFFER_RANKED)
+    if not found.matches:
         return None
+    configured = at_least
+    if similar.semantic is not None and found.method == similar.method:
+        configured = similar.semantic.at_least
+    rule = await offer_rule(session, similar, method=found.method, configured=configured)
     # The index may still hold ideas merged or decided since; only open ones are offered.
     rows = await session.execute(
         select(_IDEA.c.id, _IDEA.c.title)
-        .where(_IDEA.c.id.in_([match.idea_id for match in candidates]))
+        .where(_IDEA.c.id.in_([match.idea_id for match in found.matches]))
         .where(_IDEA.c.status.in_(OPEN_STATUSES))
     )
     titles = {row.id: row.title for row in rows}
-    for match in candidates:
-        if match.idea_id in titles:
-            return OfferedIdea(match.idea_id, titles[match.idea_id], match.score)
-    return None
+    ranked = [match for match in found.matches if match.idea_id in titles]
+    offer = confident_offer(ranked, rule)
+    if offer is None or similar.faces.blocked(text=text, idea_id=offer.idea_id):
+        return None
+    return OfferedIdea(offer.idea_id, titles[offer.idea_id], offer.score)
 
 
 class IdeaTransactionPart:
@@ -179,6 +189,31 @@ class IdeaTransactionPart:
                 "created_at": utc_now(),
             },
             returning="idea_id",
+        )
+        await record_decision(
+            self._session,
+            self._similar,
+            idea_id=idea_id,
+            text=lookup_text(draft.title, draft.description),
+            same=True,
+            source=DecisionSource.CUSTOMER_YES,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+        )
+
+    async def not_the_same(
+        self, *, idea_id: int, customer_id: int, conversation_id: int, text: str
+    ) -> None:
+        """The customer said their idea (``text``) is not ``idea_id``: keep it as a decision."""
+        await record_decision(
+            self._session,
+            self._similar,
+            idea_id=idea_id,
+            text=text,
+            same=False,
+            source=DecisionSource.CUSTOMER_NO,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
         )
 
     async def set_wants_updates(self, *, customer_id: int, wants_updates: bool) -> None:
@@ -302,7 +337,31 @@ class IdeaTransactionPart:
                 created_at=now,
             )
         )
+        await self._decide_on_merge(duplicate.id, original.id, same=True)
         return MergeRecord(duplicate.id, original.id, duplicate.status, tuple(moved))
+
+    async def _decide_on_merge(self, duplicate_id: int, original_id: int, *, same: bool) -> None:
+        """A merge says the duplicate's words are the original's; its undo says they are not."""
+        row = (
+            await self._session.execute(
+                select(
+                    _IDEA.c.title,
+                    _IDEA.c.description,
+                    _IDEA.c.customer_id,
+                    _IDEA.c.conversation_id,
+                ).where(_IDEA.c.id == duplicate_id)
+            )
+        ).one()
+        await record_decision(
+            self._session,
+            self._similar,
+            idea_id=original_id,
+            text=idea_text(row.title, row.description),
+            same=same,
+            source=DecisionSource.MERGE if same else DecisionSource.UNMERGE,
+            customer_id=row.customer_id,
+            conversation_id=row.conversation_id,
+        )
 
     async def undo_merge(self, *, duplicate_id: int) -> MergeRecord | None:
         """Put the customers and the status back as they were before the last merge."""
@@ -352,6 +411,7 @@ class IdeaTransactionPart:
         await self._session.execute(
             update(_MERGE).where(_MERGE.c.id == row.id).values(undone_at=now)
         )
+        await self._decide_on_merge(duplicate_id, row.original_id, same=False)
         return MergeRecord(
             duplicate_id, row.original_id, IdeaStatus(row.from_status), tuple(merged)
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from handlers.ideas.digest import Digest
 from handlers.ports import ConversationStatus, Direction, Farewell
@@ -56,6 +57,7 @@ from storage.tables import (
     OutboxRow,
     OutboxState,
     PlatformEventRow,
+    SimilarDecisionRow,
     StaffThreadRow,
     table_of,
 )
@@ -80,6 +82,7 @@ _STATUS_CHANGE = table_of(IdeaStatusChangeRow)
 _TAG = table_of(IdeaTagRow)
 _THREAD = table_of(StaffThreadRow)
 _VECTOR = table_of(IdeaVectorRow)
+_DECISION = table_of(SimilarDecisionRow)
 SLACK = "slack"
 UNDER_WAY = (ConversationStatus.ACTIVE.value, ConversationStatus.WITH_STAFF.value)
 
@@ -333,9 +336,31 @@ async def _remove_idea(session: AsyncSession, idea_id: int) -> None:
     await session.execute(
         delete(_MERGE).where(or_(_MERGE.c.duplicate_id == idea_id, _MERGE.c.original_id == idea_id))
     )
-    for table in (_FOLLOWER, _TAG, _STATUS_CHANGE):
+    for table in (_FOLLOWER, _TAG, _STATUS_CHANGE, _DECISION):
         await session.execute(delete(table).where(table.c.idea_id == idea_id))
     await session.execute(delete(_IDEA).where(_IDEA.c.id == idea_id))
+
+
+async def forget_decisions(
+    session: AsyncSession,
+    cleanup: Cleanup,
+    *,
+    conversation_ids: Collection[int],
+    customer_id: int | None = None,
+) -> None:
+    """Similar-idea decisions lose the words (and their vector) these customers or chats gave.
+
+    The score and the verdict stay, anonymous, so the calibrated threshold keeps its evidence.
+    """
+    whose: ColumnElement[bool] = _DECISION.c.conversation_id.in_(list(conversation_ids))
+    if customer_id is not None:
+        whose = or_(whose, _DECISION.c.customer_id == customer_id)
+    cleanup.removed["similar_decisions_anonymised"] += await _count_deleted(
+        session,
+        update(_DECISION)
+        .where(whose)
+        .values(text="", vector=None, vector_model="", customer_id=None, conversation_id=None),
+    )
 
 
 async def scrub_digests(session: AsyncSession, cleanup: Cleanup) -> None:

@@ -22,6 +22,7 @@ from storage.privacy.erasure import (
     finish,
     forget_arrivals,
     forget_conversations,
+    forget_decisions,
     scrub_digests,
     start,
     unlink_invitations,
@@ -137,6 +138,7 @@ class SqlErasures:
                 select(_IDEA.c.id).where(_IDEA.c.conversation_id.in_(ids))
             )
             await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=None)
+            await forget_decisions(session, cleanup, conversation_ids=ids)
             await forget_conversations(session, cleanup, ids)
             chats = {(row.platform, row.chat_id) for row in old if row.chat_id}
             await forget_chat_messages(session, cleanup.removed, chats, now=now)
@@ -206,6 +208,9 @@ async def _erase(session: AsyncSession, cleanup: Cleanup, customer: Any) -> None
     await drop_outbox(session, cleanup, [f"{platform}:{chat}" for chat in sorted(chats)])
     # After their own messages are gone: only others' quotes of their titles are rewritten.
     await clear_ideas(session, cleanup, list(ideas.scalars()), author_id=customer_id)
+    await forget_decisions(
+        session, cleanup, conversation_ids=[row.id for row in rows], customer_id=customer_id
+    )
     for chat in sorted(chats):
         await forget_arrivals(session, cleanup, platform=platform, chat_id=chat)
     await scrub_digests(session, cleanup)

@@ -128,6 +128,11 @@ class MemoryReminderTransaction:
         idea = self._state.ideas[index]
         self._state.ideas[index] = replace(idea, customer_ids=(*idea.customer_ids, customer_id))
 
+    async def not_the_same(
+        self, *, idea_id: int, customer_id: int, conversation_id: int, text: str
+    ) -> None:
+        """A "no" calibrates nothing in memory."""
+
     async def enqueue(self, *, key: ConversationKey, actions: list[OutboundAction]) -> None:
         """Put the actions in the outbox, in this order."""
         self._state.outbox.extend((key, action) for action in actions)
