@@ -13,6 +13,7 @@ from handlers.campaigns.audience import Audience
 from handlers.campaigns.campaign import (
     AudienceSize,
     Campaign,
+    CampaignClash,
     CampaignFigures,
     CampaignState,
     NewCampaign,
@@ -657,8 +658,22 @@ class Campaigns(Protocol):
         """Who the audience holds now, after the respect rules (the hour aside)."""
         ...
 
-    async def shared_customers(self, *, audience: Audience, other: Audience, now: datetime) -> int:
-        """How many customers two audiences have in common (respect aside)."""
+    async def clash(
+        self, *, campaign_id: int, audience: Audience, now: datetime
+    ) -> CampaignClash | None:
+        """The first other running campaign that shares customers with ``audience``, if any."""
+        ...
+
+    async def run_alone(
+        self,
+        *,
+        campaign_id: int,
+        audience: Audience,
+        expected: CampaignState,
+        actor: str,
+        now: datetime,
+    ) -> CampaignClash | bool:
+        """Run it unless a running one shares customers (then that one); False if not expected."""
         ...
 
     async def invite(self, invitation_round: InvitationRound) -> int:

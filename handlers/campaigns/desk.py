@@ -12,6 +12,7 @@ from handlers.campaigns.audience import Audience
 from handlers.campaigns.campaign import (
     AudienceSize,
     Campaign,
+    CampaignClash,
     CampaignFigures,
     CampaignProblem,
     CampaignState,
@@ -92,7 +93,7 @@ class CampaignDesk:
     async def start(self, name: str, *, actor: str) -> Preview:
         """Start inviting; refused for an empty audience, a missing text or shared customers."""
         ready = await self.ready_to_start(name)
-        await self._move(ready.campaign, CampaignState.DRAFT, CampaignState.RUNNING, actor)
+        await self._run_alone(ready.campaign, expected=CampaignState.DRAFT, actor=actor)
         return ready
 
     async def ready_to_start(self, name: str) -> Preview:
@@ -127,8 +128,7 @@ class CampaignDesk:
             raise CampaignProblem(f"“{name}” is {campaign.state}: only a paused one can resume")
         # Its audience may have changed while it was held.
         _refuse_missing_texts(campaign, await self._size(campaign.audience))
-        await self._refuse_shared_customers(campaign)
-        await self._move(campaign, CampaignState.PAUSED, CampaignState.RUNNING, actor)
+        await self._run_alone(campaign, expected=CampaignState.PAUSED, actor=actor)
 
     async def figures(self, name: str) -> tuple[Campaign, list[CampaignFigures]]:
         """The campaign's figures per language, with the deliveries made since the last tick."""
@@ -202,17 +202,25 @@ class CampaignDesk:
             raise CampaignProblem(str(problem)) from None
 
     async def _refuse_shared_customers(self, campaign: Campaign) -> None:
-        for other in await self._campaigns.running():
-            if other.id == campaign.id:
-                continue
-            shared = await self._campaigns.shared_customers(
-                audience=campaign.audience, other=other.audience, now=self._clock()
-            )
-            if shared:
-                raise CampaignProblem(
-                    f"“{other.name}” is inviting {shared} of the same customers: pause it or "
-                    "wait until it is done"
-                )
+        clash = await self._campaigns.clash(
+            campaign_id=campaign.id, audience=campaign.audience, now=self._clock()
+        )
+        if clash is not None:
+            raise _clash_problem(clash)
+
+    async def _run_alone(self, campaign: Campaign, *, expected: CampaignState, actor: str) -> None:
+        """Run the campaign, checked against the running ones in the same locked transaction."""
+        outcome = await self._campaigns.run_alone(
+            campaign_id=campaign.id,
+            audience=campaign.audience,
+            expected=expected,
+            actor=actor,
+            now=self._clock(),
+        )
+        if isinstance(outcome, CampaignClash):
+            raise _clash_problem(outcome)
+        if not outcome:
+            raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")
 
     async def _move(
         self, campaign: Campaign, expected: CampaignState, state: CampaignState, actor: str
@@ -222,6 +230,14 @@ class CampaignDesk:
         )
         if not moved:
             raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")
+
+
+def _clash_problem(clash: CampaignClash) -> CampaignProblem:
+    """The one sentence for a start or resume while another campaign invites the same people."""
+    return CampaignProblem(
+        f"“{clash.name}” is inviting {clash.shared} of the same customers: pause it or "
+        "wait until it is done"
+    )
 
 
 def _refuse_missing_texts(campaign: Campaign, size: AudienceSize) -> None:
