@@ -195,7 +195,7 @@ class Customers(Protocol):
 
 
 class InvitationAnswers(Protocol):
-    """What a customer's tap on an invitation's button needs: its flow, or no more of them."""
+    """What a customer's invitation taps and /invitations need: its flow, their choice."""
 
     async def campaign_flow(self, *, campaign_id: int) -> str | None:
         """The flow the campaign opens; None if there is no such campaign."""
@@ -203,6 +203,14 @@ class InvitationAnswers(Protocol):
 
     async def stop_invitations(self, *, customer_id: int, campaign_id: int) -> None:
         """Invite the customer no more, and count the opt-out for the campaign."""
+        ...
+
+    async def wants_invitations(self, *, customer_id: int) -> bool:
+        """Whether campaigns may invite the customer (they did not opt out, or came back)."""
+        ...
+
+    async def set_wants_invitations(self, *, customer_id: int, wants: bool) -> None:
+        """Remember whether campaigns may invite the customer, chosen by /invitations."""
         ...
 
 
