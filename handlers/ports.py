@@ -635,6 +635,15 @@ class InvitationRound:
     limit: int
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationBatch:
+    """What one batch came to: invitations enqueued, and who was left out for want of words."""
+
+    invited: int
+    # Customers the batch would have invited but for a text in their language, per language.
+    without_text: dict[str, int]
+
+
 class Campaigns(Protocol):
     """Stored campaigns, their audiences, invitations and figures."""
 
@@ -684,8 +693,8 @@ class Campaigns(Protocol):
         """Run it unless a running one shares customers (then that one); False if not expected."""
         ...
 
-    async def invite(self, invitation_round: InvitationRound) -> int:
-        """Record and enqueue one batch of invitations in one transaction; how many."""
+    async def invite(self, invitation_round: InvitationRound) -> InvitationBatch:
+        """Record and enqueue one batch of invitations in one transaction; what it came to."""
         ...
 
     async def hold(self, *, campaign_id: int) -> int:

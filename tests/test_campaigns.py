@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -331,3 +332,33 @@ async def test_two_starts_at_once_of_campaigns_sharing_customers_let_only_one_ru
     )
     states = [(await setup.preview(name)).campaign.state for name in ("first", "second")]
     assert states.count(CampaignState.RUNNING) == 1
+
+
+async def test_customers_without_a_text_in_their_language_are_logged_once_per_tick(
+    sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review of issue 13: those who joined the audience in another language went unseen."""
+    for platform in ("telegram", "slack"):
+        await add_customer(sessions, platform=platform)
+    clock = Clock()
+    desk = campaign_desk(sessions, clock, batch_size=1)
+    for platform in ("telegram", "slack"):
+        only = Audience(platforms=(platform,))
+        await desk.create(new_campaign(platform, texts={"en": "Hello"}, audience=only))
+        await desk.start(platform, actor="test")
+    # Joined after the start checked the languages.
+    for language, platform in (("de", "telegram"), ("de", "slack"), ("fr", "slack")):
+        await add_customer(sessions, language=language, platform=platform)
+    caplog.set_level(logging.INFO, logger="handlers.campaigns.desk")
+    for _ in range(2):
+        caplog.clear()
+        await desk.tick()
+        skipped = [record for record in caplog.records if "no invitation text" in record.message]
+        assert [record.levelno for record in skipped] == [logging.INFO]
+        assert skipped[0].message == (
+            "campaign tick: 3 customer(s) not invited, no invitation text in their language "
+            "(campaign 1: de 1; campaign 2: de 1, fr 1)"
+        )
+    assert "Customer" not in caplog.text
+    assert "Hello" not in caplog.text
+    assert len(await invited(sessions)) == 2

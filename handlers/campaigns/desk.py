@@ -21,7 +21,13 @@ from handlers.campaigns.campaign import (
 )
 from handlers.campaigns.invitation import invitation_message
 from handlers.campaigns.schedule import CampaignSchedule, ScheduleProblem, parse_schedule
-from handlers.ports import Campaigns, FlowCatalog, InvitationRound, OutboxSignal
+from handlers.ports import (
+    Campaigns,
+    FlowCatalog,
+    InvitationBatch,
+    InvitationRound,
+    OutboxSignal,
+)
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -143,17 +149,23 @@ class CampaignDesk:
         if self._respect.is_quiet(now):
             return 0
         invited = 0
+        without_text: dict[int, dict[str, int]] = {}
         for campaign in await self._campaigns.running():
-            invited += await self._invite(campaign, now)
+            batch = await self._invite(campaign, now)
+            invited += batch.invited
+            if batch.without_text:
+                without_text[campaign.id] = batch.without_text
         if invited:
             self._outbox_signal.outbox_changed()
+        if without_text:
+            _log_without_text(without_text)
         return invited
 
-    async def _invite(self, campaign: Campaign, now: datetime) -> int:
+    async def _invite(self, campaign: Campaign, now: datetime) -> InvitationBatch:
         schedule = self._schedule_of(campaign.schedule, check=False)
         run = schedule.current_run(now, self._respect.zone)
         if run is None:
-            return 0
+            return InvitationBatch(invited=0, without_text={})
         messages = {
             language: invitation_message(
                 campaign_id=campaign.id, invitation_text=words, language=language
@@ -169,9 +181,9 @@ class CampaignDesk:
             now=now,
             limit=self._batch_size,
         )
-        invited = await self._campaigns.invite(invitation_round)
+        batch = await self._campaigns.invite(invitation_round)
         through = schedule.next_firing(now, self._respect.zone) is None
-        if invited == 0 and through:
+        if batch.invited == 0 and through:
             # False when another process's tick (or a pause) came first: nothing to do then.
             await self._campaigns.set_state(
                 campaign_id=campaign.id,
@@ -179,8 +191,10 @@ class CampaignDesk:
                 expected=CampaignState.RUNNING,
                 actor="campaign tick",
             )
-        logger.info("campaign %s: %d invitation(s) enqueued for run %s", campaign.id, invited, run)
-        return invited
+        logger.info(
+            "campaign %s: %d invitation(s) enqueued for run %s", campaign.id, batch.invited, run
+        )
+        return batch
 
     async def _named(self, name: str) -> Campaign:
         campaign = await self._campaigns.named(name)
@@ -230,6 +244,22 @@ class CampaignDesk:
         )
         if not moved:
             raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")
+
+
+def _log_without_text(without_text: dict[int, dict[str, int]]) -> None:
+    """One line per tick: how many a missing text left out, by campaign and language."""
+    total = sum(sum(counts.values()) for counts in without_text.values())
+    # Numbers and language codes only: no customer names, no invitation texts.
+    where = "; ".join(
+        f"campaign {campaign_id}: "
+        + ", ".join(f"{language} {count}" for language, count in sorted(counts.items()))
+        for campaign_id, counts in sorted(without_text.items())
+    )
+    logger.info(
+        "campaign tick: %d customer(s) not invited, no invitation text in their language (%s)",
+        total,
+        where,
+    )
 
 
 def _clash_problem(clash: CampaignClash) -> CampaignProblem:

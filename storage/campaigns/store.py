@@ -19,11 +19,12 @@ from handlers.campaigns.campaign import (
     Respect,
 )
 from handlers.messages import ConversationKey
-from handlers.ports import InvitationRound
+from handlers.ports import InvitationBatch, InvitationRound
 from storage.campaigns.audience import (
     audience_query,
     customer_ids,
     not_invited_in,
+    not_speaking,
     respectful,
     speaking,
 )
@@ -172,8 +173,8 @@ class SqlCampaigns:
                 actor=actor,
             )
 
-    async def invite(self, invitation_round: InvitationRound) -> int:
-        """Record and enqueue one batch of invitations in one transaction; how many."""
+    async def invite(self, invitation_round: InvitationRound) -> InvitationBatch:
+        """Record and enqueue one batch of invitations in one transaction; what it came to."""
         query = not_invited_in(
             respectful(
                 audience_query(invitation_round.audience, now=invitation_round.now),
@@ -186,14 +187,20 @@ class SqlCampaigns:
         async with self._sessions() as session, session.begin():
             await _take_lock(session, _INVITING_LOCK)
             if not await _still_running(session, invitation_round.campaign_id):
-                return 0
-            found = await session.execute(
-                speaking(query, tuple(invitation_round.messages)).limit(invitation_round.limit)
-            )
+                return InvitationBatch(invited=0, without_text={})
+            languages = tuple(invitation_round.messages)
+            found = await session.execute(speaking(query, languages).limit(invitation_round.limit))
             invited = 0
             for customer in found.all():
                 invited += await _invite_one(session, invitation_round, customer)
-        return invited
+            unspoken = not_speaking(query, languages).subquery()
+            without_text = await session.execute(
+                select(unspoken.c.language, func.count()).group_by(unspoken.c.language)
+            )
+            return InvitationBatch(
+                invited=invited,
+                without_text={language: count for language, count in without_text.all()},
+            )
 
     async def hold(self, *, campaign_id: int) -> int:
         """Drop the campaign's invitations still waiting in the outbox; how many."""
