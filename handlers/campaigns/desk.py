@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.campaigns.audience import Audience
+from handlers.campaigns.audience import Audience, printable
 from handlers.campaigns.campaign import (
     AudienceSize,
     Campaign,
@@ -294,6 +294,16 @@ def _check_texts(texts: dict[str, str]) -> None:
 
 def _check_audience(audience: Audience) -> None:
     """Refuse filters no customer can match and the database cannot be asked about."""
+    for option, values in (
+        ("--platform", audience.platforms),
+        ("--language", audience.languages),
+        ("--tag", audience.tags),
+    ):
+        for value in values:
+            if not value.isprintable():
+                raise CampaignProblem(
+                    f"a {option} cannot hold control characters: “{printable(value)}”"
+                )
     if audience.inactive_days is not None and audience.inactive_days > MOST_INACTIVE_DAYS:
         raise CampaignProblem(f"--inactive-days must be at most {MOST_INACTIVE_DAYS} (a century)")
     for idea_id in audience.follows:
