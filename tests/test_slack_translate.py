@@ -327,3 +327,11 @@ async def test_a_merge_command_names_who_typed_it_to_tell_them_if_nothing_is_mer
     assert isinstance(merge, MergeChange)
     assert (merge.duplicate_id, merge.original_id, merge.asked_by) == (2, 1, "U0ANNE")
     assert merge.clicked_by == ""  # a command may merge into an idea decided since
+
+
+async def test_a_slack_customers_invitations_command_reaches_the_dialogue() -> None:
+    command = payload("slash_command")
+    command["text"] = "invitations"
+    message = await translate(command)
+    assert isinstance(message, IncomingMessage)
+    assert (message.text, message.key.chat_id) == ("/invitations", "D0SIRI")
