@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from handlers.ideas.status import IdeaStatus
 from storage.idea_import import ImportedIdea
 
 FIELDS = ("id", "title", "description", "status", "votes", "created")
+# A file is read whole (JSON needs all of it): this bounds the memory an import takes.
+LARGEST_BACKLOG_BYTES = 50_000_000
 TITLE_LENGTH = 256
 SOURCE_ID_LENGTH = 128
 # The database keeps votes in a 32-bit integer.
@@ -76,8 +79,19 @@ def parse_columns(option: str | None) -> dict[str, str]:
 
 def read_backlog(path: Path, *, columns: Mapping[str, str]) -> Backlog:
     """The ideas of a JSON (a list of objects) or CSV (a header row) file."""
+    too_large = BacklogFileError(
+        f"{path} is larger than {LARGEST_BACKLOG_BYTES // 1_000_000} MB, more than ideabot "
+        "imports at once: split it into smaller files"
+    )
     try:
-        content = path.read_bytes().decode("utf-8-sig")
+        with path.open("rb") as stream:
+            if os.fstat(stream.fileno()).st_size > LARGEST_BACKLOG_BYTES:
+                raise too_large
+            # A pipe or a file growing meanwhile has no size to trust: read one byte more.
+            raw = stream.read(LARGEST_BACKLOG_BYTES + 1)
+        if len(raw) > LARGEST_BACKLOG_BYTES:
+            raise too_large
+        content = raw.decode("utf-8-sig")
     except OSError as error:
         raise BacklogFileError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError:

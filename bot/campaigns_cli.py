@@ -10,10 +10,11 @@ import typer
 from bot.app import campaign_desk, import_flows, open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
 from bot.flows_cli import admin
-from handlers.campaigns.audience import Audience
+from handlers.campaigns.audience import Audience, printable
 from handlers.campaigns.campaign import CampaignProblem, NewCampaign
 from handlers.campaigns.desk import CampaignDesk, Preview
 from handlers.flows.loader import load_flows
+from handlers.ideas.status import normalize_tag
 from storage.database import reading_sessions
 from storage.flows.catalog import SqlFlowCatalog
 from storage.flows.library import SqlFlowLibrary
@@ -98,7 +99,8 @@ def campaigns_create(
         languages=tuple(language or ()),
         inactive_days=inactive_days,
         follows=tuple(follows or ()),
-        tags=tuple(tag or ()),
+        # Stored tags are normalised (as `/ideas tag` and Slack's --tag write them).
+        tags=tuple(normalize_tag(word) for word in tag or ()),
         shipped=shipped,
     )
     campaign = NewCampaign(
@@ -122,9 +124,10 @@ def campaigns_list() -> None:
         return
     typer.echo(f"{'name':<20} {'state':<8} {'flow':<12} {'schedule':<22} audience")
     for campaign in campaigns:
+        # Stored before `create` refused control characters, a field could move the terminal.
         typer.echo(
-            f"{campaign.name:<20} {campaign.state:<8} {campaign.flow_id:<12} "
-            f"{campaign.schedule:<22} {campaign.audience.describe()}"
+            f"{printable(campaign.name):<20} {campaign.state:<8} {printable(campaign.flow_id):<12} "
+            f"{printable(campaign.schedule):<22} {printable(campaign.audience.describe())}"
         )
 
 

@@ -385,6 +385,11 @@ def _merge(change: MergeChange) -> None:
     outcome = result.outcome
     if outcome is ChangeOutcome.NOT_FOUND:
         raise _fail("there is no such idea")
+    if outcome is ChangeOutcome.WORDS_ERASED:
+        raise _fail(
+            f"idea #{change.original_id} keeps no words since its author's data was erased: "
+            "nothing can be merged into it"
+        )
     if outcome is ChangeOutcome.UNCHANGED:
         raise _fail(
             f"nothing to undo for idea #{change.duplicate_id}"

@@ -13,6 +13,7 @@ from handlers.campaigns.audience import Audience
 from handlers.campaigns.campaign import (
     AudienceSize,
     Campaign,
+    CampaignClash,
     CampaignFigures,
     CampaignState,
     NewCampaign,
@@ -194,7 +195,7 @@ class Customers(Protocol):
 
 
 class InvitationAnswers(Protocol):
-    """What a customer's tap on an invitation's button needs: its flow, or no more of them."""
+    """What a customer's invitation taps and /invitations need: its flow, their choice."""
 
     async def campaign_flow(self, *, campaign_id: int) -> str | None:
         """The flow the campaign opens; None if there is no such campaign."""
@@ -202,6 +203,14 @@ class InvitationAnswers(Protocol):
 
     async def stop_invitations(self, *, customer_id: int, campaign_id: int) -> None:
         """Invite the customer no more, and count the opt-out for the campaign."""
+        ...
+
+    async def wants_invitations(self, *, customer_id: int) -> bool:
+        """Whether campaigns may invite the customer (they did not opt out, or came back)."""
+        ...
+
+    async def set_wants_invitations(self, *, customer_id: int, wants: bool) -> None:
+        """Remember whether campaigns may invite the customer, chosen by /invitations."""
         ...
 
 
@@ -648,6 +657,15 @@ class InvitationRound:
     limit: int
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationBatch:
+    """What one batch came to: invitations enqueued, and who was left out for want of words."""
+
+    invited: int
+    # Customers the batch would have invited but for a text in their language, per language.
+    without_text: dict[str, int]
+
+
 class Campaigns(Protocol):
     """Stored campaigns, their audiences, invitations and figures."""
 
@@ -679,12 +697,26 @@ class Campaigns(Protocol):
         """Who the audience holds now, after the respect rules (the hour aside)."""
         ...
 
-    async def shared_customers(self, *, audience: Audience, other: Audience, now: datetime) -> int:
-        """How many customers two audiences have in common (respect aside)."""
+    async def clash(
+        self, *, campaign_id: int, audience: Audience, now: datetime
+    ) -> CampaignClash | None:
+        """The first other running campaign that shares customers with ``audience``, if any."""
         ...
 
-    async def invite(self, invitation_round: InvitationRound) -> int:
-        """Record and enqueue one batch of invitations in one transaction; how many."""
+    async def run_alone(
+        self,
+        *,
+        campaign_id: int,
+        audience: Audience,
+        expected: CampaignState,
+        actor: str,
+        now: datetime,
+    ) -> CampaignClash | bool:
+        """Run it unless a running one shares customers (then that one); False if not expected."""
+        ...
+
+    async def invite(self, invitation_round: InvitationRound) -> InvitationBatch:
+        """Record and enqueue one batch of invitations in one transaction; what it came to."""
         ...
 
     async def hold(self, *, campaign_id: int) -> int:

@@ -84,6 +84,10 @@ class Text(StrEnum):
     INVITATION_START = "invitation_start"
     INVITATION_STOP = "invitation_stop"
     INVITATIONS_STOPPED = "invitations_stopped"
+    INVITATIONS_ON = "invitations_on"
+    INVITATIONS_OFF = "invitations_off"
+    INVITATIONS_TURN_ON = "invitations_turn_on"
+    INVITATIONS_RESUMED = "invitations_resumed"
 
 
 _TEXTS: dict[Text, dict[str, str]] = {
@@ -96,6 +100,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/skip – skip a question that is optional\n"
             "/human – talk with a person from our team\n"
             "/unsubscribe – no news about ideas (/subscribe to undo)\n"
+            "/invitations – invitations to talk: on or off\n"
             "/language – choose your language\n"
             "/privacy – what I keep about you; /mydata – a copy; /forget – erase it\n"
             "/help – this message"
@@ -108,6 +113,7 @@ _TEXTS: dict[Text, dict[str, str]] = {
             "/skip – hopp over et spørsmål som er valgfritt\n"
             "/human – snakk med en person fra teamet\n"
             "/unsubscribe – ingen nyheter om ideer (/subscribe angrer)\n"
+            "/invitations – invitasjoner til å prate: av eller på\n"
             "/language – velg språk\n"
             "/privacy – hva jeg tar vare på om deg; /mydata – en kopi; /forget – slett det\n"
             "/help – denne meldingen"
@@ -332,7 +338,8 @@ _TEXTS.update(
                 "became of them.\n"
                 "How long: {how_long}\n"
                 "Who sees it: our company's staff, in our Slack workspace.\n"
-                "/mydata sends you a file with all of it; /forget erases it."
+                "/mydata sends you a file with all of it; /forget erases it; "
+                "/invitations turns our invitations to talk off or on."
             ),
             "nb": (
                 "Dette tar jeg vare på om deg: navnet ditt og chat-id-en din i denne appen, "
@@ -344,7 +351,8 @@ _TEXTS.update(
                 "skjedde med dem.\n"
                 "Hvor lenge: {how_long}\n"
                 "Hvem ser det: de ansatte i firmaet vårt, i Slack-arbeidsområdet vårt.\n"
-                "/mydata sender deg en fil med alt sammen; /forget sletter det."
+                "/mydata sender deg en fil med alt sammen; /forget sletter det; "
+                "/invitations slår invitasjonene våre til å prate av eller på."
             ),
         },
         Text.KEPT_FOR_DAYS: {
@@ -430,11 +438,37 @@ _TEXTS.update(
         Text.INVITATIONS_STOPPED: {
             "en": (
                 "Done: you will get no more invitations to talk. News about your ideas still "
-                "comes (/unsubscribe stops it)."
+                "comes (/unsubscribe stops it). Write /invitations to change your mind."
             ),
             "nb": (
                 "Greit: du får ikke flere invitasjoner til å prate. Nyheter om ideene dine "
-                "kommer fortsatt (/unsubscribe stopper dem)."
+                "kommer fortsatt (/unsubscribe stopper dem). Skriv /invitations hvis du "
+                "ombestemmer deg."
+            ),
+        },
+        Text.INVITATIONS_ON: {
+            "en": (
+                "You may get an invitation to talk with us now and then. "
+                "Tap below if you would rather not."
+            ),
+            "nb": (
+                "Du kan få en invitasjon til å prate med oss av og til. "
+                "Trykk under hvis du heller vil slippe."
+            ),
+        },
+        Text.INVITATIONS_OFF: {
+            "en": "You get no invitations to talk from us now. Tap below to get them again.",
+            "nb": "Du får ingen invitasjoner til å prate fra oss nå. Trykk under for å få dem igjen.",
+        },
+        Text.INVITATIONS_TURN_ON: {"en": "Invite me again", "nb": "Inviter meg igjen"},
+        Text.INVITATIONS_RESUMED: {
+            "en": (
+                "Done: we may invite you to talk now and then again. "
+                "Write /invitations to change your mind."
+            ),
+            "nb": (
+                "Greit: vi kan invitere deg til å prate av og til igjen. "
+                "Skriv /invitations hvis du ombestemmer deg."
             ),
         },
     }
@@ -456,6 +490,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("skip", "Skip a question that is optional"),
         ("human", "Talk with a person from our team"),
         ("language", "Choose your language"),
+        ("invitations", "Invitations to talk: on or off"),
         ("privacy", "What I keep about you"),
         ("mydata", "Get a copy of your data"),
         ("forget", "Erase your data"),
@@ -468,6 +503,7 @@ COMMANDS: dict[str, list[tuple[str, str]]] = {
         ("skip", "Hopp over et valgfritt spørsmål"),
         ("human", "Snakk med en person fra teamet"),
         ("language", "Velg språk"),
+        ("invitations", "Invitasjoner til å prate: av eller på"),
         ("privacy", "Hva jeg tar vare på om deg"),
         ("mydata", "Få en kopi av dataene dine"),
         ("forget", "Slett dataene dine"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.backlog_cli import decoded, read_lines
-from bot.backlog_file import BacklogFileError, parse_columns, read_backlog
+from bot.backlog_file import LARGEST_BACKLOG_BYTES, BacklogFileError, parse_columns, read_backlog
 from tests.helpers.cli import ideabot
 
 
@@ -80,3 +80,20 @@ def test_an_enormous_line_on_standard_input_is_not_held_whole() -> None:
 def test_a_line_of_long_characters_cut_mid_character_is_still_too_long() -> None:
     (line,) = list(read_lines(io.BytesIO("ø".encode() * 200_000)))
     assert decoded(line)[1] == "is longer than 40000 characters (no chat message is)"
+
+
+def test_a_file_over_the_largest_backlog_is_refused_in_one_sentence_before_reading(
+    tmp_path: Path,
+) -> None:
+    """Review of issue 13: `ideas import` read any file whole into memory."""
+    path = tmp_path / "ideas.json"
+    with path.open("wb") as sparse:
+        # A sparse file: its size is set without writing (or reading) its bytes.
+        sparse.truncate(LARGEST_BACKLOG_BYTES + 1)
+    done = ideabot("ideas", "import", str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"ideabot: {path} is larger than 50 MB, more than ideabot imports at once: "
+        "split it into smaller files"
+    )
+    assert not (tmp_path / "ideabot.db").exists()

@@ -42,7 +42,7 @@ async def test_no_more_invitations_is_honoured_at_once_and_counted(
     replies = await customer.press("No more invitations")
     assert texts(replies) == [
         "Done: you will get no more invitations to talk. News about your ideas still comes "
-        "(/unsubscribe stops it)."
+        "(/unsubscribe stops it). Write /invitations to change your mind."
     ]
     clock = Clock()
     desk = campaign_desk(sqlite_sessions, clock, rules=None)
@@ -163,3 +163,67 @@ async def test_forget_keeps_invitations_only_as_anonymous_counts(
     assert (
         await SqlCustomerRecords(sqlite_sessions).export_customer(customer_id=customer_id) is None
     )
+
+
+async def _wants_invitations(sessions: Sessions) -> bool:
+    async with sessions() as session:
+        found = await session.execute(select(table_of(CustomerRow).c.wants_invitations))
+        return bool(found.scalar_one())
+
+
+async def test_invitations_brings_a_customer_who_said_no_more_back(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    """Review of issue 13: "No more invitations" had no way back."""
+    customer = await _invited_customer(sqlite_sessions, shipped_flows)
+    await customer.press("No more invitations")
+    assert texts(await customer.say("/invitations")) == [
+        "You get no invitations to talk from us now. Tap below to get them again."
+    ]
+    replies = await customer.press("Invite me again")
+    assert texts(replies) == [
+        "Done: we may invite you to talk now and then again. "
+        "Write /invitations to change your mind."
+    ]
+    assert await _wants_invitations(sqlite_sessions) is True
+    # Without the cap, so the next campaign may reach them at once.
+    desk = campaign_desk(sqlite_sessions, Clock(), rules=respect(cap_days=0))
+    await desk.tick()  # "spring" is done: nobody left
+    await desk.create(new_campaign("autumn"))
+    assert (await desk.preview("autumn")).audience.total == 1
+
+
+async def test_invitations_turns_them_off_in_the_customers_language(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await make_customer(sqlite_sessions, shipped_flows)
+    customer.language_code = "nb"
+    assert texts(await customer.say("/invitations")) == [
+        "Du kan få en invitasjon til å prate med oss av og til. "
+        "Trykk under hvis du heller vil slippe."
+    ]
+    replies = await customer.press("Ingen flere invitasjoner")
+    assert texts(replies) == [
+        "Greit: du får ikke flere invitasjoner til å prate. Nyheter om ideene dine kommer "
+        "fortsatt (/unsubscribe stopper dem). Skriv /invitations hvis du ombestemmer deg."
+    ]
+    assert await _wants_invitations(sqlite_sessions) is False
+
+
+async def test_invitations_in_the_middle_of_a_question_asks_it_again(
+    sqlite_sessions: Sessions, shipped_flows: list[LoadedFlow]
+) -> None:
+    customer = await make_customer(sqlite_sessions, shipped_flows)
+    first = texts(await customer.say("/start"))
+    await customer.say("/invitations")
+    (reply,) = texts(await customer.press("No more invitations"))
+    assert reply.startswith("Done: you will get no more invitations to talk.")
+    assert reply.endswith("\n\nWhat would you like us to improve or create?")
+    assert first[-1].endswith("\n\nWhat would you like us to improve or create?")
+    assert await _wants_invitations(sqlite_sessions) is False
+
+
+def test_privacy_and_help_name_the_invitations_command() -> None:
+    for language in ("en", "nb"):
+        assert "/invitations" in text(Text.PRIVACY, language, how_long="")
+        assert "/invitations" in text(Text.HELP, language)

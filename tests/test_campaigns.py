@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.campaigns.audience import Audience
-from handlers.campaigns.campaign import CampaignProblem
+from handlers.campaigns.campaign import CampaignClash, CampaignProblem, CampaignState
+from handlers.campaigns.desk import CampaignDesk
+from storage.campaigns.store import SqlCampaigns
 from storage.database import create_engine, create_sessions
 from storage.tables import CampaignInvitationRow, OutboxRow, OutboxState, table_of
 from tests.helpers.campaigns import (
     OSLO,
     Clock,
+    LiveFlows,
     add_conversation,
     add_customer,
     add_idea,
@@ -27,6 +32,7 @@ from tests.helpers.campaigns import (
     outbox_rows,
     respect,
 )
+from tests.helpers.dialogue import CountingSignal
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -263,3 +269,96 @@ async def test_a_resume_for_an_audience_that_now_speaks_a_language_without_text_
         await desk.resume("spring", actor="test")
     assert (await desk.preview("spring")).campaign.state == "paused"
     assert await outbox_rows(sessions) == 0
+
+
+class _MeetingCampaigns(SqlCampaigns):
+    """The real store; each start waits for the other one to arrive before it runs."""
+
+    def __init__(self, sessions: Sessions, meeting: asyncio.Barrier) -> None:
+        super().__init__(sessions)
+        self._meeting = meeting
+
+    async def run_alone(self, **start: Any) -> CampaignClash | bool:
+        # Both starts have passed every check of their own: now they run at the same moment.
+        async with asyncio.timeout(30):
+            await self._meeting.wait()
+        return await super().run_alone(**start)
+
+
+def _meeting_desk(sessions: Sessions, clock: Clock, meeting: asyncio.Barrier) -> CampaignDesk:
+    return CampaignDesk(
+        campaigns=_MeetingCampaigns(sessions, meeting),
+        flows=LiveFlows("idea"),
+        respect=respect(),
+        outbox_signal=CountingSignal(),
+        clock=clock,
+        batch_size=100,
+    )
+
+
+@pytest.mark.parametrize("second_step", ["start", "resume"])
+async def test_two_starts_at_once_of_campaigns_sharing_customers_let_only_one_run(
+    database_url: str, sessions: Sessions, second_step: str
+) -> None:
+    """Review of issue 13: the check and the start were two transactions, so both ran."""
+    await add_customer(sessions)
+    clock = Clock()
+    setup = campaign_desk(sessions, clock)
+    await setup.create(new_campaign("first"))
+    await setup.create(new_campaign("second"))
+    if second_step == "resume":
+        await setup.start("second", actor="test")
+        await setup.pause("second", actor="test")
+    meeting = asyncio.Barrier(2)
+    # A second engine is a second process: its own connections, the same database.
+    other_engine = create_engine(database_url)
+    try:
+        here = _meeting_desk(sessions, clock, meeting)
+        there = _meeting_desk(create_sessions(other_engine), clock, meeting)
+        second = (
+            there.start("second", actor="test")
+            if second_step == "start"
+            else there.resume("second", actor="test")
+        )
+        outcomes = await asyncio.gather(
+            here.start("first", actor="test"), second, return_exceptions=True
+        )
+    finally:
+        await other_engine.dispose()
+    refusals = [str(outcome) for outcome in outcomes if isinstance(outcome, CampaignProblem)]
+    assert len(refusals) == 1, outcomes
+    assert refusals[0].endswith(
+        "is inviting 1 of the same customers: pause it or wait until it is done"
+    )
+    states = [(await setup.preview(name)).campaign.state for name in ("first", "second")]
+    assert states.count(CampaignState.RUNNING) == 1
+
+
+async def test_customers_without_a_text_in_their_language_are_logged_once_per_tick(
+    sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review of issue 13: those who joined the audience in another language went unseen."""
+    for platform in ("telegram", "slack"):
+        await add_customer(sessions, platform=platform)
+    clock = Clock()
+    desk = campaign_desk(sessions, clock, batch_size=1)
+    for platform in ("telegram", "slack"):
+        only = Audience(platforms=(platform,))
+        await desk.create(new_campaign(platform, texts={"en": "Hello"}, audience=only))
+        await desk.start(platform, actor="test")
+    # Joined after the start checked the languages.
+    for language, platform in (("de", "telegram"), ("de", "slack"), ("fr", "slack")):
+        await add_customer(sessions, language=language, platform=platform)
+    caplog.set_level(logging.INFO, logger="handlers.campaigns.desk")
+    for _ in range(2):
+        caplog.clear()
+        await desk.tick()
+        skipped = [record for record in caplog.records if "no invitation text" in record.message]
+        assert [record.levelno for record in skipped] == [logging.INFO]
+        assert skipped[0].message == (
+            "campaign tick: 3 customer(s) not invited, no invitation text in their language "
+            "(campaign 1: de 1; campaign 2: de 1, fr 1)"
+        )
+    assert "Customer" not in caplog.text
+    assert "Hello" not in caplog.text
+    assert len(await invited(sessions)) == 2

@@ -30,6 +30,14 @@ Sessions = async_sessionmaker[AsyncSession]
             "there is no idea #2147483648",
         ),
         (
+            new_campaign("painted", audience=Audience(tags=("ui\x1b[2J",))),
+            r"a --tag cannot hold control characters: “ui\\x1b\[2J”",
+        ),
+        (
+            new_campaign("rung", audience=Audience(languages=("en\x07",))),
+            r"a --language cannot hold control characters: “en\\x07”",
+        ),
+        (
             new_campaign("long", texts={"en": "x" * 2001}),
             "the en invitation is 2001 characters long: at most 2000 fit in one chat message",
         ),
@@ -72,3 +80,20 @@ async def test_a_campaign_stored_with_such_an_audience_is_refused_at_preview_and
         with pytest.raises(CampaignProblem, match="--inactive-days must be at most 36500"):
             await step
     assert await outbox_rows(sessions) == 0
+
+
+async def test_list_prints_control_characters_of_a_stored_campaign_escaped(tmp_path: Path) -> None:
+    """Review of issue 13: `campaigns list` wrote a stored tag's escape codes to the terminal."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'ideabot.db'}")
+    try:
+        await migrate(engine)
+        # Stored as a campaign from before `create` refused them: straight into the table.
+        painted = Audience(tags=("\x1b[31mred",), languages=("en\x07",))
+        await SqlCampaigns(create_sessions(engine)).create(new_campaign(audience=painted))
+    finally:
+        await engine.dispose()
+    listed = ideabot("campaigns", "list", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "\x1b" not in listed.stdout
+    assert "\x07" not in listed.stdout
+    assert "language en\\x07, tag \\x1b[31mred" in listed.stdout

@@ -19,6 +19,7 @@ from bot.slack.campaign_admin import (
     CampaignTarget,
 )
 from handlers.campaigns.campaign import CampaignState
+from handlers.campaigns.desk import LONGEST_INVITATION
 from storage.database import create_engine, create_sessions
 from storage.migrate import migrate
 from tests.doubles.slack_api import OTHER_TEAM_ID, STAFF_CHANNEL, Posted, SlackPerson
@@ -241,6 +242,17 @@ async def test_bad_input_gets_one_sentence_and_nothing_starts(
     assert paused.text == "Nothing was changed: “autumn” is draft: only a running one can pause."
     wrong = await _typed(workspace, STAFF, "campaigns create x --flow idea --text en", 14)
     assert wrong.text.startswith("“en” is no text: write --text LANGUAGE=TEXT; nothing was changed")
+    # The core's limit and sentence, as on the command line (Slack's parser had its own 1,000).
+    create = "campaigns create {} --flow idea --text en={} --text nb=Hei"
+    await _typed(workspace, STAFF, create.format("long", "x" * LONGEST_INVITATION), 15)
+    assert "long" in [campaign.name for campaign in await workspace.runtime.campaigns.all()]
+    too_long = await _typed(
+        workspace, STAFF, create.format("longer", "x" * (LONGEST_INVITATION + 1)), 16
+    )
+    assert too_long.text == (
+        "Nothing was changed: the en invitation is 2001 characters long: "
+        "at most 2000 fit in one chat message."
+    )
     assert _invitations(sqlite_url) == 0
 
 

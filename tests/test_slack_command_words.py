@@ -24,6 +24,10 @@ from tests.doubles.slack_api import BOT_TOKEN, SlackWebApiDouble
             "/ideabot forget erases them.",
         ),
         ("Type /skip to pass.", "Type /ideabot skip to pass."),
+        (
+            "Write /invitations to change your mind.",
+            "Write /ideabot invitations to change your mind.",
+        ),
         ("(/help)", "(/ideabot help)"),
         # Already the app's command, a link, a longer word, or a path: left alone.
         ("Type /ideabot cancel to stop.", "Type /ideabot cancel to stop."),

@@ -26,6 +26,7 @@ from bot.slack.translate import (
     slack_to_plain,
 )
 from handlers.dialogue.trial import publish_payload, trial_payload
+from handlers.ideas.status import MergeChange
 from handlers.messages import ConversationKey, IncomingMessage
 from handlers.staff.room import (
     CardAction,
@@ -316,3 +317,21 @@ async def test_ideabot_start_with_a_flow_is_the_start_a_link_gives(words: str, t
     command = await translate(body)
     assert isinstance(command, IncomingMessage)
     assert command.text == text
+
+
+async def test_a_merge_command_names_who_typed_it_to_tell_them_if_nothing_is_merged() -> None:
+    """Review of issue 13: `/ideas merge` promised the thread would show a merge that never came."""
+    command = payload("slash_command")
+    command.update(command="/ideas", text="merge 2 into 1", channel_id="C0STAFF", user_id="U0ANNE")
+    merge = await translate(command)
+    assert isinstance(merge, MergeChange)
+    assert (merge.duplicate_id, merge.original_id, merge.asked_by) == (2, 1, "U0ANNE")
+    assert merge.clicked_by == ""  # a command may merge into an idea decided since
+
+
+async def test_a_slack_customers_invitations_command_reaches_the_dialogue() -> None:
+    command = payload("slash_command")
+    command["text"] = "invitations"
+    message = await translate(command)
+    assert isinstance(message, IncomingMessage)
+    assert (message.text, message.key.chat_id) == ("/invitations", "D0SIRI")

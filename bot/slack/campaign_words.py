@@ -23,9 +23,6 @@ USAGE = (
 )
 # Slack sends at most a few thousand characters; a forged request could send more.
 MAX_COMMAND_CHARACTERS = 4000
-# An invitation is one short message with two buttons: Telegram refuses over 4096, and Slack
-# cuts a section at 3000 once escaped.
-MAX_INVITATION_CHARACTERS = 1000
 # Each repeatable filter (--platform, --language, --follows, --tag) takes at most this many.
 MAX_VALUES = 20
 MAX_INACTIVE_DAYS = 36_500
@@ -195,11 +192,7 @@ def _text(value: str, options: _Options) -> None:
     language = _language(code, "--text")
     if language in options.texts:
         raise CampaignWordsError(f"--text {language}= is given twice")
-    if len(words.strip()) > MAX_INVITATION_CHARACTERS:
-        raise CampaignWordsError(
-            f"the {language} invitation is {len(words.strip())} characters long; "
-            f"keep it to {MAX_INVITATION_CHARACTERS}"
-        )
+    # Its length is the core's to check (LONGEST_INVITATION), the same for every door.
     options.texts[language] = words.strip()
 
 

@@ -419,8 +419,17 @@ class SlackChannel:
                 return f"Tags for idea #{command.idea_id}: its thread will show them."
             case AskDigest():
                 return "The digest is on its way to this channel."
+            case Merge() if command.original_id is None:
+                return (
+                    f"Undo of idea #{command.duplicate_id}'s merge: its thread shows it once "
+                    "done; if nothing changes, you alone are told why there."
+                )
             case Merge():
-                return f"Idea #{command.duplicate_id}: its thread will show the merge."
+                return (
+                    f"Merge of idea #{command.duplicate_id} into #{command.original_id}: both "
+                    f"threads show it once done; if nothing is merged, you alone are told why "
+                    f"in #{command.duplicate_id}'s thread."
+                )
             case SetStatus():
                 if command.status is None:
                     return f"Update for idea #{command.idea_id}: its thread will show who gets it."

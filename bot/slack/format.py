@@ -36,7 +36,7 @@ _REASONS = {
 # ideabot's commands through the app's one: "/privacy" in the bot's words is "/ideabot privacy".
 _CUSTOMER_COMMAND = re.compile(
     r"(?<![\w/])/(start|help|cancel|restart|skip|human|language|subscribe|unsubscribe"
-    r"|privacy|mydata|forget)\b"
+    r"|invitations|privacy|mydata|forget)\b"
 )
 
 

@@ -243,7 +243,11 @@ _STAFF_WORDS: Final[Mapping[str | None, Callable[[dict[str, Any]], _StaffWords |
 
 
 def _idea_change(
-    command: SetStatus | Tagging | Merge | Retitle, *, external_id: str, changed_by: str
+    command: SetStatus | Tagging | Merge | Retitle,
+    *,
+    external_id: str,
+    changed_by: str,
+    user_id: str,
 ) -> StatusChange | TagChange | MergeChange | TitleChange:
     """The core's change for a stored ``/ideas`` command that changes an idea."""
     match command:
@@ -254,6 +258,7 @@ def _idea_change(
                 original_id=command.original_id,
                 changed_by=changed_by,
                 undo=command.original_id is None,
+                asked_by=user_id,
             )
         case Retitle():
             return TitleChange(
@@ -348,7 +353,10 @@ class SlackTranslator:
             case Merge() | Tagging() | SetStatus() | Retitle():
                 user = await self._users(user_id)
                 return _idea_change(
-                    command, external_id=f"command:{body['trigger_id']}", changed_by=user.name
+                    command,
+                    external_id=f"command:{body['trigger_id']}",
+                    changed_by=user.name,
+                    user_id=user.id,
                 )
         return None
 

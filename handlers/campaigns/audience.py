@@ -6,6 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def printable(text: str) -> str:
+    """``text`` with each control character written as its escape (``\\x1b``), the rest as is."""
+    return "".join(
+        character if character.isprintable() else character.encode("unicode_escape").decode()
+        for character in text
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Audience:
     """Customers to invite; every given filter must hold (empty ones do not filter)."""

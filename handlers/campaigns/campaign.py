@@ -70,6 +70,14 @@ class Respect:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignClash:
+    """A running campaign that invites some of the customers another one would."""
+
+    name: str
+    shared: int
+
+
+@dataclass(frozen=True, slots=True)
 class AudienceSize:
     """How many customers a campaign would invite now, per language, and a few of them."""
 

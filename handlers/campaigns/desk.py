@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from handlers.campaigns.audience import Audience
+from handlers.campaigns.audience import Audience, printable
 from handlers.campaigns.campaign import (
     AudienceSize,
     Campaign,
+    CampaignClash,
     CampaignFigures,
     CampaignProblem,
     CampaignState,
@@ -20,7 +21,13 @@ from handlers.campaigns.campaign import (
 )
 from handlers.campaigns.invitation import invitation_message
 from handlers.campaigns.schedule import CampaignSchedule, ScheduleProblem, parse_schedule
-from handlers.ports import Campaigns, FlowCatalog, InvitationRound, OutboxSignal
+from handlers.ports import (
+    Campaigns,
+    FlowCatalog,
+    InvitationBatch,
+    InvitationRound,
+    OutboxSignal,
+)
 
 logger = logging.getLogger(__name__)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -92,7 +99,7 @@ class CampaignDesk:
     async def start(self, name: str, *, actor: str) -> Preview:
         """Start inviting; refused for an empty audience, a missing text or shared customers."""
         ready = await self.ready_to_start(name)
-        await self._move(ready.campaign, CampaignState.DRAFT, CampaignState.RUNNING, actor)
+        await self._run_alone(ready.campaign, expected=CampaignState.DRAFT, actor=actor)
         return ready
 
     async def ready_to_start(self, name: str) -> Preview:
@@ -127,8 +134,7 @@ class CampaignDesk:
             raise CampaignProblem(f"“{name}” is {campaign.state}: only a paused one can resume")
         # Its audience may have changed while it was held.
         _refuse_missing_texts(campaign, await self._size(campaign.audience))
-        await self._refuse_shared_customers(campaign)
-        await self._move(campaign, CampaignState.PAUSED, CampaignState.RUNNING, actor)
+        await self._run_alone(campaign, expected=CampaignState.PAUSED, actor=actor)
 
     async def figures(self, name: str) -> tuple[Campaign, list[CampaignFigures]]:
         """The campaign's figures per language, with the deliveries made since the last tick."""
@@ -143,17 +149,23 @@ class CampaignDesk:
         if self._respect.is_quiet(now):
             return 0
         invited = 0
+        without_text: dict[int, dict[str, int]] = {}
         for campaign in await self._campaigns.running():
-            invited += await self._invite(campaign, now)
+            batch = await self._invite(campaign, now)
+            invited += batch.invited
+            if batch.without_text:
+                without_text[campaign.id] = batch.without_text
         if invited:
             self._outbox_signal.outbox_changed()
+        if without_text:
+            _log_without_text(without_text)
         return invited
 
-    async def _invite(self, campaign: Campaign, now: datetime) -> int:
+    async def _invite(self, campaign: Campaign, now: datetime) -> InvitationBatch:
         schedule = self._schedule_of(campaign.schedule, check=False)
         run = schedule.current_run(now, self._respect.zone)
         if run is None:
-            return 0
+            return InvitationBatch(invited=0, without_text={})
         messages = {
             language: invitation_message(
                 campaign_id=campaign.id, invitation_text=words, language=language
@@ -169,9 +181,9 @@ class CampaignDesk:
             now=now,
             limit=self._batch_size,
         )
-        invited = await self._campaigns.invite(invitation_round)
+        batch = await self._campaigns.invite(invitation_round)
         through = schedule.next_firing(now, self._respect.zone) is None
-        if invited == 0 and through:
+        if batch.invited == 0 and through:
             # False when another process's tick (or a pause) came first: nothing to do then.
             await self._campaigns.set_state(
                 campaign_id=campaign.id,
@@ -179,8 +191,10 @@ class CampaignDesk:
                 expected=CampaignState.RUNNING,
                 actor="campaign tick",
             )
-        logger.info("campaign %s: %d invitation(s) enqueued for run %s", campaign.id, invited, run)
-        return invited
+        logger.info(
+            "campaign %s: %d invitation(s) enqueued for run %s", campaign.id, batch.invited, run
+        )
+        return batch
 
     async def _named(self, name: str) -> Campaign:
         campaign = await self._campaigns.named(name)
@@ -202,17 +216,25 @@ class CampaignDesk:
             raise CampaignProblem(str(problem)) from None
 
     async def _refuse_shared_customers(self, campaign: Campaign) -> None:
-        for other in await self._campaigns.running():
-            if other.id == campaign.id:
-                continue
-            shared = await self._campaigns.shared_customers(
-                audience=campaign.audience, other=other.audience, now=self._clock()
-            )
-            if shared:
-                raise CampaignProblem(
-                    f"“{other.name}” is inviting {shared} of the same customers: pause it or "
-                    "wait until it is done"
-                )
+        clash = await self._campaigns.clash(
+            campaign_id=campaign.id, audience=campaign.audience, now=self._clock()
+        )
+        if clash is not None:
+            raise _clash_problem(clash)
+
+    async def _run_alone(self, campaign: Campaign, *, expected: CampaignState, actor: str) -> None:
+        """Run the campaign, checked against the running ones in the same locked transaction."""
+        outcome = await self._campaigns.run_alone(
+            campaign_id=campaign.id,
+            audience=campaign.audience,
+            expected=expected,
+            actor=actor,
+            now=self._clock(),
+        )
+        if isinstance(outcome, CampaignClash):
+            raise _clash_problem(outcome)
+        if not outcome:
+            raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")
 
     async def _move(
         self, campaign: Campaign, expected: CampaignState, state: CampaignState, actor: str
@@ -222,6 +244,30 @@ class CampaignDesk:
         )
         if not moved:
             raise CampaignProblem(f"“{campaign.name}” changed meanwhile: try again")
+
+
+def _log_without_text(without_text: dict[int, dict[str, int]]) -> None:
+    """One line per tick: how many a missing text left out, by campaign and language."""
+    total = sum(sum(counts.values()) for counts in without_text.values())
+    # Numbers and language codes only: no customer names, no invitation texts.
+    where = "; ".join(
+        f"campaign {campaign_id}: "
+        + ", ".join(f"{language} {count}" for language, count in sorted(counts.items()))
+        for campaign_id, counts in sorted(without_text.items())
+    )
+    logger.info(
+        "campaign tick: %d customer(s) not invited, no invitation text in their language (%s)",
+        total,
+        where,
+    )
+
+
+def _clash_problem(clash: CampaignClash) -> CampaignProblem:
+    """The one sentence for a start or resume while another campaign invites the same people."""
+    return CampaignProblem(
+        f"“{clash.name}” is inviting {clash.shared} of the same customers: pause it or "
+        "wait until it is done"
+    )
 
 
 def _refuse_missing_texts(campaign: Campaign, size: AudienceSize) -> None:
@@ -248,6 +294,16 @@ def _check_texts(texts: dict[str, str]) -> None:
 
 def _check_audience(audience: Audience) -> None:
     """Refuse filters no customer can match and the database cannot be asked about."""
+    for option, values in (
+        ("--platform", audience.platforms),
+        ("--language", audience.languages),
+        ("--tag", audience.tags),
+    ):
+        for value in values:
+            if not value.isprintable():
+                raise CampaignProblem(
+                    f"a {option} cannot hold control characters: “{printable(value)}”"
+                )
     if audience.inactive_days is not None and audience.inactive_days > MOST_INACTIVE_DAYS:
         raise CampaignProblem(f"--inactive-days must be at most {MOST_INACTIVE_DAYS} (a century)")
     for idea_id in audience.follows:

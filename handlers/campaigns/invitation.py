@@ -9,6 +9,10 @@ from handlers.texts import Text, text
 INVITATION_PAYLOAD = "invite:"
 _START = "start"
 _STOP = "stop"
+# Button payloads under /invitations' answer: "invitations:on", "invitations:off".
+INVITATIONS_PAYLOAD = "invitations:"
+_ON = "on"
+_OFF = "off"
 
 
 def invitation_message(*, campaign_id: int, invitation_text: str, language: str) -> OutgoingMessage:
@@ -34,3 +38,20 @@ def pressed_invitation(payload: str) -> tuple[bool, int] | None:
     if choice not in (_START, _STOP) or not campaign.isdigit():
         return None
     return choice == _START, int(campaign)
+
+
+def invitations_choice(*, wants: bool, language: str) -> OutgoingMessage:
+    """/invitations' answer: whether the customer gets invitations, and a button to change it."""
+    if wants:
+        button = Button(text(Text.INVITATION_STOP, language), f"{INVITATIONS_PAYLOAD}{_OFF}")
+        return OutgoingMessage(text(Text.INVITATIONS_ON, language), (button,))
+    button = Button(text(Text.INVITATIONS_TURN_ON, language), f"{INVITATIONS_PAYLOAD}{_ON}")
+    return OutgoingMessage(text(Text.INVITATIONS_OFF, language), (button,))
+
+
+def chosen_invitations(payload: str) -> bool | None:
+    """True for invitations on, False for off, as /invitations' button sent; None if not it."""
+    if not payload.startswith(INVITATIONS_PAYLOAD):
+        return None
+    choice = payload.removeprefix(INVITATIONS_PAYLOAD)
+    return {_ON: True, _OFF: False}.get(choice)

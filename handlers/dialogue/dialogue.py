@@ -7,7 +7,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 
-from handlers.campaigns.invitation import pressed_invitation
+from handlers.campaigns.invitation import (
+    chosen_invitations,
+    invitations_choice,
+    pressed_invitation,
+)
 from handlers.dialogue.handoff import HandOff
 from handlers.dialogue.keyed_locks import KeyedLocks
 from handlers.dialogue.privacy import FORGET_PAYLOAD, PrivacyChat, PrivacySettings
@@ -67,6 +71,7 @@ _ANYTIME_COMMANDS = (
     "/language",
     "/unsubscribe",
     "/subscribe",
+    "/invitations",
     "/privacy",
     "/mydata",
     "/forget",
@@ -153,6 +158,7 @@ class Dialogue:
             "/skip": self._skip,
             "/subscribe": self._subscribe,
             "/unsubscribe": self._unsubscribe,
+            "/invitations": self._show_invitations,
             "/human": self._ask_for_a_person,
             "/privacy": self._show_privacy,
             "/mydata": self._send_my_data,
@@ -267,6 +273,8 @@ class Dialogue:
             await self._privacy.forget_answered(transaction, turn, message)
         elif (invitation := pressed_invitation(message.button_payload or "")) is not None:
             await self._answer_invitation(transaction, turn, message, *invitation)
+        elif (wants := chosen_invitations(message.button_payload or "")) is not None:
+            await self._set_wants_invitations(transaction, turn, message, wants=wants)
         elif _with_staff(turn) and not language_choice and command not in _ANYTIME_COMMANDS:
             await self._take_with_staff(transaction, turn, message, command)
         elif message.edited:
@@ -383,6 +391,25 @@ class Dialogue:
         """Keep the customer's choice and say so; an open question is asked again."""
         await transaction.set_wants_updates(customer_id=turn.customer.id, wants_updates=wants)
         said = Text.SUBSCRIBED if wants else Text.UNSUBSCRIBED
+        turn.replies.append(OutgoingMessage(text(said, turn.language)))
+        if turn.conversation is not None and turn.conversation.status is ConversationStatus.ACTIVE:
+            turn.replies.append(await self._current_question(turn))
+
+    async def _show_invitations(
+        self, transaction: DialogueTransaction, turn: Turn, argument: str
+    ) -> None:
+        """/invitations: whether campaigns invite the customer, with a button to change it."""
+        wants = await transaction.wants_invitations(customer_id=turn.customer.id)
+        turn.replies.append(invitations_choice(wants=wants, language=turn.language))
+
+    async def _set_wants_invitations(
+        self, transaction: DialogueTransaction, turn: Turn, message: IncomingMessage, *, wants: bool
+    ) -> None:
+        """/invitations' button: keep the choice and say so; an open question is asked again."""
+        chosen = Text.INVITATIONS_TURN_ON if wants else Text.INVITATION_STOP
+        self._mark_button_used(turn, message, chosen=text(chosen, turn.language))
+        await transaction.set_wants_invitations(customer_id=turn.customer.id, wants=wants)
+        said = Text.INVITATIONS_RESUMED if wants else Text.INVITATIONS_STOPPED
         turn.replies.append(OutgoingMessage(text(said, turn.language)))
         if turn.conversation is not None and turn.conversation.status is ConversationStatus.ACTIVE:
             turn.replies.append(await self._current_question(turn))

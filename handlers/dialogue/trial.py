@@ -7,8 +7,9 @@ comes, and no funnel, digest or export can count it.
 
 What a trial leaves out, and why: the similar-idea question (it would show customers' ideas and
 its answer joins one), /human (there is no conversation to hand to staff), and /help,
-/language, /subscribe and /unsubscribe (they describe or change the admin as a customer, not
-the trial); /skip, /restart and /cancel work as for customers. A trial idle for a day is over.
+/language, /subscribe, /unsubscribe and /invitations (they describe or change the admin as a
+customer, not the trial); /skip, /restart and /cancel work as for customers. A trial idle for
+a day is over.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from handlers.ideas.status import (
+    ERASED_TITLE,
     IdeaFollower,
     IdeaStatus,
     IdeaSummary,
@@ -64,6 +65,7 @@ class ChangeOutcome(StrEnum):
     NOT_FOUND = "not_found"
     DUPLICATE = "duplicate"
     REFUSED = "refused"
+    WORDS_ERASED = "words_erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,20 +199,28 @@ class IdeaDesk:
         """Merge a duplicate into its original (its customers move and are told), or undo it."""
         async with self._store.transaction() as transaction:
             result = await self._merge(transaction, change)
-            if change.clicked_by and result.outcome is not ChangeOutcome.CHANGED:
-                await self._tell_clicker(transaction, change, result)
+            if (change.clicked_by or change.asked_by) and result.outcome not in (
+                ChangeOutcome.CHANGED,
+                ChangeOutcome.DUPLICATE,
+            ):
+                await self._tell_why_unchanged(transaction, change, result)
         if result.outcome is not ChangeOutcome.DUPLICATE:
             self._outbox_signal.outbox_changed()
         return result
 
-    async def _tell_clicker(
+    async def _tell_why_unchanged(
         self, transaction: IdeaDeskTransaction, change: MergeChange, result: ChangeResult
     ) -> None:
-        """Say, to the one who clicked, why their click changed nothing."""
+        """Say, to the one who clicked or typed it, why their merge changed nothing."""
         if result.idea is None or self._staff_room is None:
             return  # a replayed click was answered the first time; an unknown idea has no thread
         if result.outcome is ChangeOutcome.REFUSED:
             words = f"Idea #{change.original_id} is no longer open, so nothing was merged into it."
+        elif result.outcome is ChangeOutcome.WORDS_ERASED:
+            words = (
+                f"Idea #{change.original_id} keeps no words since its author's data was erased, "
+                "so nothing was merged into it."
+            )
         elif result.outcome is ChangeOutcome.NOT_FOUND:
             words = f"There is no idea #{change.original_id} any more, so nothing was merged."
         elif change.undo:
@@ -220,7 +230,7 @@ class IdeaDesk:
         await transaction.enqueue_to_staff(
             room=self._staff_room,
             conversation_id=result.idea.conversation_id,
-            actions=[StaffNotice(user_id=change.clicked_by, text=words)],
+            actions=[StaffNotice(user_id=change.clicked_by or change.asked_by, text=words)],
         )
 
     async def _merge(self, transaction: IdeaDeskTransaction, change: MergeChange) -> ChangeResult:
@@ -245,6 +255,9 @@ class IdeaDesk:
         if original.status is IdeaStatus.DUPLICATE:
             # Also by command: A into B into A is a cycle, its customers left on a closed idea.
             return ChangeResult(ChangeOutcome.UNCHANGED, idea=duplicate)
+        if original.title == ERASED_TITLE:
+            # Its customers would be told they joined "(the author's words were erased)".
+            return ChangeResult(ChangeOutcome.WORDS_ERASED, idea=duplicate)
         followers = await transaction.idea_followers(idea_id=duplicate.id)
         news = [
             (

@@ -6,6 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+# An idea others follow keeps this in place of its author's words, if staff gave no title.
+ERASED_TITLE = "(the author's words were erased)"
+
 
 class IdeaStatus(StrEnum):
     """Where an idea stands, from new to done (or declined, or a duplicate)."""
@@ -117,6 +120,8 @@ class MergeChange:
     # A click on a card: who to tell, alone, why it changed nothing; and the original was
     # offered as open, so one decided or merged since is refused rather than merged into.
     clicked_by: str = ""
+    # A typed `/ideas merge`: who to tell, alone, why it changed nothing.
+    asked_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 
 from handlers.ideas.digest import Digest, DigestChange, DigestIdea
+
+# Defined with the idea it names (the desk refuses merges into it); erasures import it here.
+from handlers.ideas.status import ERASED_TITLE as ERASED_TITLE
 from handlers.staff.room import StaffCard
 
-# An idea others follow keeps this in place of its author's words, if staff gave no title.
-ERASED_TITLE = "(the author's words were erased)"
 CUSTOMER_ERASURE = "customer"
 RETENTION = "retention"
 

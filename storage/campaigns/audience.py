@@ -93,6 +93,11 @@ def speaking(query: Select[Any], languages: tuple[str, ...]) -> Select[Any]:
     return query.where(_CUSTOMER.c.language.in_(languages))
 
 
+def not_speaking(query: Select[Any], languages: tuple[str, ...]) -> Select[Any]:
+    """The query's customers who speak none of the languages, unordered."""
+    return query.where(_CUSTOMER.c.language.not_in(languages)).order_by(None)
+
+
 def customer_ids(query: Select[Any]) -> Select[Any]:
     """The query's customer numbers alone, unordered (to combine with another)."""
     return query.with_only_columns(_CUSTOMER.c.id).order_by(None)

@@ -12,17 +12,19 @@ from handlers.campaigns.audience import Audience
 from handlers.campaigns.campaign import (
     AudienceSize,
     Campaign,
+    CampaignClash,
     CampaignFigures,
     CampaignState,
     NewCampaign,
     Respect,
 )
 from handlers.messages import ConversationKey
-from handlers.ports import InvitationRound
+from handlers.ports import InvitationBatch, InvitationRound
 from storage.campaigns.audience import (
     audience_query,
     customer_ids,
     not_invited_in,
+    not_speaking,
     respectful,
     speaking,
 )
@@ -45,6 +47,8 @@ _OUTBOX = table_of(OutboxRow)
 # Every process's campaign tick takes this PostgreSQL lock for its transaction, so two never
 # count a customer's invitations at once (SQLite's BEGIN IMMEDIATE already serialises them).
 _INVITING_LOCK = 0x1DEA_CA3B
+# Starts and resumes take this one, so two never both find no other campaign running.
+_STARTING_LOCK = 0x1DEA_CA3C
 
 
 def _campaign(row: Any) -> Campaign:
@@ -117,13 +121,9 @@ class SqlCampaigns:
     ) -> bool:
         """Move a campaign from ``expected`` to ``state``; False if it was not in ``expected``."""
         async with self._sessions() as session, session.begin():
-            moved = await session.execute(
-                update(_CAMPAIGN)
-                .where(_CAMPAIGN.c.id == campaign_id)
-                .where(_CAMPAIGN.c.state == expected.value)
-                .values(state=state.value, changed_by=actor, changed_at=utc_now())
+            return await _set_state(
+                session, campaign_id=campaign_id, state=state, expected=expected, actor=actor
             )
-        return bool(getattr(moved, "rowcount", 0))
 
     async def audience_size(
         self, *, audience: Audience, respect: Respect, now: datetime, sample: int
@@ -141,16 +141,40 @@ class SqlCampaigns:
             sampled = [(row.id, row.platform, row.language) for row in few]
         return AudienceSize(sum(by_language.values()), by_language, sampled)
 
-    async def shared_customers(self, *, audience: Audience, other: Audience, now: datetime) -> int:
-        """How many customers two audiences have in common (respect aside)."""
-        first = customer_ids(audience_query(audience, now=now))
-        second = customer_ids(audience_query(other, now=now))
-        both = first.intersect(second).subquery()
+    async def clash(
+        self, *, campaign_id: int, audience: Audience, now: datetime
+    ) -> CampaignClash | None:
+        """The first other running campaign that shares customers with ``audience``, if any."""
         async with self._sessions() as session:
-            return int((await session.execute(select(func.count()).select_from(both))).scalar_one())
+            return await _clash(session, campaign_id=campaign_id, audience=audience, now=now)
 
-    async def invite(self, invitation_round: InvitationRound) -> int:
-        """Record and enqueue one batch of invitations in one transaction; how many."""
+    async def run_alone(
+        self,
+        *,
+        campaign_id: int,
+        audience: Audience,
+        expected: CampaignState,
+        actor: str,
+        now: datetime,
+    ) -> CampaignClash | bool:
+        """Run it unless a running one shares customers (then that one); False if not expected."""
+        async with self._sessions() as session, session.begin():
+            # Check and change in one transaction that two starts take in turn: otherwise both
+            # could find no clash before either runs (SQLite's BEGIN IMMEDIATE takes turns too).
+            await _take_lock(session, _STARTING_LOCK)
+            clash = await _clash(session, campaign_id=campaign_id, audience=audience, now=now)
+            if clash is not None:
+                return clash
+            return await _set_state(
+                session,
+                campaign_id=campaign_id,
+                state=CampaignState.RUNNING,
+                expected=expected,
+                actor=actor,
+            )
+
+    async def invite(self, invitation_round: InvitationRound) -> InvitationBatch:
+        """Record and enqueue one batch of invitations in one transaction; what it came to."""
         query = not_invited_in(
             respectful(
                 audience_query(invitation_round.audience, now=invitation_round.now),
@@ -161,16 +185,22 @@ class SqlCampaigns:
             run=invitation_round.run,
         )
         async with self._sessions() as session, session.begin():
-            await _take_inviting_lock(session)
+            await _take_lock(session, _INVITING_LOCK)
             if not await _still_running(session, invitation_round.campaign_id):
-                return 0
-            found = await session.execute(
-                speaking(query, tuple(invitation_round.messages)).limit(invitation_round.limit)
-            )
+                return InvitationBatch(invited=0, without_text={})
+            languages = tuple(invitation_round.messages)
+            found = await session.execute(speaking(query, languages).limit(invitation_round.limit))
             invited = 0
             for customer in found.all():
                 invited += await _invite_one(session, invitation_round, customer)
-        return invited
+            unspoken = not_speaking(query, languages).subquery()
+            without_text = await session.execute(
+                select(unspoken.c.language, func.count()).group_by(unspoken.c.language)
+            )
+            return InvitationBatch(
+                invited=invited,
+                without_text={language: count for language, count in without_text.all()},
+            )
 
     async def hold(self, *, campaign_id: int) -> int:
         """Drop the campaign's invitations still waiting in the outbox; how many."""
@@ -184,7 +214,7 @@ class SqlCampaigns:
                 # One the delivery worker holds may be on its way: it counts as sent.
                 or_(_OUTBOX.c.lease_until.is_(None), _OUTBOX.c.lease_until < now),
             )
-            await _take_inviting_lock(session)
+            await _take_lock(session, _INVITING_LOCK)
             dropped = list((await session.execute(waiting)).scalars())
             if not dropped:
                 return 0
@@ -220,10 +250,48 @@ class SqlCampaigns:
             return await campaign_figures(session, campaign_id=campaign_id)
 
 
-async def _take_inviting_lock(session: AsyncSession) -> None:
-    """Wait for other processes' invitation writes (PostgreSQL; SQLite writes one at a time)."""
+async def _take_lock(session: AsyncSession, key: int) -> None:
+    """Wait for other processes holding ``key`` (PostgreSQL; SQLite writes one at a time)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INVITING_LOCK})
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def _set_state(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    state: CampaignState,
+    expected: CampaignState,
+    actor: str,
+) -> bool:
+    """Move a campaign from ``expected`` to ``state`` in the session; False if it was not."""
+    moved = await session.execute(
+        update(_CAMPAIGN)
+        .where(_CAMPAIGN.c.id == campaign_id)
+        .where(_CAMPAIGN.c.state == expected.value)
+        .values(state=state.value, changed_by=actor, changed_at=utc_now())
+    )
+    return bool(getattr(moved, "rowcount", 0))
+
+
+async def _clash(
+    session: AsyncSession, *, campaign_id: int, audience: Audience, now: datetime
+) -> CampaignClash | None:
+    """The first other running campaign whose audience shares customers (respect aside)."""
+    running = await session.execute(
+        select(_CAMPAIGN.c.name, _CAMPAIGN.c.audience)
+        .where(_CAMPAIGN.c.state == CampaignState.RUNNING.value)
+        .where(_CAMPAIGN.c.id != campaign_id)
+        .order_by(_CAMPAIGN.c.id)
+    )
+    ours = customer_ids(audience_query(audience, now=now))
+    for other in running.all():
+        theirs = customer_ids(audience_query(Audience.from_json(other.audience), now=now))
+        both = ours.intersect(theirs).subquery()
+        shared = int((await session.execute(select(func.count()).select_from(both))).scalar_one())
+        if shared:
+            return CampaignClash(other.name, shared)
+    return None
 
 
 async def _still_running(session: AsyncSession, campaign_id: int) -> bool:

@@ -41,3 +41,18 @@ class CampaignTransactionPart:
             .where(_INVITATION.c.opted_out_at.is_(None))
             .values(opted_out_at=now)
         )
+
+    async def wants_invitations(self, *, customer_id: int) -> bool:
+        """Whether campaigns may invite the customer (they did not opt out, or came back)."""
+        found = await self._session.execute(
+            select(_CUSTOMER.c.wants_invitations).where(_CUSTOMER.c.id == customer_id)
+        )
+        return bool(found.scalar())
+
+    async def set_wants_invitations(self, *, customer_id: int, wants: bool) -> None:
+        """Remember whether campaigns may invite the customer, chosen by /invitations."""
+        await self._session.execute(
+            update(_CUSTOMER)
+            .where(_CUSTOMER.c.id == customer_id)
+            .values(wants_invitations=wants, updated_at=utc_now())
+        )

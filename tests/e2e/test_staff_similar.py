@@ -94,6 +94,16 @@ async def test_staff_merge_a_likely_duplicate_from_its_card_and_undo_it(
     await slack_api.wait_until(lambda: len(slack_api.ephemerals) == 2)
     assert slack_api.ephemerals[1]["user"] == ANNE.user_id
     assert "already merged" in slack_api.ephemerals[1]["text"]
+    # The same merge typed: the answer says what will show, and who typed it hears why not.
+    typed = await slack.command(ANNE, "merge 2 into 1", command="/ideas", channel=STAFF_CHANNEL)
+    assert typed.text == (
+        "Merge of idea #2 into #1: both threads show it once done; if nothing is merged, "
+        "you alone are told why in #2's thread."
+    )
+    await slack_api.wait_until(lambda: len(slack_api.ephemerals) == 3)
+    assert slack_api.ephemerals[2]["user"] == ANNE.user_id
+    assert slack_api.ephemerals[2]["text"] == "Idea #2 is already merged or was not changed."
+    assert slack_api.ephemerals[2]["thread_ts"] == second.ts
 
     await slack.click(ANNE, merged, "Undo merge")
     await slack_api.wait_until(lambda: updates_of(slack_api, second) == 2)
@@ -105,9 +115,9 @@ async def test_staff_merge_a_likely_duplicate_from_its_card_and_undo_it(
     await slack.choose(ANNE, first, "1:done")
     await slack_api.wait_until(lambda: updates_of(slack_api, first) == 1)
     await slack.click(ANNE, undone, "Merge into #1")
-    await slack_api.wait_until(lambda: len(slack_api.ephemerals) == 3)
-    assert slack_api.ephemerals[2]["text"] == (
+    await slack_api.wait_until(lambda: len(slack_api.ephemerals) == 4)
+    assert slack_api.ephemerals[3]["text"] == (
         "Idea #1 is no longer open, so nothing was merged into it."
     )
     assert idea_status(sqlite_url, 2) == "new"
-    assert slack_api.ephemerals[2]["channel"] == STAFF_CHANNEL
+    assert slack_api.ephemerals[3]["channel"] == STAFF_CHANNEL
