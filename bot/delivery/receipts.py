@@ -29,6 +29,8 @@ class ReceiptRecorder:
         self._gathered: list[SentReceipt] = []
         self._recorded: list[asyncio.Future[None]] = []
         self._flushing: asyncio.Task[None] | None = None
+        self._backing_off = False
+        self._closing = False
 
     def waiting(self) -> int:
         """How many accepted messages are not yet recorded as sent."""
@@ -46,7 +48,7 @@ class ReceiptRecorder:
 
     async def _flush_all(self) -> None:
         failures = 0
-        while self._gathered:
+        while self._gathered and not self._closing:
             try:
                 await self._flush()
                 failures = 0
@@ -63,7 +65,11 @@ class ReceiptRecorder:
                     delay,
                     exc_info=None if outage else error,
                 )
-                await asyncio.sleep(delay)
+                self._backing_off = True
+                try:
+                    await asyncio.sleep(delay)
+                finally:
+                    self._backing_off = False
 
     async def _flush(self) -> None:
         receipts, recorded = list(self._gathered), list(self._recorded)
@@ -76,8 +82,12 @@ class ReceiptRecorder:
 
     async def close(self) -> None:
         """Stop retrying, then try once more to record what is left; raise if that fails."""
+        self._closing = True
         if self._flushing is not None:
-            self._flushing.cancel()
+            if self._backing_off:
+                self._flushing.cancel()
+            # A flush under way is let finish: cut off, whether it committed is unknown, and
+            # recording its receipts again would set off their consequences twice.
             await asyncio.gather(self._flushing, return_exceptions=True)
         if self._gathered:
             await self._flush()
