@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.process_cpu import cpu_seconds
 from tests.doubles.telegram_bot_api import Customer, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 from tests.helpers.idea_status import ideabot_cli, link_followers
@@ -54,6 +55,8 @@ async def run(customers: int, rate: int) -> None:
                     ],
                 )
                 before = len(double.sent)
+                assert bot.process is not None
+                cpu_before = cpu_seconds(bot.process.pid)
                 started = time.perf_counter()
                 await ideabot_cli(database_url, "ideas", "status", "1", "planned")
                 await double.wait_until(
@@ -61,12 +64,14 @@ async def run(customers: int, rate: int) -> None:
                     timeout=customers / rate * 3 + 60,
                 )
                 seconds = time.perf_counter() - started
+                cpu = cpu_seconds(bot.process.pid) - cpu_before
             finally:
                 await bot.stop()
         told = len(double.sent) - before
         print(
             f"{told} customers told in {seconds:.1f} s ({told / seconds:.0f}/s at a pacing of "
-            f"{rate}/s); 429s from the double: {double.refused_for_flooding}"
+            f"{rate}/s); 429s from the double: {double.refused_for_flooding}; "
+            f"bot CPU {cpu:.1f} s = {cpu / told * 1000:.2f} ms per message"
         )
 
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.process_cpu import cpu_seconds
 from tests.doubles.telegram_bot_api import Customer, SentMessage, TelegramBotApiDouble
 from tests.e2e.bot_process import BotProcess
 
@@ -33,6 +34,8 @@ class Result:
     seconds: float
     latencies: list[float]
     api_calls: int
+    # CPU seconds the bot process used in the round (0 when not measured)
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -48,6 +51,11 @@ class Result:
             f"{self.per_second:7.1f} msg/s   p50 {self.percentile(0.5) * 1000:6.1f} ms   "
             f"p99 {self.percentile(0.99) * 1000:6.1f} ms   "
             f"{self.api_calls / self.replies:.2f} API calls per reply (getUpdates excluded)"
+            + (
+                f"   {self.cpu_seconds / self.replies * 1000:.2f} ms CPU per reply"
+                if self.cpu_seconds
+                else ""
+            )
         )
 
 
@@ -90,17 +98,25 @@ async def _customer(
 
 
 async def measure(
-    name: str, api: TelegramBotApiDouble, turns: list[Turn], customers: int, first_id: int
+    name: str,
+    api: TelegramBotApiDouble,
+    turns: list[Turn],
+    customers: int,
+    first_id: int,
+    *,
+    pid: int | None = None,
 ) -> Result:
-    """Run every customer through ``turns`` at once and time it."""
+    """Run every customer through ``turns`` at once and time it (and process ``pid``'s CPU)."""
     latencies: list[float] = []
     people = [Customer(user_id=first_id + n, first_name=f"C{n}") for n in range(customers)]
     calls_before = sum(call.method != "getUpdates" for call in api.calls)
+    cpu_before = cpu_seconds(pid) if pid is not None else 0.0
     started = time.monotonic()
     await asyncio.gather(*(_customer(api, person, turns, latencies) for person in people))
     seconds = time.monotonic() - started
+    cpu = cpu_seconds(pid) - cpu_before if pid is not None else 0.0
     calls = sum(call.method != "getUpdates" for call in api.calls) - calls_before
-    return Result(name, len(latencies), seconds, latencies, calls)
+    return Result(name, len(latencies), seconds, latencies, calls, cpu)
 
 
 async def _echo_bot(api: TelegramBotApiDouble, log: Path) -> asyncio.subprocess.Process:
@@ -144,15 +160,28 @@ async def run(customers: int, rounds: int, database_url: str | None) -> tuple[Re
                 await measure("warm-up", ideabot_api, DEFAULT_FLOW[:2], 10, 900_000)
                 await measure("warm-up", echo_api, ECHO[:2], 10, 900_000)
                 ideabot_rounds, echo_rounds = [], []
+                assert bot.process is not None
                 for number in range(rounds):
                     first_id = 1 + number * customers
                     ideabot_rounds.append(
                         await measure(
-                            "ideabot (full flow)", ideabot_api, DEFAULT_FLOW, customers, first_id
+                            "ideabot (full flow)",
+                            ideabot_api,
+                            DEFAULT_FLOW,
+                            customers,
+                            first_id,
+                            pid=bot.process.pid,
                         )
                     )
                     echo_rounds.append(
-                        await measure("PTB echo bot", echo_api, ECHO, customers, first_id)
+                        await measure(
+                            "PTB echo bot",
+                            echo_api,
+                            ECHO,
+                            customers,
+                            first_id,
+                            pid=echo_process.pid,
+                        )
                     )
             finally:
                 await bot.stop()
@@ -161,6 +190,7 @@ async def run(customers: int, rounds: int, database_url: str | None) -> tuple[Re
     for ideabot_round, echo_round in zip(ideabot_rounds, echo_rounds, strict=True):
         print(
             f"  round: ideabot {ideabot_round.per_second:7.1f} msg/s, "
+            f"{ideabot_round.cpu_seconds / ideabot_round.replies * 1000:.2f} ms CPU/reply; "
             f"echo {echo_round.per_second:7.1f} msg/s"
         )
     return _median(ideabot_rounds), _median(echo_rounds)

@@ -43,10 +43,8 @@ async def test_posting_the_card_opens_the_thread_for_the_posts_behind_it(
     outbox = SqlOutboxStore(sessions)
     (post_card,) = await outbox.claim_due(platforms=["slack"], limit=10, lease_seconds=30)
     assert isinstance(post_card.delivery, PostStaffCard)
-    receipt = SentReceipt(post_card, "1700000001.000100", utc_now())
-    (thread_post,) = await outbox.claim_due(
-        platforms=["slack"], limit=10, lease_seconds=30, sent=[receipt]
-    )
+    await outbox.record_sent([SentReceipt(post_card, "1700000001.000100", utc_now())])
+    (thread_post,) = await outbox.claim_due(platforms=["slack"], limit=10, lease_seconds=30)
     assert isinstance(thread_post.delivery, PostInThread)
     assert thread_post.thread_ref == "1700000001.000100"
     assert thread_post.chat_id == "C0STAFF"
@@ -75,10 +73,8 @@ async def test_a_delivered_staff_reply_is_confirmed_and_a_failed_one_explained(
             ],
         )
     (first,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
-    receipt = SentReceipt(first, "9", utc_now())
-    (second,) = await outbox.claim_due(
-        platforms=["telegram"], limit=10, lease_seconds=30, sent=[receipt]
-    )
+    await outbox.record_sent([SentReceipt(first, "9", utc_now())])
+    (second,) = await outbox.claim_due(platforms=["telegram"], limit=10, lease_seconds=30)
     await outbox.fail_unreachable(second, error="the customer has blocked the bot")
     outbox_table = table_of(OutboxRow)
     async with sessions() as session:

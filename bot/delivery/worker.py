@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.backoff import doubled
 from bot.delivery.pacing import Pacer
+from bot.delivery.receipts import DATABASE_RETRY_CAP_SECONDS, ReceiptRecorder
 from bot.metrics import Metrics
 from storage.outbox.store import OutboxItem, SentReceipt, SqlOutboxStore
 from storage.types import utc_now
@@ -23,7 +24,6 @@ logger = logging.getLogger(__name__)
 # A paced send that would wait longer than this gives its lease back instead of holding it.
 LONGEST_PACING_WAIT = 5.0
 IDLE_POLL_SECONDS = 1.0
-DATABASE_RETRY_CAP_SECONDS = 5.0
 
 
 class RetryLater(Exception):
@@ -97,9 +97,10 @@ class DeliveryWorker:
         self._max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        # A send stays in flight until its receipt is recorded, so a task that ended left
+        # nothing behind in memory.
         self._in_flight: dict[int, asyncio.Task[None]] = {}
-        # Accepted by the platform, recorded as sent with the next claim (one transaction).
-        self._receipts: list[SentReceipt] = []
+        self._receipts = ReceiptRecorder(outbox=outbox)
 
     def outbox_changed(self) -> None:
         """Wake the worker: new rows wait in the outbox."""
@@ -142,33 +143,20 @@ class DeliveryWorker:
             # Wait for them, so no send is left holding a database connection.
             await asyncio.gather(*in_flight, return_exceptions=True)
             try:
-                await self._record_receipts()
+                await self._receipts.close()
             except (SQLAlchemyError, OSError):
                 # Their leases run out and they are sent again: the one duplicate we allow.
                 logger.error(
-                    "could not record %s sent message(s) on the way out", len(self._receipts)
+                    "could not record %s sent message(s) on the way out",
+                    self._receipts.waiting(),
                 )
 
     async def _finish_under_way(self) -> None:
-        """Let the sends under way end, and record those the platform accepted."""
+        """Let the sends under way end; each ends once its receipt is recorded."""
+        # During an outage that lasts until the stop's time is up: each one recorded is one
+        # not sent twice.
         while self._in_flight:
             await asyncio.wait(list(self._in_flight.values()))
-        failures = 0
-        while True:
-            try:
-                await self._record_receipts()
-                return
-            except (SQLAlchemyError, OSError) as error:
-                # Until the stop's time is up: each one recorded is one not sent twice.
-                failures += 1
-                delay = doubled(failures, base=0.25, cap=DATABASE_RETRY_CAP_SECONDS)
-                logger.error(
-                    "cannot record %s sent message(s) (%s); retrying in %.1f s",
-                    len(self._receipts),
-                    type(error).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
 
     async def _stopped_within(self, seconds: float) -> bool:
         """Wait ``seconds``, or less if a stop comes; whether it came."""
@@ -185,14 +173,7 @@ class DeliveryWorker:
             if self._in_flight:
                 await asyncio.wait(list(self._in_flight.values()))
             elif not claimed:
-                await self._record_receipts()
                 return
-
-    async def _record_receipts(self) -> None:
-        if self._receipts:
-            receipts = list(self._receipts)
-            await self._outbox.record_sent(receipts)
-            del self._receipts[: len(receipts)]
 
     async def _claim(self) -> int:
         self._wake.clear()
@@ -201,9 +182,7 @@ class DeliveryWorker:
             name for name, channel in self._channels.items() if not channel.pacer.paused_for()
         ]
         if free <= 0 or not platforms:
-            await self._record_receipts()
             return 0
-        receipts = list(self._receipts)
         # A row whose task has settled it but not yet ended may be due again already: leased
         # and then skipped here, it would wait out the whole lease. So rows in flight are not
         # claimed; their task's end wakes the next claim.
@@ -211,11 +190,8 @@ class DeliveryWorker:
             platforms=platforms,
             limit=free,
             lease_seconds=self._lease_seconds,
-            sent=receipts,
             busy=list(self._in_flight),
         )
-        # Only now are they recorded; had the claim failed, they would be tried again.
-        del self._receipts[: len(receipts)]
         for item in items:
             task = asyncio.create_task(self._deliver(item), name=f"deliver-{item.id}")
             self._in_flight[item.id] = task
@@ -279,11 +255,14 @@ class DeliveryWorker:
             # A sender's bug must not crash the task and leave the row re-leased for ever.
             await self._unexpected(item, error)
         else:
-            self._receipts.append(SentReceipt(item, message_id, utc_now()))
+            sent_at = utc_now()
             self._metrics.outbox_sent.labels(item.platform).inc()
             self._metrics.delivery_seconds.labels(item.platform).observe(
-                (utc_now() - item.created_at).total_seconds()
+                (sent_at - item.created_at).total_seconds()
             )
+            # Recorded at once, not with a later claim: a kill -9 before this commit sends
+            # the message again after the restart (Telegram has no idempotency key).
+            await self._receipts.record(SentReceipt(item, message_id, sent_at))
 
     async def _retry_after(self, item: OutboxItem, channel: Channel, seconds: float) -> None:
         logger.warning(

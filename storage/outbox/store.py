@@ -268,13 +268,10 @@ class SqlOutboxStore:
         platforms: Collection[str],
         limit: int,
         lease_seconds: float,
-        sent: Sequence[SentReceipt] = (),
         busy: Collection[int] = (),
     ) -> list[OutboxItem]:
-        """Record ``sent``, then lease the oldest due message of up to ``limit`` chats.
+        """Lease the oldest due message of up to ``limit`` chats.
 
-        Both in one transaction: under load that halves the transactions per message, and a
-        chat's next message becomes due in the same step its predecessor is recorded.
         Rows in ``busy`` are still in the caller's hands and are left alone.
         """
         now = utc_now()
@@ -289,10 +286,9 @@ class SqlOutboxStore:
             .order_by(_OUTBOX.c.priority, _OUTBOX.c.id)
             .limit(limit)
         )
+        if limit <= 0:
+            return []
         async with self._sessions() as session, session.begin():
-            await _record(session, sent)
-            if limit <= 0:
-                return []
             if session.get_bind().dialect.name == "postgresql":
                 # Another process may be claiming too: skip what it holds instead of waiting.
                 heads = heads.with_for_update(skip_locked=True, of=_OUTBOX)

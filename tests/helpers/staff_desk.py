@@ -45,15 +45,13 @@ class StaffSide:
     async def posts(self) -> list[dict[str, Any]]:
         """What went to the staff thread since the last look (the card's post opens it)."""
         found: list[dict[str, Any]] = []
-        receipts: list[SentReceipt] = []
         while items := await self.outbox.claim_due(
-            platforms=["slack"], limit=100, lease_seconds=30, sent=receipts
+            platforms=["slack"], limit=100, lease_seconds=30
         ):
-            receipts = [
-                SentReceipt(item, thread_ref(item) or str(item.id), utc_now()) for item in items
-            ]
+            await self.outbox.record_sent(
+                [SentReceipt(item, thread_ref(item) or str(item.id), utc_now()) for item in items]
+            )
             found.extend(stored(item.delivery) for item in items)
-        await self.outbox.record_sent(receipts)
         return found
 
     async def reply(self, text: str, **extra: Any) -> StaffOutcome:
