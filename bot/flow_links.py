@@ -10,7 +10,7 @@ from pathlib import Path
 import segno
 
 from bot.app import ConfigurationError, telegram_bot
-from bot.settings import Settings
+from bot.settings import BOT_USERNAME, Settings
 
 # Pixels per QR module: 330 to 530 pixels across (3 to 4.5 cm at 300 dpi), by the link.
 QR_SCALE = 10
@@ -38,9 +38,10 @@ async def bot_username(settings: Settings) -> str:
         # A failed shutdown of a client that answered changes nothing for the link.
         with contextlib.suppress(Exception):
             await bot.shutdown()
-    if not me.username:
+    # The answer goes into a link printed on posters: only a name Telegram allows.
+    if not me.username or BOT_USERNAME.fullmatch(me.username) is None:
         raise ConfigurationError(
-            "Telegram did not say the bot's username: set TELEGRAM_BOT_USERNAME"
+            "Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME"
         )
     return me.username
 

@@ -7,11 +7,13 @@ import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import JSONResponse, Response
 
 from bot.flow_links import CannotWrite, qr_png, write_whole
 from handlers.flows.loader import LoadedFlow
@@ -272,3 +274,35 @@ async def test_a_funnel_chart_or_an_export_to_a_folder_is_one_sentence(
         code, printed, err = await run("flows", *words, str(tmp_path), cwd=tmp_path)
         assert (code, printed) == (2, ""), words
         assert err == f"ideabot: {tmp_path} is a folder: give the name of a file in it\n"
+
+
+class JunkNamedBotApi(TelegramBotApiDouble):
+    """A Bot API whose getMe names the bot with something no Telegram username can be."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.username = username
+
+    async def _api_getMe(self, params: dict[str, Any]) -> Response:
+        return JSONResponse({"ok": True, "result": {**BOT_USER, "username": self.username}})
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["evil.example/x#", "a b", "x" * 300, "bot\nhttps://evil.example", "ab"],
+    ids=["path", "space", "huge", "newline", "short"],
+)
+async def test_a_username_that_getme_answers_as_junk_makes_no_link(
+    kari: Customer, tmp_path: Path, username: str
+) -> None:
+    # Attack review: whatever getMe answered went into the link and the printed QR code.
+    double = JunkNamedBotApi(username)
+    async with double.running():
+        code, printed, err = await run(
+            "flows", "link", "spring_2026", cwd=tmp_path, **telegram(double)
+        )
+    assert (code, printed) == (2, "")
+    assert err == (
+        "ideabot: Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME\n"
+    )
+    assert files_in(tmp_path, "*.png") == []
