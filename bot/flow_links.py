@@ -16,6 +16,7 @@ from bot.settings import BOT_USERNAME, Settings
 QR_SCALE = 10
 # The quiet zone the QR standard asks for around the code, in modules.
 QR_BORDER = 4
+NO_USERNAME = "Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME"
 
 
 class CannotWrite(Exception):
@@ -34,15 +35,16 @@ async def bot_username(settings: Settings) -> str:
     bot = telegram_bot(settings)
     try:
         me = await bot.get_me()
+    except (TypeError, ValueError, LookupError, AttributeError) as error:
+        # The library reads any answer as a bot: a page or junk at TELEGRAM_API_BASE_URL.
+        raise ConfigurationError(NO_USERNAME) from error
     finally:
         # A failed shutdown of a client that answered changes nothing for the link.
         with contextlib.suppress(Exception):
             await bot.shutdown()
     # The answer goes into a link printed on posters: only a name Telegram allows.
-    if not me.username or BOT_USERNAME.fullmatch(me.username) is None:
-        raise ConfigurationError(
-            "Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME"
-        )
+    if not isinstance(me.username, str) or BOT_USERNAME.fullmatch(me.username) is None:
+        raise ConfigurationError(NO_USERNAME)
     return me.username
 
 

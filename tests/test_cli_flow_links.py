@@ -13,7 +13,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.flow_links import CannotWrite, qr_png, write_whole
 from handlers.flows.loader import LoadedFlow
@@ -276,27 +276,54 @@ async def test_a_funnel_chart_or_an_export_to_a_folder_is_one_sentence(
         assert err == f"ideabot: {tmp_path} is a folder: give the name of a file in it\n"
 
 
-class JunkNamedBotApi(TelegramBotApiDouble):
-    """A Bot API whose getMe names the bot with something no Telegram username can be."""
+class JunkBotApi(TelegramBotApiDouble):
+    """A Bot API whose getMe answers something no Telegram bot is."""
 
-    def __init__(self, username: str) -> None:
+    def __init__(self, answer: Response) -> None:
         super().__init__()
-        self.username = username
+        self.answer = answer
 
     async def _api_getMe(self, params: dict[str, Any]) -> Response:
-        return JSONResponse({"ok": True, "result": {**BOT_USER, "username": self.username}})
+        return self.answer
+
+
+def named(username: object) -> Response:
+    return JSONResponse({"ok": True, "result": {**BOT_USER, "username": username}})
 
 
 @pytest.mark.parametrize(
-    "username",
-    ["evil.example/x#", "a b", "x" * 300, "bot\nhttps://evil.example", "ab"],
-    ids=["path", "space", "huge", "newline", "short"],
+    "answer",
+    [
+        named("evil.example/x#"),
+        named("a b"),
+        named("x" * 300),
+        named("bot\nhttps://evil.example"),
+        named("ab"),
+        named(["a"]),
+        JSONResponse({"ok": True, "result": {}}),
+        JSONResponse({"ok": True, "result": "x"}),
+        JSONResponse({"ok": True}),
+        JSONResponse([1, 2]),
+    ],
+    ids=[
+        "path",
+        "space",
+        "huge",
+        "newline",
+        "short",
+        "list-name",
+        "empty",
+        "string",
+        "no-result",
+        "list",
+    ],
 )
-async def test_a_username_that_getme_answers_as_junk_makes_no_link(
-    kari: Customer, tmp_path: Path, username: str
+async def test_a_getme_answered_with_junk_makes_no_link(
+    kari: Customer, tmp_path: Path, answer: Response
 ) -> None:
-    # Attack review: whatever getMe answered went into the link and the printed QR code.
-    double = JunkNamedBotApi(username)
+    # Attack review: whatever username getMe answered went into the link and the printed QR
+    # code, and an answer that was no bot at all ended in a traceback.
+    double = JunkBotApi(answer)
     async with double.running():
         code, printed, err = await run(
             "flows", "link", "spring_2026", cwd=tmp_path, **telegram(double)
@@ -305,4 +332,16 @@ async def test_a_username_that_getme_answers_as_junk_makes_no_link(
     assert err == (
         "ideabot: Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME\n"
     )
+    assert files_in(tmp_path, "*.png") == []
+
+
+async def test_a_getme_answered_with_a_page_makes_no_link(kari: Customer, tmp_path: Path) -> None:
+    double = JunkBotApi(PlainTextResponse("<html>a proxy's page</html>"))
+    async with double.running():
+        code, printed, err = await run(
+            "flows", "link", "spring_2026", cwd=tmp_path, **telegram(double)
+        )
+    assert (code, printed) == (2, "")
+    # python-telegram-bot logs the page it could not read before it raises.
+    assert err.splitlines()[-1] == "ideabot: Telegram refused: Invalid server response"
     assert files_in(tmp_path, "*.png") == []
