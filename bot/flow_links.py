@@ -10,6 +10,7 @@ from pathlib import Path
 import segno
 
 from bot.app import ConfigurationError, telegram_bot
+from bot.cli_support import withhold_telegram_answers
 from bot.settings import BOT_USERNAME, Settings
 
 # Pixels per QR module: 330 to 530 pixels across (3 to 4.5 cm at 300 dpi), by the link.
@@ -33,6 +34,7 @@ async def bot_username(settings: Settings) -> str:
             "TELEGRAM_BOT_TOKEN so ideabot can ask Telegram"
         )
     bot = telegram_bot(settings)
+    withhold_telegram_answers()
     try:
         me = await bot.get_me()
     except (TypeError, ValueError, LookupError, AttributeError) as error:

@@ -342,6 +342,8 @@ async def test_a_getme_answered_with_a_page_makes_no_link(kari: Customer, tmp_pa
             "flows", "link", "spring_2026", cwd=tmp_path, **telegram(double)
         )
     assert (code, printed) == (2, "")
-    # python-telegram-bot logs the page it could not read before it raises.
+    # Attack review: python-telegram-bot logged the whole page with a traceback.
+    assert "a proxy's page" not in err
+    assert "Traceback" not in err
     assert err.splitlines()[-1] == "ideabot: Telegram refused: Invalid server response"
     assert files_in(tmp_path, "*.png") == []
