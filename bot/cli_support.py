@@ -21,6 +21,22 @@ from handlers.flows.versions import FlowLibraryError
 from storage.database import sqlite_file
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# python-telegram-bot's logger that prints a whole answer it could not read as JSON.
+TELEGRAM_REQUESTS_LOGGER = "telegram.request.BaseRequest"
+
+
+class WithoutTelegramAnswers(logging.Filter):
+    """Keeps python-telegram-bot's line about an unreadable answer, without the answer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record; withhold the answer and traceback of an unreadable one."""
+        if str(record.msg).startswith("Can not load invalid JSON data"):
+            # A proxy's page or junk at TELEGRAM_API_BASE_URL: the one line after says so.
+            record.msg = "Telegram's answer was not JSON (answer withheld)"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 def fail(message: str) -> typer.Exit:
@@ -44,6 +60,13 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(code=2) from None
 
 
+def withhold_telegram_answers() -> None:
+    """Filter python-telegram-bot's log line that would print a whole unreadable answer."""
+    requests = logging.getLogger(TELEGRAM_REQUESTS_LOGGER)
+    if not any(isinstance(each, WithoutTelegramAnswers) for each in requests.filters):
+        requests.addFilter(WithoutTelegramAnswers())
+
+
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     """Log at the configured level, with the libraries that print secrets held back."""
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper(), logging.INFO)
@@ -53,6 +76,7 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("telegram").setLevel(max(level, logging.INFO))
+    withhold_telegram_answers()
     # slack_sdk's debug lines carry request headers and bodies (the token, customers' words).
     logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))
     logging.getLogger("slack_bolt").setLevel(max(level, logging.INFO))

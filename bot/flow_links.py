@@ -10,12 +10,14 @@ from pathlib import Path
 import segno
 
 from bot.app import ConfigurationError, telegram_bot
-from bot.settings import Settings
+from bot.cli_support import withhold_telegram_answers
+from bot.settings import BOT_USERNAME, Settings
 
 # Pixels per QR module: 330 to 530 pixels across (3 to 4.5 cm at 300 dpi), by the link.
 QR_SCALE = 10
 # The quiet zone the QR standard asks for around the code, in modules.
 QR_BORDER = 4
+NO_USERNAME = "Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME"
 
 
 class CannotWrite(Exception):
@@ -32,16 +34,19 @@ async def bot_username(settings: Settings) -> str:
             "TELEGRAM_BOT_TOKEN so ideabot can ask Telegram"
         )
     bot = telegram_bot(settings)
+    withhold_telegram_answers()
     try:
         me = await bot.get_me()
+    except (TypeError, ValueError, LookupError, AttributeError) as error:
+        # The library reads any answer as a bot: a page or junk at TELEGRAM_API_BASE_URL.
+        raise ConfigurationError(NO_USERNAME) from error
     finally:
         # A failed shutdown of a client that answered changes nothing for the link.
         with contextlib.suppress(Exception):
             await bot.shutdown()
-    if not me.username:
-        raise ConfigurationError(
-            "Telegram did not say the bot's username: set TELEGRAM_BOT_USERNAME"
-        )
+    # The answer goes into a link printed on posters: only a name Telegram allows.
+    if not isinstance(me.username, str) or BOT_USERNAME.fullmatch(me.username) is None:
+        raise ConfigurationError(NO_USERNAME)
     return me.username
 
 

@@ -10,6 +10,7 @@ import typer
 
 from bot.app import open_database, report_desk
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
+from bot.flow_links import CannotWrite, refuse_unwritable, write_whole
 from handlers.ideas.report import Month, Report, ReportError
 from storage.types import utc_now
 
@@ -38,6 +39,12 @@ def report(
     settings = settings_or_exit()
     existing_database(settings)
     chosen = _month(month, timezone=settings.timezone, now=utc_now())
+    page = out or Path(f"report-{chosen.key}.html")
+    # Before any work: with --post the charts are queued before the page is written.
+    try:
+        refuse_unwritable(page)
+    except CannotWrite as error:
+        raise fail(str(error)) from None
     made: list[Report] = []
 
     async def build() -> None:
@@ -54,13 +61,12 @@ def report(
     if made_report.is_empty:
         typer.echo(f"ideabot: {made_report.nothing_to_report}", err=True)
         raise typer.Exit(code=1)
-    page = out or Path(f"report-{chosen.key}.html")
     # matplotlib takes a second to import: only the command that draws the page pays for it.
     from bot.report_page import report_html
 
     try:
-        page.write_text(report_html(made_report), encoding="utf-8")
-    except OSError as error:
-        raise fail(f"cannot write {page}: {error.strerror or error}") from None
+        write_whole(page, report_html(made_report).encode("utf-8"))
+    except CannotWrite as error:
+        raise fail(str(error)) from None
     typer.echo(made_report.summary())
     typer.echo(f"Wrote {page}" + ("; the charts are queued for Slack." if post else "."))

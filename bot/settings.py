@@ -20,7 +20,7 @@ from storage.database import sqlite_file, with_async_driver
 SHIPPED_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 # What Telegram allows a username to be.
-_BOT_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
+BOT_USERNAME = re.compile(r"[A-Za-z0-9_]{5,32}")
 _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "your-token-here", "xxx", "todo"}
 
 
@@ -161,7 +161,7 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         username = value.strip().removeprefix("@")
-        if _BOT_USERNAME.fullmatch(username) is None:
+        if BOT_USERNAME.fullmatch(username) is None:
             raise ValueError("give the bot's username as @BotFather shows it, e.g. my_ideas_bot")
         return username
 

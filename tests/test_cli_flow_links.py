@@ -7,11 +7,13 @@ import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import zxingcpp
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bot.flow_links import CannotWrite, qr_png, write_whole
 from handlers.flows.loader import LoadedFlow
@@ -272,3 +274,76 @@ async def test_a_funnel_chart_or_an_export_to_a_folder_is_one_sentence(
         code, printed, err = await run("flows", *words, str(tmp_path), cwd=tmp_path)
         assert (code, printed) == (2, ""), words
         assert err == f"ideabot: {tmp_path} is a folder: give the name of a file in it\n"
+
+
+class JunkBotApi(TelegramBotApiDouble):
+    """A Bot API whose getMe answers something no Telegram bot is."""
+
+    def __init__(self, answer: Response) -> None:
+        super().__init__()
+        self.answer = answer
+
+    async def _api_getMe(self, params: dict[str, Any]) -> Response:
+        return self.answer
+
+
+def named(username: object) -> Response:
+    return JSONResponse({"ok": True, "result": {**BOT_USER, "username": username}})
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        named("evil.example/x#"),
+        named("a b"),
+        named("x" * 300),
+        named("bot\nhttps://evil.example"),
+        named("ab"),
+        named(["a"]),
+        JSONResponse({"ok": True, "result": {}}),
+        JSONResponse({"ok": True, "result": "x"}),
+        JSONResponse({"ok": True}),
+        JSONResponse([1, 2]),
+    ],
+    ids=[
+        "path",
+        "space",
+        "huge",
+        "newline",
+        "short",
+        "list-name",
+        "empty",
+        "string",
+        "no-result",
+        "list",
+    ],
+)
+async def test_a_getme_answered_with_junk_makes_no_link(
+    kari: Customer, tmp_path: Path, answer: Response
+) -> None:
+    # Attack review: whatever username getMe answered went into the link and the printed QR
+    # code, and an answer that was no bot at all ended in a traceback.
+    double = JunkBotApi(answer)
+    async with double.running():
+        code, printed, err = await run(
+            "flows", "link", "spring_2026", cwd=tmp_path, **telegram(double)
+        )
+    assert (code, printed) == (2, "")
+    assert err == (
+        "ideabot: Telegram did not say a username a link can hold: set TELEGRAM_BOT_USERNAME\n"
+    )
+    assert files_in(tmp_path, "*.png") == []
+
+
+async def test_a_getme_answered_with_a_page_makes_no_link(kari: Customer, tmp_path: Path) -> None:
+    double = JunkBotApi(PlainTextResponse("<html>a proxy's page</html>"))
+    async with double.running():
+        code, printed, err = await run(
+            "flows", "link", "spring_2026", cwd=tmp_path, **telegram(double)
+        )
+    assert (code, printed) == (2, "")
+    # Attack review: python-telegram-bot logged the whole page with a traceback.
+    assert "a proxy's page" not in err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == "ideabot: Telegram refused: Invalid server response"
+    assert files_in(tmp_path, "*.png") == []

@@ -216,3 +216,71 @@ def test_hostile_names_in_charts_and_tables_are_drawn_and_escaped() -> None:
     assert "<b>" not in page
     assert "&lt;b&gt;$\\frac{x&lt;/b&gt;--&gt;&lt;script&gt;" in page
     assert page.count("<svg") == 4  # ideas, tags, campaigns, flows
+
+
+@pytest.mark.parametrize(
+    "words",
+    ["0000-01", "0001-01", "0001-06", "9999-12", "٢٠٢٦-11", "２０２６-11", "2026-1\u0661"],
+)
+def test_a_month_off_the_calendar_or_in_other_digits_gets_one_sentence(words: str) -> None:
+    # Attack review: 0000-01 and 9999-12 passed and the command ended in a ValueError
+    # traceback (the trend reaches back six months, the month's end one forward).
+    with pytest.raises(ReportError, match=r"is not a month"):
+        Month.parse(words)
+
+
+def test_a_huge_month_is_not_echoed_whole() -> None:
+    with pytest.raises(ReportError) as refused:
+        Month.parse("2" * 100_000)
+    assert len(str(refused.value)) < 200
+
+
+def test_months_off_the_calendar_get_one_sentence_from_the_command(tmp_path: Path) -> None:
+    for words in ("0000-01", "9999-12"):
+        refused = ideabot("report", "--month", words, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.startswith("ideabot: ")
+        assert "Traceback" not in refused.stderr
+
+
+def _partial_files(folder: Path) -> list[str]:
+    return [path.name for path in folder.glob(".*partial")]
+
+
+def _outbox_rows(folder: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(folder / "ideabot.db") as database:
+        return int(database.execute("select count(*) from outbox").fetchone()[0])
+
+
+async def test_a_page_that_cannot_be_written_posts_nothing_and_leaves_no_half(
+    tmp_path: Path,
+) -> None:
+    # Attack review: with --post, the charts were queued for Slack before the page was
+    # written, so an --out that is a folder queued the post and then failed.
+    await _seeded_file(tmp_path)
+    slack = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "a-signing-secret-for-tests",
+        "SLACK_STAFF_CHANNEL": "C0STAFF",
+    }
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    seeded = _outbox_rows(tmp_path)
+    for out, said in (
+        (folder, f"ideabot: {folder} is a folder: give the name of a file in it\n"),
+        (tmp_path / "none" / "r.html", f"ideabot: there is no folder {tmp_path / 'none'} "
+         "to write r.html in\n"),
+    ):  # fmt: skip
+        refused = ideabot(
+            "report", "--month", "2026-10", "--out", str(out), "--post", cwd=tmp_path, **slack
+        )
+        assert (refused.returncode, refused.stdout, refused.stderr) == (2, "", said)
+    assert _outbox_rows(tmp_path) == seeded
+    posted = ideabot(
+        "report", "--month", "2026-10", "--out", "october.html", "--post", cwd=tmp_path, **slack
+    )
+    assert posted.returncode == 0, posted.stderr
+    assert _outbox_rows(tmp_path) == seeded + len(Chart)
+    assert _partial_files(tmp_path) == []

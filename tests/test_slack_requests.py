@@ -33,6 +33,11 @@ def signed(body: bytes, stamp: int, secret: str = SECRET) -> dict[str, str]:
             {"x-slack-request-timestamp": "²", "x-slack-signature": "v0=1"},
             "its timestamp is not a number",
         ),
+        # Attack review: int() refuses over 4,300 digits, and the ValueError was a 500.
+        (
+            {"x-slack-request-timestamp": "9" * 5000, "x-slack-signature": "v0=1"},
+            "its timestamp is not a number",
+        ),
     ],
 )
 def test_unsigned_requests_are_named(headers: dict[str, str], problem: str) -> None:

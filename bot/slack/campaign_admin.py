@@ -216,16 +216,17 @@ class SlackCampaigns:
 
     async def handle(self, request: CampaignsRequest) -> None:
         """Do what staff asked and queue the answer for their DM, once per request."""
-        # Claimed before anything is done: a request delivered again starts nothing twice.
-        # The desk commits its own change, so the answer is queued in a second transaction.
+        # The desk commits its own change, so the request is claimed with its answer, after it:
+        # claimed first, a kill or an outage in between left it claimed and never carried out.
+        # Done again, the desk's states refuse a second create, start or resume, and a second
+        # pause holds back nothing more; that answer is dropped by the claim.
+        answers = await self._answers(request)
+        key = ConversationKey(platform=PLATFORM, chat_id=request.channel, user_id=request.user_id)
         async with self._store.transaction() as transaction:
             if not await transaction.claim_inbound(
                 platform=PLATFORM, external_id=request.external_id
             ):
                 return
-        answers = await self._answers(request)
-        key = ConversationKey(platform=PLATFORM, chat_id=request.channel, user_id=request.user_id)
-        async with self._store.transaction() as transaction:
             await transaction.enqueue(key=key, actions=answers)
         self._outbox_signal.outbox_changed()
 

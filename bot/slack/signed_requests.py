@@ -20,6 +20,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_AGE_SECONDS = 300
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"
+TIMESTAMP_DIGITS = 20
 
 
 class SignedSlackRequests:
@@ -55,7 +56,8 @@ class SignedSlackRequests:
         signature = headers.get(SIGNATURE_HEADER)
         if not timestamp or not signature:
             return "it is not signed"
-        if not timestamp.isascii() or not timestamp.isdigit():
+        # Unix seconds have ten digits; int() refuses over 4,300 with a ValueError.
+        if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > TIMESTAMP_DIGITS:
             return "its timestamp is not a number"
         if abs(self._verifier.clock.now() - int(timestamp)) > MAX_AGE_SECONDS:
             return "its timestamp is more than five minutes off"

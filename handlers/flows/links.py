@@ -46,6 +46,11 @@ class LinkFigures:
     finished: int
     ideas: int
 
+    @classmethod
+    def others(cls, links: int, *, started: int, finished: int, ideas: int) -> LinkFigures:
+        """The links not shown, summed in one line (a payload never holds a space)."""
+        return cls(f"{links} other links", started, finished, ideas)
+
 
 def could_be_flow_id(name: str) -> bool:
     """Whether a flow may have ``name`` as its id; a name that cannot is no flow's."""

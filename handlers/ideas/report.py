@@ -38,7 +38,12 @@ LIFECYCLE = (
     IdeaStatus.DONE,
     IdeaStatus.DECLINED,
 )
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+# The trend reaches six months back and a month's end one forward: both stay on the calendar.
+FIRST_YEAR = 1970
+LAST_YEAR = 9998
+# What was typed is quoted back in a refusal, cut to this many characters.
+QUOTED_CHARACTERS = 20
 
 
 class ReportError(ValueError):
@@ -57,7 +62,13 @@ class Month:
         """The month ``YYYY-MM`` names; ReportError for anything else."""
         found = _MONTH.fullmatch(words.strip())
         if found is None or not 1 <= int(found.group(2)) <= 12:
-            raise ReportError(f"'{words}' is not a month: write it as YYYY-MM, e.g. 2026-11.")
+            shown = words if len(words) <= QUOTED_CHARACTERS else words[:QUOTED_CHARACTERS] + "…"
+            raise ReportError(f"'{shown}' is not a month: write it as YYYY-MM, e.g. 2026-11.")
+        if not FIRST_YEAR <= int(found.group(1)) <= LAST_YEAR:
+            raise ReportError(
+                f"'{words.strip()}' is not a month of a report: "
+                f"give a year from {FIRST_YEAR} to {LAST_YEAR}."
+            )
         return cls(int(found.group(1)), int(found.group(2)))
 
     @classmethod

@@ -16,28 +16,51 @@ _CONVERSATION = table_of(ConversationRow)
 _IDEA = table_of(IdeaRow)
 # A flow run to its end: finished, or closed after staff took it over (as campaigns count).
 _FINISHED = (ConversationStatus.FINISHED.value, ConversationStatus.CLOSED.value)
+# Anyone can follow a link with a label of their own: the links most followed get a line each,
+# the rest one line together.
+LINKS_SHOWN = 20
+_FIGURES = ("started", "finished", "ideas")
 
 
-async def link_figures(session: AsyncSession, where: ColumnElement[bool]) -> list[LinkFigures]:
-    """Each start link's figures among the chosen conversations, in link order."""
+async def link_figures(
+    session: AsyncSession, where: ColumnElement[bool], *, shown: int = LINKS_SHOWN
+) -> list[LinkFigures]:
+    """The ``shown`` links most followed, in link order, then the rest summed in one line."""
     recorded = _IDEA.c.status != IdeaStatus.DRAFT.value
-    query = (
+    per_link = (
         select(
-            _CONVERSATION.c.start_link,
-            func.count(distinct(_CONVERSATION.c.id)),
-            func.count(distinct(_CONVERSATION.c.id)).filter(_CONVERSATION.c.status.in_(_FINISHED)),
-            func.count(distinct(_IDEA.c.id)).filter(recorded),
+            _CONVERSATION.c.start_link.label("payload"),
+            func.count(distinct(_CONVERSATION.c.id)).label("started"),
+            func.count(distinct(_CONVERSATION.c.id))
+            .filter(_CONVERSATION.c.status.in_(_FINISHED))
+            .label("finished"),
+            func.count(distinct(_IDEA.c.id)).filter(recorded).label("ideas"),
         )
         .outerjoin(_IDEA, _IDEA.c.conversation_id == _CONVERSATION.c.id)
         .where(_CONVERSATION.c.start_link.is_not(None))
         .group_by(_CONVERSATION.c.start_link)
         .where(where)
-        .order_by(_CONVERSATION.c.start_link)
+        .subquery()
     )
-    return [
-        LinkFigures(payload, started, finished, ideas)
-        for payload, started, finished, ideas in await session.execute(query)
-    ]
+    most_followed = (
+        select(per_link).order_by(per_link.c.started.desc(), per_link.c.payload).limit(shown)
+    )
+    links = sorted(
+        (LinkFigures(*row) for row in await session.execute(most_followed)),
+        key=lambda link: link.payload,
+    )
+    counted = [func.coalesce(func.sum(per_link.c[name]), 0) for name in _FIGURES]
+    total = (await session.execute(select(func.count(), *counted).select_from(per_link))).one()
+    if total[0] <= len(links):
+        return links
+    started, finished, ideas = (
+        int(whole) - sum(getattr(link, name) for link in links)
+        for whole, name in zip(total[1:], _FIGURES, strict=True)
+    )
+    others = LinkFigures.others(
+        total[0] - len(links), started=started, finished=finished, ideas=ideas
+    )
+    return [*links, others]
 
 
 class SqlLinkFigures:
