@@ -31,6 +31,16 @@ REQUIRE_POSTGRES = os.environ.get("IDEABOT_REQUIRE_POSTGRES") == "1"
 pytest.register_assert_rewrite("tests.helpers")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lexical_unless_chosen() -> Iterator[None]:
+    """Lexical similarity for every test and its bots, unless the test or its caller names one."""
+    # SIMILAR_IDEAS_METHOD=auto loads the in-process model, which only some tests need and
+    # which makes every bot process start slower.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SIMILAR_IDEAS_METHOD", os.environ.get("SIMILAR_IDEAS_METHOD", "lexical"))
+        yield
+
+
 @pytest.fixture
 def shipped_flows() -> list[LoadedFlow]:
     return load_flows(SHIPPED_FLOWS)
