@@ -392,6 +392,15 @@ class SimilarIdeas:
             if match.idea_id in self._open and match.score >= (at_least or 0.0) and match.score > 0
         ][:limit]
 
+    def held_vector(self, text: str) -> Sequence[float] | None:
+        """The vector of ``text`` asked already (ahead of the turn, or its last lookup), if any."""
+        ahead = self._ahead.get(text)
+        if ahead is not None and ahead.vector is not None:
+            return ahead.vector
+        if self._last_query is not None and self._last_query[0] == text:
+            return self._last_query[1]
+        return None
+
     async def embedding_of(self, text: str) -> Sequence[float]:
         """The configured model's vector of ``text``: asked ahead of the turn, or asked now once."""
         assert self.semantic is not None
