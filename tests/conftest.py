@@ -31,13 +31,24 @@ REQUIRE_POSTGRES = os.environ.get("IDEABOT_REQUIRE_POSTGRES") == "1"
 pytest.register_assert_rewrite("tests.helpers")
 
 
+# What every test and its bots ask by, unless the test (or whoever runs pytest) names its own:
+# SIMILAR_IDEAS_METHOD=auto loads the in-process model, which only some tests need and which
+# makes every bot process start slower; and the tests' short texts were written for the
+# lexical rule that asks from 0.30, not the chat set's cautious defaults.
+TEST_SIMILARITY = {
+    "SIMILAR_IDEAS_METHOD": "lexical",
+    "SIMILAR_IDEA_THRESHOLD": "0.30",
+    "SIMILAR_IDEA_MARGIN": "0.0",
+    "SIMILAR_IDEA_CALIBRATION_FLOOR": "0.30",
+}
+
+
 @pytest.fixture(scope="session", autouse=True)
-def lexical_unless_chosen() -> Iterator[None]:
-    """Lexical similarity for every test and its bots, unless the test or its caller names one."""
-    # SIMILAR_IDEAS_METHOD=auto loads the in-process model, which only some tests need and
-    # which makes every bot process start slower.
+def similarity_settings_of_tests() -> Iterator[None]:
+    """The tests' similarity settings in the environment, for the tests and their processes."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SIMILAR_IDEAS_METHOD", os.environ.get("SIMILAR_IDEAS_METHOD", "lexical"))
+        for name, value in TEST_SIMILARITY.items():
+            patch.setenv(name, os.environ.get(name, value))
         yield
 
 
