@@ -172,10 +172,10 @@ def main() -> None:
     parser.add_argument("--part", choices=("tune", "held-out"), default="tune")
     arguments = parser.parse_args()
     outcomes, originals, size, report = evaluate(arguments.part)
-    method = os.environ.get("SIMILAR_IDEAS_METHOD", "lexical")
+    method = os.environ.get("SIMILAR_IDEAS_METHOD", "auto")
     # A model offers from its own threshold (a cosine); the pairwise table uses the same one.
     if method == "lexical":
-        threshold = float(os.environ.get("SIMILAR_IDEA_THRESHOLD", "0.30"))
+        threshold = float(os.environ.get("SIMILAR_IDEA_THRESHOLD", "0.80"))
     else:
         threshold = float(os.environ.get("SIMILAR_IDEA_SEMANTIC_THRESHOLD", "0.95"))
     groups = {

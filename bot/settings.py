@@ -27,6 +27,8 @@ _PLACEHOLDERS = {"changeme", "change-me", "change_me", "secret", "your-token-her
 class SimilarityMethod(StrEnum):
     """How similar ideas are found (SIMILAR_IDEAS_METHOD)."""
 
+    # local when the ``embeddings`` extra is installed, else lexical; resolved at start.
+    AUTO = "auto"
     LEXICAL = "lexical"
     # multilingual-e5-small in this process, from the optional ``embeddings`` extra.
     LOCAL = "local"
@@ -75,14 +77,14 @@ class Settings(BaseSettings):
     staff_reopen_closed_threads: bool = False
 
     reminder_sweep_seconds: float = Field(default=60.0, gt=0)
-    similar_idea_threshold: float = Field(default=0.30, ge=0, le=1)
-    similar_ideas_method: SimilarityMethod = SimilarityMethod.LEXICAL
+    similar_idea_threshold: float = Field(default=0.80, ge=0, le=1)
+    similar_ideas_method: SimilarityMethod = SimilarityMethod.AUTO
     similar_idea_semantic_threshold: float = Field(default=0.95, ge=-1, le=1)
-    similar_idea_margin: float = Field(default=0.0, ge=0, le=1)
+    similar_idea_margin: float = Field(default=0.05, ge=0, le=1)
     similar_idea_semantic_margin: float = Field(default=0.02, ge=0, le=2)
     similar_idea_face_threshold: float = Field(default=0.60, ge=0, le=1)
     similar_idea_semantic_face_threshold: float = Field(default=0.89, ge=-1, le=1)
-    similar_idea_calibration_floor: float = Field(default=0.30, ge=0, le=1)
+    similar_idea_calibration_floor: float = Field(default=0.80, ge=0, le=1)
     similar_idea_semantic_calibration_floor: float = Field(default=0.95, ge=-1, le=1)
     similar_idea_calibration_decisions: int = Field(default=20, ge=2)
     embeddings_url: str | None = None

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.confidence import Calibration, Decision, OfferRule, calibrated_threshold
 from handlers.ideas.similarity import similarity
-from handlers.ideas.vectors import unit_vector
-from handlers.ports import EmbeddingUnavailable
+from handlers.ideas.vectors import Matrix, unit_vector
 from storage.similar_ideas import LEXICAL, SimilarIdeas, idea_text
 from storage.tables import (
     IdeaRow,
@@ -56,9 +55,20 @@ class PairScore:
 
 
 async def pair_score(
-    session: AsyncSession, similar: SimilarIdeas, *, text: str, idea_id: int
+    session: AsyncSession,
+    similar: SimilarIdeas,
+    *,
+    text: str,
+    idea_id: int,
+    text_idea_id: int | None = None,
 ) -> PairScore:
-    """How alike ``text`` and the idea are by the configured method (or lexical, if it is out)."""
+    """How alike ``text`` and the idea are by the configured method, from vectors already had.
+
+    The model is never asked here: this runs inside the deciding use case's transaction (a
+    staff click, a customer's answer), which must not wait on it. ``text_idea_id`` is the idea
+    ``text`` is the words of (a merged duplicate), whose stored vector stands for it. Without
+    both vectors the pair is scored lexically.
+    """
     row = (
         await session.execute(
             select(_IDEA.c.title, _IDEA.c.description).where(_IDEA.c.id == idea_id)
@@ -66,16 +76,16 @@ async def pair_score(
     ).first()
     own = "" if row is None else idea_text(row.title, row.description)
     if similar.semantic is not None:
-        try:
-            return PairScore(similar.method, await _cosine(session, similar, text, idea_id, own))
-        except EmbeddingUnavailable as error:
-            logger.warning("similar decision: %s; scored by the lexical method", error)
+        cosine = await _stored_cosine(session, similar, text, idea_id, text_idea_id)
+        if cosine is not None:
+            return PairScore(similar.method, cosine)
+        logger.info("similar decision on idea %s: no vectors stored; scored lexically", idea_id)
     return PairScore(LEXICAL, similarity(text, own))
 
 
-async def _cosine(
-    session: AsyncSession, similar: SimilarIdeas, text: str, idea_id: int, own: str
-) -> float:
+async def _stored_vector(
+    session: AsyncSession, similar: SimilarIdeas, idea_id: int
+) -> Matrix | None:
     assert similar.semantic is not None
     embedder = similar.semantic.embedder
     stored = await session.scalar(
@@ -84,12 +94,28 @@ async def _cosine(
         .where(_VECTOR.c.model == embedder.name)
         .where(_VECTOR.c.version == embedder.version)
     )
-    if stored is not None:
-        idea_vector = unit_vector(np.frombuffer(stored, dtype="<f4"))
-    else:
-        (embedded,) = await embedder.embed([own])
-        idea_vector = unit_vector(embedded)
-    return float(unit_vector(await similar.embedding_of(text)) @ idea_vector)
+    return None if stored is None else unit_vector(np.frombuffer(stored, dtype="<f4"))
+
+
+async def _stored_cosine(
+    session: AsyncSession,
+    similar: SimilarIdeas,
+    text: str,
+    idea_id: int,
+    text_idea_id: int | None,
+) -> float | None:
+    idea_vector = await _stored_vector(session, similar, idea_id)
+    if idea_vector is None:
+        return None
+    held = similar.held_vector(text)
+    text_vector: Matrix | None = None
+    if held is not None:
+        text_vector = unit_vector(held)
+    elif text_idea_id is not None:
+        text_vector = await _stored_vector(session, similar, text_idea_id)
+    if text_vector is None or text_vector.shape != idea_vector.shape:
+        return None
+    return float(text_vector @ idea_vector)
 
 
 async def record_decision(
@@ -102,9 +128,12 @@ async def record_decision(
     source: str,
     customer_id: int | None,
     conversation_id: int | None,
+    text_idea_id: int | None = None,
 ) -> None:
     """Keep one labelled pair with its score now, and recalibrate that method's threshold."""
-    scored = await pair_score(session, similar, text=text, idea_id=idea_id)
+    scored = await pair_score(
+        session, similar, text=text, idea_id=idea_id, text_idea_id=text_idea_id
+    )
     await session.execute(
         _DECISION.insert().values(
             idea_id=idea_id,

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, not_, select, true
+from sqlalchemy import and_, delete, func, not_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.ideas.confidence import OfferSettings
@@ -95,6 +95,10 @@ def _emptied(title: str, description: str) -> bool:
 
 # The same rule in SQL, for the backfill: an emptied idea gets no vector.
 _NOT_EMPTIED = not_(and_(_IDEA.c.title == ERASED_TITLE, _IDEA.c.description == ""))
+
+
+def _created(row: Any) -> datetime:
+    return row.created_at  # type: ignore[no-any-return]
 
 
 def _to_bytes(vector: Sequence[float]) -> bytes:
@@ -227,7 +231,7 @@ class SimilarIdeas:
         assert self.semantic is not None
         embedder = self.semantic.embedder
         query = (
-            select(_VECTOR.c.idea_id, _VECTOR.c.vector)
+            select(_VECTOR.c.idea_id, _VECTOR.c.vector, _VECTOR.c.created_at)
             .join(_IDEA, _IDEA.c.id == _VECTOR.c.idea_id)
             .where(_VECTOR.c.model == embedder.name)
             .where(_VECTOR.c.version == embedder.version)
@@ -237,10 +241,39 @@ class SimilarIdeas:
         if only is not None:
             query = query.where(_VECTOR.c.idea_id.in_(only))
         rows = (await session.execute(query)).all()
-        if rows:
-            blobs = b"".join(row.vector for row in rows)
-            matrix = np.frombuffer(blobs, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
-            self.vectors.put_many([row.idea_id for row in rows], matrix)
+        if not rows:
+            return
+        rows = await self._drop_odd_sizes(session, rows)
+        blobs = b"".join(row.vector for row in rows)
+        matrix = np.frombuffer(blobs, dtype="<f4").reshape(len(rows), -1).astype(np.float32)
+        self.vectors.put_many([row.idea_id for row in rows], matrix)
+
+    async def _drop_odd_sizes(self, session: AsyncSession, rows: Sequence[Any]) -> list[Any]:
+        """The rows of the size in use; others are deleted, so the backfill embeds them again."""
+        assert self.semantic is not None
+        # An endpoint may swap the model behind the same name: the newest vector has the size
+        # it answers now, unless the index already holds vectors of a size.
+        kept_size = self.vectors.dimensions
+        size = 4 * kept_size if kept_size is not None else len(max(rows, key=_created).vector)
+        odd = [row.idea_id for row in rows if len(row.vector) != size]
+        if not odd:
+            return list(rows)
+        embedder = self.semantic.embedder
+        logger.warning(
+            "similar ideas: %s stored vectors of %s are not of %s dimensions; embedding them again",
+            len(odd),
+            embedder.name,
+            size // 4,
+        )
+        await session.execute(
+            delete(_VECTOR)
+            .where(_VECTOR.c.idea_id.in_(odd))
+            .where(_VECTOR.c.model == embedder.name)
+            .where(_VECTOR.c.version == embedder.version)
+        )
+        for idea_id in odd:
+            self.vectors.remove(idea_id)
+        return [row for row in rows if len(row.vector) == size]
 
     async def _embed_and_store(self, session: AsyncSession, ideas: list[tuple[int, str]]) -> None:
         assert self.semantic is not None
@@ -358,6 +391,15 @@ class SimilarIdeas:
             for match in with_faces(found, faces, limit=max(limit, _CANDIDATES))
             if match.idea_id in self._open and match.score >= (at_least or 0.0) and match.score > 0
         ][:limit]
+
+    def held_vector(self, text: str) -> Sequence[float] | None:
+        """The vector of ``text`` asked already (ahead of the turn, or its last lookup), if any."""
+        ahead = self._ahead.get(text)
+        if ahead is not None and ahead.vector is not None:
+            return ahead.vector
+        if self._last_query is not None and self._last_query[0] == text:
+            return self._last_query[1]
+        return None
 
     async def embedding_of(self, text: str) -> Sequence[float]:
         """The configured model's vector of ``text``: asked ahead of the turn, or asked now once."""

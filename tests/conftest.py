@@ -31,6 +31,27 @@ REQUIRE_POSTGRES = os.environ.get("IDEABOT_REQUIRE_POSTGRES") == "1"
 pytest.register_assert_rewrite("tests.helpers")
 
 
+# What every test and its bots ask by, unless the test (or whoever runs pytest) names its own:
+# SIMILAR_IDEAS_METHOD=auto loads the in-process model, which only some tests need and which
+# makes every bot process start slower; and the tests' short texts were written for the
+# lexical rule that asks from 0.30, not the chat set's cautious defaults.
+TEST_SIMILARITY = {
+    "SIMILAR_IDEAS_METHOD": "lexical",
+    "SIMILAR_IDEA_THRESHOLD": "0.30",
+    "SIMILAR_IDEA_MARGIN": "0.0",
+    "SIMILAR_IDEA_CALIBRATION_FLOOR": "0.30",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def similarity_settings_of_tests() -> Iterator[None]:
+    """The tests' similarity settings in the environment, for the tests and their processes."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in TEST_SIMILARITY.items():
+            patch.setenv(name, os.environ.get(name, value))
+        yield
+
+
 @pytest.fixture
 def shipped_flows() -> list[LoadedFlow]:
     return load_flows(SHIPPED_FLOWS)

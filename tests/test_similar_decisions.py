@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.embeddings.openai import OpenAIEmbedder
 from handlers.ideas.confidence import OfferSettings
 from handlers.privacy.desk import RetentionSweep
 from storage.dialogue.ideas import offered_idea
@@ -16,12 +19,15 @@ from storage.similar_decisions import record_decision, stored_calibration
 from storage.similar_ideas import SemanticMatching, SimilarIdeas
 from storage.tables import ConversationRow, SimilarDecisionRow, table_of
 from storage.types import utc_now
+from tests.doubles.embeddings_api import API_KEY, embeddings_server
 from tests.helpers.privacy import Seeded, seed_customer
 from tests.test_erasure_vectors import Wakes, WordsEmbedder
 
 _DECISION = table_of(SimilarDecisionRow)
 _CONVERSATION = table_of(ConversationRow)
 Sessions = async_sessionmaker[AsyncSession]
+# Far below any busy timeout, far above a click that waits for nothing.
+CLICK_SECONDS = 5.0
 
 
 async def _seed(sessions: Sessions, name: str, words: str) -> Seeded:
@@ -201,3 +207,46 @@ async def test_the_retention_sweep_takes_the_words_of_decisions_from_old_convers
     assert outcome is not None
     assert outcome.removed["similar_decisions_anonymised"] == 1
     assert await _decisions(sessions) == [(original.idea_id, "", True, "merge")]
+
+
+async def test_a_merge_click_scores_by_stored_vectors_without_waiting_on_the_model(
+    sessions: Sessions,
+) -> None:
+    original = await _seed(sessions, "kari", "dark mode for the app")
+    duplicate = await _seed(sessions, "ola", "dark theme for the app")
+    async with embeddings_server() as server, httpx.AsyncClient(timeout=30) as client:
+        embedder = OpenAIEmbedder(url=server.url, model="words-64", api_key=API_KEY, client=client)
+        similar = SimilarIdeas(SemanticMatching(embedder=embedder, at_least=0.5))
+        assert await SqlDialogueStore(sessions, similar).backfill_vectors() == 2
+        # The model stops answering: a merge that asked it would wait for it.
+        server.answering.clear()
+        await asyncio.wait_for(
+            _merge(sessions, similar, duplicate.idea_id, original.idea_id), timeout=CLICK_SECONDS
+        )
+        assert server.waiting == 0
+        server.answering.set()
+    async with sessions() as session:
+        (method, score), *_ = (
+            await session.execute(select(_DECISION.c.method, _DECISION.c.score))
+        ).all()
+    assert method == "openai:words-64"
+    assert 0.5 < score < 1.0
+
+
+async def test_a_merge_click_without_stored_vectors_is_scored_lexically_without_the_model(
+    sessions: Sessions,
+) -> None:
+    original = await _seed(sessions, "kari", "dark mode for the app")
+    duplicate = await _seed(sessions, "ola", "dark theme for the app")
+    async with embeddings_server() as server, httpx.AsyncClient(timeout=30) as client:
+        embedder = OpenAIEmbedder(url=server.url, model="words-64", api_key=API_KEY, client=client)
+        similar = SimilarIdeas(SemanticMatching(embedder=embedder, at_least=0.5))
+        server.answering.clear()
+        await asyncio.wait_for(
+            _merge(sessions, similar, duplicate.idea_id, original.idea_id), timeout=CLICK_SECONDS
+        )
+        server.answering.set()
+        assert server.texts_embedded == 0
+    async with sessions() as session:
+        methods = (await session.execute(select(_DECISION.c.method))).scalars().all()
+    assert methods == ["lexical"]

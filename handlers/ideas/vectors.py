@@ -59,6 +59,11 @@ class VectorIndex:
         return idea_id in self._rows
 
     @property
+    def dimensions(self) -> int | None:
+        """The size of the vectors kept, or None while none is."""
+        return self._matrix.shape[1] if self._ids else None
+
+    @property
     def memory_bytes(self) -> int:
         """The bytes the rows take, float32 and 8-bit (their spare rows included)."""
         return int(self._matrix.nbytes + self._codes.nbytes + self._scales.nbytes)

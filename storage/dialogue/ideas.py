@@ -361,6 +361,7 @@ class IdeaTransactionPart:
             source=DecisionSource.MERGE if same else DecisionSource.UNMERGE,
             customer_id=row.customer_id,
             conversation_id=row.conversation_id,
+            text_idea_id=duplicate_id,
         )
 
     async def undo_merge(self, *, duplicate_id: int) -> MergeRecord | None:
