@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot.configuration import ConfigurationError as ConfigurationError
 from bot.console.channel import PLATFORM as CONSOLE
 from bot.console.channel import ConsoleScreen, run_console
+from bot.database_access import open_database as open_database
 from bot.delivery.campaign_charts import CAMPAIGN_CHART_PLATFORM, CampaignCharts
 from bot.delivery.charts import FunnelCharts
 from bot.delivery.files import (
@@ -42,7 +44,7 @@ from bot.embeddings.choice import configured_similarity
 from bot.http.server import HttpServer, build_http_app
 from bot.metrics import Metrics
 from bot.platform import Platform
-from bot.problems import database_problem, slack_problem, telegram_problem
+from bot.problems import slack_problem, telegram_problem
 from bot.runtime import Runtime
 from bot.scheduler import run_every
 from bot.settings import Settings
@@ -74,7 +76,7 @@ from handlers.privacy.desk import PrivacyDesk, RetentionSweep
 from handlers.staff.desk import StaffDesk
 from handlers.staff.room import StaffRoom
 from storage.campaigns.store import SqlCampaigns
-from storage.database import create_engine, create_sessions, reading_sessions
+from storage.database import reading_sessions
 from storage.dead_letters import SqlDeadLetters
 from storage.dialogue.store import SqlDialogueStore
 from storage.digest_queries import SqlDigestSource
@@ -84,7 +86,6 @@ from storage.flows.library import SqlFlowLibrary
 from storage.flows.progress import SqlFlowProgress
 from storage.flows.stats import SqlFlowStats
 from storage.idea_queries import IdeaCatalog
-from storage.migrate import migrate
 from storage.outbox.store import SqlOutboxStore
 from storage.privacy.records import SqlCustomerRecords
 from storage.privacy.store import SqlErasures
@@ -96,32 +97,6 @@ logger = logging.getLogger(__name__)
 
 # Who the audit trail names for versions published from the flows folder at start.
 FOLDER_ACTOR = "file"
-
-
-class ConfigurationError(Exception):
-    """The settings do not allow what was asked; the message says what to set."""
-
-
-@contextlib.asynccontextmanager
-async def open_database(
-    settings: Settings, *, wait: bool = False
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """Migrate the database and yield its sessions; the engine is closed afterwards.
-
-    With ``wait``, a database that cannot be reached yet is tried again with backoff.
-    """
-    engine = create_engine(settings.database_url)
-    try:
-        if wait:
-            await until_reachable(
-                lambda: migrate(engine),
-                describe=lambda error: database_problem(error, settings.database_url),
-            )
-        else:
-            await migrate(engine)
-        yield create_sessions(engine)
-    finally:
-        await engine.dispose()
 
 
 @contextlib.asynccontextmanager

@@ -7,19 +7,16 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
-from bot.app import open_database
-from bot.backlog_file import BacklogFileError, parse_columns, read_backlog
 from bot.cli_support import configure_logging, existing_database, fail, run_guarded, say_database
 from bot.cli_support import settings_or_exit as settings_from_environment
-from bot.embeddings.choice import configured_similarity
-from bot.similar_answer import SimilarAnswer, SimilarAnswers
-from storage.dialogue.store import SqlDialogueStore
-from storage.idea_import import ImportResult, import_ideas
-from storage.similar_ideas import LEXICAL
+
+if TYPE_CHECKING:
+    from bot.similar_answer import SimilarAnswer, SimilarAnswers
+    from storage.idea_import import ImportResult
 
 # Longer than any chat message a customer can send (Slack's limit is 40,000 characters).
 LONGEST_TEXT = 40_000
@@ -44,6 +41,11 @@ def ideas_import(
     ] = None,
 ) -> None:
     """Import ideas from another tool; an idea whose id was imported before is skipped."""
+    # The database's parts only when the command runs: every `ideabot` start imports this.
+    from bot.backlog_file import BacklogFileError, parse_columns, read_backlog
+    from bot.database_access import open_database
+    from storage.idea_import import import_ideas
+
     settings = settings_from_environment()
     configure_logging(settings, quiet=True)
     try:
@@ -83,6 +85,13 @@ def ideas_similar(
     limit: Annotated[int, typer.Option(min=1, max=50, help="How many candidates staff see.")] = 5,
 ) -> None:
     """What the bot would ask a customer who wrote TEXT, and the open ideas staff would see."""
+    # numpy and the embedding models only when the command runs: every `ideabot` start
+    # imports this module.
+    from bot.database_access import open_database
+    from bot.embeddings.choice import configured_similarity
+    from bot.similar_answer import SimilarAnswers
+    from storage.dialogue.store import SqlDialogueStore
+
     if (text is None) == (not stdin):
         raise fail("give one TEXT, or --stdin to read texts one a line")
     if text is not None and line_problem(text) is not None:
@@ -183,6 +192,8 @@ def _unanswered(line: str, problem: str) -> dict[str, object]:
 
 
 def _show(answer: SimilarAnswer, *, threshold: float) -> None:
+    from storage.similar_ideas import LEXICAL
+
     if answer.offer is not None:
         typer.echo(
             f"The customer is asked: is your idea the same as «{answer.offer.title}»? "

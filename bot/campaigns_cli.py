@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from bot.app import campaign_desk, import_flows, open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
 from bot.flows_cli import admin
 from handlers.campaigns.audience import Audience, printable
 from handlers.campaigns.campaign import CampaignProblem, NewCampaign
-from handlers.campaigns.desk import CampaignDesk, Preview
 from handlers.flows.loader import load_flows
 from handlers.ideas.status import normalize_tag
-from storage.database import reading_sessions
-from storage.flows.catalog import SqlFlowCatalog
-from storage.flows.library import SqlFlowLibrary
+
+if TYPE_CHECKING:
+    from handlers.campaigns.desk import CampaignDesk, Preview
 
 campaigns_app = typer.Typer(
     help="Invitation campaigns: ask customers to talk, within the respect rules, and count.",
@@ -30,6 +28,14 @@ _Result = TypeVar("_Result")
 
 def _with_desk(work: Callable[[CampaignDesk], Awaitable[_Result]]) -> _Result:
     """Run ``work`` on a campaign desk over the configured database; a problem exits 2."""
+    # The app's wiring and the database's parts only when a command runs: every `ideabot`
+    # start imports this module (tests/test_cli_start.py).
+    from bot.app import campaign_desk, import_flows
+    from bot.database_access import open_database
+    from storage.database import reading_sessions
+    from storage.flows.catalog import SqlFlowCatalog
+    from storage.flows.library import SqlFlowLibrary
+
     settings = settings_or_exit()
     existing_database(settings)
     flows = load_flows(settings.flows_path)

@@ -11,18 +11,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from enum import StrEnum
 from importlib.metadata import version as package_version
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.app import (
-    change_idea_status,
-    digest_now,
-    merge_ideas,
-    open_database,
-    serve,
-)
-from bot.app import chat as run_chat
+# Each command imports the heavy parts (the platforms' libraries, the app's wiring, the
+# database, the charts) when it runs: every `ideabot` start, `--help` included, would
+# otherwise pay seconds for them (tests/test_cli_start.py keeps it so).
 from bot.backlog_cli import ideas_import, ideas_similar
 from bot.campaigns_cli import campaigns_app
 from bot.cli_support import configure_logging as _configure_logging
@@ -34,26 +29,18 @@ from bot.cli_support import say_database as _say_database
 from bot.cli_support import settings_or_exit as _settings
 from bot.csv_cells import write_csv
 from bot.customers_cli import customers_app
-from bot.digest_format import digest_text
 from bot.flows_cli import flows_app
 from bot.report_cli import report
-from bot.settings import Settings
 from bot.shutdown import run_to_the_end
-from bot.status import status_report
-from bot.status_labels import StatusLabelsError, load_status_labels
-from handlers.ideas.desk import ChangeOutcome, ChangeResult
-from handlers.ideas.digest import Digest
-from handlers.ideas.status import (
-    IdeaStatus,
-    MergeChange,
-    StatusChange,
-    StatusLabels,
-    parse_status,
-)
-from storage.database import create_engine
-from storage.dead_letters import DeadLetter, SqlDeadLetters
-from storage.idea_queries import IdeaFilter, export_ideas, idea_with_transcript
-from storage.migrate import migrate as apply_migrations
+from handlers.ideas.status import IdeaStatus, MergeChange, StatusChange, parse_status
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from handlers.ideas.desk import ChangeResult
+    from handlers.ideas.digest import Digest
+    from handlers.ideas.status import StatusLabels
+    from storage.dead_letters import DeadLetter, SqlDeadLetters
+    from storage.idea_queries import IdeaFilter
 
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 # Pretty tracebacks print local variables, and those can hold tokens and message bodies.
@@ -104,6 +91,8 @@ class ExportFormat(StrEnum):
 
 
 def _labels(settings: Settings) -> StatusLabels:
+    from bot.status_labels import StatusLabelsError, load_status_labels
+
     try:
         return load_status_labels(settings)
     except StatusLabelsError as error:
@@ -113,6 +102,8 @@ def _labels(settings: Settings) -> StatusLabels:
 @app.command()
 def chat() -> None:
     """Talk to the bot as a customer in this terminal (no tokens needed)."""
+    from bot.app import chat as run_chat
+
     settings = _settings()
     _configure_logging(settings, quiet=True)
     _say_database(settings)
@@ -122,6 +113,8 @@ def chat() -> None:
 @app.command()
 def run() -> None:
     """Serve Telegram and/or Slack (and the HTTP endpoints) as configured."""
+    from bot.app import serve
+
     settings = _settings()
     _configure_logging(settings)
     # A service that swallows a cancel must not keep the process up after the stop.
@@ -131,6 +124,8 @@ def run() -> None:
 @app.command()
 def status() -> None:
     """Show the configuration, whether Telegram and Slack answer, and the outbox's state."""
+    from bot.status import status_report
+
     settings = _settings()
     _configure_logging(settings, quiet=True)
     report = asyncio.run(status_report(settings))
@@ -147,6 +142,9 @@ def digest(
     ] = False,
 ) -> None:
     """Print the ideas digest since the last scheduled one (what the staff channel gets)."""
+    from bot.app import digest_now
+    from bot.digest_format import digest_text
+
     settings = _settings()
     _configure_logging(settings, quiet=True)
     made: list[Digest] = []
@@ -161,6 +159,9 @@ def digest(
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (also done on every start)."""
+    from storage.database import create_engine
+    from storage.migrate import migrate as apply_migrations
+
     settings = _settings()
     _configure_logging(settings)
 
@@ -186,6 +187,9 @@ TopOption = Annotated[bool, typer.Option("--top", help="The most requested first
 
 
 def _ideas(where: IdeaFilter | None = None) -> list[dict[str, Any]]:
+    from bot.database_access import open_database
+    from storage.idea_queries import export_ideas
+
     settings = _settings()
     found: list[dict[str, Any]] = []
     if where is not None and where.status is not None:
@@ -213,6 +217,8 @@ def ideas_list(
     limit: Annotated[int | None, typer.Option(help="At most this many.")] = None,
 ) -> None:
     """List the recorded ideas, one line each."""
+    from storage.idea_queries import IdeaFilter
+
     ideas = _ideas(IdeaFilter(status=status, tag=tag, text=search, top=top, limit=limit))
     if not ideas:
         typer.echo("no ideas found")
@@ -240,6 +246,9 @@ def _shown(answer: dict[str, Any]) -> str:
 @ideas_app.command("show")
 def ideas_show(idea_id: Annotated[int, typer.Argument(help="The idea's number.")]) -> None:
     """Show one idea with all its answers and the conversation."""
+    from bot.database_access import open_database
+    from storage.idea_queries import idea_with_transcript
+
     settings = _settings()
     found: list[dict[str, Any]] = []
 
@@ -298,6 +307,8 @@ def ideas_status(
     by: Annotated[str, typer.Option(help="Who made the change, for the history.")] = "",
 ) -> None:
     """Change an idea's status; every linked customer hears of it (sent by `ideabot run`)."""
+    from handlers.ideas.desk import ChangeOutcome
+
     settings = _settings()
     _configure_logging(settings, quiet=True)
     labels = _labels(settings)
@@ -334,6 +345,9 @@ def _change(
     settings: Settings, idea_id: int, status: IdeaStatus | None, message: str, by: str
 ) -> ChangeResult:
     """Apply a status change (or an update, with no status) as ``by``; fail if no such idea."""
+    from bot.app import change_idea_status
+    from handlers.ideas.desk import ChangeOutcome
+
     change = StatusChange(
         external_id=f"cli:{uuid.uuid4()}",
         idea_id=idea_id,
@@ -379,6 +393,9 @@ def ideas_unmerge(
 
 
 def _merge(change: MergeChange) -> None:
+    from bot.app import merge_ideas
+    from handlers.ideas.desk import ChangeOutcome
+
     settings = _settings()
     _configure_logging(settings, quiet=True)
     result = _outcome(lambda: merge_ideas(settings, change), settings)
@@ -424,6 +441,8 @@ def ideas_export(
     begins with = + - @, a tab or a carriage return (after any spaces) gets a ' in front, so
     a spreadsheet shows it as text instead of running it as a formula.
     """
+    from storage.idea_queries import IdeaFilter
+
     ideas = _ideas(IdeaFilter(status=status, tag=tag, text=search, top=top))
     if output_format is ExportFormat.JSON:
         json.dump(ideas, sys.stdout, ensure_ascii=False, indent=2)
@@ -477,6 +496,9 @@ AllOption = Annotated[bool, typer.Option("--all", help="Every dead letter.")]
 
 
 def _letters(work: Callable[[SqlDeadLetters], Awaitable[Any]]) -> Any:
+    from bot.database_access import open_database
+    from storage.dead_letters import SqlDeadLetters
+
     settings = _settings()
     _existing_database(settings)
     done: list[Any] = []

@@ -6,19 +6,14 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from pydantic import ValidationError
 
-from bot.app import ConfigurationError
-from bot.problems import described
-from bot.settings import Settings
 from bot.shutdown import StopForced
-from bot.status_labels import StatusLabelsError
-from handlers.flows.loader import FlowFileError
-from handlers.flows.versions import FlowLibraryError
-from storage.database import sqlite_file
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # python-telegram-bot's logger that prints a whole answer it could not read as JSON.
@@ -47,6 +42,11 @@ def fail(message: str) -> typer.Exit:
 
 def settings_or_exit() -> Settings:
     """The settings, or each wrong one named (never its value) and exit 2."""
+    # Imported when a command runs, not with the module: `ideabot --help` needs neither.
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
     try:
         return Settings()
     except ValidationError as error:
@@ -89,6 +89,11 @@ def run_guarded(coroutine: Coroutine[Any, Any, None], settings: Settings) -> Non
 
 def guarded(work: Callable[[], None], settings: Settings) -> None:
     """Do ``work``; the errors a person can act on end it with one line and exit code 2."""
+    from bot.configuration import ConfigurationError
+    from bot.status_labels import StatusLabelsError
+    from handlers.flows.loader import FlowFileError
+    from handlers.flows.versions import FlowLibraryError
+
     try:
         work()
     except FlowFileError as error:
@@ -101,6 +106,9 @@ def guarded(work: Callable[[], None], settings: Settings) -> None:
     except KeyboardInterrupt:
         pass
     except Exception as error:
+        # The platforms' error types it knows cost a second to import: only on a failure.
+        from bot.problems import described
+
         problem = described(error, settings)
         if problem is None:
             raise
@@ -109,6 +117,8 @@ def guarded(work: Callable[[], None], settings: Settings) -> None:
 
 def existing_database(settings: Settings) -> None:
     """Refuse to read a SQLite file that is not there, instead of making an empty one."""
+    from storage.database import sqlite_file
+
     path = sqlite_file(settings.database_url)
     if path is not None and not path.exists():
         raise fail(
@@ -119,6 +129,8 @@ def existing_database(settings: Settings) -> None:
 
 def say_database(settings: Settings) -> None:
     """Name the SQLite file in use on standard error, so a wrong folder shows at once."""
+    from storage.database import sqlite_file
+
     path = sqlite_file(settings.database_url)
     if path is not None:
         typer.echo(f"ideabot: database {path}", err=True)

@@ -7,15 +7,16 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from bot.app import open_database, privacy_desk
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
 from bot.flows_cli import admin
-from handlers.ports import CustomerMatch, ErasureOutcome
-from handlers.privacy.desk import PrivacyDesk
+
+if TYPE_CHECKING:
+    from handlers.ports import CustomerMatch, ErasureOutcome
+    from handlers.privacy.desk import PrivacyDesk
 
 customers_app = typer.Typer(
     help="Customers' data: find a customer, export everything stored about them, erase it.",
@@ -28,6 +29,10 @@ _Result = TypeVar("_Result")
 
 def _with_desk(work: Callable[[PrivacyDesk], Awaitable[_Result]]) -> _Result:
     """Run ``work`` on a privacy desk over the configured database."""
+    # The app's wiring only when a command runs: every `ideabot` start imports this module.
+    from bot.app import privacy_desk
+    from bot.database_access import open_database
+
     settings = settings_or_exit()
     existing_database(settings)
     done: list[_Result] = []

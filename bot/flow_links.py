@@ -6,12 +6,15 @@ import contextlib
 import io
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
 
-from bot.app import ConfigurationError, telegram_bot
 from bot.cli_support import withhold_telegram_answers
-from bot.settings import BOT_USERNAME, Settings
+from bot.configuration import ConfigurationError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 # Pixels per QR module: 330 to 530 pixels across (3 to 4.5 cm at 300 dpi), by the link.
 QR_SCALE = 10
@@ -33,6 +36,11 @@ async def bot_username(settings: Settings) -> str:
             "a Telegram link needs the bot's username: set TELEGRAM_BOT_USERNAME, or "
             "TELEGRAM_BOT_TOKEN so ideabot can ask Telegram"
         )
+    # The app's wiring (and Telegram's library) only when Telegram is asked: every
+    # `ideabot` command imports this module.
+    from bot.app import telegram_bot
+    from bot.settings import BOT_USERNAME
+
     bot = telegram_bot(settings)
     withhold_telegram_answers()
     try:

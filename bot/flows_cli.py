@@ -6,15 +6,12 @@ import getpass
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import open_database
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
 from bot.flow_links import CannotWrite, bot_username, qr_png, refuse_unwritable, write_whole
-from bot.funnel_text import funnel_text, link_lines
 from handlers.flows.diff import describe_changes
 from handlers.flows.export import flow_yaml
 from handlers.flows.links import (
@@ -35,11 +32,11 @@ from handlers.flows.versions import (
     Published,
     UnknownFlow,
 )
-from handlers.ports import FlowLibrary
-from storage.database import reading_sessions
-from storage.flows.library import SqlFlowLibrary
-from storage.flows.link_figures import SqlLinkFigures
-from storage.flows.stats import SqlFlowStats
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from handlers.ports import FlowLibrary
 
 flows_app = typer.Typer(
     help="Question flows: what customers are asked, its versions and their history.",
@@ -92,6 +89,11 @@ def _with_database(
     With ``only_reads``, SQLite is read without its write lock, so a long read does not
     hold up a running bot's writes.
     """
+    # The database's parts are imported by the commands that use it, not by `ideabot`'s
+    # every start (tests/test_cli_start.py).
+    from bot.database_access import open_database
+    from storage.database import reading_sessions
+
     settings = settings_or_exit()
     if reading:
         existing_database(settings)
@@ -111,6 +113,8 @@ def _with_database(
 
 def _with_library(work: Callable[[FlowLibrary], Awaitable[Any]], *, reading: bool = True) -> Any:
     """Run ``work`` on the configured database's flows; one-line errors end the command."""
+    from storage.flows.library import SqlFlowLibrary
+
     return _with_database(lambda sessions: work(SqlFlowLibrary(sessions)), reading=reading)
 
 
@@ -353,6 +357,10 @@ def flows_stats(
     ] = None,
 ) -> None:
     """Where customers stop: each step's reached, answered and left, finished, handed to staff."""
+    from bot.funnel_text import funnel_text, link_lines
+    from storage.flows.link_figures import SqlLinkFigures
+    from storage.flows.stats import SqlFlowStats
+
     if compare is not None and version is not None:
         raise fail("give either --version or --compare")
     if chart is not None:
@@ -433,6 +441,8 @@ def flows_link(
     ] = None,
 ) -> None:
     """A live flow's Telegram link, printed, and its QR code written as a PNG to print."""
+    from storage.flows.library import SqlFlowLibrary
+
     if not could_be_flow_id(name):
         raise _unknown_flow(name)
     try:
@@ -461,6 +471,9 @@ def flows_links(
     name: Annotated[str | None, typer.Argument(help="Only this flow's links.")] = None,
 ) -> None:
     """Per start link: conversations started, finished, and ideas recorded."""
+    from bot.funnel_text import link_lines
+    from storage.flows.link_figures import SqlLinkFigures
+
     figures: list[LinkFigures] = _with_database(
         lambda sessions: SqlLinkFigures(sessions).figures(flow_id=name), only_reads=True
     )

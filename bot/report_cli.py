@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.app import open_database, report_desk
 from bot.cli_support import existing_database, fail, run_guarded, settings_or_exit
 from bot.flow_links import CannotWrite, refuse_unwritable, write_whole
-from handlers.ideas.report import Month, Report, ReportError
-from storage.types import utc_now
+
+if TYPE_CHECKING:
+    from handlers.ideas.report import Month, Report
 
 
 def _month(words: str | None, *, timezone: str, now: datetime) -> Month:
+    from handlers.ideas.report import Month, ReportError
+
     try:
         return Month.parse(words) if words else Month.last_full(now, timezone)
     except ReportError as error:
@@ -36,6 +38,12 @@ def report(
     ] = False,
 ) -> None:
     """Write the leadership's report of a month as one HTML page (and post it with --post)."""
+    # The app's wiring only when the command runs: every `ideabot` start imports this module.
+    from bot.app import report_desk
+    from bot.database_access import open_database
+    from handlers.ideas.report import ReportError
+    from storage.types import utc_now
+
     settings = settings_or_exit()
     existing_database(settings)
     chosen = _month(month, timezone=settings.timezone, now=utc_now())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from storage.database import create_engine, create_sessions
 from storage.migrate import migrate
 from tests.helpers.campaigns import add_customer
@@ -66,6 +68,8 @@ async def test_a_campaign_from_draft_to_figures(tmp_path: Path) -> None:
     ]
 
 
+# Thirteen `ideabot campaigns` processes in a row: bounded, but not by the usual 120 s.
+@pytest.mark.timeout(400)
 async def test_bad_input_gets_one_sentence_and_a_non_zero_exit(tmp_path: Path) -> None:
     await _customers(tmp_path)
     english_only = ["--text", "en=Hello"]
