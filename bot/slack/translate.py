@@ -186,6 +186,30 @@ def slack_to_plain(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+@dataclass(frozen=True, slots=True)
+class _Click:
+    """Who pressed a button, in which channel, and the message the button was on."""
+
+    user_id: str
+    team_id: str
+    channel: str
+    message_ts: str
+    message_text: str
+
+
+def _click_of(body: dict[str, Any]) -> _Click:
+    """The parts of a block action every click handler reads."""
+    person = body.get("user") or {}
+    message = body.get("message") or {}
+    return _Click(
+        user_id=str(person["id"]),
+        team_id=str(person.get("team_id", "")),
+        channel=str((body.get("channel") or {}).get("id", "")),
+        message_ts=str(message.get("ts", "")),
+        message_text=slack_to_plain(str(message.get("text", ""))),
+    )
+
+
 def _files(message: dict[str, Any]) -> tuple[Attachment, ...]:
     found = []
     for file in message.get("files") or []:
@@ -560,17 +584,16 @@ class SlackTranslator:
         if is_trial_payload(str(action.get("value", ""))):
             return await self._trial_clicked(body, action, external_id)
         # Anyone's answer, an admin's too: an admin may also be a customer with a conversation.
-        user = await self._users(str((body.get("user") or {})["id"]))
-        channel = str((body.get("channel") or {}).get("id", ""))
-        message = body.get("message") or {}
+        click = _click_of(body)
+        user = await self._users(click.user_id)
         return IncomingMessage(
-            key=ConversationKey(platform=PLATFORM, chat_id=channel, user_id=user.id),
+            key=ConversationKey(platform=PLATFORM, chat_id=click.channel, user_id=user.id),
             external_id=external_id,
             display_name=user.name,
             language_code=user.locale,
             button_payload=str(action.get("value", "")),
-            button_message_id=str(message.get("ts", "")),
-            button_message_text=slack_to_plain(str(message.get("text", ""))),
+            button_message_id=click.message_ts,
+            button_message_text=click.message_text,
         )
 
     async def _trial_clicked(
@@ -702,19 +725,18 @@ class SlackTranslator:
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
         """Erase or Keep under an erasure's confirmation: the same rule as the command's."""
-        person = body.get("user") or {}
-        user_id = str(person["id"])
-        channel = str((body.get("channel") or {}).get("id", ""))
-        if not await self._is_admin(user_id=user_id, team_id=str(person.get("team_id", ""))):
-            return CustomersRefused(external_id=external_id, channel=channel, user_id=user_id)
-        message = body.get("message") or {}
+        click = _click_of(body)
+        if not await self._is_admin(user_id=click.user_id, team_id=click.team_id):
+            return CustomersRefused(
+                external_id=external_id, channel=click.channel, user_id=click.user_id
+            )
         return EraseAnswered(
             external_id=external_id,
-            channel=channel,
-            user_id=user_id,
+            channel=click.channel,
+            user_id=click.user_id,
             payload=str(action.get("value", "")),
-            message_ts=str(message.get("ts", "")),
-            message_text=slack_to_plain(str(message.get("text", ""))),
+            message_ts=click.message_ts,
+            message_text=click.message_text,
         )
 
     async def _is_team(self, *, user_id: str, team_id: str) -> bool:
@@ -746,19 +768,18 @@ class SlackTranslator:
         self, body: dict[str, Any], action: dict[str, Any], external_id: str
     ) -> Translated:
         """A campaign button in a DM: the same rule as the command's, then its payload."""
-        person = body.get("user") or {}
-        user_id = str(person["id"])
-        channel = str((body.get("channel") or {}).get("id", ""))
-        if not await self._is_team(user_id=user_id, team_id=str(person.get("team_id", ""))):
-            return CampaignsRefused(external_id=external_id, channel=channel, user_id=user_id)
-        message = body.get("message") or {}
+        click = _click_of(body)
+        if not await self._is_team(user_id=click.user_id, team_id=click.team_id):
+            return CampaignsRefused(
+                external_id=external_id, channel=click.channel, user_id=click.user_id
+            )
         return CampaignClicked(
             external_id=external_id,
-            channel=channel,
-            user_id=user_id,
+            channel=click.channel,
+            user_id=click.user_id,
             target=parse_campaign_payload(str(action.get("value", ""))),
-            message_ts=str(message.get("ts", "")),
-            message_text=slack_to_plain(str(message.get("text", ""))),
+            message_ts=click.message_ts,
+            message_text=click.message_text,
         )
 
     async def _flows_command(self, body: dict[str, Any]) -> Translated:
